@@ -1,0 +1,58 @@
+# weir's build. The two commands a newcomer needs:
+#   make demo   the reference pipeline (CloudTrail -> ECS) over bundled data
+#   make test   every test, installing what the tests need first
+# Heavy runs have their own targets: bench, fuzz.
+
+GO        ?= go
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+WASM_ENV  := GOOS=wasip1 GOARCH=wasm
+MODULES   := $(patsubst modules/%/,%,$(dir $(wildcard modules/*/main.go)))
+MODULE_WASM := $(foreach m,$(MODULES),modules/$(m)/$(m).wasm)
+GUEST_SRC := $(shell find sdk/go modules engine/frame -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+FUZZTIME  ?= 30s
+
+.PHONY: all build modules demo test test-go lint tools bench fuzz clean
+
+all: build modules
+
+bin/weir: $(shell find cmd engine host -name '*.go' -not -name '*_test.go') go.mod go.sum
+	$(GO) build -o bin/weir ./cmd/weir
+
+build: bin/weir
+
+modules/%.wasm: $(GUEST_SRC)
+	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./$(dir $@)
+
+modules: $(MODULE_WASM)
+
+demo: build modules
+	@echo "== the reference ConsoleLogin record, normalized to ECS =="
+	./bin/weir run -p examples/cloudtrail-ecs/pipeline.yaml examples/cloudtrail-ecs/data/consolelogin.json
+	@echo
+	@echo "== a real corpus: Stratus Red Team detonation logs (310 records), first 3 and a summary =="
+	./bin/weir run -p examples/cloudtrail-ecs/pipeline.yaml --summary examples/cloudtrail-ecs/data/stratus-red-team/*.json | head -n 3
+
+tools:
+	scripts/ensure-tools.sh all
+
+lint: tools
+	@test -z "$$(gofmt -l . | grep -v '^tools/')" || { echo "gofmt needed:"; gofmt -l . | grep -v '^tools/'; exit 1; }
+	$(GO) vet ./...
+	$(WASM_ENV) $(GO) vet ./sdk/... ./modules/...
+	$(GOBIN)/staticcheck ./...
+
+test-go: modules
+	CI=$(CI) $(GO) test -count=1 -timeout 20m ./...
+
+test: tools lint test-go
+
+bench: build modules
+	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./bench/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzReadInput -fuzztime $(FUZZTIME) ./engine/frame
+	$(GO) test -run '^$$' -fuzz FuzzReadOutput -fuzztime $(FUZZTIME) ./engine/frame
+	$(GO) test -run '^$$' -fuzz FuzzApply -fuzztime $(FUZZTIME) ./engine/frame
+
+clean:
+	rm -rf bin $(MODULE_WASM)

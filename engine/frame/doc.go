@@ -1,0 +1,18 @@
+// Package frame encodes and decodes weir's batch frames, version 1: the
+// bytes that cross the boundary between the host and a Wasm module, one
+// frame per batch in each direction. sdk/ABI.md specifies every byte.
+//
+// The package is pure Go with no dependency but fastjson, so that both the
+// host (natively) and guest SDKs compiled to Wasm use the same code: the
+// host writes input frames and reads output frames; a guest reads input
+// frames and writes output frames.
+//
+// Documents: besides raw bytes, a module may return an output as a list of
+// document operations (Ops): set a field to a JSON value or a string, copy a
+// field from the input record, set a field to the input record as a string
+// or to a digest of it, delete a field. The host applies the list natively
+// (Applier), so heavy generic work (parsing, escaping, hashing,
+// serializing) never runs in the slower Wasm guest. Hosts that do not
+// advertise FlagHostOps (plain Extism hosts) get finished documents: the
+// guest SDK applies the same list with the same Applier.
+package frame

@@ -1,0 +1,486 @@
+package frame
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fastjson"
+)
+
+// Operation codes of a document operation list.
+const (
+	// OpSetJSON sets a field to a JSON value (operand: u32 length + JSON).
+	OpSetJSON = 1
+	// OpSetString sets a field to a string (operand: u32 length + UTF-8);
+	// the applier escapes it.
+	OpSetString = 2
+	// OpCopy copies the value at a path of the input document (operand:
+	// u32 length + source path). A missing source sets nothing.
+	OpCopy = 3
+	// OpSetOriginal sets a field to the input record's bytes as a string.
+	OpSetOriginal = 4
+	// OpSetDigest sets a field to the lower-case hex digest of the input
+	// record's bytes (operand: u8 algorithm).
+	OpSetDigest = 5
+	// OpDelete removes a field (no operand).
+	OpDelete = 6
+	// OpSetInt sets a field to an integer (operand: i64 little-endian).
+	OpSetInt = 7
+)
+
+// Digest algorithms for OpSetDigest.
+const (
+	DigestSHA256 = 1
+	DigestMD5    = 2
+	DigestSHA1   = 3
+)
+
+// Ops builds a document operation list. Paths are dot-separated object
+// keys; write a literal dot in a key as `\.` and a backslash as `\\`. A
+// path segment that is a decimal number indexes an array in Copy sources.
+// The zero value is ready to use.
+type Ops struct {
+	B []byte
+}
+
+// Reset empties the list, keeping its buffer.
+func (o *Ops) Reset() { o.B = o.B[:0] }
+
+func (o *Ops) op(code byte, path string) {
+	o.B = append(o.B, code)
+	o.B = appendString(o.B, path)
+}
+
+// SetJSON sets path to the JSON value raw.
+func (o *Ops) SetJSON(path string, raw []byte) {
+	o.op(OpSetJSON, path)
+	o.B = appendBytes(o.B, raw)
+}
+
+// SetString sets path to the string s.
+func (o *Ops) SetString(path, s string) {
+	o.op(OpSetString, path)
+	o.B = appendString(o.B, s)
+}
+
+// SetStringBytes sets path to the string s.
+func (o *Ops) SetStringBytes(path string, s []byte) {
+	o.op(OpSetString, path)
+	o.B = appendBytes(o.B, s)
+}
+
+// SetInt sets path to the integer n.
+func (o *Ops) SetInt(path string, n int64) {
+	o.op(OpSetInt, path)
+	o.B = binary.LittleEndian.AppendUint64(o.B, uint64(n))
+}
+
+// Copy sets path to the input document's value at src, if present.
+func (o *Ops) Copy(path, src string) {
+	o.op(OpCopy, path)
+	o.B = appendString(o.B, src)
+}
+
+// SetOriginal sets path to the input record as a string.
+func (o *Ops) SetOriginal(path string) { o.op(OpSetOriginal, path) }
+
+// SetDigest sets path to the hex digest of the input record.
+func (o *Ops) SetDigest(path string, algo byte) {
+	o.op(OpSetDigest, path)
+	o.B = append(o.B, algo)
+}
+
+// Delete removes path.
+func (o *Ops) Delete(path string) { o.op(OpDelete, path) }
+
+// SplitPath splits a dotted path into its keys, honouring `\.` and `\\`.
+func SplitPath(p string) []string {
+	if strings.IndexByte(p, '\\') < 0 {
+		return strings.Split(p, ".")
+	}
+	var segs []string
+	var cur []byte
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\' && i+1 < len(p):
+			i++
+			cur = append(cur, p[i])
+		case c == '.':
+			segs = append(segs, string(cur))
+			cur = cur[:0]
+		default:
+			cur = append(cur, c)
+		}
+	}
+	return append(segs, string(cur))
+}
+
+// Applier applies operation lists natively. It keeps buffers between
+// calls; it is not safe for concurrent use.
+type Applier struct {
+	parsers  []*fastjson.Parser
+	inParser fastjson.Parser
+	paths    map[string][]string
+	nodes    []node
+	used     int
+	bytes    []byte
+	// Digest computes a digest's lower-case hex and appends it to dst. Nil
+	// uses Go's crypto packages; guests may route it to a host intrinsic.
+	Digest func(dst []byte, algo byte, data []byte) ([]byte, error)
+}
+
+// node is an object under construction: ordered keys and their values.
+type node struct {
+	keys []string
+	vals []nval
+}
+
+// nval is a value in a node: a child node, JSON text written as is, a
+// string to escape, or a parsed input value.
+type nval struct {
+	obj  *node
+	raw  []byte
+	str  []byte
+	fv   *fastjson.Value
+	kind uint8
+}
+
+const (
+	valObj = iota
+	valRaw
+	valStr
+	valParsed
+)
+
+func (a *Applier) newNode() *node {
+	if a.used == len(a.nodes) {
+		// Grow by allocating a fresh slab; earlier nodes stay valid.
+		a.nodes = make([]node, max(16, 2*len(a.nodes)))
+		a.used = 0
+	}
+	n := &a.nodes[a.used]
+	a.used++
+	n.keys = n.keys[:0]
+	n.vals = n.vals[:0]
+	return n
+}
+
+func (n *node) find(k string) int {
+	for i, kk := range n.keys {
+		if kk == k {
+			return i
+		}
+	}
+	return -1
+}
+
+func (n *node) set(k string, v nval) {
+	if i := n.find(k); i >= 0 {
+		n.vals[i] = v
+		return
+	}
+	n.keys = append(n.keys, k)
+	n.vals = append(n.vals, v)
+}
+
+// objectFrom turns a parsed object into a node whose values are the
+// parsed children, so that edits below it can be applied.
+func (a *Applier) objectFrom(v *fastjson.Value) *node {
+	n := a.newNode()
+	o, _ := v.Object()
+	o.Visit(func(k []byte, vv *fastjson.Value) {
+		n.keys = append(n.keys, string(k))
+		n.vals = append(n.vals, nval{kind: valParsed, fv: vv})
+	})
+	return n
+}
+
+// child returns the object at key k of n, creating it (create) or
+// converting a parsed object into a node. It returns nil when the key is
+// absent and create is false.
+func (a *Applier) child(n *node, k string, create bool) *node {
+	i := n.find(k)
+	if i >= 0 {
+		v := &n.vals[i]
+		switch {
+		case v.kind == valObj:
+			return v.obj
+		case v.kind == valParsed && v.fv.Type() == fastjson.TypeObject:
+			c := a.objectFrom(v.fv)
+			*v = nval{kind: valObj, obj: c}
+			return c
+		}
+	}
+	if !create {
+		return nil
+	}
+	c := a.newNode()
+	n.set(k, nval{kind: valObj, obj: c})
+	return c
+}
+
+// Path returns the split form of p, cached.
+func (a *Applier) Path(p []byte) []string {
+	if a.paths == nil {
+		a.paths = make(map[string][]string)
+	}
+	if segs, ok := a.paths[string(p)]; ok {
+		return segs
+	}
+	segs := SplitPath(string(p))
+	if len(a.paths) < 4096 {
+		a.paths[string(p)] = segs
+	}
+	return segs
+}
+
+// Parse parses an input document with the applier's input parser. The
+// value stays valid until the next Parse, or the next Apply that needs to
+// parse the input itself.
+func (a *Applier) Parse(input []byte) (*fastjson.Value, error) {
+	return a.inParser.ParseBytes(input)
+}
+
+// Apply applies an operation list and appends the resulting document to
+// dst. kind is OutputOps (start from an empty object) or OutputEdit (start
+// from the input document). parsed is the input already parsed, or nil to
+// parse it when an operation needs it; Apply never modifies it.
+func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed *fastjson.Value) ([]byte, error) {
+	a.used = 0
+	a.bytes = a.bytes[:0]
+	nparsers := 0
+	var root *node
+	switch kind {
+	case OutputOps:
+		root = a.newNode()
+	case OutputEdit:
+		if parsed == nil {
+			v, err := a.inParser.ParseBytes(input)
+			if err != nil {
+				return dst, fmt.Errorf("edit: the input record is not JSON: %w", err)
+			}
+			parsed = v
+		}
+		if parsed.Type() != fastjson.TypeObject {
+			return dst, fmt.Errorf("edit: the input record is a JSON %s, not an object", parsed.Type())
+		}
+		root = a.objectFrom(parsed)
+	default:
+		return dst, fmt.Errorf("unknown output kind %d", kind)
+	}
+	r := reader{b: ops}
+	for r.off < len(ops) {
+		opStart := r.off
+		code := r.u8("op")
+		path := r.bytes("op path")
+		if r.err != nil {
+			return dst, r.err
+		}
+		segs := a.Path(path)
+		var val nval
+		switch code {
+		case OpSetJSON:
+			raw := r.bytes("JSON value")
+			if r.err != nil {
+				return dst, r.err
+			}
+			if nparsers == len(a.parsers) {
+				a.parsers = append(a.parsers, new(fastjson.Parser))
+			}
+			v, err := a.parsers[nparsers].ParseBytes(raw)
+			nparsers++
+			if err != nil {
+				return dst, fmt.Errorf("op at byte %d: set %q: invalid JSON value: %w", opStart, path, err)
+			}
+			val = nval{kind: valParsed, fv: v}
+		case OpSetString:
+			s := r.bytes("string value")
+			if r.err != nil {
+				return dst, r.err
+			}
+			val = nval{kind: valStr, str: s}
+		case OpSetInt:
+			n := int64(r.u64("integer value"))
+			if r.err != nil {
+				return dst, r.err
+			}
+			start := len(a.bytes)
+			a.bytes = strconv.AppendInt(a.bytes, n, 10)
+			val = nval{kind: valRaw, raw: a.bytes[start:len(a.bytes):len(a.bytes)]}
+		case OpCopy:
+			src := r.bytes("copy source")
+			if r.err != nil {
+				return dst, r.err
+			}
+			if parsed == nil {
+				v, err := a.inParser.ParseBytes(input)
+				if err != nil {
+					return dst, fmt.Errorf("copy %q: the input record is not JSON: %w", src, err)
+				}
+				parsed = v
+			}
+			v := parsed.Get(a.Path(src)...)
+			if v == nil {
+				continue
+			}
+			val = nval{kind: valParsed, fv: v}
+		case OpSetOriginal:
+			val = nval{kind: valStr, str: input}
+		case OpSetDigest:
+			algo := r.u8("digest algorithm")
+			if r.err != nil {
+				return dst, r.err
+			}
+			start := len(a.bytes)
+			var err error
+			a.bytes, err = a.digest(a.bytes, algo, input)
+			if err != nil {
+				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
+			}
+			val = nval{kind: valStr, str: a.bytes[start:len(a.bytes):len(a.bytes)]}
+		case OpDelete:
+			parent := root
+			for _, s := range segs[:len(segs)-1] {
+				if parent = a.child(parent, s, false); parent == nil {
+					break
+				}
+			}
+			if parent != nil {
+				if i := parent.find(segs[len(segs)-1]); i >= 0 {
+					parent.keys = append(parent.keys[:i], parent.keys[i+1:]...)
+					parent.vals = append(parent.vals[:i], parent.vals[i+1:]...)
+				}
+			}
+			continue
+		default:
+			return dst, corrupt(opStart, "unknown op %d", code)
+		}
+		parent := root
+		for _, s := range segs[:len(segs)-1] {
+			parent = a.child(parent, s, true)
+		}
+		parent.set(segs[len(segs)-1], val)
+	}
+	return appendNode(dst, root), nil
+}
+
+func appendNode(dst []byte, n *node) []byte {
+	dst = append(dst, '{')
+	for i, k := range n.keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, []byte(k))
+		dst = append(dst, ':')
+		switch v := &n.vals[i]; v.kind {
+		case valObj:
+			dst = appendNode(dst, v.obj)
+		case valRaw:
+			dst = append(dst, v.raw...)
+		case valStr:
+			dst = AppendString(dst, v.str)
+		case valParsed:
+			dst = AppendValue(dst, v.fv)
+		}
+	}
+	return append(dst, '}')
+}
+
+func (a *Applier) digest(dst []byte, algo byte, data []byte) ([]byte, error) {
+	if a.Digest != nil {
+		return a.Digest(dst, algo, data)
+	}
+	return AppendDigest(dst, algo, data)
+}
+
+// AppendDigest appends the lower-case hex digest of data.
+func AppendDigest(dst []byte, algo byte, data []byte) ([]byte, error) {
+	switch algo {
+	case DigestSHA256:
+		s := sha256.Sum256(data)
+		return hex.AppendEncode(dst, s[:]), nil
+	case DigestMD5:
+		s := md5.Sum(data)
+		return hex.AppendEncode(dst, s[:]), nil
+	case DigestSHA1:
+		s := sha1.Sum(data)
+		return hex.AppendEncode(dst, s[:]), nil
+	}
+	return dst, fmt.Errorf("unknown digest algorithm %d", algo)
+}
+
+// AppendValue serializes v compactly, escaping strings with AppendString.
+func AppendValue(dst []byte, v *fastjson.Value) []byte {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		dst = append(dst, '{')
+		first := true
+		o.Visit(func(k []byte, vv *fastjson.Value) {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = AppendString(dst, k)
+			dst = append(dst, ':')
+			dst = AppendValue(dst, vv)
+		})
+		return append(dst, '}')
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		dst = append(dst, '[')
+		for i, vv := range a {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendValue(dst, vv)
+		}
+		return append(dst, ']')
+	case fastjson.TypeString:
+		return AppendString(dst, v.GetStringBytes())
+	default:
+		return v.MarshalTo(dst)
+	}
+}
+
+// AddValue appends a view of v (nil: missing) for the record just added.
+func (w *InputWriter) AddValue(v *fastjson.Value) {
+	if v == nil {
+		w.buf = append(w.buf, byte(Missing))
+		w.buf = binary.LittleEndian.AppendUint32(w.buf, 0)
+		return
+	}
+	var t ValueType
+	switch v.Type() {
+	case fastjson.TypeString:
+		t = String
+	case fastjson.TypeNumber:
+		t = Number
+	case fastjson.TypeTrue:
+		t = True
+	case fastjson.TypeFalse:
+		t = False
+	case fastjson.TypeNull:
+		t = Null
+	case fastjson.TypeObject:
+		t = Object
+	case fastjson.TypeArray:
+		t = Array
+	}
+	w.buf = append(w.buf, byte(t))
+	lenPos := len(w.buf)
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, 0)
+	switch t {
+	case String:
+		w.buf = append(w.buf, v.GetStringBytes()...)
+	case Number, Object, Array:
+		w.buf = AppendValue(w.buf, v)
+	}
+	binary.LittleEndian.PutUint32(w.buf[lenPos:], uint32(len(w.buf)-lenPos-4))
+}

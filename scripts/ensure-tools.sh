@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# ensure-tools.sh installs what weir's tests and demo need, idempotently.
+# Usage: scripts/ensure-tools.sh [apt|node|go|all]...
+# Fails loudly (non-zero exit, a line naming what failed) when it cannot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+log() { printf 'ensure-tools: %s\n' "$*" >&2; }
+die() { printf 'ensure-tools: FAILED: %s\n' "$*" >&2; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+apt_updated=""
+apt_install() { # apt_install <command-to-check> <package>...
+	local check=$1; shift
+	if command -v "$check" >/dev/null 2>&1; then return 0; fi
+	command -v apt-get >/dev/null 2>&1 || die "$check missing and apt-get is not available; install: $*"
+	if [ -z "$apt_updated" ]; then
+		log "apt-get update"
+		$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || die "apt-get update"
+		apt_updated=1
+	fi
+	log "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null || die "apt-get install $*"
+	command -v "$check" >/dev/null 2>&1 || die "$check still missing after installing $*"
+}
+
+ensure_apt() {
+	apt_install wat2wasm wabt
+}
+
+ensure_node() {
+	command -v node >/dev/null 2>&1 || apt_install node nodejs npm
+	command -v npm >/dev/null 2>&1 || apt_install npm npm
+	local dir=$ROOT/tools/node
+	if [ -f "$dir/node_modules/.weir-installed" ] && cmp -s "$dir/package.json" "$dir/node_modules/.weir-installed"; then
+		return 0
+	fi
+	log "npm ci in tools/node"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tools/node"
+	cp "$dir/package.json" "$dir/node_modules/.weir-installed"
+}
+
+ensure_go() {
+	local bin
+	bin=$(go env GOPATH)/bin
+	if [ ! -x "$bin/staticcheck" ]; then
+		log "go install staticcheck"
+		go install honnef.co/go/tools/cmd/staticcheck@v0.8.2 || die "go install staticcheck"
+	fi
+}
+
+what=${*:-all}
+for w in $what; do
+	case $w in
+	apt) ensure_apt ;;
+	node) ensure_node ;;
+	go) ensure_go ;;
+	all) ensure_apt; ensure_node; ensure_go ;;
+	*) die "unknown tool set $w" ;;
+	esac
+done
