@@ -121,26 +121,27 @@ func readHeader(b []byte) (header, error) {
 	}, nil
 }
 
-// reader is a bounds-checked cursor over a frame.
+// reader is a bounds-checked cursor over a frame. Its methods keep the
+// common case small enough to inline (a guest SDK compiled to Wasm pays
+// dearly for every call) and build errors out of line.
 type reader struct {
 	b   []byte
 	off int
 	err error
 }
 
-func (r *reader) need(n int, what string) bool {
-	if r.err != nil {
-		return false
-	}
-	if n < 0 || len(r.b)-r.off < n {
+// fail records a short read at the current offset.
+//
+//go:noinline
+func (r *reader) fail(n int, what string) {
+	if r.err == nil {
 		r.err = corrupt(r.off, "%s needs %d bytes, %d left", what, n, len(r.b)-r.off)
-		return false
 	}
-	return true
 }
 
 func (r *reader) u8(what string) byte {
-	if !r.need(1, what) {
+	if r.err != nil || r.off >= len(r.b) {
+		r.fail(1, what)
 		return 0
 	}
 	v := r.b[r.off]
@@ -149,7 +150,8 @@ func (r *reader) u8(what string) byte {
 }
 
 func (r *reader) u32(what string) uint32 {
-	if !r.need(4, what) {
+	if r.err != nil || len(r.b)-r.off < 4 {
+		r.fail(4, what)
 		return 0
 	}
 	v := binary.LittleEndian.Uint32(r.b[r.off:])
@@ -158,7 +160,8 @@ func (r *reader) u32(what string) uint32 {
 }
 
 func (r *reader) u64(what string) uint64 {
-	if !r.need(8, what) {
+	if r.err != nil || len(r.b)-r.off < 8 {
+		r.fail(8, what)
 		return 0
 	}
 	v := binary.LittleEndian.Uint64(r.b[r.off:])
@@ -168,18 +171,29 @@ func (r *reader) u64(what string) uint64 {
 
 // bytes reads a u32 length and that many bytes (aliasing the frame).
 func (r *reader) bytes(what string) []byte {
-	start := r.off
-	n := r.u32(what + " length")
+	off := r.off
+	if r.err == nil && len(r.b)-off >= 4 {
+		if n := uint64(binary.LittleEndian.Uint32(r.b[off:])); n <= uint64(len(r.b)-off-4) {
+			end := off + 4 + int(n)
+			r.off = end
+			return r.b[off+4 : end : end]
+		}
+	}
+	r.bytesFail(what)
+	return nil
+}
+
+//go:noinline
+func (r *reader) bytesFail(what string) {
 	if r.err != nil {
-		return nil
+		return
 	}
-	if uint64(n) > uint64(len(r.b)-r.off) {
-		r.err = corrupt(start, "%s length %d runs past the end of the frame (%d bytes left)", what, n, len(r.b)-r.off)
-		return nil
+	if len(r.b)-r.off < 4 {
+		r.fail(4, what+" length")
+		return
 	}
-	v := r.b[r.off : r.off+int(n) : r.off+int(n)]
-	r.off += int(n)
-	return v
+	n := binary.LittleEndian.Uint32(r.b[r.off:])
+	r.err = corrupt(r.off, "%s length %d runs past the end of the frame (%d bytes left)", what, n, len(r.b)-r.off-4)
 }
 
 func appendBytes(b []byte, v []byte) []byte {

@@ -142,6 +142,9 @@ func (ir *InputReader) Reset(b []byte) error {
 		}
 		ir.Paths = append(ir.Paths, p)
 	}
+	if ir.Count == 0 && ir.r.off != len(b) {
+		return corrupt(ir.r.off, "%d trailing bytes after an empty batch", len(b)-ir.r.off)
+	}
 	return nil
 }
 
@@ -152,6 +155,13 @@ func (ir *InputReader) More() bool { return ir.read < ir.Count }
 func (ir *InputReader) Next(rec *InRecord) error {
 	if ir.read >= ir.Count {
 		return corrupt(ir.r.off, "no record %d: the frame holds %d", ir.read, ir.Count)
+	}
+	if ir.nextFast(rec) {
+		ir.read++
+		if ir.read == ir.Count && ir.r.off != len(ir.r.b) {
+			return corrupt(ir.r.off, "%d trailing bytes after the last record", len(ir.r.b)-ir.r.off)
+		}
+		return nil
 	}
 	r := &ir.r
 	r.u32("record flags")
@@ -166,8 +176,13 @@ func (ir *InputReader) Next(rec *InRecord) error {
 		for range ir.Paths {
 			t := ValueType(r.u8("view type"))
 			raw := r.bytes("view value")
-			if r.err == nil && t > Array {
-				r.err = corrupt(r.off, "unknown view type %d", t)
+			if r.err == nil {
+				switch {
+				case t > Array:
+					r.err = corrupt(r.off-len(raw)-5, "unknown view type %d", t)
+				case len(raw) != 0 && (t == Missing || t == True || t == False || t == Null):
+					r.err = corrupt(r.off-len(raw)-4, "a %s view carries %d value bytes, want 0", t, len(raw))
+				}
 			}
 			rec.Views = append(rec.Views, View{Type: t, Raw: raw})
 		}

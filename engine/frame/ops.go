@@ -32,6 +32,9 @@ const (
 	OpDelete = 6
 	// OpSetInt sets a field to an integer (operand: i64 little-endian).
 	OpSetInt = 7
+	// OpCopyString is OpCopy for non-empty strings only: a source that is
+	// missing, not a string, or the empty string sets nothing.
+	OpCopyString = 8
 )
 
 // Digest algorithms for OpSetDigest.
@@ -86,6 +89,17 @@ func (o *Ops) Copy(path, src string) {
 	o.op(OpCopy, path)
 	o.B = appendString(o.B, src)
 }
+
+// CopyString sets path to the input document's value at src if it is a
+// non-empty string.
+func (o *Ops) CopyString(path, src string) {
+	o.op(OpCopyString, path)
+	o.B = appendString(o.B, src)
+}
+
+// Append appends the operations of p (for instance a constant part of a
+// list, built once).
+func (o *Ops) Append(p *Ops) { o.B = append(o.B, p.B...) }
 
 // SetOriginal sets path to the input record as a string.
 func (o *Ops) SetOriginal(path string) { o.op(OpSetOriginal, path) }
@@ -313,7 +327,7 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 			start := len(a.bytes)
 			a.bytes = strconv.AppendInt(a.bytes, n, 10)
 			val = nval{kind: valRaw, raw: a.bytes[start:len(a.bytes):len(a.bytes)]}
-		case OpCopy:
+		case OpCopy, OpCopyString:
 			src := r.bytes("copy source")
 			if r.err != nil {
 				return dst, r.err
@@ -328,6 +342,13 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 			v := parsed.Get(a.Path(src)...)
 			if v == nil {
 				continue
+			}
+			if code == OpCopyString {
+				if v.Type() != fastjson.TypeString || len(v.GetStringBytes()) == 0 {
+					continue
+				}
+				val = nval{kind: valStr, str: v.GetStringBytes()}
+				break
 			}
 			val = nval{kind: valParsed, fv: v}
 		case OpSetOriginal:
@@ -367,10 +388,16 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		}
 		parent.set(segs[len(segs)-1], val)
 	}
-	return appendNode(dst, root), nil
+	var bad []byte
+	out := appendNode(dst, root, &bad)
+	if bad != nil {
+		return dst, fmt.Errorf("the document would hold %q, which is not a JSON number", bad)
+	}
+	return out, nil
 }
 
-func appendNode(dst []byte, n *node) []byte {
+// appendNode serializes n; a number that is not valid JSON goes to *bad.
+func appendNode(dst []byte, n *node, bad *[]byte) []byte {
 	dst = append(dst, '{')
 	for i, k := range n.keys {
 		if i > 0 {
@@ -380,13 +407,13 @@ func appendNode(dst []byte, n *node) []byte {
 		dst = append(dst, ':')
 		switch v := &n.vals[i]; v.kind {
 		case valObj:
-			dst = appendNode(dst, v.obj)
+			dst = appendNode(dst, v.obj, bad)
 		case valRaw:
 			dst = append(dst, v.raw...)
 		case valStr:
 			dst = AppendString(dst, v.str)
 		case valParsed:
-			dst = AppendValue(dst, v.fv)
+			dst = appendValue(dst, v.fv, bad)
 		}
 	}
 	return append(dst, '}')
@@ -416,7 +443,16 @@ func AppendDigest(dst []byte, algo byte, data []byte) ([]byte, error) {
 }
 
 // AppendValue serializes v compactly, escaping strings with AppendString.
+// Numbers are written as their text: fastjson's parser accepts some that
+// JSON does not (NaN, 01, 1., -), which Applier.Apply refuses to write
+// (validate documents with fastjson.Validate to reject them up front).
 func AppendValue(dst []byte, v *fastjson.Value) []byte {
+	var bad []byte
+	return appendValue(dst, v, &bad)
+}
+
+// appendValue is AppendValue; a number that is not valid JSON goes to *bad.
+func appendValue(dst []byte, v *fastjson.Value, bad *[]byte) []byte {
 	switch v.Type() {
 	case fastjson.TypeObject:
 		o, _ := v.Object()
@@ -429,7 +465,7 @@ func AppendValue(dst []byte, v *fastjson.Value) []byte {
 			first = false
 			dst = AppendString(dst, k)
 			dst = append(dst, ':')
-			dst = AppendValue(dst, vv)
+			dst = appendValue(dst, vv, bad)
 		})
 		return append(dst, '}')
 	case fastjson.TypeArray:
@@ -439,14 +475,59 @@ func AppendValue(dst []byte, v *fastjson.Value) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = AppendValue(dst, vv)
+			dst = appendValue(dst, vv, bad)
 		}
 		return append(dst, ']')
 	case fastjson.TypeString:
 		return AppendString(dst, v.GetStringBytes())
+	case fastjson.TypeNumber:
+		start := len(dst)
+		dst = v.MarshalTo(dst)
+		if *bad == nil && !validNumber(dst[start:]) {
+			*bad = append([]byte{}, dst[start:]...)
+		}
+		return dst
 	default:
 		return v.MarshalTo(dst)
 	}
+}
+
+// validNumber reports whether b is a JSON number (RFC 8259, section 6).
+func validNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // AddValue appends a view of v (nil: missing) for the record just added.

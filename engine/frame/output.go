@@ -86,6 +86,25 @@ func (w *OutputWriter) Failed(msg string) {
 	w.count++
 }
 
+// Mark is a position in an output frame, taken by OutputWriter.Mark.
+type Mark struct {
+	n     int
+	count uint32
+}
+
+// Mark returns the current position, so that everything written after it
+// can be taken back with Rewind (a guest SDK marks before each record and
+// rewinds the outputs of a record that then fails).
+func (w *OutputWriter) Mark() Mark { return Mark{n: len(w.buf), count: w.count} }
+
+// Rewind discards the outcomes and outputs written since m. The next call
+// must start an outcome (OK, Dropped or Failed).
+func (w *OutputWriter) Rewind(m Mark) {
+	w.buf = w.buf[:m.n]
+	w.count = m.count
+	w.nOutPos = -1
+}
+
 // Count is the number of outcomes written.
 func (w *OutputWriter) Count() int { return int(w.count) }
 
@@ -132,7 +151,8 @@ type OutputReader struct {
 
 // ReadOutput validates an output frame's header. It returns a *BatchError
 // for a well-formed error frame, and an error wrapping ErrFrame when the
-// frame is corrupt or its count is not want.
+// frame is corrupt or its count is not want. A negative want accepts any
+// count (for tools that inspect a frame without its input).
 func ReadOutput(b []byte, want int) (*OutputReader, error) {
 	h, err := readHeader(b)
 	if err != nil {
@@ -145,13 +165,23 @@ func ReadOutput(b []byte, want int) (*OutputReader, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
+		if r.off != len(b) {
+			return nil, corrupt(r.off, "%d trailing bytes after the error message", len(b)-r.off)
+		}
 		return nil, &BatchError{Message: string(msg)}
 	case TypeOutput:
 	default:
 		return nil, corrupt(4, "frame type %d, want %d (output)", h.typ, TypeOutput)
 	}
-	if int64(h.count) != int64(want) {
+	if want >= 0 && int64(h.count) != int64(want) {
 		return nil, corrupt(8, "the module returned %d outcomes for %d records", h.count, want)
+	}
+	// Every outcome takes at least one byte.
+	if uint64(h.count) > uint64(len(b)-HeaderSize) {
+		return nil, corrupt(8, "outcome count %d cannot fit in %d bytes", h.count, len(b))
+	}
+	if h.count == 0 && len(b) != HeaderSize {
+		return nil, corrupt(HeaderSize, "%d trailing bytes after an empty batch", len(b)-HeaderSize)
 	}
 	return &OutputReader{r: reader{b: b, off: HeaderSize}, Count: int(h.count)}, nil
 }

@@ -1,0 +1,452 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/token"
+)
+
+// Defaults and bounds applied by ApplyDefaults and checked by Validate.
+const (
+	// DefaultMemoryPages is the default Limits.MemoryPages (64 MiB).
+	DefaultMemoryPages = 1024
+	// MaxMemoryPages is the largest Limits.MemoryPages (4 GiB, the whole
+	// 32-bit Wasm address space).
+	MaxMemoryPages = 65536
+	// DefaultTimeout is the default Limits.Timeout.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxOutputBytes is the default Limits.MaxOutputBytes (64 MiB).
+	DefaultMaxOutputBytes = 64 << 20
+	// MaxMaxOutputBytes is the largest Limits.MaxOutputBytes (4 GiB: a
+	// module cannot return more than its address space).
+	MaxMaxOutputBytes = 4 << 30
+	// DefaultFunction is the default StageConfig.Function.
+	DefaultFunction = "transform"
+	// DefaultRoute is the output that receives records with an empty route.
+	DefaultRoute = "default"
+)
+
+// Values of StageConfig.Entry.
+const (
+	EntryAuto   = "auto"
+	EntryFast   = "fast"
+	EntryBatch  = "batch"
+	EntryRecord = "record"
+)
+
+// Values of StageConfig.OnError.
+const (
+	OnErrorFail       = "fail"
+	OnErrorDrop       = "drop"
+	OnErrorDeadLetter = "dead_letter"
+)
+
+// Values of OutputConfig.Type.
+const (
+	OutputStdout  = "stdout"
+	OutputStderr  = "stderr"
+	OutputFile    = "file"
+	OutputDiscard = "discard"
+)
+
+// moduleSchemes are the module URI schemes a configuration may use; a
+// module without "://" is a path.
+var moduleSchemes = []string{"file", "s3", "appconfig", "https"}
+
+// ErrInvalidConfig is matched by errors.Is for every problem LoadConfig,
+// ParseConfig, Validate and NewPipeline find in a configuration.
+var ErrInvalidConfig = errors.New("invalid pipeline configuration")
+
+// ConfigError is one problem in a configuration. Validate joins several of
+// them with errors.Join; use errors.As to get the first.
+type ConfigError struct {
+	// Source is the configuration's file name, or "config" when unknown.
+	Source string
+	// Line and Column locate the problem in the source (1-based); zero
+	// when the problem is about a value rather than a place.
+	Line, Column int
+	// Field is the path of the offending field, such as
+	// "stages[1].on_error"; empty for syntax errors.
+	Field string
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error formats the problem as "source[:line:col]: [field: ]msg".
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Source)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Is reports whether target is ErrInvalidConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// positionError carries a YAML position out of a value unmarshaler.
+type positionError struct {
+	tok *token.Token
+	msg string
+}
+
+func (e *positionError) Error() string { return e.msg }
+
+// LoadConfig reads, decodes, defaults and validates the configuration file
+// at path (YAML or JSON, by content). Config.Dir is set to the file's
+// absolute folder.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := ParseConfig(data, path)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg.Dir = filepath.Dir(abs)
+	return cfg, nil
+}
+
+// ParseConfig decodes a configuration from YAML or JSON (JSON is YAML), then
+// applies defaults and validates it. Decoding is strict: unknown keys,
+// duplicate keys and values of the wrong type are errors that give their
+// line and column. name labels the source in errors ("pipeline.yaml");
+// Config.Dir is left empty (the current directory).
+func ParseConfig(data []byte, name string) (*Config, error) {
+	if name == "" {
+		name = "config"
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &ConfigError{Source: name, Msg: "empty configuration"}
+	}
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict())
+	if err := dec.Decode(cfg); err != nil {
+		if err == io.EOF {
+			return nil, &ConfigError{Source: name, Msg: "empty configuration"}
+		}
+		return nil, decodeError(name, err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); err != io.EOF {
+		if err != nil {
+			return nil, decodeError(name, err)
+		}
+		return nil, &ConfigError{Source: name, Msg: "only one YAML document is allowed (found a \"---\" separator followed by another document)"}
+	}
+	cfg.source = name
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// decodeError turns a goccy/go-yaml error into a ConfigError with the
+// error's position and without its source excerpt.
+func decodeError(name string, err error) error {
+	ce := &ConfigError{Source: name, Msg: err.Error()}
+	var (
+		pe  *positionError
+		te  *yaml.TypeError
+		oe  *yaml.OverflowError
+		ye  yaml.Error
+		tok *token.Token
+	)
+	switch {
+	case errors.As(err, &pe):
+		ce.Msg, tok = pe.msg, pe.tok
+		ce.Field = keyOf(tok)
+	case errors.As(err, &te):
+		// goccy names Go types and fields ("Go struct field
+		// Config.Stages of type uint32"); say it in the file's terms.
+		ce.Msg, tok = fmt.Sprintf("want %s, got %s", yamlKind(te.DstType), yamlKind(te.SrcType)), te.Token
+		ce.Field = keyOf(tok)
+	case errors.As(err, &oe):
+		ce.Msg, tok = fmt.Sprintf("%s is out of range for %s", oe.SrcNum, oe.DstType), oe.Token
+		ce.Field = keyOf(tok)
+	case errors.As(err, &ye):
+		ce.Msg, tok = ye.GetMessage(), ye.GetToken()
+	}
+	if tok != nil {
+		ce.Line, ce.Column = tok.Position.Line, tok.Position.Column
+	}
+	return ce
+}
+
+// keyOf returns the mapping key a value token belongs to, or "".
+func keyOf(tok *token.Token) string {
+	if tok == nil || tok.Prev == nil || tok.Prev.Type != token.MappingValueType || tok.Prev.Prev == nil {
+		return ""
+	}
+	return tok.Prev.Prev.Value
+}
+
+// yamlKind names a Go type the way a configuration author thinks of it.
+func yamlKind(t reflect.Type) string {
+	if t == nil {
+		return "nothing"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	}
+	return t.String()
+}
+
+// ApplyDefaults fills every unset field that has a default: stage names
+// (the module's base name without extension), entry "auto", function
+// "transform", on_error "fail", the limits (DefaultMemoryPages,
+// DefaultTimeout, DefaultMaxOutputBytes), instances (the number of CPUs),
+// and a "default" output on stdout when none is configured. It does not
+// validate.
+func (c *Config) ApplyDefaults() {
+	for i := range c.Stages {
+		c.Stages[i] = c.Stages[i].withDefaults()
+	}
+	if c.Outputs == nil {
+		c.Outputs = map[string]OutputConfig{}
+	}
+	if _, ok := c.Outputs[DefaultRoute]; !ok {
+		c.Outputs[DefaultRoute] = OutputConfig{Type: OutputStdout}
+	}
+}
+
+func (sc StageConfig) withDefaults() StageConfig {
+	if sc.Name == "" {
+		sc.Name = defaultStageName(sc.Module)
+	}
+	if sc.Entry == "" {
+		sc.Entry = EntryAuto
+	}
+	if sc.Function == "" {
+		sc.Function = DefaultFunction
+	}
+	if sc.OnError == "" {
+		sc.OnError = OnErrorFail
+	}
+	if sc.Limits.MemoryPages == 0 {
+		sc.Limits.MemoryPages = DefaultMemoryPages
+	}
+	if sc.Limits.Timeout == 0 {
+		sc.Limits.Timeout = Duration(DefaultTimeout)
+	}
+	if sc.Limits.MaxOutputBytes == 0 {
+		sc.Limits.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if sc.Instances == 0 {
+		sc.Instances = runtime.NumCPU()
+	}
+	return sc
+}
+
+// defaultStageName is the module's base name without its extension:
+// "s3://b/mods/normalize.wasm?versionId=3" gives "normalize".
+func defaultStageName(module string) string {
+	m := module
+	if i := strings.IndexAny(m, "?#"); i >= 0 && strings.Contains(m, "://") {
+		m = m[:i]
+	}
+	m = strings.TrimRight(m, "/")
+	if i := strings.LastIndexAny(m, `/\`); i >= 0 {
+		m = m[i+1:]
+	}
+	if i := strings.LastIndexByte(m, '.'); i > 0 {
+		m = m[:i]
+	}
+	return m
+}
+
+// Validate checks the configuration and returns every problem found,
+// joined (errors.Join), each a *ConfigError naming its field. Unset fields
+// count as their defaults, so Validate works before or after
+// ApplyDefaults.
+func (c *Config) Validate() error {
+	src := c.source
+	if src == "" {
+		src = "config"
+	}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &ConfigError{Source: src, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.Version != 1 {
+		if c.Version == 0 {
+			bad("version", "required, must be 1")
+		} else {
+			bad("version", "must be 1 (got %d)", c.Version)
+		}
+	}
+	if len(c.Stages) == 0 {
+		bad("stages", "at least one stage is required")
+	}
+	outputs := c.Outputs
+	if _, ok := outputs[DefaultRoute]; !ok {
+		// ApplyDefaults adds it; count it as present.
+		outputs = make(map[string]OutputConfig, len(c.Outputs)+1)
+		for k, v := range c.Outputs {
+			outputs[k] = v
+		}
+		outputs[DefaultRoute] = OutputConfig{Type: OutputStdout}
+	}
+	names := map[string]int{}
+	for i, sc := range c.Stages {
+		f := fmt.Sprintf("stages[%d]", i)
+		if sc.Module == "" {
+			bad(f+".module", "required")
+		} else if scheme, _, ok := strings.Cut(sc.Module, "://"); ok && !contains(moduleSchemes, scheme) {
+			bad(f+".module", "unsupported scheme %q (want a path or one of %s)", scheme, schemeList())
+		}
+		name := sc.Name
+		if name == "" {
+			name = defaultStageName(sc.Module)
+		}
+		if name != "" {
+			if j, dup := names[name]; dup {
+				bad(f+".name", "duplicate stage name %q (also stages[%d]); set name to tell them apart", name, j)
+			} else {
+				names[name] = i
+			}
+		} else if sc.Module != "" {
+			bad(f+".name", "required: no name can be derived from module %q", sc.Module)
+		}
+		if sc.SHA256 != "" && !isHexDigest(strings.TrimPrefix(sc.SHA256, "sha256:")) {
+			bad(f+".sha256", "must be 64 hex digits, optionally prefixed with \"sha256:\" (got %q)", sc.SHA256)
+		}
+		if !oneOf(sc.Entry, EntryAuto, EntryFast, EntryBatch, EntryRecord) {
+			bad(f+".entry", "must be one of auto, fast, batch, record (got %q)", sc.Entry)
+		}
+		if !oneOf(sc.OnError, OnErrorFail, OnErrorDrop, OnErrorDeadLetter) {
+			bad(f+".on_error", "must be one of fail, drop, dead_letter (got %q)", sc.OnError)
+		}
+		switch {
+		case sc.OnError == OnErrorDeadLetter && sc.DeadLetter == "":
+			bad(f+".dead_letter", "required when on_error is dead_letter: name an output")
+		case sc.OnError == OnErrorDeadLetter:
+			if _, ok := outputs[sc.DeadLetter]; !ok {
+				bad(f+".dead_letter", "no output named %q (outputs: %s)", sc.DeadLetter, strings.Join(sortedKeys(outputs), ", "))
+			}
+		case sc.DeadLetter != "":
+			bad(f+".dead_letter", "only used when on_error is dead_letter (on_error is %q)", orDefault(sc.OnError, OnErrorFail))
+		}
+		if sc.Limits.MemoryPages > MaxMemoryPages {
+			bad(f+".limits.memory_pages", "must be at most %d (4 GiB) (got %d)", MaxMemoryPages, sc.Limits.MemoryPages)
+		}
+		if sc.Limits.Timeout < 0 {
+			bad(f+".limits.timeout", "must not be negative (got %s)", sc.Limits.Timeout)
+		}
+		if sc.Limits.MaxOutputBytes < 0 || sc.Limits.MaxOutputBytes > MaxMaxOutputBytes {
+			bad(f+".limits.max_output_bytes", "must be between 0 and %d (got %d)", int64(MaxMaxOutputBytes), sc.Limits.MaxOutputBytes)
+		}
+		if sc.Instances < 0 {
+			bad(f+".instances", "must not be negative (got %d)", sc.Instances)
+		}
+	}
+	for _, name := range sortedKeys(c.Outputs) {
+		oc := c.Outputs[name]
+		f := fmt.Sprintf("outputs.%s", name)
+		if name == "" {
+			f = `outputs[""]`
+			bad(f, "output name must not be empty")
+		}
+		switch oc.Type {
+		case OutputFile:
+			if oc.Path == "" {
+				bad(f+".path", "required for type file")
+			}
+		case OutputStdout, OutputStderr, OutputDiscard:
+			if oc.Path != "" {
+				bad(f+".path", "only used by type file (type is %s)", oc.Type)
+			}
+		case "":
+			bad(f+".type", "required: one of stdout, stderr, file, discard")
+		default:
+			bad(f+".type", "must be one of stdout, stderr, file, discard (got %q)", oc.Type)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func oneOf(v string, allowed ...string) bool {
+	return v == "" || contains(allowed, v)
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func schemeList() string {
+	parts := make([]string, len(moduleSchemes))
+	for i, s := range moduleSchemes {
+		parts[i] = s + "://"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func isHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,94 @@
+package frame
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// addGoldenSeeds adds every golden frame as a seed.
+func addGoldenSeeds(f *testing.F, add func(b []byte)) {
+	files, _ := filepath.Glob(filepath.Join(goldenDir, "*.bin"))
+	for _, file := range files {
+		if b, err := os.ReadFile(file); err == nil && len(b) < 1<<16 {
+			add(b)
+		}
+	}
+}
+
+// FuzzReadInput: decoding never panics, and a frame that decodes encodes
+// back to a frame that decodes to the same values.
+func FuzzReadInput(f *testing.F) {
+	addGoldenSeeds(f, func(b []byte) { f.Add(b) })
+	f.Add(encodeInput(FlagViews, []string{"a"}, []rec{{data: "{}", views: []View{{Type: String, Raw: []byte("x")}}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		flags, paths, recs, err := decodeInput(b)
+		if err != nil {
+			return
+		}
+		again := encodeInput(flags, paths, recs)
+		flags2, paths2, recs2, err := decodeInput(again)
+		if err != nil {
+			t.Fatalf("re-encoded frame does not decode: %v", err)
+		}
+		if flags2 != flags || !reflect.DeepEqual(paths2, paths) || !reflect.DeepEqual(recs2, recs) {
+			t.Fatalf("round trip changed the frame")
+		}
+		// Only the reserved record flags may differ.
+		if len(again) != len(b) {
+			t.Fatalf("re-encoded frame is %d bytes, was %d", len(again), len(b))
+		}
+	})
+}
+
+// FuzzReadOutput: decoding never panics, and a frame that decodes encodes
+// back to the same bytes.
+func FuzzReadOutput(f *testing.F) {
+	addGoldenSeeds(f, func(b []byte) { f.Add(b) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		outs, err := decodeOutput(b, -1)
+		if err != nil {
+			return
+		}
+		again := encodeOutput(outs)
+		if len(b) >= HeaderSize {
+			// Reserved header bytes are not kept.
+			b = append(bytes.Clone(b[:6]), b[6:]...)
+			copy(b[6:8], []byte{0, 0})
+			copy(b[12:16], []byte{0, 0, 0, 0})
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("round trip changed the frame:\n%x\n%x", b, again)
+		}
+	})
+}
+
+// FuzzApply: applying any op list to any input never panics, and a
+// successful result is valid JSON.
+func FuzzApply(f *testing.F) {
+	var o Ops
+	o.CopyString("@timestamp", "eventTime")
+	o.Copy("a.b", "list.0")
+	o.SetJSON("j", []byte(`{"x":[1,2,{"y":null}]}`))
+	o.SetString(`k\.e\\y`, "v\x00\xff")
+	o.SetInt("n", -1)
+	o.SetOriginal("o")
+	o.SetDigest("h", DigestMD5)
+	o.Delete("a")
+	f.Add(byte(OutputOps), o.B, []byte(`{"eventTime":"t","list":[{"z":1}]}`))
+	f.Add(byte(OutputEdit), o.B, []byte(`{"a":{"b":1},"n":01}`))
+	f.Add(byte(OutputEdit), []byte{OpDelete, 1, 0, 0, 0, 'a'}, []byte(`[1]`))
+	var a Applier // reused across inputs, as a host does
+	f.Fuzz(func(t *testing.T, kind byte, ops, input []byte) {
+		out, err := a.Apply(nil, kind, ops, input, nil)
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON: %s", out)
+		}
+	})
+}

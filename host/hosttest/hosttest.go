@@ -1,0 +1,157 @@
+// Package hosttest builds real guest modules for weir's tests: Go modules
+// with the wasip1 toolchain, WAT with wat2wasm, AssemblyScript with asc.
+// Builds happen once per test process and land in a temporary folder.
+//
+// A test that needs a tool calls RequireTool: when the tool is missing the
+// test fails in CI (CI=true) and is skipped elsewhere with the install
+// command, so a skipped test is never counted as passing in CI.
+package hosttest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	mu    sync.Mutex
+	built = map[string]string{}
+	dir   string
+)
+
+// RepoRoot returns the folder holding weir's go.mod.
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		tb.Fatalf("hosttest: %v", err)
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/weirhq/weir\n") {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			tb.Fatalf("hosttest: no weir go.mod above %s", wd)
+		}
+	}
+}
+
+// SharedDir returns the shared test data folder (../shared next to the
+// repository), failing in CI and skipping elsewhere when it is missing.
+func SharedDir(tb testing.TB) string {
+	tb.Helper()
+	d := filepath.Join(RepoRoot(tb), "..", "shared")
+	if _, err := os.Stat(d); err != nil {
+		Missing(tb, "the shared test data folder "+d, "check out weir next to its shared/ folder")
+	}
+	return d
+}
+
+// Missing fails the test in CI and skips it elsewhere, naming what is
+// missing and how to install it.
+func Missing(tb testing.TB, what, install string) {
+	tb.Helper()
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("%s is missing (CI=%s); install: %s", what, os.Getenv("CI"), install)
+	}
+	tb.Skipf("%s is missing; install: %s (in CI this test fails)", what, install)
+}
+
+// RequireTool returns the path of a command, or fails/skips (see Missing).
+func RequireTool(tb testing.TB, name, install string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(tb, "the command "+name, install)
+	}
+	return p
+}
+
+func outDir(tb testing.TB) string {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "weir-hosttest-")
+		if err != nil {
+			tb.Fatalf("hosttest: %v", err)
+		}
+		dir = d
+	}
+	return dir
+}
+
+func once(tb testing.TB, key string, build func(out string)) string {
+	tb.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if p, ok := built[key]; ok {
+		return p
+	}
+	sum := sha256.Sum256([]byte(key))
+	out := filepath.Join(outDir(tb), hex.EncodeToString(sum[:8])+".wasm")
+	build(out)
+	built[key] = out
+	return out
+}
+
+func runBuild(tb testing.TB, cwd string, env []string, name string, args ...string) {
+	tb.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = cwd
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("hosttest: %s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// GoModule builds the Go package at pkg (relative to the repository root,
+// e.g. "modules/passthrough") as a wasip1 reactor and returns the .wasm
+// path.
+func GoModule(tb testing.TB, pkg string) string {
+	tb.Helper()
+	root := RepoRoot(tb)
+	return once(tb, "go:"+pkg, func(out string) {
+		runBuild(tb, root, []string{"GOOS=wasip1", "GOARCH=wasm"}, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./"+pkg)
+	})
+}
+
+// WAT assembles a .wat file (path relative to the test's folder or
+// absolute) with wat2wasm.
+func WAT(tb testing.TB, path string) string {
+	tb.Helper()
+	bin := RequireTool(tb, "wat2wasm", "apt-get install wabt (or scripts/ensure-tools.sh apt)")
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return once(tb, "wat:"+abs, func(out string) {
+		runBuild(tb, filepath.Dir(abs), nil, bin, abs, "-o", out)
+	})
+}
+
+// AssemblyScript compiles a .ts file with asc and the Extism AS PDK from
+// tools/node (scripts/ensure-tools.sh node installs them). The file must
+// define myAbort, used as the abort handler.
+func AssemblyScript(tb testing.TB, path string) string {
+	tb.Helper()
+	root := RepoRoot(tb)
+	asc := filepath.Join(root, "tools", "node", "node_modules", ".bin", "asc")
+	if _, err := os.Stat(asc); err != nil {
+		Missing(tb, "AssemblyScript (tools/node)", "scripts/ensure-tools.sh node")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rel, err := filepath.Rel(filepath.Join(root, "tools", "node"), abs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	abort := strings.TrimSuffix(rel, ".ts") + "/myAbort"
+	return once(tb, "as:"+abs, func(out string) {
+		runBuild(tb, filepath.Join(root, "tools", "node"), nil, asc, rel, "--outFile", out, "--use", "abort="+abort, "-O3")
+	})
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"net/netip"
+	"unsafe"
+
+	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/sdk/go/weir"
+)
+
+// The CloudTrail values the module itself inspects, in the order of
+// paths: views the host parses natively, read with one Record.Values call
+// per record. Plain renames need no view: they are CopyString operations,
+// applied by the host.
+const (
+	iErrorCode = iota
+	iErrorMessage
+	iConsoleLogin
+	iEventSource
+	iSourceIP
+	iTLSVersion
+	iPrincipalID
+	nPaths
+)
+
+var paths = []string{
+	iErrorCode:    "errorCode",
+	iErrorMessage: "errorMessage",
+	iConsoleLogin: "responseElements.ConsoleLogin",
+	iEventSource:  "eventSource",
+	iSourceIP:     "sourceIPAddress",
+	iTLSVersion:   "tlsDetails.tlsVersion",
+	iPrincipalID:  "userIdentity.principalId",
+}
+
+const awsServiceSuffix = ".amazonaws.com"
+
+// The constant runs of the operation list, built once. CopyString copies a
+// field only when it is a non-empty string, so absent, null, empty and
+// non-string values give no field, without the guest looking at them.
+var (
+	// @timestamp, event.action, event.id, event.hash, event.original
+	opsHead = ops(func(o *frame.Ops) {
+		o.CopyString("@timestamp", "eventTime")
+		o.CopyString("event.action", "eventName")
+		o.CopyString("event.id", "eventID")
+		o.SetDigest("event.hash", frame.DigestSHA256)
+		o.SetOriginal("event.original")
+	})
+	// cloud.account.id (userIdentity.accountId, else recipientAccountId:
+	// the second copy overwrites the first in place), cloud.provider,
+	// cloud.region
+	opsCloud = ops(func(o *frame.Ops) {
+		o.CopyString("cloud.account.id", "recipientAccountId")
+		o.CopyString("cloud.account.id", "userIdentity.accountId")
+		o.SetString("cloud.provider", "aws")
+		o.CopyString("cloud.region", "awsRegion")
+	})
+	opsSourceIP   = ops(func(o *frame.Ops) { o.CopyString("source.ip", "sourceIPAddress") })
+	opsCipher     = ops(func(o *frame.Ops) { o.CopyString("tls.cipher", "tlsDetails.cipherSuite") })
+	opsServerName = ops(func(o *frame.Ops) { o.CopyString("tls.client.server_name", "tlsDetails.clientProvidedHostHeader") })
+	opsUserName   = ops(func(o *frame.Ops) { o.CopyString("user.name", "userIdentity.userName") })
+	opsUserAgent  = ops(func(o *frame.Ops) { o.CopyString("user_agent.original", "userAgent") })
+	opsFailure    = ops(func(o *frame.Ops) { o.SetString("event.outcome", "failure") })
+	opsSuccess    = ops(func(o *frame.Ops) { o.SetString("event.outcome", "success") })
+	serviceSuffix = []byte(awsServiceSuffix)
+)
+
+func ops(build func(o *frame.Ops)) *frame.Ops {
+	o := new(frame.Ops)
+	build(o)
+	return o
+}
+
+// lowerBuf is scratch space for lower-cased values (a module instance runs
+// one record at a time; SetStringBytes copies what it is given).
+var lowerBuf []byte
+
+// normalize writes the ECS document of one CloudTrail record as operations
+// on d. v holds the values of paths (v[iErrorCode], ...). Keys come in the
+// reference document's order. Only non-empty JSON strings are taken from
+// the record.
+func normalize(v []weir.Value, d *frame.Ops) {
+	_ = v[nPaths-1]
+	d.Append(opsHead)
+	switch {
+	case len(v[iErrorCode].StringBytes()) > 0 || len(v[iErrorMessage].StringBytes()) > 0:
+		d.Append(opsFailure)
+	default:
+		if s := v[iConsoleLogin].StringBytes(); len(s) > 0 {
+			lowerBuf = appendLower(lowerBuf[:0], s)
+			d.SetStringBytes("event.outcome", lowerBuf)
+		} else {
+			d.Append(opsSuccess)
+		}
+	}
+
+	d.Append(opsCloud)
+	if s := bytes.TrimSuffix(v[iEventSource].StringBytes(), serviceSuffix); len(s) > 0 {
+		d.SetStringBytes("cloud.service.name", s)
+	}
+
+	if s := v[iSourceIP].StringBytes(); len(s) > 0 && isIP(s) {
+		d.Append(opsSourceIP)
+	}
+
+	d.Append(opsCipher)
+	if protocol, version, ok := cut(v[iTLSVersion].StringBytes(), 'v'); ok {
+		if len(version) > 0 {
+			d.SetStringBytes("tls.version", version)
+		}
+		if len(protocol) > 0 {
+			lowerBuf = appendLower(lowerBuf[:0], protocol)
+			d.SetStringBytes("tls.version_protocol", lowerBuf)
+		}
+	}
+	d.Append(opsServerName)
+
+	if _, session, ok := cut(v[iPrincipalID].StringBytes(), ':'); ok {
+		if name, domain, hasAt := cut(session, '@'); hasAt {
+			setBytes(d, "user.email", session)
+			setBytes(d, "user.name", name)
+			setBytes(d, "user.domain", domain)
+		} else {
+			setBytes(d, "user.name", session)
+		}
+	} else {
+		d.Append(opsUserName)
+	}
+
+	d.Append(opsUserAgent)
+}
+
+// cut is bytes.Cut for one separator byte, without calls (they are
+// expensive in Go compiled to Wasm).
+func cut(s []byte, sep byte) (before, after []byte, found bool) {
+	for i, c := range s {
+		if c == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, nil, false
+}
+
+func setBytes(d *frame.Ops, path string, v []byte) {
+	if len(v) > 0 {
+		d.SetStringBytes(path, v)
+	}
+}
+
+// isIP reports whether s parses as an IPv4 or IPv6 address.
+func isIP(s []byte) bool {
+	// The string does not outlive the call: no copy.
+	_, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(s), len(s)))
+	return err == nil
+}
+
+// appendLower appends s with ASCII letters lower-cased.
+func appendLower(dst, s []byte) []byte {
+	for _, c := range s {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// isObject reports whether the first non-blank byte of b opens an object.
+func isObject(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,390 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fastjson"
+	"github.com/weirhq/weir/bench/baseline"
+	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/sdk/go/weir"
+)
+
+// enrichment lists the reference document's fields that later stages add
+// (lookups and joins), not this module.
+var enrichment = []string{"cloud.account.name", "source.domain", "source.as", "user.full_name", "user.roles"}
+
+// shared returns the path of a file of the shared test data, skipping the
+// test when it is missing (failing under CI=true).
+func shared(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", rel)
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared test data missing: %v", err)
+		}
+		t.Skipf("shared test data missing (set CI=true to fail instead): %v", err)
+	}
+	return p
+}
+
+func readFile(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// normalizeNative normalizes one record the way weir's host runs the
+// module: values read from a native parse, ops applied natively.
+func normalizeNative(t testing.TB, record []byte) []byte {
+	t.Helper()
+	var p fastjson.Parser
+	v, err := p.ParseBytes(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals []weir.Value
+	for _, path := range paths {
+		vals = append(vals, weir.JSONValue(v.Get(frame.SplitPath(path)...)))
+	}
+	var ops frame.Ops
+	normalize(vals, &ops)
+	var a frame.Applier
+	doc, err := a.Apply(nil, frame.OutputOps, ops.B, record, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func unmarshal(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("invalid JSON: %v: %s", err, b)
+	}
+	return m
+}
+
+// deletePath removes a dotted path from a decoded document.
+func deletePath(m map[string]any, path string) {
+	segs := strings.Split(path, ".")
+	for _, s := range segs[:len(segs)-1] {
+		next, ok := m[s].(map[string]any)
+		if !ok {
+			return
+		}
+		m = next
+	}
+	delete(m, segs[len(segs)-1])
+}
+
+// keyOrder lists every object key of a JSON document as a dotted path, in
+// document order (fastjson keeps it).
+func keyOrder(t testing.TB, b []byte) []string {
+	t.Helper()
+	v, err := fastjson.ParseBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	var walk func(prefix string, v *fastjson.Value)
+	walk = func(prefix string, v *fastjson.Value) {
+		o, err := v.Object()
+		if err != nil {
+			return
+		}
+		o.Visit(func(k []byte, vv *fastjson.Value) {
+			out = append(out, prefix+string(k))
+			walk(prefix+string(k)+".", vv)
+		})
+	}
+	walk("", v)
+	return out
+}
+
+func TestReference(t *testing.T) {
+	in := bytes.TrimSuffix(readFile(t, shared(t, "reference/consolelogin.input.json")), []byte("\n"))
+	exp := readFile(t, shared(t, "reference/consolelogin.expected.json"))
+	got := normalizeNative(t, in)
+
+	want := unmarshal(t, exp)
+	for _, f := range enrichment {
+		deletePath(want, f)
+	}
+	if g := unmarshal(t, got); !reflect.DeepEqual(g, want) {
+		w, _ := json.Marshal(want)
+		t.Fatalf("document differs\n got: %s\nwant: %s", got, w)
+	}
+
+	// Same keys in the same order as the reference (enrichment removed).
+	var wantOrder []string
+	for _, k := range keyOrder(t, exp) {
+		enriched := false
+		for _, f := range enrichment {
+			if k == f || strings.HasPrefix(k, f+".") {
+				enriched = true
+			}
+		}
+		if !enriched {
+			wantOrder = append(wantOrder, k)
+		}
+	}
+	if g := keyOrder(t, got); !reflect.DeepEqual(g, wantOrder) {
+		t.Fatalf("key order\n got: %q\nwant: %q", g, wantOrder)
+	}
+}
+
+// corpora returns every record of the three shared CloudTrail corpora, as
+// compact one-line JSON, named for error messages.
+func corpora(t testing.TB) (names []string, records [][]byte) {
+	t.Helper()
+	add := func(name string, raw []byte) {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		names = append(names, name)
+		records = append(records, buf.Bytes())
+	}
+	files, _ := filepath.Glob(filepath.Join(shared(t, "testdata/cloudtrail/stratus-red-team"), "*.json"))
+	for _, f := range files {
+		var arr []json.RawMessage
+		if err := json.Unmarshal(readFile(t, f), &arr); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for i, r := range arr {
+			add(filepath.Base(f)+"#"+strconv.Itoa(i), r)
+		}
+	}
+	lines := func(p string, each func(name string, line []byte)) {
+		sc := bufio.NewScanner(bytes.NewReader(readFile(t, p)))
+		sc.Buffer(nil, 1<<20)
+		for n := 1; sc.Scan(); n++ {
+			if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+				each(filepath.Base(p)+":"+strconv.Itoa(n), sc.Bytes())
+			}
+		}
+	}
+	lines(shared(t, "testdata/cloudtrail/panther/panther_cloudtrail_tests.jsonl"), func(name string, line []byte) {
+		var c struct{ Log json.RawMessage }
+		if err := json.Unmarshal(line, &c); err != nil || len(c.Log) == 0 {
+			t.Fatalf("%s: no log: %v", name, err)
+		}
+		add(name, c.Log)
+	})
+	otrf, _ := filepath.Glob(filepath.Join(shared(t, "testdata/cloudtrail/otrf"), "*.json"))
+	for _, f := range otrf {
+		lines(f, func(name string, line []byte) { add(name, line) })
+	}
+	if len(records) < 800 {
+		t.Fatalf("only %d corpus records", len(records))
+	}
+	return names, records
+}
+
+// outcome is one record's result, its documents applied.
+type outcome struct {
+	status byte
+	docs   [][]byte
+	msg    string
+}
+
+// inputFrame builds an input frame the way weir's host does: with views of
+// the module's paths (FlagViews) and/or FlagHostOps.
+func inputFrame(t testing.TB, records [][]byte, flags uint16) []byte {
+	t.Helper()
+	w := frame.NewInput(nil, flags, paths)
+	var p fastjson.Parser
+	for i, r := range records {
+		w.AddRecord(r, "pk", strconv.Itoa(i), 0, 0, "test")
+		if flags&frame.FlagViews != 0 {
+			v, err := p.ParseBytes(r)
+			if err != nil {
+				t.Fatalf("record %d: the host sends views of valid JSON only: %v", i, err)
+			}
+			for _, path := range paths {
+				w.AddValue(v.Get(frame.SplitPath(path)...))
+			}
+		}
+	}
+	return w.Finish()
+}
+
+// transform runs records through the module's handler (weir.Batch) and
+// applies the returned operation lists natively, as the host does.
+func transform(t testing.TB, records [][]byte, flags uint16) []outcome {
+	t.Helper()
+	out := weir.Batch(inputFrame(t, records, flags))
+	or, err := frame.ReadOutput(out, len(records))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a frame.Applier
+	var rec frame.OutRecord
+	res := make([]outcome, 0, len(records))
+	for i := 0; or.More(); i++ {
+		if err := or.Next(&rec); err != nil {
+			t.Fatal(err)
+		}
+		o := outcome{status: rec.Status, msg: string(rec.Message)}
+		for _, b := range rec.Outputs {
+			if flags&frame.FlagHostOps == 0 && b.Kind != frame.OutputRaw {
+				t.Fatalf("record %d: output kind %d without FlagHostOps", i, b.Kind)
+			}
+			doc := append([]byte(nil), b.Body...)
+			if b.Kind != frame.OutputRaw {
+				if doc, err = a.Apply(nil, b.Kind, b.Body, records[i], nil); err != nil {
+					t.Fatalf("record %d: %v", i, err)
+				}
+			}
+			o.docs = append(o.docs, doc)
+		}
+		res = append(res, o)
+	}
+	return res
+}
+
+const (
+	hostMode  = frame.FlagViews | frame.FlagHostOps
+	plainMode = 0
+)
+
+// TestCorpora runs every record of the three corpora on weir (views, host
+// ops) and as on a plain Extism host (guest parsing, guest-applied ops):
+// both give the same bytes, a JSON object equal to the native gjson/sjson
+// baseline's.
+func TestCorpora(t *testing.T) {
+	names, records := corpora(t)
+	host := transform(t, records, hostMode)
+	plain := transform(t, records, plainMode)
+	for i, r := range records {
+		h, p := host[i], plain[i]
+		if h.status != frame.StatusOK || len(h.docs) != 1 {
+			t.Fatalf("%s: host mode: status %d, %d docs, %q", names[i], h.status, len(h.docs), h.msg)
+		}
+		if p.status != frame.StatusOK || len(p.docs) != 1 || !bytes.Equal(h.docs[0], p.docs[0]) {
+			t.Fatalf("%s: plain mode differs from host mode\nhost:  %s\nplain: %+v", names[i], h.docs[0], p)
+		}
+		want, err := baseline.GJSON(r)
+		if err != nil {
+			t.Fatalf("%s: baseline: %v", names[i], err)
+		}
+		if g, w := unmarshal(t, h.docs[0]), unmarshal(t, want); !reflect.DeepEqual(g, w) {
+			t.Fatalf("%s: differs from the baseline\n got: %s\nwant: %s", names[i], h.docs[0], want)
+		}
+	}
+	t.Logf("%d records", len(records))
+}
+
+// doc normalizes one record in host mode and returns it decoded.
+func doc(t *testing.T, record string) map[string]any {
+	t.Helper()
+	res := transform(t, [][]byte{[]byte(record)}, hostMode)
+	if res[0].status != frame.StatusOK {
+		t.Fatalf("status %d: %s", res[0].status, res[0].msg)
+	}
+	return unmarshal(t, res[0].docs[0])
+}
+
+func field(m map[string]any, path string) (any, bool) {
+	segs := strings.Split(path, ".")
+	var v any = m
+	for _, s := range segs {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = o[s]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+func TestFields(t *testing.T) {
+	for _, tc := range []struct {
+		name, record string
+		want         map[string]any // path -> value; nil value: absent
+	}{
+		{"invalid source IP", `{"sourceIPAddress":"AWS Internal"}`, map[string]any{"source.ip": nil, "source": nil}},
+		{"service host as source IP", `{"sourceIPAddress":"ec2.amazonaws.com"}`, map[string]any{"source": nil}},
+		{"out of range IPv4", `{"sourceIPAddress":"999.1.2.3"}`, map[string]any{"source": nil}},
+		{"IPv6 source", `{"sourceIPAddress":"2001:db8::1"}`, map[string]any{"source.ip": "2001:db8::1"}},
+		{"errorCode", `{"errorCode":"AccessDenied","responseElements":{"ConsoleLogin":"Success"}}`, map[string]any{"event.outcome": "failure"}},
+		{"errorMessage", `{"errorMessage":"no"}`, map[string]any{"event.outcome": "failure"}},
+		{"empty errorCode", `{"errorCode":""}`, map[string]any{"event.outcome": "success"}},
+		{"console login failure", `{"responseElements":{"ConsoleLogin":"Failure"}}`, map[string]any{"event.outcome": "failure"}},
+		{"no outcome fields", `{"eventName":"GetObject"}`, map[string]any{"event.outcome": "success", "event.action": "GetObject"}},
+		{"principal without @", `{"userIdentity":{"principalId":"AROA:botocore-session-1"}}`,
+			map[string]any{"user.name": "botocore-session-1", "user.email": nil, "user.domain": nil}},
+		{"principal without :", `{"userIdentity":{"principalId":"AIDA123","userName":"alice"}}`,
+			map[string]any{"user.name": "alice", "user.email": nil}},
+		{"no principal, no userName", `{"userIdentity":{"type":"AWSService"}}`, map[string]any{"user": nil}},
+		{"account fallback", `{"recipientAccountId":"111122223333"}`, map[string]any{"cloud.account.id": "111122223333", "cloud.provider": "aws"}},
+		{"non-string values are omitted", `{"eventTime":1,"eventName":null,"awsRegion":"","userAgent":{"a":1}}`,
+			map[string]any{"@timestamp": nil, "event.action": nil, "cloud.region": nil, "user_agent": nil}},
+		{"service name", `{"eventSource":"s3.amazonaws.com"}`, map[string]any{"cloud.service.name": "s3"}},
+		{"tls", `{"tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"ECDHE-RSA-AES128-GCM-SHA256"}}`,
+			map[string]any{"tls.version": "1.2", "tls.version_protocol": "tls", "tls.cipher": "ECDHE-RSA-AES128-GCM-SHA256", "tls.client": nil}},
+		{"tls version without v", `{"tlsDetails":{"tlsVersion":"1.2"}}`, map[string]any{"tls": nil}},
+		{"escapes survive", `{"userAgent":"a\"b\u00e9\n"}`, map[string]any{"user_agent.original": "a\"b\u00e9\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := doc(t, tc.record)
+			for path, want := range tc.want {
+				got, ok := field(m, path)
+				if want == nil {
+					if ok {
+						t.Errorf("%s = %v, want absent", path, got)
+					}
+					continue
+				}
+				if !ok || got != want {
+					t.Errorf("%s = %v (present %v), want %v", path, got, ok, want)
+				}
+			}
+		})
+	}
+}
+
+func TestFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name, record string
+		flags        uint16
+		msg          string
+	}{
+		{"array record", `[1,2]`, hostMode, "not a JSON object"},
+		{"string record", `"x"`, hostMode, "not a JSON object"},
+		{"invalid JSON on a plain host", `{"eventName":`, plainMode, "cannot parse"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := transform(t, [][]byte{[]byte(tc.record)}, tc.flags)
+			if res[0].status != frame.StatusFailed || !strings.Contains(res[0].msg, tc.msg) {
+				t.Fatalf("got status %d %q, want failed with %q", res[0].status, res[0].msg, tc.msg)
+			}
+		})
+	}
+}
+
+// BenchmarkNormalize measures the guest's own work per record, natively
+// (views and ops encoding; no Wasm, no host work).
+func BenchmarkNormalize(b *testing.B) {
+	in := bytes.TrimSuffix(readFile(b, shared(b, "reference/consolelogin.input.json")), []byte("\n"))
+	f := inputFrame(b, [][]byte{in}, hostMode)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		weir.Batch(f)
+	}
+}
