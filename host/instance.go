@@ -39,9 +39,12 @@ type instance struct {
 
 	// Cached exports (nil when not exported).
 	fnAlloc, fnTransform, fnBatch, fnRecord api.Function
-	recordName                              string
-	recordResult                            bool
-	stack                                   [2]uint64
+	// inPtr and inCap are the input buffer weir_alloc last returned (fast
+	// path), reused while frames fit.
+	inPtr, inCap uint32
+	recordName   string
+	recordResult bool
+	stack        [2]uint64
 
 	// Extism per-call state.
 	kern       kernel

@@ -370,18 +370,32 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 	}
 	inst.beginCall(nil)
 	st := inst.stack[:]
-	st[0] = uint64(len(in))
-	if err := inst.call(cctx, inst.fnAlloc, exportAlloc, st[:1]); err != nil {
-		return nil, err
+	// The region weir_alloc returned stays the module's input buffer until
+	// the next weir_alloc (sdk/ABI.md), so a frame that fits is written
+	// there without calling the module twice per batch.
+	if inst.inPtr == 0 || uint32(len(in)) > inst.inCap {
+		size := max(uint64(len(in)), 64<<10, 2*uint64(inst.inCap))
+		size = min(size, max(uint64(len(in)), s.cm.memLimit()/4))
+		st[0] = size
+		if err := inst.call(cctx, inst.fnAlloc, exportAlloc, st[:1]); err != nil {
+			return nil, err
+		}
+		inst.inPtr, inst.inCap = 0, 0
+		ptr := uint32(st[0])
+		if ptr == 0 {
+			inst.bad = true
+			return nil, fmt.Errorf("%w: %s(%d) returned 0", ErrBadOutput, exportAlloc, size)
+		}
+		if _, ok := inst.mem.Read(ptr, uint32(size)); !ok {
+			inst.bad = true
+			return nil, fmt.Errorf("%w: %s(%d) returned 0x%x, outside the module's %d-byte memory", ErrBadOutput, exportAlloc, size, ptr, inst.memSize())
+		}
+		inst.inPtr, inst.inCap = ptr, uint32(size)
 	}
-	ptr := uint32(st[0])
-	if ptr == 0 {
-		inst.bad = true
-		return nil, fmt.Errorf("%w: %s(%d) returned 0", ErrBadOutput, exportAlloc, len(in))
-	}
+	ptr := inst.inPtr
 	if !inst.mem.Write(ptr, in) {
 		inst.bad = true
-		return nil, fmt.Errorf("%w: %s(%d) returned 0x%x, outside the module's %d-byte memory", ErrBadOutput, exportAlloc, len(in), ptr, inst.memSize())
+		return nil, fmt.Errorf("%w: %s returned 0x%x, outside the module's %d-byte memory", ErrBadOutput, exportAlloc, ptr, inst.memSize())
 	}
 	st[0], st[1] = uint64(ptr), uint64(len(in))
 	if err := inst.call(cctx, inst.fnTransform, exportTransform, st); err != nil {
@@ -438,7 +452,16 @@ func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []e
 		inst.bad = true
 		return fmt.Errorf("%w: %w", ErrBadOutput, err)
 	}
-	slab := make([]byte, 0, len(out))
+	// Documents built from operation lists (modules that declare views
+	// build documents) are about the size of their input plus its escaped
+	// copy: size the slab once so applying them never regrows it.
+	size := len(out)
+	if len(s.cm.paths) > 0 {
+		for _, i := range inst.sent {
+			size += 2*len(recs[i].Data) + 256
+		}
+	}
+	slab := make([]byte, 0, size)
 	outs := make([]engine.Output, 0, len(inst.sent))
 	rec := &inst.outRec
 	for j, i := range inst.sent {

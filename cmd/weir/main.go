@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -34,10 +35,19 @@ type globals struct {
 	stderr   io.Writer
 }
 
-func (g *globals) logger() *slog.Logger {
+// level parses --log-level.
+func (g *globals) level() (slog.Level, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
-		lvl = slog.LevelWarn
+		return 0, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", g.logLevel)
+	}
+	return lvl, nil
+}
+
+func (g *globals) logger() *slog.Logger {
+	lvl, err := g.level()
+	if err != nil {
+		lvl = slog.LevelWarn // checked by the root command before any command runs
 	}
 	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: lvl}))
 }
@@ -48,6 +58,10 @@ func newRoot(g *globals) *cobra.Command {
 		Short:         "weir runs sandboxed WebAssembly transforms over security event logs",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			_, err := g.level()
+			return err
+		},
 	}
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", os.Getenv("WEIR_CACHE_DIR"), "wazero compilation cache folder (env WEIR_CACHE_DIR); empty: in memory")
@@ -58,20 +72,46 @@ func newRoot(g *globals) *cobra.Command {
 	return root
 }
 
-// run executes weir with args and returns the process exit status.
+// Exit statuses.
+const (
+	exitOK          = 0
+	exitFailed      = 1   // some records (or inputs) failed
+	exitUsage       = 2   // usage and configuration errors
+	exitInterrupted = 130 // the context ended (Ctrl-C), as shells report SIGINT
+)
+
+// run executes weir with args and returns the process exit status: 0, 1
+// when records failed, 2 for usage and configuration errors, 130 when ctx
+// ended (interrupt). A nil stdin reads as empty.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRoot(g)
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
-		var ee exitError
-		if errors.As(err, &ee) {
-			return ee.code
-		}
-		fmt.Fprintf(stderr, "weir: %v\n", err)
-		return 2
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
 	}
-	return 0
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	printError(stderr, err)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "weir: interrupted")
+		return exitInterrupted
+	}
+	return exitUsage
+}
+
+// printError prints err on w as "weir: <err>"; each line of a multi-line
+// error (several configuration problems joined) gets the prefix.
+func printError(w io.Writer, err error) {
+	for _, l := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+		fmt.Fprintf(w, "weir: %s\n", l)
+	}
 }
 
 func main() {

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weirhq/weir/engine"
-	"github.com/weirhq/weir/host"
 )
 
 // runOptions are the flags of "weir run".
@@ -30,8 +28,15 @@ func newRunCmd(g *globals) *cobra.Command {
 for "-"): NDJSON, a JSON array, or a CloudTrail {"Records":[...]} file, each
 optionally gzip- or zstd-compressed. It runs them through the pipeline in
 batches and writes the outputs to the pipeline's outputs (stdout by default)
-as NDJSON. Every failed record is reported on stderr with its index, source
-and sequence number; the exit status is 1 when any record failed.`,
+as NDJSON, in input order.
+
+Every failed record is reported on stderr as
+  weir: record N (source, seq S) failed: stage "name" (module ...): error
+N counting the records of all inputs from 0, S being the line number for
+NDJSON and the element index for arrays. An input that cannot be decoded is
+reported and skipped. The exit status is 0 when every record went through
+(dropped and dead-lettered records included), 1 when a record or an input
+failed, 2 for usage and configuration errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd.Context(), g, o, args)
 		},
@@ -44,50 +49,116 @@ and sequence number; the exit status is 1 when any record failed.`,
 	return cmd
 }
 
-// openPipeline loads a configuration and builds its pipeline on a new host.
-func openPipeline(ctx context.Context, g *globals, path string) (*engine.Config, *host.Host, *engine.Pipeline, error) {
-	cfg, err := engine.LoadConfig(path)
-	if err != nil {
-		return nil, nil, nil, err
+// checkInputs fails when an input file cannot be read, before any module
+// is compiled or any record written.
+func checkInputs(args []string) error {
+	for _, name := range args {
+		if name == "-" {
+			continue
+		}
+		fi, err := os.Stat(name)
+		if err != nil {
+			return fmt.Errorf("run: input: %w", err)
+		}
+		if fi.IsDir() {
+			return fmt.Errorf("run: input %s: is a directory", name)
+		}
 	}
-	h, err := host.New(ctx, host.Options{CacheDir: g.cacheDir, Logger: g.logger()})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	p, err := engine.NewPipeline(ctx, cfg, h.NewStage)
-	if err != nil {
-		_ = h.Close(ctx)
-		return nil, nil, nil, err
-	}
-	return cfg, h, p, nil
+	return nil
 }
 
-// readInputs decodes every input named in args (stdin for none or "-").
-func readInputs(g *globals, format engine.Format, args []string) ([]engine.Record, error) {
-	if len(args) == 0 {
-		args = []string{"-"}
+// decodeInput reads every record of one input ("-" is stdin).
+func decodeInput(g *globals, format engine.Format, name string) ([]engine.Record, error) {
+	if name == "-" {
+		return engine.DecodeRecordsFormat(g.stdin, "stdin", format)
 	}
-	var all []engine.Record
-	for _, name := range args {
-		var r io.Reader
-		source := name
-		if name == "-" {
-			r, source = g.stdin, "stdin"
-		} else {
-			f, err := os.Open(name)
-			if err != nil {
-				return nil, fmt.Errorf("run: %w", err)
-			}
-			defer f.Close()
-			r = f
-		}
-		recs, err := engine.DecodeRecordsFormat(r, source, format)
-		if err != nil {
-			return nil, fmt.Errorf("run: %w", err)
-		}
-		all = append(all, recs...)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
 	}
-	return all, nil
+	defer f.Close()
+	return engine.DecodeRecordsFormat(f, name, format)
+}
+
+// runner runs batches and keeps the counts of a run.
+type runner struct {
+	g      *globals
+	p      *engine.Pipeline
+	sinks  map[string]engine.Sink
+	next   int // index of the next record, counted over all inputs
+	in     int
+	out    int
+	drop   int
+	failed int
+	dead   int
+	stages []engine.StageStats
+	busy   time.Duration // time spent in Pipeline.Run and the sinks
+}
+
+// batch runs one batch, writes its outputs and reports its failures.
+func (r *runner) batch(ctx context.Context, recs []engine.Record) error {
+	first := r.next
+	r.next += len(recs)
+	t0 := time.Now()
+	res, err := r.p.Run(ctx, recs)
+	if err != nil {
+		return fmt.Errorf("run: batch at record %d: %w", first, err)
+	}
+	if err := engine.RouteOutputs(ctx, res, r.sinks); err != nil {
+		return fmt.Errorf("run: batch at record %d: %w", first, err)
+	}
+	r.busy += time.Since(t0)
+	for _, rr := range res.Records {
+		if rr.Err == nil {
+			continue
+		}
+		rec := recs[rr.Index]
+		fmt.Fprintf(r.g.stderr, "weir: record %d (%s, seq %s) failed: %s\n",
+			first+rr.Index, rec.Meta.Source, rec.Meta.SequenceNumber, describeFailure(rr.Err))
+	}
+	r.in += res.In
+	r.out += res.Out
+	r.drop += res.Dropped
+	r.failed += res.Failed
+	r.dead += res.DeadLettered
+	if r.stages == nil {
+		r.stages = make([]engine.StageStats, len(res.Stages))
+	}
+	for i, s := range res.Stages {
+		t := &r.stages[i]
+		t.Name = s.Name
+		t.Duration += s.Duration
+		t.In += s.In
+		t.Out += s.Out
+		t.Dropped += s.Dropped
+		t.Failed += s.Failed
+		t.DeadLettered += s.DeadLettered
+	}
+	return nil
+}
+
+// describeFailure renders a record's failure after "failed: ":
+// `stage "normalize" (module m.wasm sha256:0123456789ab): <error>`.
+func describeFailure(e *engine.RecordError) string {
+	s := fmt.Sprintf("stage %q", e.Stage)
+	switch {
+	case e.Module != "" && e.Digest != "":
+		s += fmt.Sprintf(" (module %s sha256:%s)", e.Module, short(e.Digest))
+	case e.Module != "":
+		s += fmt.Sprintf(" (module %s)", e.Module)
+	}
+	if e.Err == nil {
+		return s + ": failed"
+	}
+	return s + ": " + e.Err.Error()
+}
+
+// short returns the first 12 hex digits of a digest.
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12]
+	}
+	return digest
 }
 
 func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) error {
@@ -96,64 +167,99 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	}
 	format, err := engine.ParseFormat(o.format)
 	if err != nil {
-		return fmt.Errorf("run: %w", err)
+		return fmt.Errorf("run: --format: %w", err)
 	}
-	records, err := readInputs(g, format, args)
+	if len(args) == 0 {
+		args = []string{"-"}
+	}
+	// Configuration and input problems are found before the (slow) module
+	// compilation, and before stdin is read.
+	cfg, err := loadConfig(o.pipeline)
 	if err != nil {
 		return err
 	}
-	cfg, h, p, err := openPipeline(ctx, g, o.pipeline)
+	if err := checkInputs(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	l, err := buildPipeline(ctx, g, cfg, o.pipeline)
 	if err != nil {
 		return err
 	}
-	defer h.Close(ctx)
-	defer p.Close(ctx)
+	defer l.close(ctx)
+	loadTime := time.Since(start)
 	sinks, err := engine.OpenSinks(cfg, g.stdout, g.stderr)
 	if err != nil {
 		return err
 	}
-
-	var in, out, dropped, failed, dead int
-	start := time.Now()
-	for off := 0; off < len(records); off += o.batchSize {
-		batch := records[off:min(off+o.batchSize, len(records))]
-		res, err := p.Run(ctx, batch)
-		if err != nil {
-			_ = engine.CloseSinks(ctx, sinks)
-			return fmt.Errorf("run: batch at record %d: %w", off, err)
-		}
-		if err := engine.RouteOutputs(ctx, res, sinks); err != nil {
-			_ = engine.CloseSinks(ctx, sinks)
-			return fmt.Errorf("run: batch at record %d: %w", off, err)
-		}
-		for _, rr := range res.Records {
-			if rr.Err == nil {
-				continue
-			}
-			rec := batch[rr.Index]
-			fmt.Fprintf(g.stderr, "weir: record %d (%s, seq %s) failed: %v\n", off+rr.Index, rec.Meta.Source, rec.Meta.SequenceNumber, rr.Err.Err)
-			fmt.Fprintf(g.stderr, "weir:   stage %q, module %s sha256:%s\n", rr.Err.Stage, rr.Err.Module, rr.Err.Digest)
-		}
-		in += res.In
-		out += res.Out
-		dropped += res.Dropped
-		failed += res.Failed
-		dead += res.DeadLettered
+	r := &runner{g: g, p: l.pipe, sinks: sinks}
+	inputErrors, err := r.inputs(ctx, format, args, o.batchSize)
+	if err != nil {
+		_ = engine.CloseSinks(ctx, sinks)
+		return err
 	}
-	elapsed := time.Since(start)
 	if err := engine.CloseSinks(ctx, sinks); err != nil {
 		return err
 	}
 	if o.summary {
-		rate := 0.0
-		if elapsed > 0 {
-			rate = float64(in) / elapsed.Seconds()
-		}
-		fmt.Fprintf(g.stderr, "weir: %d records in, %d out, %d dropped, %d failed, %d dead-lettered in %s (%.0f records/s, compile included)\n",
-			in, out, dropped, failed, dead, elapsed.Round(time.Millisecond), rate)
+		r.summary(loadTime, inputErrors)
 	}
-	if failed > 0 {
-		return exitError{code: 1}
+	if r.failed > 0 || inputErrors > 0 {
+		return exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// inputs decodes the inputs one after the other and runs their records in
+// batches of size records (a batch may span inputs; the records of an
+// input are dropped once they ran). An input that cannot be decoded is
+// reported and counted, and the run goes on.
+func (r *runner) inputs(ctx context.Context, format engine.Format, args []string, size int) (inputErrors int, err error) {
+	var pending []engine.Record
+	for _, name := range args {
+		if err := ctx.Err(); err != nil {
+			return inputErrors, fmt.Errorf("run: %w", err)
+		}
+		recs, err := decodeInput(r.g, format, name)
+		if err != nil {
+			inputErrors++
+			fmt.Fprintf(r.g.stderr, "weir: input %s failed, skipped: %v\n", name, err)
+			continue
+		}
+		pending = append(pending, recs...)
+		done := 0
+		for len(pending)-done >= size {
+			if err := r.batch(ctx, pending[done:done+size]); err != nil {
+				return inputErrors, err
+			}
+			done += size
+		}
+		n := copy(pending, pending[done:])
+		clear(pending[n:]) // let the decoded inputs go
+		pending = pending[:n]
+	}
+	if len(pending) > 0 {
+		if err := r.batch(ctx, pending); err != nil {
+			return inputErrors, err
+		}
+	}
+	return inputErrors, nil
+}
+
+// summary prints the counts of the run, per stage too, on stderr.
+func (r *runner) summary(loadTime time.Duration, inputErrors int) {
+	w := r.g.stderr
+	rate := 0.0
+	if r.busy > 0 {
+		rate = float64(r.in) / r.busy.Seconds()
+	}
+	fmt.Fprintf(w, "weir: %d records in, %d out, %d dropped, %d failed, %d dead-lettered in %s (%.0f records/s); modules loaded in %s\n",
+		r.in, r.out, r.drop, r.failed, r.dead, r.busy.Round(time.Millisecond), rate, loadTime.Round(time.Millisecond))
+	if inputErrors > 0 {
+		fmt.Fprintf(w, "weir: %d inputs could not be decoded\n", inputErrors)
+	}
+	for _, s := range r.stages {
+		fmt.Fprintf(w, "weir:   stage %q: %d in, %d out, %d dropped, %d failed, %d dead-lettered, %s\n",
+			s.Name, s.In, s.Out, s.Dropped, s.Failed, s.DeadLettered, s.Duration.Round(time.Millisecond))
+	}
 }

@@ -268,3 +268,49 @@ func ExampleValueType_String() {
 	fmt.Println(frame.String, frame.Missing, frame.Array)
 	// Output: string missing array
 }
+
+// AddView writes a view whose value the host already has as bytes.
+func ExampleInputWriter_AddView() {
+	w := frame.NewInput(nil, frame.FlagViews, []string{"user.name", "user.age"})
+	w.AddRecord([]byte(`{"user":{"name":"ann","age":41}}`), "", "", 0, 0, "")
+	w.AddView(frame.String, []byte("ann")) // strings unescaped
+	w.AddView(frame.Number, []byte("41"))  // numbers as JSON text
+	ir, _ := frame.ReadInput(w.Finish())
+	var r frame.InRecord
+	ir.Next(&r)
+	fmt.Println(r.Views[0].Type, string(r.Views[0].Raw), r.Views[1].Type, string(r.Views[1].Raw))
+	// Output: string ann number 41
+}
+
+// A reader (and its record) can be reused from frame to frame.
+func ExampleInputReader_Reset() {
+	var ir frame.InputReader
+	var r frame.InRecord
+	for _, data := range []string{"first", "second"} {
+		w := frame.NewInput(nil, 0, nil)
+		w.AddRecord([]byte(data), "", "", 0, 0, "")
+		if err := ir.Reset(w.Finish()); err != nil {
+			fmt.Println(err)
+			return
+		}
+		for ir.More() {
+			ir.Next(&r)
+			fmt.Println(string(r.Data))
+		}
+	}
+	// Output:
+	// first
+	// second
+}
+
+// A guest may compute digests with a host intrinsic instead of Go's crypto.
+func ExampleApplier_digest() {
+	a := frame.Applier{Digest: func(dst []byte, algo byte, data []byte) ([]byte, error) {
+		return frame.AppendDigest(dst, algo, data) // e.g. call weir:host/v1 digest_hex here
+	}}
+	var ops frame.Ops
+	ops.SetDigest("sha1", frame.DigestSHA1)
+	doc, _ := a.Apply(nil, frame.OutputOps, ops.B, []byte("abc"), nil)
+	fmt.Println(string(doc))
+	// Output: {"sha1":"a9993e364706816aba3e25717850c26c9cd0d89d"}
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -387,4 +389,74 @@ func BenchmarkNormalize(b *testing.B) {
 	for b.Loop() {
 		weir.Batch(f)
 	}
+}
+
+// TestECSFields checks every field the module writes, over the reference
+// record and the corpora, against the ECS 8.11 field list: the name exists
+// and the JSON value suits its type.
+func TestECSFields(t *testing.T) {
+	f, err := os.Open(shared(t, "testdata/ecs/fields-8.11.0.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, r := range rows[1:] {
+		types[r[3]] = r[4]
+	}
+	_, records := corpora(t)
+	ref := bytes.TrimSuffix(readFile(t, shared(t, "reference/consolelogin.input.json")), []byte("\n"))
+	seen := map[string]bool{}
+	for i, res := range transform(t, append(records, ref), hostMode) {
+		for _, leaf := range leaves(t, res.docs[0]) {
+			typ, ok := types[leaf.path]
+			if !ok {
+				t.Fatalf("record %d: %s is not an ECS 8.11 field", i, leaf.path)
+			}
+			switch typ {
+			case "keyword", "date", "ip":
+				if leaf.v.Type() != fastjson.TypeString {
+					t.Fatalf("record %d: %s (%s) holds a JSON %s", i, leaf.path, typ, leaf.v.Type())
+				}
+			default:
+				t.Fatalf("record %d: %s has ECS type %s, which the module never writes", i, leaf.path, typ)
+			}
+			if typ == "ip" {
+				if _, err := netip.ParseAddr(string(leaf.v.GetStringBytes())); err != nil {
+					t.Fatalf("record %d: %s = %s", i, leaf.path, leaf.v)
+				}
+			}
+			seen[leaf.path] = true
+		}
+	}
+	if len(seen) != 19 {
+		t.Errorf("%d distinct fields written, want 19: %v", len(seen), seen)
+	}
+}
+
+type leaf struct {
+	path string
+	v    *fastjson.Value
+}
+
+func leaves(t testing.TB, doc []byte) []leaf {
+	v, err := fastjson.ParseBytes(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []leaf
+	var walk func(prefix string, v *fastjson.Value)
+	walk = func(prefix string, v *fastjson.Value) {
+		if o, err := v.Object(); err == nil {
+			o.Visit(func(k []byte, vv *fastjson.Value) { walk(prefix+string(k)+".", vv) })
+			return
+		}
+		out = append(out, leaf{strings.TrimSuffix(prefix, "."), v})
+	}
+	walk("", v)
+	return out
 }

@@ -129,3 +129,19 @@ func ExampleValue() {
 	// Output:
 	// ok [] 42 string a"b "\"a\\\"b\"" false
 }
+
+// Values reads every declared path (weir.Paths) in one call: the cheapest
+// way for a hot module. This package's tests declared "do", "a", "n", "obj".
+func ExampleRecord_Values() {
+	var vals []weir.Value
+	weir.Handle(func(r *weir.Record) error {
+		vals = r.Values(vals[:0])
+		for _, v := range vals {
+			fmt.Print(v.Type(), " ")
+		}
+		fmt.Println()
+		return nil
+	})
+	weir.Batch(inputFrame(`{"do":"x","n":1,"obj":{}}`))
+	// Output: string missing number object
+}

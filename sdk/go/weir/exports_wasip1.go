@@ -1,5 +1,9 @@
 //go:build wasip1
 
+// The functions here are called by the host through //go:wasmexport, which
+// staticcheck does not see.
+//lint:file-ignore U1000 exported to the host with go:wasmexport
+
 package weir
 
 import (

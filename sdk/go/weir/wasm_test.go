@@ -14,11 +14,9 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +29,7 @@ import (
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/valyala/fastjson"
 	"github.com/weirhq/weir/bench/baseline"
@@ -91,10 +90,6 @@ type instance struct {
 	alloc, transform, manifest, abi api.Function
 	stdout                          bytes.Buffer
 }
-
-// extismSignatures are the extism:host/env functions a Go module may
-// import. The fast path never calls them: the stubs trap.
-var extismSignatures = map[string][2][]api.ValueType{}
 
 // newInstance instantiates bin on its own wazero runtime, with WASI, trap
 // stubs for extism:host/env, and this test's reference implementation of
@@ -644,10 +639,10 @@ type emulateHost struct {
 	w       frame.InputWriter
 	parsers []fastjson.Parser
 	parsed  []*fastjson.Value
-	buf    []byte
-	doc    []byte
-	a      frame.Applier
-	rec    frame.OutRecord
+	buf     []byte
+	doc     []byte
+	a       frame.Applier
+	rec     frame.OutRecord
 }
 
 func (h *emulateHost) run(b *testing.B, in *instance, recs [][]byte, paths []string) {
@@ -755,8 +750,88 @@ func BenchmarkNativeBaselineGJSON(b *testing.B) {
 	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
 }
 
-var _ = binary.LittleEndian
-var _ io.Writer = (*bytes.Buffer)(nil)
+// callCounter counts calls per guest function (a wazero function
+// listener).
+type callCounter struct{ n map[string]int }
+
+func (c *callCounter) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	name := def.DebugName()
+	return experimental.FunctionListenerFunc(func(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
+		c.n[name]++
+	})
+}
+
+// TestWasmCallBudget counts the Go function calls cloudtrail-ecs makes per
+// record on the fast path. A call costs tens of nanoseconds in Go compiled
+// to Wasm, so this count is what the module's speed depends on (it was
+// 112 per record before the SDK's hot paths were flattened); the budget
+// catches regressions.
+func TestWasmCallBudget(t *testing.T) {
+	const budget = 70
+	ref := bytes.TrimSuffix(sharedFile(t, "reference/consolelogin.input.json"), []byte("\n"))
+	bin := buildModule(t, "modules/cloudtrail-ecs")
+	paths := manifestPaths(t, newInstance(t, bin))
+	c := &callCounter{n: map[string]int{}}
+	ctx := experimental.WithFunctionListenerFactory(context.Background(), c)
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	cm, err := r.CompileModule(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := r.NewHostModuleBuilder("extism:host/env")
+	for _, def := range cm.ImportedFunctions() {
+		if mod, name, _ := def.Import(); mod == "extism:host/env" {
+			env.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) {}),
+				def.ParamTypes(), def.ResultTypes()).Export(name)
+		}
+	}
+	if _, err := env.Instantiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mod, err := r.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([][]byte, 100)
+	for i := range recs {
+		recs[i] = ref
+	}
+	f := hostFrame(t, recs, frame.FlagViews|frame.FlagHostOps, paths)
+	run := func() {
+		res, err := mod.ExportedFunction("weir_alloc").Call(ctx, uint64(len(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod.Memory().Write(uint32(res[0]), f)
+		if _, err := mod.ExportedFunction("weir_transform").Call(ctx, res[0], uint64(len(f))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run() // warm up: buffers grow once
+	clear(c.n)
+	run()
+	type count struct {
+		name string
+		n    int
+	}
+	var counts []count
+	total := 0
+	for name, n := range c.n {
+		counts = append(counts, count{name, n})
+		total += n
+	}
+	sort.Slice(counts, func(i, j int) bool { return counts[i].n > counts[j].n })
+	perRecord := float64(total) / float64(len(recs))
+	for _, c := range counts[:min(8, len(counts))] {
+		t.Logf("%5.1f per record  %s", float64(c.n)/float64(len(recs)), c.name)
+	}
+	t.Logf("%.1f calls per record (budget %d)", perRecord, budget)
+	if perRecord > budget {
+		t.Errorf("%.1f Go calls per record, over the budget of %d", perRecord, budget)
+	}
+}
 
 // BenchmarkWasmCloudTrailGuestOnly is the guest's share of the fast path:
 // weir_transform on a prepared frame of 100 records with views.

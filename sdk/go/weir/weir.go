@@ -42,7 +42,7 @@ type runner struct {
 	// identity is true when the frame's views are exactly the declared
 	// paths, in order.
 	identity bool
-	split   map[string][]string
+	split    map[string][]string
 }
 
 // Handle registers the record handler. Call it once, from an init

@@ -1,0 +1,202 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	extism "github.com/extism/go-sdk"
+
+	"github.com/weirhq/weir/bench/baseline"
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host"
+	"github.com/weirhq/weir/host/hosttest"
+)
+
+func reference(tb testing.TB) []byte {
+	b, err := os.ReadFile(filepath.Join(hosttest.SharedDir(tb), "reference", "consolelogin.input.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bytes.TrimRight(b, "\n")
+}
+
+func repeat(rec []byte, n int) []engine.Record {
+	recs := make([]engine.Record, n)
+	for i := range recs {
+		recs[i] = engine.Record{Data: rec}
+	}
+	return recs
+}
+
+// weirStage loads a module on a fresh host with one instance, so that one
+// benchmark goroutine measures one core.
+func weirStage(b *testing.B, pkg, entry string) engine.Stage {
+	b.Helper()
+	wasm, err := os.ReadFile(hosttest.GoModule(b, pkg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := host.New(ctx, host.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { h.Close(ctx) })
+	st, err := h.LoadModule(ctx, filepath.Base(pkg), wasm, engine.StageConfig{Entry: entry, Instances: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close(ctx) })
+	return st
+}
+
+func goSDKPlugin(b *testing.B, pkg string) *extism.Plugin {
+	b.Helper()
+	wasm, err := os.ReadFile(hosttest.GoModule(b, pkg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := extism.NewPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasm}}}, extism.PluginConfig{EnableWasi: true}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close(ctx) })
+	return p
+}
+
+func frameOf(recs []engine.Record) []byte {
+	w := frame.NewInput(nil, 0, nil)
+	for _, r := range recs {
+		w.AddRecord(r.Data, "", "", 0, 0, "")
+	}
+	return w.Finish()
+}
+
+func process(b *testing.B, st engine.Stage, recs []engine.Record) {
+	res, err := st.Process(context.Background(), recs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(res) != len(recs) || res[0].Status != engine.StatusOK {
+		b.Fatalf("unexpected result %+v", res[0])
+	}
+}
+
+// BenchmarkCall measures one batch call with a minimal batch (one "{}"
+// record) through the passthrough module: weir's fast path, weir's plain
+// Extism path, and extism go-sdk calling the same export.
+func BenchmarkCall(b *testing.B) {
+	recs := repeat([]byte("{}"), 1)
+	b.Run("weir-fast", func(b *testing.B) {
+		st := weirStage(b, "modules/passthrough", "fast")
+		b.ReportAllocs()
+		for b.Loop() {
+			process(b, st, recs)
+		}
+	})
+	b.Run("weir-plain-extism", func(b *testing.B) {
+		st := weirStage(b, "modules/passthrough", "batch")
+		b.ReportAllocs()
+		for b.Loop() {
+			process(b, st, recs)
+		}
+	})
+	b.Run("extism-go-sdk", func(b *testing.B) {
+		p := goSDKPlugin(b, "modules/passthrough")
+		in := frameOf(recs)
+		b.ReportAllocs()
+		for b.Loop() {
+			if rc, _, err := p.Call("weir_batch", in); err != nil || rc != 0 {
+				b.Fatal(rc, err)
+			}
+		}
+	})
+}
+
+// BenchmarkPassthrough moves batches of 100 reference records (1.35 KB
+// each) through the passthrough module; ns/record is the per-record cost.
+func BenchmarkPassthrough(b *testing.B) {
+	rec := reference(b)
+	recs := repeat(rec, 100)
+	report := func(b *testing.B) {
+		b.SetBytes(int64(len(rec) * len(recs)))
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+	}
+	b.Run("weir-fast", func(b *testing.B) {
+		st := weirStage(b, "modules/passthrough", "fast")
+		for b.Loop() {
+			process(b, st, recs)
+		}
+		report(b)
+	})
+	b.Run("weir-plain-extism", func(b *testing.B) {
+		st := weirStage(b, "modules/passthrough", "batch")
+		for b.Loop() {
+			process(b, st, recs)
+		}
+		report(b)
+	})
+	b.Run("extism-go-sdk", func(b *testing.B) {
+		p := goSDKPlugin(b, "modules/passthrough")
+		in := frameOf(recs)
+		for b.Loop() {
+			if rc, _, err := p.Call("weir_batch", in); err != nil || rc != 0 {
+				b.Fatal(rc, err)
+			}
+		}
+		report(b)
+	})
+}
+
+// BenchmarkDataPath moves 1 MB batches (1 KiB records) in and out of the
+// passthrough module through the fast path.
+func BenchmarkDataPath(b *testing.B) {
+	rec := bytes.Repeat([]byte("x"), 1024)
+	recs := repeat(rec, 1024)
+	st := weirStage(b, "modules/passthrough", "fast")
+	b.SetBytes(int64(len(rec) * len(recs)))
+	for b.Loop() {
+		process(b, st, recs)
+	}
+}
+
+// BenchmarkCloudTrailECS normalizes the reference record to ECS, in
+// batches of 1000: the cloudtrail-ecs Wasm module on one instance against
+// the two native baselines, all on one core.
+func BenchmarkCloudTrailECS(b *testing.B) {
+	rec := reference(b)
+	const batch = 1000
+	recs := repeat(rec, batch)
+	perEvent := func(b *testing.B, n int) {
+		b.SetBytes(int64(len(rec) * n))
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+	}
+	b.Run("weir-wasm", func(b *testing.B) {
+		st := weirStage(b, "modules/cloudtrail-ecs", "fast")
+		for b.Loop() {
+			process(b, st, recs)
+		}
+		perEvent(b, batch)
+	})
+	b.Run("native-gjson-sjson", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := baseline.GJSON(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perEvent(b, 1)
+	})
+	b.Run("native-encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := baseline.Structs(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perEvent(b, 1)
+	})
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host"
+)
+
+// loadedStage is what the CLI knows of one built stage.
+type loadedStage struct {
+	name, module, digest string
+}
+
+// loaded is a configuration with its pipeline built on a new host.
+type loaded struct {
+	cfg    *engine.Config
+	host   *host.Host
+	pipe   *engine.Pipeline
+	stages []loadedStage
+}
+
+// close closes the pipeline, then the host.
+func (l *loaded) close(ctx context.Context) error {
+	return errors.Join(l.pipe.Close(ctx), l.host.Close(ctx))
+}
+
+// loadConfig reads and validates a configuration. Its errors name the
+// file (and, for syntax errors and unknown keys, the line and column).
+func loadConfig(path string) (*engine.Config, error) {
+	if path == "" {
+		return nil, errors.New("no pipeline configuration: use -p pipeline.yaml")
+	}
+	return engine.LoadConfig(path)
+}
+
+// buildPipeline builds cfg's stages on a new host: it reads, checks
+// (sha256 pin, magic), compiles and links every module. path is the
+// configuration file, named in errors.
+func buildPipeline(ctx context.Context, g *globals, cfg *engine.Config, path string) (*loaded, error) {
+	h, err := host.New(ctx, host.Options{CacheDir: g.cacheDir, Logger: g.logger()})
+	if err != nil {
+		return nil, err
+	}
+	l := &loaded{cfg: cfg, host: h}
+	build := func(ctx context.Context, sc engine.StageConfig, baseDir string) (engine.Stage, error) {
+		st, err := h.NewStage(ctx, sc, baseDir)
+		if err != nil {
+			// The host names the stage; make sure the module file is
+			// named too (an empty or non-Wasm file is reported by its
+			// stage name and digest only).
+			if !strings.Contains(err.Error(), sc.Module) {
+				err = fmt.Errorf("module %s: %w", sc.Module, err)
+			}
+			return nil, err
+		}
+		ls := loadedStage{name: sc.Name, module: sc.Module}
+		if d, ok := st.(engine.Describer); ok {
+			ls.module, ls.digest = d.Describe()
+		}
+		l.stages = append(l.stages, ls)
+		return st, nil
+	}
+	p, err := engine.NewPipeline(ctx, cfg, build)
+	if err != nil {
+		_ = h.Close(ctx)
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	l.pipe = p
+	return l, nil
+}

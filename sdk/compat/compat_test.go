@@ -1,0 +1,277 @@
+package compat_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	extism "github.com/extism/go-sdk"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host"
+	"github.com/weirhq/weir/host/hosttest"
+)
+
+// outcome is one record's result in a host-neutral form.
+type outcome struct {
+	status  string
+	outputs []string
+	msg     string
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("%s %q %q", o.status, o.outputs, o.msg)
+}
+
+// corpus returns records for the cross-host runs: the reference record,
+// a real corpus, a record that is not JSON and an empty one.
+func corpus(t *testing.T) []engine.Record {
+	t.Helper()
+	shared := hosttest.SharedDir(t)
+	var recs []engine.Record
+	ref, err := os.ReadFile(filepath.Join(shared, "reference", "consolelogin.input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, engine.Record{Data: bytes.TrimRight(ref, "\n"), Meta: engine.Metadata{SequenceNumber: "ref", PartitionKey: "pk"}})
+	files, _ := filepath.Glob(filepath.Join(shared, "testdata", "cloudtrail", "stratus-red-team", "*.json"))
+	for _, f := range files[:8] {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rs...)
+	}
+	recs = append(recs,
+		engine.Record{Data: []byte(`{"eventName":"Odd \u2028 \"quoted\" \\ and \u0001","sourceIPAddress":"not-an-ip","errorCode":"AccessDenied"}`)},
+		engine.Record{Data: []byte(`{"truncated":`)},
+	)
+	return recs
+}
+
+// underWeir runs records through a weir stage with the given entry.
+func underWeir(t *testing.T, wasm []byte, entry string, recs []engine.Record) []outcome {
+	t.Helper()
+	ctx := context.Background()
+	h, err := host.New(ctx, host.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	st, err := h.LoadModule(ctx, "compat", wasm, engine.StageConfig{Entry: entry, Instances: 2})
+	if err != nil {
+		t.Fatalf("LoadModule(%s): %v", entry, err)
+	}
+	defer st.Close(ctx)
+	res, err := st.Process(ctx, recs)
+	if err != nil {
+		t.Fatalf("Process(%s): %v", entry, err)
+	}
+	out := make([]outcome, len(res))
+	for i, r := range res {
+		out[i].status = r.Status.String()
+		for _, o := range r.Outputs {
+			out[i].outputs = append(out[i].outputs, o.Route+"|"+string(o.Data))
+		}
+		if r.Err != nil {
+			out[i].msg = r.Err.Error()
+		}
+	}
+	return out
+}
+
+// inputFrame encodes records as a plain Extism host would send them: no
+// views, no host-applied operations.
+func inputFrame(recs []engine.Record) []byte {
+	w := frame.NewInput(nil, 0, nil)
+	for _, r := range recs {
+		w.AddRecord(r.Data, r.Meta.PartitionKey, r.Meta.SequenceNumber, r.Meta.SubSequenceNumber, 0, r.Meta.Source)
+	}
+	return w.Finish()
+}
+
+// decodeOutput turns an output frame from a plain Extism host into
+// outcomes. Ops outputs cannot appear: the frame did not offer host ops.
+func decodeOutput(t *testing.T, b []byte, n int) []outcome {
+	t.Helper()
+	or, err := frame.ReadOutput(b, n)
+	if err != nil {
+		t.Fatalf("output frame: %v", err)
+	}
+	out := make([]outcome, n)
+	var rec frame.OutRecord
+	for i := range out {
+		if err := or.Next(&rec); err != nil {
+			t.Fatalf("output frame: %v", err)
+		}
+		switch rec.Status {
+		case frame.StatusOK:
+			out[i].status = "ok"
+			for _, o := range rec.Outputs {
+				if o.Kind != frame.OutputRaw {
+					t.Fatalf("record %d: output kind %d from a frame without FlagHostOps", i, o.Kind)
+				}
+				out[i].outputs = append(out[i].outputs, string(o.Route)+"|"+string(o.Body))
+			}
+		case frame.StatusDropped:
+			out[i].status = "dropped"
+		case frame.StatusFailed:
+			out[i].status = "failed"
+			out[i].msg = string(rec.Message)
+		}
+	}
+	return out
+}
+
+func underGoSDK(t *testing.T, wasm []byte, recs []engine.Record) []outcome {
+	t.Helper()
+	ctx := context.Background()
+	p, err := extism.NewPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasm}}}, extism.PluginConfig{EnableWasi: true}, nil)
+	if err != nil {
+		t.Fatalf("go-sdk NewPlugin: %v", err)
+	}
+	defer p.Close(ctx)
+	rc, out, err := p.Call("weir_batch", inputFrame(recs))
+	if err != nil || rc != 0 {
+		t.Fatalf("go-sdk Call(weir_batch) = %d, %v", rc, err)
+	}
+	return decodeOutput(t, out, len(recs))
+}
+
+func underNode(t *testing.T, wasm []byte, recs []engine.Record) []outcome {
+	t.Helper()
+	node := hosttest.RequireTool(t, "node", "apt-get install nodejs")
+	root := hosttest.RepoRoot(t)
+	if _, err := os.Stat(filepath.Join(root, "tools", "node", "node_modules", "@extism", "extism")); err != nil {
+		hosttest.Missing(t, "@extism/extism (tools/node)", "scripts/ensure-tools.sh node")
+	}
+	dir := t.TempDir()
+	wasmPath, in, outPath := filepath.Join(dir, "m.wasm"), filepath.Join(dir, "in.bin"), filepath.Join(dir, "out.bin")
+	if err := os.WriteFile(wasmPath, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, inputFrame(recs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "--no-warnings", filepath.Join(root, "sdk", "compat", "extism-node.cjs"), wasmPath, "weir_batch", in, outPath)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node extism host: %v\n%s", err, msg)
+	}
+	b, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeOutput(t, b, len(recs))
+}
+
+// normalize makes weir's failure messages comparable with the guest's own:
+// weir's host fails records that are not JSON before the module sees them
+// (the module declared views), with its own wording; plain hosts get the
+// module's message. Both must fail the same records.
+func sameOutcomes(t *testing.T, name string, want, got []outcome) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("%s: %d outcomes, want %d", name, len(got), len(want))
+	}
+	for i := range want {
+		w, g := want[i], got[i]
+		if w.status != g.status {
+			t.Errorf("%s: record %d: status %s, want %s (%v vs %v)", name, i, g.status, w.status, g, w)
+			continue
+		}
+		if len(w.outputs) != len(g.outputs) {
+			t.Errorf("%s: record %d: %d outputs, want %d", name, i, len(g.outputs), len(w.outputs))
+			continue
+		}
+		for j := range w.outputs {
+			if w.outputs[j] != g.outputs[j] {
+				t.Errorf("%s: record %d output %d differs:\n got %.300s\nwant %.300s", name, i, j, g.outputs[j], w.outputs[j])
+			}
+		}
+	}
+}
+
+// TestSameOutputOnEveryHost runs weir SDK modules under weir's fast path,
+// weir's plain Extism path, extism go-sdk and the Extism JS host in Node.
+func TestSameOutputOnEveryHost(t *testing.T) {
+	recs := corpus(t)
+	for _, mod := range []string{"modules/passthrough", "modules/cloudtrail-ecs"} {
+		t.Run(filepath.Base(mod), func(t *testing.T) {
+			wasm, err := os.ReadFile(hosttest.GoModule(t, mod))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fast := underWeir(t, wasm, "fast", recs)
+			ok := 0
+			for _, o := range fast {
+				if o.status == "ok" && len(o.outputs) == 1 {
+					ok++
+				}
+			}
+			if ok < len(recs)-2 {
+				t.Fatalf("fast path: only %d of %d records gave one output: %v", ok, len(recs), fast)
+			}
+			sameOutcomes(t, "weir plain (weir_batch)", fast, underWeir(t, wasm, "batch", recs))
+			sameOutcomes(t, "extism go-sdk", fast, underGoSDK(t, wasm, recs))
+			sameOutcomes(t, "extism js (node)", fast, underNode(t, wasm, recs))
+		})
+	}
+}
+
+// TestOfficialPDKModules runs plugins built with unmodified official PDKs
+// in record mode: one call per record, record in, record out.
+func TestOfficialPDKModules(t *testing.T) {
+	as := hosttest.AssemblyScript(t, "testdata/as-upper/upper.ts")
+	wasm, err := os.ReadFile(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := host.New(ctx, host.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	st, err := h.LoadModule(ctx, "as-upper", wasm, engine.StageConfig{Entry: "record", Config: map[string]string{"suffix": "!"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	recs := []engine.Record{{Data: []byte("hello")}, {Data: []byte("fail")}, {Data: nil}, {Data: []byte(`{"é":"x"}`)}}
+	for round := 0; round < 2; round++ { // the second round reuses the pooled instance
+		res, err := st.Process(ctx, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			status engine.Status
+			out    string
+		}{
+			{engine.StatusOK, "HELLO!"},
+			{engine.StatusFailed, ""},
+			{engine.StatusDropped, ""},
+			{engine.StatusOK, `{"é":"X"}!`},
+		}
+		for i, w := range want {
+			if res[i].Status != w.status {
+				t.Fatalf("round %d record %d: status %v (%v), want %v", round, i, res[i].Status, res[i].Err, w.status)
+			}
+			if w.status == engine.StatusOK && (len(res[i].Outputs) != 1 || string(res[i].Outputs[0].Data) != w.out) {
+				t.Fatalf("round %d record %d: outputs %q, want %q", round, i, res[i].Outputs, w.out)
+			}
+		}
+		if res[1].Err == nil || !bytes.Contains([]byte(res[1].Err.Error()), []byte("record says fail")) {
+			t.Fatalf("failed record's error = %v, want the plugin's message", res[1].Err)
+		}
+	}
+}
