@@ -11,6 +11,9 @@ MODULE_WASM := $(foreach m,$(MODULES),modules/$(m)/$(m).wasm)
 GUEST_SRC := $(shell find sdk/go modules engine/frame -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 FUZZTIME  ?= 30s
 
+# Tools installed by scripts/ensure-tools.sh (go install, apt) must be found by tests.
+export PATH := $(GOBIN):/usr/sbin:$(PATH)
+
 .PHONY: all build modules demo test test-go lint tools bench fuzz clean
 
 all: build modules

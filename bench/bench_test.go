@@ -35,6 +35,11 @@ func repeat(rec []byte, n int) []engine.Record {
 // weirStage loads a module on a fresh host with one instance, so that one
 // benchmark goroutine measures one core.
 func weirStage(b *testing.B, pkg, entry string) engine.Stage {
+	return weirStageConfig(b, pkg, engine.StageConfig{Entry: entry, Instances: 1})
+}
+
+// weirStageConfig loads a module with the given stage settings.
+func weirStageConfig(b *testing.B, pkg string, sc engine.StageConfig) engine.Stage {
 	b.Helper()
 	wasm, err := os.ReadFile(hosttest.GoModule(b, pkg))
 	if err != nil {
@@ -46,7 +51,7 @@ func weirStage(b *testing.B, pkg, entry string) engine.Stage {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { h.Close(ctx) })
-	st, err := h.LoadModule(ctx, filepath.Base(pkg), wasm, engine.StageConfig{Entry: entry, Instances: 1})
+	st, err := h.LoadModule(ctx, filepath.Base(pkg), wasm, sc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -178,6 +183,14 @@ func BenchmarkCloudTrailECS(b *testing.B) {
 	}
 	b.Run("weir-wasm", func(b *testing.B) {
 		st := weirStage(b, "modules/cloudtrail-ecs", "fast")
+		for b.Loop() {
+			process(b, st, recs)
+		}
+		perEvent(b, batch)
+	})
+	b.Run("weir-wasm-no-preempt", func(b *testing.B) {
+		preempt := false
+		st := weirStageConfig(b, "modules/cloudtrail-ecs", engine.StageConfig{Entry: "fast", Instances: 1, Limits: engine.Limits{Preempt: &preempt}})
 		for b.Loop() {
 			process(b, st, recs)
 		}

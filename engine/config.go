@@ -75,7 +75,17 @@ type Limits struct {
 	// MaxOutputBytes caps the bytes a module may return for one batch
 	// (default 64 MiB).
 	MaxOutputBytes int64 `json:"max_output_bytes,omitempty" yaml:"max_output_bytes,omitempty"`
+	// Preempt compiles the module with a deadline check at every loop
+	// header, so that a batch running past Timeout is stopped (default
+	// true). false makes loop-heavy guests (Go: about 3x) faster but leaves
+	// the deadline unenforced: a module that never returns then holds its
+	// worker until the process ends. Only for modules you trust.
+	Preempt *bool `json:"preempt,omitempty" yaml:"preempt,omitempty"`
 }
+
+// Preempts reports whether the deadline is enforced (Preempt unset or
+// true).
+func (l Limits) Preempts() bool { return l.Preempt == nil || *l.Preempt }
 
 // OutputConfig configures a sink.
 type OutputConfig struct {

@@ -62,15 +62,16 @@ type compiled struct {
 }
 
 type cacheKey struct {
-	digest string
-	pages  uint32
+	digest  string
+	pages   uint32
+	preempt bool
 }
 
 // compile compiles wasm in a new runtime, links the host modules, and
 // probes the module (one instance: _initialize, weir_abi_version,
 // weir_manifest), keeping that instance as a spare.
-func compile(ctx context.Context, wasm []byte, digest string, pages uint32, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
-	c, err := compileModule(ctx, wasm, digest, pages, cache, logger, probeTimeout)
+func compile(ctx context.Context, wasm []byte, digest string, pages uint32, preempt bool, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
+	c, err := compileModule(ctx, wasm, digest, pages, preempt, cache, logger, probeTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +83,11 @@ func compile(ctx context.Context, wasm []byte, digest string, pages uint32, cach
 }
 
 // compileModule compiles wasm in a new runtime and describes it.
-func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
+func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32, preempt bool, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
 	if err := checkMagic(wasm); err != nil {
 		return nil, err
 	}
-	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(pages).WithCloseOnContextDone(true)
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(pages).WithCloseOnContextDone(preempt)
 	if cache != nil {
 		rc = rc.WithCompilationCache(cache)
 	}

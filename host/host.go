@@ -195,7 +195,10 @@ func (h *Host) load(ctx context.Context, wasm []byte, sc engine.StageConfig) (en
 	if err := checkMagic(wasm); err != nil {
 		return nil, fail(err)
 	}
-	e, err := h.acquire(ctx, wasm, digest, sc.Limits.MemoryPages, time.Duration(sc.Limits.Timeout))
+	if !sc.Limits.Preempts() {
+		h.logger.Warn("stage runs without preemption: its batch deadline is not enforced", "stage", sc.Name, "module", sc.Module, "digest", digest)
+	}
+	e, err := h.acquire(ctx, wasm, digest, sc.Limits.MemoryPages, sc.Limits.Preempts(), time.Duration(sc.Limits.Timeout))
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -209,8 +212,8 @@ func (h *Host) load(ctx context.Context, wasm []byte, sc engine.StageConfig) (en
 
 // acquire returns the compiled module for (digest, pages), compiling it
 // once however many callers ask at the same time.
-func (h *Host) acquire(ctx context.Context, wasm []byte, digest string, pages uint32, timeout time.Duration) (*cacheEntry, error) {
-	key := cacheKey{digest: digest, pages: pages}
+func (h *Host) acquire(ctx context.Context, wasm []byte, digest string, pages uint32, preempt bool, timeout time.Duration) (*cacheEntry, error) {
+	key := cacheKey{digest: digest, pages: pages, preempt: preempt}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -232,7 +235,7 @@ func (h *Host) acquire(ctx context.Context, wasm []byte, digest string, pages ui
 
 	h.compiles.Add(1)
 	start := time.Now()
-	e.c, e.err = compile(ctx, wasm, digest, pages, h.cache, h.logger, timeout)
+	e.c, e.err = compile(ctx, wasm, digest, pages, preempt, h.cache, h.logger, timeout)
 	if e.err == nil {
 		h.logger.LogAttrs(ctx, slog.LevelDebug, "host: compiled module",
 			slog.String("digest", digest), slog.Duration("took", time.Since(start)))

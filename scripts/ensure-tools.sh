@@ -29,6 +29,8 @@ apt_install() { # apt_install <command-to-check> <package>...
 
 ensure_apt() {
 	apt_install wat2wasm wabt
+	apt_install dnsmasq dnsmasq-base
+	apt_install chromium chromium
 }
 
 ensure_node() {
@@ -49,6 +51,10 @@ ensure_go() {
 	if [ ! -x "$bin/staticcheck" ]; then
 		log "go install staticcheck"
 		go install honnef.co/go/tools/cmd/staticcheck@v0.8.2 || die "go install staticcheck"
+	fi
+	if [ ! -x "$bin/aws-lambda-rie" ]; then
+		log "go install aws-lambda-rie"
+		go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d || die "go install aws-lambda-rie"
 	fi
 }
 

@@ -5,7 +5,9 @@
 //	weir inspect module.wasm              imports, exports, ABI, fast path
 //	weir validate -p pipeline.yaml        check a config and its modules
 //
-// Run "weir help <command>" for the flags of each command.
+// Run "weir help <command>" for the flags of each command. The exit status
+// is 0 on success, 1 when records (or inputs) failed, 2 for usage and
+// configuration errors, 130 when interrupted.
 package main
 
 import (

@@ -36,7 +36,7 @@ N counting the records of all inputs from 0, S being the line number for
 NDJSON and the element index for arrays. An input that cannot be decoded is
 reported and skipped. The exit status is 0 when every record went through
 (dropped and dead-lettered records included), 1 when a record or an input
-failed, 2 for usage and configuration errors.`,
+failed, 2 for usage and configuration errors, 130 when interrupted.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd.Context(), g, o, args)
 		},
