@@ -111,6 +111,16 @@ func BenchmarkCall(b *testing.B) {
 			process(b, st, recs)
 		}
 	})
+	b.Run("extism-go-sdk-empty-batch", func(b *testing.B) {
+		p := goSDKPlugin(b, "modules/passthrough")
+		in := frameOf(nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			if rc, _, err := p.Call("weir_batch", in); err != nil || rc != 0 {
+				b.Fatal(rc, err)
+			}
+		}
+	})
 	b.Run("extism-go-sdk", func(b *testing.B) {
 		p := goSDKPlugin(b, "modules/passthrough")
 		in := frameOf(recs)
@@ -158,15 +168,23 @@ func BenchmarkPassthrough(b *testing.B) {
 	})
 }
 
-// BenchmarkDataPath moves 1 MB batches (1 KiB records) in and out of the
-// passthrough module through the fast path.
+// BenchmarkDataPath moves 1 MiB batches in and out of the passthrough
+// module through the fast path: as 16 records of 64 KiB (the cost of the
+// boundary itself: one copy in, one out) and as 1024 records of 1 KiB
+// (adds the Go guest's per-record loop).
 func BenchmarkDataPath(b *testing.B) {
-	rec := bytes.Repeat([]byte("x"), 1024)
-	recs := repeat(rec, 1024)
-	st := weirStage(b, "modules/passthrough", "fast")
-	b.SetBytes(int64(len(rec) * len(recs)))
-	for b.Loop() {
-		process(b, st, recs)
+	for _, shape := range []struct {
+		name      string
+		size, num int
+	}{{"16x64KiB", 64 << 10, 16}, {"1024x1KiB", 1 << 10, 1024}} {
+		b.Run(shape.name, func(b *testing.B) {
+			recs := repeat(bytes.Repeat([]byte("x"), shape.size), shape.num)
+			st := weirStage(b, "modules/passthrough", "fast")
+			b.SetBytes(int64(shape.size * shape.num))
+			for b.Loop() {
+				process(b, st, recs)
+			}
+		})
 	}
 }
 

@@ -122,14 +122,17 @@ func readInput(r io.Reader, source string) ([]byte, error) {
 	}
 	var src io.Reader = br
 	var closer func()
+	codec := ""
 	switch {
 	case bytes.HasPrefix(magic, gzipMagic):
+		codec = "gzip: "
 		zr, err := newGzipReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("codec: %s: gzip: %w", source, err)
 		}
 		src = zr
 	case bytes.HasPrefix(magic, zstdMagic):
+		codec = "zstd: "
 		zr, err := newZstdReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("codec: %s: zstd: %w", source, err)
@@ -141,7 +144,7 @@ func readInput(r io.Reader, source string) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(src, MaxInputBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("codec: %s: %w", source, err)
+		return nil, fmt.Errorf("codec: %s: %s%w", source, codec, err)
 	}
 	if len(data) > MaxInputBytes {
 		return nil, fmt.Errorf("codec: %s: input larger than %d bytes after decompression", source, MaxInputBytes)

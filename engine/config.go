@@ -15,6 +15,9 @@ type Config struct {
 	// Outputs maps route names to sinks. The route "default" receives
 	// records whose route is empty; when absent, it is stdout.
 	Outputs map[string]OutputConfig `json:"outputs,omitempty" yaml:"outputs,omitempty"`
+	// Sources configures how remote module references are fetched
+	// (s3://, appconfig://, https://).
+	Sources SourcesConfig `json:"sources,omitempty" yaml:"sources,omitempty"`
 
 	// Dir is the folder of the configuration file; relative module paths
 	// and relative file output paths are resolved against it. LoadConfig
@@ -62,7 +65,62 @@ type StageConfig struct {
 	// DeadLetter names the output failed records go to when OnError is
 	// "dead_letter".
 	DeadLetter string `json:"dead_letter,omitempty" yaml:"dead_letter,omitempty"`
+
+	// PublicKey, when set, requires the module to be signed: an ed25519
+	// public key, "ed25519:" followed by its 32 bytes in standard base64
+	// (as written by "weir sign --generate-key").
+	PublicKey string `json:"public_key,omitempty" yaml:"public_key,omitempty"`
+	// Signature is the reference of the module's signature (base64 of the
+	// 64-byte ed25519 signature of the module's bytes). Defaults to the
+	// module reference with ".sig" appended to its path.
+	Signature string `json:"signature,omitempty" yaml:"signature,omitempty"`
+	// Poll is how often the module's source is checked for a new version
+	// (hot swap). Zero (the default) loads the module once. AppConfigData
+	// sources never poll faster than the server's Next-Poll-Interval.
+	Poll Duration `json:"poll,omitempty" yaml:"poll,omitempty"`
+	// MaxModuleBytes caps the size of a fetched module (default 128 MiB);
+	// a larger version is refused before it is read in full.
+	MaxModuleBytes int64 `json:"max_module_bytes,omitempty" yaml:"max_module_bytes,omitempty"`
+	// Smoke lists records a new version of the module must process before
+	// it is swapped in (and the first version before it serves).
+	Smoke []SmokeTest `json:"smoke,omitempty" yaml:"smoke,omitempty"`
+	// Capabilities are the host functions (DNS, HTTP, DynamoDB, tables,
+	// cache, MMDB) the module may call; denied by default.
+	Capabilities Capabilities `json:"capabilities,omitempty" yaml:"capabilities,omitempty"`
 }
+
+// SmokeTest is one record a module version must handle before it serves.
+type SmokeTest struct {
+	// Input is the record's data.
+	Input string `json:"input" yaml:"input"`
+	// Expect, when present, lists the exact outputs (data, in order) the
+	// record must produce; an empty list means "dropped or no output".
+	// Absent, the record must only not fail.
+	Expect *[]string `json:"expect,omitempty" yaml:"expect,omitempty"`
+}
+
+// SourcesConfig configures how remote references are fetched.
+type SourcesConfig struct {
+	// AppConfig selects how appconfig:// references are read: "agent"
+	// (default: the AppConfig agent or Lambda extension's local HTTP
+	// endpoint) or "api" (the AppConfigData API, with its session tokens
+	// and poll interval).
+	AppConfig string `json:"appconfig,omitempty" yaml:"appconfig,omitempty"`
+	// AgentAddress is the agent's host:port (default localhost:2772, or
+	// localhost:$AWS_APPCONFIG_EXTENSION_HTTP_PORT when that is set).
+	AgentAddress string `json:"agent_address,omitempty" yaml:"agent_address,omitempty"`
+	// HTTPSAllow lists the hosts https:// references may name (exact host
+	// names, optionally with :port). Empty: https:// is refused.
+	HTTPSAllow []string `json:"https_allow,omitempty" yaml:"https_allow,omitempty"`
+	// Timeout bounds one fetch (default 30s).
+	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+}
+
+// Values of SourcesConfig.AppConfig.
+const (
+	AppConfigAgent = "agent"
+	AppConfigAPI   = "api"
+)
 
 // Limits bound a module's resources. Zero values mean the defaults
 // documented on each field.
@@ -89,11 +147,41 @@ func (l Limits) Preempts() bool { return l.Preempt == nil || *l.Preempt }
 
 // OutputConfig configures a sink.
 type OutputConfig struct {
-	// Type is "stdout", "stderr", "file" or "discard".
+	// Type is "stdout", "stderr", "file", "discard", or one of the AWS
+	// outputs "kinesis", "firehose", "s3", "sqs", "dynamodb" (served by
+	// sinks registered with RegisterSink).
 	Type string `json:"type" yaml:"type"`
 	// Path is the file written by the "file" type (NDJSON, appended).
 	// A relative path is resolved against Config.Dir.
 	Path string `json:"path,omitempty" yaml:"path,omitempty"`
+	// Stream is the Kinesis stream name or ARN ("kinesis"), or the
+	// Firehose delivery stream name ("firehose").
+	Stream string `json:"stream,omitempty" yaml:"stream,omitempty"`
+	// Bucket is the S3 bucket ("s3").
+	Bucket string `json:"bucket,omitempty" yaml:"bucket,omitempty"`
+	// Key is the S3 object key template ("s3"); {date} (2006-01-02),
+	// {hour} (15), {uuid}, {route} and {ext} are replaced. Default
+	// DefaultS3Key.
+	Key string `json:"key,omitempty" yaml:"key,omitempty"`
+	// Compression of S3 objects: "gzip" (default), "zstd" or "none".
+	Compression string `json:"compression,omitempty" yaml:"compression,omitempty"`
+	// QueueURL is the SQS queue URL ("sqs").
+	QueueURL string `json:"queue_url,omitempty" yaml:"queue_url,omitempty"`
+	// Table is the DynamoDB table ("dynamodb"); every output must be a
+	// JSON object holding the table's key attributes.
+	Table string `json:"table,omitempty" yaml:"table,omitempty"`
+	// Aggregate packs Kinesis outputs into KPL-aggregated records
+	// ("kinesis"; default true).
+	Aggregate *bool `json:"aggregate,omitempty" yaml:"aggregate,omitempty"`
+	// Endpoint overrides the AWS service endpoint URL (local emulators,
+	// VPC endpoints). Empty: the SDK's default resolution, which honours
+	// AWS_ENDPOINT_URL.
+	Endpoint string `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	// Region overrides the AWS region (default: AWS_REGION).
+	Region string `json:"region,omitempty" yaml:"region,omitempty"`
+	// MaxAttempts bounds the calls made to deliver one batch when the
+	// service throttles or fails entries (default 8).
+	MaxAttempts int `json:"max_attempts,omitempty" yaml:"max_attempts,omitempty"`
 }
 
 // Duration is a time.Duration read from a string such as "5s" or "250ms".

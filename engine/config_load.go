@@ -2,9 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -58,7 +61,67 @@ const (
 	OutputStderr  = "stderr"
 	OutputFile    = "file"
 	OutputDiscard = "discard"
+	// The AWS outputs; their sinks live outside engine (RegisterSink).
+	OutputKinesis  = "kinesis"
+	OutputFirehose = "firehose"
+	OutputS3       = "s3"
+	OutputSQS      = "sqs"
+	OutputDynamoDB = "dynamodb"
 )
+
+// Values of OutputConfig.Compression.
+const (
+	CompressionGzip = "gzip"
+	CompressionZstd = "zstd"
+	CompressionNone = "none"
+)
+
+// DefaultS3Key is the default OutputConfig.Key.
+const DefaultS3Key = "{date}/{hour}/{uuid}.ndjson{ext}"
+
+// outputFields lists, per output type, the fields it requires and the
+// optional ones it accepts (by YAML name).
+var outputFields = map[string]struct{ required, optional []string }{
+	OutputStdout:   {},
+	OutputStderr:   {},
+	OutputDiscard:  {},
+	OutputFile:     {required: []string{"path"}},
+	OutputKinesis:  {required: []string{"stream"}, optional: []string{"aggregate", "endpoint", "region", "max_attempts"}},
+	OutputFirehose: {required: []string{"stream"}, optional: []string{"endpoint", "region", "max_attempts"}},
+	OutputS3:       {required: []string{"bucket"}, optional: []string{"key", "compression", "endpoint", "region", "max_attempts"}},
+	OutputSQS:      {required: []string{"queue_url"}, optional: []string{"endpoint", "region", "max_attempts"}},
+	OutputDynamoDB: {required: []string{"table"}, optional: []string{"endpoint", "region", "max_attempts"}},
+}
+
+// outputTypeList is the list of output types, for messages.
+const outputTypeList = "stdout, stderr, file, discard, kinesis, firehose, s3, sqs, dynamodb"
+
+// typesUsing lists the output types that use field, for messages.
+func typesUsing(field string) string {
+	var types []string
+	for _, t := range sortedKeys(outputFields) {
+		if contains(outputFields[t].required, field) || contains(outputFields[t].optional, field) {
+			types = append(types, t)
+		}
+	}
+	return strings.Join(types, ", ")
+}
+
+// setFields returns the YAML names of the fields of oc that are set.
+func (oc OutputConfig) setFields() map[string]bool {
+	set := map[string]bool{}
+	for name, v := range map[string]bool{
+		"path": oc.Path != "", "stream": oc.Stream != "", "bucket": oc.Bucket != "", "key": oc.Key != "",
+		"compression": oc.Compression != "", "queue_url": oc.QueueURL != "", "table": oc.Table != "",
+		"aggregate": oc.Aggregate != nil, "endpoint": oc.Endpoint != "", "region": oc.Region != "",
+		"max_attempts": oc.MaxAttempts != 0,
+	} {
+		if v {
+			set[name] = true
+		}
+	}
+	return set
+}
 
 // moduleSchemes are the module URI schemes a configuration may use; a
 // module without "://" is a path.
@@ -375,6 +438,40 @@ func (c *Config) Validate() error {
 		if sc.Instances < 0 {
 			bad(f+".instances", "must not be negative (got %d)", sc.Instances)
 		}
+		sc.Capabilities.validate(f, bad)
+		if sc.Module != "" {
+			if msg := checkRef(sc.Module, c.Sources.HTTPSAllow); msg != "" {
+				bad(f+".module", "%s", msg)
+			}
+		}
+		if sc.Signature != "" {
+			if msg := checkRef(sc.Signature, c.Sources.HTTPSAllow); msg != "" {
+				bad(f+".signature", "%s", msg)
+			}
+			if sc.PublicKey == "" {
+				bad(f+".signature", "only used with public_key")
+			}
+		}
+		if sc.PublicKey != "" && !isPublicKey(sc.PublicKey) {
+			bad(f+".public_key", "must be \"ed25519:\" followed by a 32-byte key in standard base64 (got %q)", sc.PublicKey)
+		}
+		if sc.Poll < 0 {
+			bad(f+".poll", "must not be negative (got %s)", sc.Poll)
+		}
+		if sc.MaxModuleBytes < 0 {
+			bad(f+".max_module_bytes", "must not be negative (got %d)", sc.MaxModuleBytes)
+		}
+	}
+	if !oneOf(c.Sources.AppConfig, AppConfigAgent, AppConfigAPI) {
+		bad("sources.appconfig", "must be one of agent, api (got %q)", c.Sources.AppConfig)
+	}
+	if c.Sources.Timeout < 0 {
+		bad("sources.timeout", "must not be negative (got %s)", c.Sources.Timeout)
+	}
+	for i, h := range c.Sources.HTTPSAllow {
+		if h == "" || strings.ContainsAny(h, "/ ") {
+			bad(fmt.Sprintf("sources.https_allow[%d]", i), "must be a host name, optionally with :port (got %q)", h)
+		}
 	}
 	for _, name := range sortedKeys(c.Outputs) {
 		oc := c.Outputs[name]
@@ -383,19 +480,39 @@ func (c *Config) Validate() error {
 			f = `outputs[""]`
 			bad(f, "output name must not be empty")
 		}
-		switch oc.Type {
-		case OutputFile:
-			if oc.Path == "" {
-				bad(f+".path", "required for type file")
+		fields, known := outputFields[oc.Type]
+		switch {
+		case oc.Type == "":
+			bad(f+".type", "required: one of %s", outputTypeList)
+			continue
+		case !known:
+			bad(f+".type", "must be one of %s (got %q)", outputTypeList, oc.Type)
+			continue
+		}
+		set := oc.setFields()
+		for _, r := range fields.required {
+			if !set[r] {
+				bad(f+"."+r, "required for type %s", oc.Type)
 			}
-		case OutputStdout, OutputStderr, OutputDiscard:
-			if oc.Path != "" {
-				bad(f+".path", "only used by type file (type is %s)", oc.Type)
-			}
-		case "":
-			bad(f+".type", "required: one of stdout, stderr, file, discard")
-		default:
-			bad(f+".type", "must be one of stdout, stderr, file, discard (got %q)", oc.Type)
+			delete(set, r)
+		}
+		for _, o := range fields.optional {
+			delete(set, o)
+		}
+		for _, extra := range sortedKeys(set) {
+			bad(f+"."+extra, "only used by type %s (type is %s)", typesUsing(extra), oc.Type)
+		}
+		if oc.Compression != "" && !oneOf(oc.Compression, CompressionGzip, CompressionZstd, CompressionNone) {
+			bad(f+".compression", "must be one of gzip, zstd, none (got %q)", oc.Compression)
+		}
+		if oc.MaxAttempts < 0 || oc.MaxAttempts > 100 {
+			bad(f+".max_attempts", "must be between 1 and 100 (got %d)", oc.MaxAttempts)
+		}
+		if oc.Endpoint != "" && !strings.HasPrefix(oc.Endpoint, "http://") && !strings.HasPrefix(oc.Endpoint, "https://") {
+			bad(f+".endpoint", "must be an http:// or https:// URL (got %q)", oc.Endpoint)
+		}
+		if oc.QueueURL != "" && !strings.HasPrefix(oc.QueueURL, "http://") && !strings.HasPrefix(oc.QueueURL, "https://") {
+			bad(f+".queue_url", "must be an http:// or https:// URL (got %q)", oc.QueueURL)
 		}
 	}
 	return errors.Join(errs...)
@@ -449,4 +566,55 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// checkRef checks the shape of a module or signature reference and
+// returns what is wrong with it, or "". allow lists the hosts https://
+// references may name.
+func checkRef(ref string, allow []string) string {
+	scheme, _, ok := strings.Cut(ref, "://")
+	if !ok {
+		return ""
+	}
+	if !contains(moduleSchemes, scheme) {
+		return "" // reported as an unsupported scheme
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return fmt.Sprintf("not a valid URI: %v", err)
+	}
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	switch scheme {
+	case "s3":
+		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return fmt.Sprintf("want s3://bucket/key[?versionId=...] (got %q)", ref)
+		}
+		for k := range u.Query() {
+			if k != "versionId" {
+				return fmt.Sprintf("unknown query parameter %q in %q (only versionId)", k, ref)
+			}
+		}
+	case "appconfig":
+		if u.Host == "" || len(segs) != 2 || segs[0] == "" || segs[1] == "" || u.RawQuery != "" {
+			return fmt.Sprintf("want appconfig://application/environment/profile (got %q)", ref)
+		}
+	case "https":
+		if u.Host == "" {
+			return fmt.Sprintf("want https://host/path (got %q)", ref)
+		}
+		if !contains(allow, u.Host) && !contains(allow, u.Hostname()) {
+			return fmt.Sprintf("host %q is not in sources.https_allow", u.Host)
+		}
+	}
+	return ""
+}
+
+// isPublicKey reports whether s is "ed25519:" and a base64 32-byte key.
+func isPublicKey(s string) bool {
+	b64, ok := strings.CutPrefix(s, "ed25519:")
+	if !ok {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	return err == nil && len(b) == ed25519.PublicKeySize
 }

@@ -189,7 +189,7 @@ outputs:
 	// Output:
 	// in 2, out 1, dead-lettered 1
 	// "HELLO"
-	// {"error":"not a JSON string: json: cannot unmarshal object into Go value of type string","stage":"upper","module":"","digest":"","index":1,"sequence_number":"2","partition_key":"","record":"{\"not\":\"a string\"}"}
+	// {"error":"not a JSON string: json: cannot unmarshal object into Go value of type string","stage":"upper","module":"","digest":"","index":1,"sequence_number":"2","partition_key":"","source":"","record":"{\"not\":\"a string\"}"}
 }
 
 func ExampleRecordError() {

@@ -274,9 +274,11 @@ type DeadLetterEntry struct {
 	Digest string `json:"digest"`
 	// Index is the original record's position in its batch.
 	Index int `json:"index"`
-	// SequenceNumber and PartitionKey are the original record's metadata.
+	// SequenceNumber, PartitionKey and Source are the original record's
+	// metadata: with Index they trace the entry back to its input.
 	SequenceNumber string `json:"sequence_number"`
 	PartitionKey   string `json:"partition_key"`
+	Source         string `json:"source"`
 	// Record is the original record's data.
 	Record string `json:"record"`
 }
@@ -406,6 +408,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 					Index:          it.orig,
 					SequenceNumber: orig.Meta.SequenceNumber,
 					PartitionKey:   orig.Meta.PartitionKey,
+					Source:         orig.Meta.Source,
 					Record:         string(orig.Data),
 				}
 				next = append(next, item{orig: it.orig, data: entry.encode(), route: ps.deadLetter, final: true})

@@ -259,7 +259,7 @@ func TestPipelineRun(t *testing.T) {
 			stages: []engine.StageConfig{st("fail1", "dead_letter"), st("upper", "")},
 			in:     []string{"a", "b", "c"},
 			want: []want{{out: []string{"A"}}, {out: []string{
-				`dlq={"error":"invalid JSON at byte offset 1","stage":"fail1","module":"","digest":"","index":1,"sequence_number":"seq1","partition_key":"pk","record":"b"}`,
+				`dlq={"error":"invalid JSON at byte offset 1","stage":"fail1","module":"","digest":"","index":1,"sequence_number":"seq1","partition_key":"pk","source":"","record":"b"}`,
 			}}, {out: []string{"C"}}},
 			counts: counts{in: 3, out: 2, deadLettered: 1},
 		},
@@ -275,7 +275,7 @@ func TestPipelineRun(t *testing.T) {
 			stages: []engine.StageConfig{st("upper", ""), {Name: "normalize", Module: "described", OnError: "dead_letter", DeadLetter: "dlq"}},
 			in:     []string{"a", `{"x":"<b>"}`},
 			want: []want{{out: []string{"A"}}, {out: []string{
-				`dlq={"error":"invalid JSON at byte offset 1","stage":"normalize","module":"file://normalize.wasm","digest":"` + normalizeDigest + `","index":1,"sequence_number":"seq1","partition_key":"pk","record":"{\"x\":\"<b>\"}"}`,
+				`dlq={"error":"invalid JSON at byte offset 1","stage":"normalize","module":"file://normalize.wasm","digest":"` + normalizeDigest + `","index":1,"sequence_number":"seq1","partition_key":"pk","source":"","record":"{\"x\":\"<b>\"}"}`,
 			}}},
 			counts: counts{in: 2, out: 1, deadLettered: 1},
 		},
@@ -298,7 +298,7 @@ func TestPipelineRun(t *testing.T) {
 			stages: []engine.StageConfig{st("upper", ""), st("batcherr", "dead_letter")},
 			in:     []string{"a"},
 			want: []want{{out: []string{
-				`dlq={"error":"module trapped: unreachable","stage":"batcherr","module":"","digest":"","index":0,"sequence_number":"seq0","partition_key":"pk","record":"a"}`,
+				`dlq={"error":"module trapped: unreachable","stage":"batcherr","module":"","digest":"","index":0,"sequence_number":"seq0","partition_key":"pk","source":"","record":"a"}`,
 			}}},
 			counts: counts{in: 1, deadLettered: 1},
 		},

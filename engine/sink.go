@@ -136,6 +136,40 @@ func (discardSink) Close(context.Context) error { return nil }
 // path is resolved against cfg.Dir. On error, the sinks already opened
 // are closed. Close them with CloseSinks.
 func OpenSinks(cfg *Config, stdout, stderr io.Writer) (map[string]Sink, error) {
+	return OpenSinksContext(context.Background(), cfg, stdout, stderr)
+}
+
+// SinkFactory opens the sink of the output named name, configured by oc,
+// in the pipeline cfg (for Config.Dir). ctx bounds the opening only, not
+// the sink's life.
+type SinkFactory func(ctx context.Context, name string, oc OutputConfig, cfg *Config) (Sink, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]SinkFactory{}
+)
+
+// RegisterSink makes OpenSinks open outputs of type typ with f. It is how
+// the AWS outputs (kinesis, s3, ...), which engine does not import, are
+// plugged in by the commands. Registering a type again replaces its
+// factory; the built-in types (stdout, stderr, file, discard) cannot be
+// replaced.
+func RegisterSink(typ string, f SinkFactory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	registry[typ] = f
+}
+
+func registeredSink(typ string) SinkFactory {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	return registry[typ]
+}
+
+// OpenSinksContext is OpenSinks with a context for the factories of
+// registered output types (see RegisterSink). An output whose type is
+// valid but not registered in this program is an error naming it.
+func OpenSinksContext(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (map[string]Sink, error) {
 	if cfg == nil {
 		return nil, errors.New("sink: nil configuration")
 	}
@@ -183,7 +217,11 @@ func OpenSinks(cfg *Config, stdout, stderr io.Writer) (map[string]Sink, error) {
 			path = filepath.Clean(path)
 			s, err = get("file:"+path, func() (Sink, error) { return openFileSink(path) })
 		default:
-			err = fmt.Errorf("unknown type %q", oc.Type)
+			if f := registeredSink(oc.Type); f != nil {
+				s, err = f(ctx, name, oc, cfg)
+			} else {
+				err = fmt.Errorf("type %q is not available in this program (no sink registered for it)", oc.Type)
+			}
 		}
 		if err != nil {
 			cerr := CloseSinks(context.Background(), sinks)

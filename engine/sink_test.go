@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,5 +202,28 @@ func TestSinkErrors(t *testing.T) {
 	}
 	if err := engine.RouteOutputs(ctx, nil, nil); err != nil {
 		t.Errorf("nil result: %v", err)
+	}
+}
+
+func TestRegisteredSink(t *testing.T) {
+	cfg := &engine.Config{Version: 1, Outputs: map[string]engine.OutputConfig{
+		"default": {Type: engine.OutputStdout},
+		"q":       {Type: engine.OutputSQS, QueueURL: "http://127.0.0.1:1/q"},
+	}}
+	if _, err := engine.OpenSinks(cfg, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `output "q"`) {
+		t.Fatalf("unregistered type: err = %v", err)
+	}
+	var got engine.OutputConfig
+	engine.RegisterSink(engine.OutputSQS, func(ctx context.Context, name string, oc engine.OutputConfig, c *engine.Config) (engine.Sink, error) {
+		got = oc
+		return engine.NewDiscardSink(), nil
+	})
+	defer engine.RegisterSink(engine.OutputSQS, nil)
+	sinks, err := engine.OpenSinks(cfg, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.QueueURL != "http://127.0.0.1:1/q" || sinks["q"] == nil {
+		t.Fatalf("factory got %+v", got)
 	}
 }

@@ -153,6 +153,9 @@ func linkHostModules(ctx context.Context, rt wazero.Runtime, info *ModuleInfo) e
 	if err := instantiateIntrinsics(ctx, rt); err != nil {
 		return fmt.Errorf("host: instantiate %s: %w", weirModule, err)
 	}
+	if err := instantiateUser(ctx, rt); err != nil {
+		return fmt.Errorf("host: instantiate %s: %w", extismUserModule, err)
+	}
 	return nil
 }
 
@@ -161,10 +164,6 @@ func linkHostModules(ctx context.Context, rt wazero.Runtime, info *ModuleInfo) e
 func checkImports(rt wazero.Runtime, info *ModuleInfo) error {
 	var problems []string
 	for _, im := range info.Imports {
-		if im.Module == extismUserModule {
-			problems = append(problems, fmt.Sprintf("%s.%s (user host functions are not supported yet)", im.Module, im.Name))
-			continue
-		}
 		if !strings.HasPrefix(im.Type, "func") {
 			problems = append(problems, fmt.Sprintf("%s.%s: importing a %s is not supported", im.Module, im.Name, im.Type))
 			continue

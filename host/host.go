@@ -27,6 +27,8 @@ const maxModuleBytes = 512 << 20
 type Options struct {
 	// CacheDir is the folder of wazero's compilation cache, shared by
 	// processes (weir precompile fills it). Empty means an in-memory cache.
+	// A read-only folder (a cache shipped in a Lambda package) is copied
+	// to the temporary folder and used from there.
 	CacheDir string
 	// Logger receives the host's and the modules' logs (Extism log_*
 	// calls, with the module's name). Nil means slog.Default().
@@ -64,7 +66,11 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 		h.logger = slog.Default()
 	}
 	if opts.CacheDir != "" {
-		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		dir, err := usableCacheDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("host: compilation cache %q: %w", opts.CacheDir, err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(dir)
 		if err != nil {
 			return nil, fmt.Errorf("host: compilation cache %q: %w", opts.CacheDir, err)
 		}
@@ -115,6 +121,7 @@ func (h *Host) NewStage(ctx context.Context, sc engine.StageConfig, baseDir stri
 	if err != nil {
 		return nil, fmt.Errorf("host: module %q: %w", sc.Module, err)
 	}
+	sc.Capabilities = sc.Capabilities.WithBaseDir(baseDir)
 	return h.load(ctx, wasm, withDefaults(sc))
 }
 

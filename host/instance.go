@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host/enrich"
 )
 
 // callEnv is what host functions need from the stage that owns an
@@ -27,6 +28,9 @@ type callEnv struct {
 	config   map[string]string
 	maxOut   int64
 	timeout  time.Duration
+	// enrich serves the stage's enrichment host functions (nil: all
+	// denied).
+	enrich *enrich.Env
 }
 
 // instance is one instantiated module with its Extism kernel state and the

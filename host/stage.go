@@ -15,6 +15,7 @@ import (
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host/enrich"
 )
 
 // callMode is how a stage calls its module.
@@ -85,6 +86,11 @@ func newStage(h *Host, e *cacheEntry, sc engine.StageConfig) (*stage, error) {
 		},
 		memHigh: cm.memLimit() * highWaterPercent / 100,
 		pool:    newPool(sc.Instances),
+	}
+	if !sc.Capabilities.Empty() {
+		if s.env.enrich, err = enrich.New(sc.Capabilities, enrich.Options{Stage: sc.Name, Logger: h.logger}); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

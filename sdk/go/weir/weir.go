@@ -27,6 +27,9 @@ var state runner
 
 type runner struct {
 	handler  Handler
+	prepare  func(*Records) error
+	recs     []frame.InRecord
+	records  Records
 	paths    []string
 	manifest []byte
 
@@ -102,15 +105,41 @@ func (st *runner) batch(in []byte) []byte {
 	r := &st.rec
 	r.st = st
 	r.hostOps = st.in.Flags&frame.FlagHostOps != 0
-	for i := 0; st.in.More(); i++ {
-		if err := st.in.Next(&r.in); err != nil {
+	// With a Prepare function, every record is read first, then Prepare
+	// sees them all, then the handler runs per record.
+	prepared := st.prepare != nil
+	var prepErr error
+	if prepared {
+		st.recs = st.recs[:0]
+		for i := 0; st.in.More(); i++ {
+			if len(st.recs) < cap(st.recs) {
+				st.recs = st.recs[:i+1]
+			} else {
+				st.recs = append(st.recs, frame.InRecord{})
+			}
+			if err := st.in.Next(&st.recs[i]); err != nil {
+				st.outBuf = st.out.Buf()
+				return st.errorFrame(fmt.Sprintf("weir: reading record %d of the input frame: %v", i, err))
+			}
+		}
+		prepErr = st.callPrepare()
+	}
+	for i := 0; (prepared && i < len(st.recs)) || (!prepared && st.in.More()); i++ {
+		if prepared {
+			r.in = st.recs[i]
+		} else if err := st.in.Next(&r.in); err != nil {
 			st.outBuf = st.out.Buf()
 			return st.errorFrame(fmt.Sprintf("weir: reading record %d of the input frame: %v", i, err))
 		}
 		r.reset(i)
 		mark := st.out.Mark()
 		st.out.OK()
-		err := st.call(r)
+		var err error
+		if prepErr != nil {
+			err = prepErr
+		} else {
+			err = st.call(r)
+		}
 		if err == nil {
 			err = r.err
 		}
@@ -123,8 +152,22 @@ func (st *runner) batch(in []byte) []byte {
 			st.out.Dropped()
 		}
 	}
+	if prepared {
+		r.in = frame.InRecord{}
+	}
 	st.outBuf = st.out.Finish()
 	return st.outBuf
+}
+
+// callPrepare runs the Prepare function, turning a panic into its error.
+func (st *runner) callPrepare() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("prepare: panic: %v", p)
+		}
+	}()
+	st.records.st = st
+	return st.prepare(&st.records)
 }
 
 // call runs the handler, turning a panic into the record's error.

@@ -1,0 +1,177 @@
+// Command bootstrap is weir's AWS Lambda function (runtime
+// provided.al2023, arm64 or amd64; build with -tags lambda.norpc). It
+// builds the pipeline once per container and runs every invocation's
+// event through it (see host/lambda).
+//
+// Environment:
+//
+//	WEIR_PIPELINE      pipeline file: a path (relative to the package,
+//	                   $LAMBDA_TASK_ROOT) or file://path; default pipeline.yaml
+//	WEIR_SOURCE        kinesis|sqs|sns|s3|dynamodb|firehose|apigw|auto (default auto:
+//	                   detected from each event's shape)
+//	WEIR_DEAD_LETTER   output receiving records that failed WEIR_MAX_ATTEMPTS times
+//	WEIR_MAX_ATTEMPTS  failures before dead-lettering (default 3)
+//	WEIR_ATTEMPTS_TABLE DynamoDB table (hash key "id", S) counting failures across
+//	                   containers; default: in memory, per container (best-effort)
+//	WEIR_ATTEMPTS_ENDPOINT endpoint of that table's service (tests)
+//	WEIR_S3_ENDPOINT   S3 endpoint for reading objects named by S3 notifications
+//	WEIR_LOG_LEVEL     debug|info|warn|error (default info); JSON logs on stderr
+//	WEIR_CACHE_DIR     wazero compilation cache (default $LAMBDA_TASK_ROOT/cache
+//	                   when it exists, else in memory)
+//	WEIR_METRICS       "off" disables the EMF metrics on stdout
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	awslambda "github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host"
+	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/aws/ddbattempts"
+	"github.com/weirhq/weir/host/lambda"
+	"github.com/weirhq/weir/host/metrics"
+	"github.com/weirhq/weir/host/sinks"
+)
+
+func main() {
+	ctx := context.Background()
+	logger, err := newLogger(os.Getenv("WEIR_LOG_LEVEL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "weir bootstrap:", err)
+		os.Exit(2)
+	}
+	h, err := setup(ctx, logger)
+	if err != nil {
+		// Failing the init phase makes Lambda report it on every invoke.
+		logger.Error("weir bootstrap: setup failed", "error", err.Error())
+		os.Exit(1)
+	}
+	awslambda.Start(h)
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if level != "" {
+		if err := lvl.UnmarshalText([]byte(level)); err != nil {
+			return nil, fmt.Errorf("WEIR_LOG_LEVEL: %q is not one of debug, info, warn, error", level)
+		}
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// taskRoot is the folder of the deployment package.
+func taskRoot() string {
+	if d := os.Getenv("LAMBDA_TASK_ROOT"); d != "" {
+		return d
+	}
+	if exe, err := os.Executable(); err == nil {
+		return filepath.Dir(exe)
+	}
+	return "."
+}
+
+// setup builds the handler from the environment.
+func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
+	sinks.Register()
+	path := os.Getenv("WEIR_PIPELINE")
+	if path == "" {
+		path = "pipeline.yaml"
+	}
+	path = strings.TrimPrefix(path, "file://")
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(taskRoot(), path)
+	}
+	source, err := lambda.ParseSource(os.Getenv("WEIR_SOURCE"))
+	if err != nil {
+		return nil, fmt.Errorf("WEIR_SOURCE: %w", err)
+	}
+	maxAttempts := lambda.DefaultMaxAttempts
+	if v := os.Getenv("WEIR_MAX_ATTEMPTS"); v != "" {
+		if maxAttempts, err = strconv.Atoi(v); err != nil || maxAttempts < 1 {
+			return nil, fmt.Errorf("WEIR_MAX_ATTEMPTS: %q is not a positive integer", v)
+		}
+	}
+	cfg, err := engine.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	deadLetter := os.Getenv("WEIR_DEAD_LETTER")
+	if _, ok := cfg.Outputs[deadLetter]; deadLetter != "" && !ok {
+		return nil, fmt.Errorf("WEIR_DEAD_LETTER: %s has no output named %q", path, deadLetter)
+	}
+	cacheDir := os.Getenv("WEIR_CACHE_DIR")
+	if cacheDir == "" {
+		if d := filepath.Join(taskRoot(), "cache"); isDir(d) {
+			cacheDir = d
+		}
+	}
+	hst, err := host.New(ctx, host.Options{CacheDir: cacheDir, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	pipe, err := engine.NewPipeline(ctx, cfg, hst.NewStage)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	outs, err := engine.OpenSinksContext(ctx, cfg, os.Stdout, os.Stderr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	h := &lambda.Handler{
+		Pipeline:    pipe,
+		Sinks:       outs,
+		Source:      source,
+		DeadLetter:  deadLetter,
+		MaxAttempts: maxAttempts,
+		Logger:      logger,
+	}
+	if os.Getenv("WEIR_METRICS") != "off" {
+		name := cfg.Name
+		if name == "" {
+			name = "weir"
+		}
+		h.Metrics = metrics.New(os.Stdout, "weir", map[string]string{"Pipeline": name})
+	}
+	if table := os.Getenv("WEIR_ATTEMPTS_TABLE"); table != "" {
+		awsCfg, err := awsconf.Load(ctx, "", 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconf.Endpoint(os.Getenv("WEIR_ATTEMPTS_ENDPOINT")) })
+		h.Attempts = ddbattempts.New(client, table)
+	}
+	awsCfg, err := awsconf.Load(ctx, "", 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := os.Getenv("WEIR_S3_ENDPOINT")
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.BaseEndpoint = awsconf.Endpoint(endpoint)
+		o.UsePathStyle = endpoint != ""
+	})
+	h.Objects = func(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+		if err != nil {
+			return nil, err
+		}
+		return out.Body, nil
+	}
+	logger.Info("weir bootstrap: ready", "pipeline", path, "source", source, "stages", len(cfg.Stages), "dead_letter", deadLetter, "max_attempts", maxAttempts)
+	return h, nil
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}

@@ -1,0 +1,540 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host"
+)
+
+// Lambda's public x86 and arm64 prices per GB-second of compute, and the
+// memory size at which a function gets one full vCPU.
+const (
+	lambdaPriceX86   = 0.0000166667
+	lambdaPriceARM   = 0.0000133334
+	lambdaMBPerVCPU  = 1769
+	lambdaMaxVCPUs   = 6
+	lambdaMinMemory  = 128
+	lambdaMaxMemory  = 10240
+	defaultBenchSize = 1000
+)
+
+// benchOptions are the flags of "weir bench".
+type benchOptions struct {
+	pipeline    string
+	format      string
+	batchSizes  []int
+	workers     []int
+	instances   int
+	warmup      time.Duration
+	duration    time.Duration
+	iterations  int
+	startup     bool
+	coldStarts  int
+	compare     bool
+	rounds      int
+	allowDiff   bool
+	json        bool
+	html        string
+	progress    string
+	lambdaMem   int
+	lambdaArch  string
+	lambdaPrice float64
+}
+
+func newBenchCmd(g *globals) *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench [module.wasm | -p pipeline.yaml] [file...]",
+		Short: "Measure a module or a pipeline: throughput, latency, memory, startup, Lambda cost",
+		Long: `Bench runs a module (as a one-stage pipeline) or a pipeline over records
+from files (or stdin), with the input formats of "weir run", and reports:
+
+  throughput   events/s and MB/s of input, in total and per core
+  latency      per batch: p50, p90, p99, max
+  time split   the share of each stage, and of the engine around them
+  host memory  allocations and bytes per event, GC cycles, heap, peak RSS
+  guest memory the linear memory of each stage's instances, in 64 KiB pages
+  startup      compile time (empty compilation cache, then from the cache),
+               instantiate time, and cold start: a new weir process until
+               its first batch is done, with an empty and a warm cache
+  Lambda cost  compute cost per million events and per GB of input at
+               --lambda-memory (1 vCPU per 1,769 MB)
+
+The input is read and decoded once, before anything is timed: reading and
+decoding are excluded from every number. A first pass over the input runs
+every batch once and hashes the outputs exactly as "weir run" would write
+them (bench itself writes nothing); it doubles as the first warm-up. Then
+--warmup, then the measurement: --duration, or --iterations passes over the
+input. Each worker runs its own copy of the pipeline (sharing the compiled
+modules) with --instances instances per stage; per-core figures divide by
+min(workers x instances, CPUs). --batch-size and --workers take lists
+(10,100,1000) and sweep every combination.
+
+--compare A B (two modules, or two pipelines) runs A and B alternately in
+--rounds rounds (ABBA order) and reports the throughput ratio B/A with a 95%
+confidence interval and a verdict. Their outputs must be identical unless
+--allow-diff; otherwise the first differing record is shown.
+
+A progress bar is drawn on stderr when stdout is a terminal. --json prints
+one JSON object; --html writes a self-contained page with charts.
+
+Exit status: 0; 1 when records failed or the outputs of --compare differ
+(the valid partial measurements are printed, labelled PARTIAL); 2 for usage
+and configuration errors, a missing module, an empty or undecodable input.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return benchMain(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.pipeline, "pipeline", "p", "", "pipeline configuration file (YAML or JSON); else the first argument is a module")
+	f.StringVar(&o.format, "format", "auto", "input format: auto, ndjson, json, cloudtrail")
+	f.IntSliceVar(&o.batchSizes, "batch-size", []int{defaultBenchSize}, "records per batch; a list (10,100,1000) sweeps")
+	f.IntSliceVar(&o.workers, "workers", []int{1}, "concurrent workers, each with its own pipeline; a list (1,2,4) shows scaling")
+	f.IntVar(&o.instances, "instances", 1, "instances per stage (0: as configured)")
+	f.DurationVar(&o.warmup, "warmup", time.Second, "warm-up time before each measurement (after the first pass)")
+	f.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per configuration (per target with --compare, split over the rounds)")
+	f.IntVar(&o.iterations, "iterations", 0, "measure this many passes over the input instead of --duration (per round with --compare)")
+	f.BoolVar(&o.startup, "startup", true, "measure compile (cold and cached), instantiate and cold start times")
+	f.IntVar(&o.coldStarts, "cold-starts", 3, "new processes started per cache state for the cold start (0: none)")
+	f.BoolVar(&o.compare, "compare", false, "compare two modules or two pipelines: weir bench --compare A B [file...]")
+	f.IntVar(&o.rounds, "rounds", 10, "interleaved rounds of --compare")
+	f.BoolVar(&o.allowDiff, "allow-diff", false, "with --compare, measure even when the outputs of A and B differ")
+	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the text report")
+	f.StringVar(&o.html, "html", "", "also write a self-contained HTML report with charts to this file")
+	f.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stdout is a terminal), always, never")
+	f.IntVar(&o.lambdaMem, "lambda-memory", lambdaMBPerVCPU, "Lambda memory size in MB for the cost estimate")
+	f.StringVar(&o.lambdaArch, "lambda-arch", "x86_64", "Lambda architecture: x86_64 or arm64")
+	f.Float64Var(&o.lambdaPrice, "lambda-price", 0, "Lambda price per GB-second (default: today's public price for --lambda-arch)")
+	return cmd
+}
+
+// check validates the flags.
+func (o *benchOptions) check() error {
+	for _, n := range o.batchSizes {
+		if n < 1 {
+			return fmt.Errorf("bench: --batch-size must be at least 1 (got %d)", n)
+		}
+	}
+	for _, n := range o.workers {
+		if n < 1 {
+			return fmt.Errorf("bench: --workers must be at least 1 (got %d)", n)
+		}
+	}
+	switch {
+	case len(o.batchSizes) == 0 || len(o.workers) == 0:
+		return errors.New("bench: --batch-size and --workers need at least one value")
+	case o.instances < 0:
+		return fmt.Errorf("bench: --instances must be 0 (as configured) or more (got %d)", o.instances)
+	case o.iterations < 0:
+		return fmt.Errorf("bench: --iterations must be 0 (use --duration) or more (got %d)", o.iterations)
+	case o.iterations == 0 && o.duration <= 0:
+		return fmt.Errorf("bench: --duration must be positive (got %s)", o.duration)
+	case o.warmup < 0:
+		return fmt.Errorf("bench: --warmup must not be negative (got %s)", o.warmup)
+	case o.coldStarts < 0:
+		return fmt.Errorf("bench: --cold-starts must not be negative (got %d)", o.coldStarts)
+	case o.lambdaMem < lambdaMinMemory || o.lambdaMem > lambdaMaxMemory:
+		return fmt.Errorf("bench: --lambda-memory must be between %d and %d MB (got %d)", lambdaMinMemory, lambdaMaxMemory, o.lambdaMem)
+	case o.lambdaPrice < 0:
+		return fmt.Errorf("bench: --lambda-price must not be negative (got %g)", o.lambdaPrice)
+	}
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		return fmt.Errorf("bench: --progress: %q is not one of auto, always, never", o.progress)
+	}
+	switch strings.ToLower(o.lambdaArch) {
+	case "x86_64", "x86", "amd64":
+		o.lambdaArch = "x86_64"
+		if o.lambdaPrice == 0 {
+			o.lambdaPrice = lambdaPriceX86
+		}
+	case "arm64", "aarch64", "graviton":
+		o.lambdaArch = "arm64"
+		if o.lambdaPrice == 0 {
+			o.lambdaPrice = lambdaPriceARM
+		}
+	default:
+		return fmt.Errorf("bench: --lambda-arch: %q is not one of x86_64, arm64", o.lambdaArch)
+	}
+	if o.compare {
+		switch {
+		case o.pipeline != "":
+			return errors.New("bench: --compare takes its two modules or pipelines as arguments: weir bench --compare A B [file...], without -p")
+		case len(o.batchSizes) != 1 || len(o.workers) != 1:
+			return errors.New("bench: --compare takes one --batch-size and one --workers value")
+		case o.rounds < 2:
+			return fmt.Errorf("bench: --rounds must be at least 2 (got %d)", o.rounds)
+		}
+	}
+	return nil
+}
+
+// benchTarget is one module or pipeline to measure.
+type benchTarget struct {
+	label string // "A" or "B" with --compare
+	kind  string // "module" or "pipeline"
+	path  string
+	cfg   *engine.Config
+}
+
+// loadTarget reads a pipeline configuration (pipeline set, or a path that
+// is not Wasm) or makes a one-stage pipeline of a module. instances > 0
+// overrides every stage's instances.
+func loadTarget(path string, pipeline bool, instances int) (*benchTarget, error) {
+	t := &benchTarget{kind: "pipeline", path: path}
+	sniffed := false
+	if !pipeline {
+		sniffed = true
+		wasm, err := sniffWasm(path)
+		if err != nil {
+			return nil, fmt.Errorf("bench: module %s: %w", path, err)
+		}
+		switch ext := strings.ToLower(filepath.Ext(path)); {
+		case wasm:
+			t.kind = "module"
+		case ext == ".yaml" || ext == ".yml" || ext == ".json":
+		default:
+			return nil, fmt.Errorf("bench: %s is not a WebAssembly module (it does not start with \\0asm) nor a pipeline (.yaml, .yml, .json); give a pipeline with -p", path)
+		}
+	}
+	if t.kind == "pipeline" {
+		cfg, err := loadConfig(path)
+		if err != nil {
+			if sniffed {
+				return nil, fmt.Errorf("bench: %s is neither a WebAssembly module nor a pipeline configuration (give a pipeline with -p): %w", path, err)
+			}
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		t.cfg = cfg
+	} else {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("bench: module %s: %w", path, err)
+		}
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		cfg := &engine.Config{
+			Version: 1,
+			Name:    name,
+			Stages:  []engine.StageConfig{{Name: name, Module: abs}},
+			// bench never writes outputs; stdout is what "weir run" would
+			// write, so the checksum is comparable with it.
+			Outputs: map[string]engine.OutputConfig{engine.DefaultRoute: {Type: engine.OutputStdout}},
+		}
+		cfg.ApplyDefaults()
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("bench: module %s: %w", path, err)
+		}
+		t.cfg = cfg
+	}
+	if instances > 0 {
+		stages := make([]engine.StageConfig, len(t.cfg.Stages))
+		copy(stages, t.cfg.Stages)
+		for i := range stages {
+			stages[i].Instances = instances
+		}
+		t.cfg.Stages = stages
+	}
+	return t, nil
+}
+
+// sniffWasm reports whether the file starts with the Wasm magic.
+func sniffWasm(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if fi.IsDir() {
+		return false, errors.New("is a directory")
+	}
+	magic := make([]byte, 4)
+	n, _ := io.ReadFull(f, magic)
+	return n == 4 && string(magic) == "\x00asm", nil
+}
+
+// maxInstances is the largest stage instances of a target.
+func (t *benchTarget) maxInstances() int {
+	n := 1
+	for _, s := range t.cfg.Stages {
+		n = max(n, s.Instances)
+	}
+	return n
+}
+
+// benchInput is the decoded input, held in memory.
+type benchInput struct {
+	files   []string
+	records []engine.Record
+	bytes   int64
+	decode  time.Duration
+}
+
+// readBenchInput checks and decodes every input; an input that cannot be
+// read or decoded stops the bench.
+func readBenchInput(g *globals, format engine.Format, names []string) (*benchInput, error) {
+	if len(names) == 0 {
+		names = []string{"-"}
+	}
+	for _, name := range names {
+		if name == "-" {
+			continue
+		}
+		fi, err := os.Stat(name)
+		if err != nil {
+			return nil, fmt.Errorf("bench: input: %w", err)
+		}
+		if fi.IsDir() {
+			return nil, fmt.Errorf("bench: input %s: is a directory", name)
+		}
+	}
+	in := &benchInput{files: names}
+	start := time.Now()
+	for _, name := range names {
+		recs, err := decodeInput(g, format, name)
+		if err != nil {
+			return nil, fmt.Errorf("bench: input %s cannot be decoded: %w", name, err)
+		}
+		in.records = append(in.records, recs...)
+	}
+	in.decode = time.Since(start)
+	for _, r := range in.records {
+		in.bytes += int64(len(r.Data))
+	}
+	return in, nil
+}
+
+// benchBatch is one batch of the input.
+type benchBatch struct {
+	recs  []engine.Record
+	bytes int
+	first int // index of its first record in the input
+}
+
+// chunk cuts records in batches of size, as "weir run" does.
+func chunk(records []engine.Record, size int) []benchBatch {
+	var out []benchBatch
+	for i := 0; i < len(records); i += size {
+		b := benchBatch{recs: records[i:min(i+size, len(records))], first: i}
+		for _, r := range b.recs {
+			b.bytes += len(r.Data)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// benchPipe is one built copy of a target's pipeline.
+type benchPipe struct {
+	pipe   *engine.Pipeline
+	stages []engine.Stage
+	info   []stageInfo
+	loads  []time.Duration // per stage: NewStage (read, compile or load, link, probe)
+}
+
+func (bp *benchPipe) close(ctx context.Context) {
+	if bp != nil && bp.pipe != nil {
+		_ = bp.pipe.Close(ctx)
+	}
+}
+
+// buildBench builds t's pipeline on h, timing each stage.
+func buildBench(ctx context.Context, h *host.Host, t *benchTarget) (*benchPipe, error) {
+	bp := &benchPipe{}
+	build := func(ctx context.Context, sc engine.StageConfig, baseDir string) (engine.Stage, error) {
+		t0 := time.Now()
+		st, err := h.NewStage(ctx, sc, baseDir)
+		took := time.Since(t0)
+		if err != nil {
+			if !strings.Contains(err.Error(), sc.Module) {
+				err = fmt.Errorf("module %s: %w", sc.Module, err)
+			}
+			return nil, err
+		}
+		si := stageInfo{Name: sc.Name, Module: sc.Module, Entry: sc.Entry, Instances: sc.Instances, LimitPages: sc.Limits.MemoryPages}
+		if d, ok := st.(engine.Describer); ok {
+			si.Module, si.Digest = d.Describe()
+		}
+		bp.stages = append(bp.stages, st)
+		bp.info = append(bp.info, si)
+		bp.loads = append(bp.loads, took)
+		return st, nil
+	}
+	p, err := engine.NewPipeline(ctx, t.cfg, build)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %s: %w", t.path, err)
+	}
+	bp.pipe = p
+	return bp, nil
+}
+
+// newBenchHost makes a host on cacheDir ("" in memory).
+func newBenchHost(ctx context.Context, g *globals, cacheDir string) (*host.Host, error) {
+	h, err := host.New(ctx, host.Options{CacheDir: cacheDir, Logger: g.logger()})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return h, nil
+}
+
+// newReport fills what is known before measuring.
+func newReport(o *benchOptions, in *benchInput, format engine.Format) *benchReport {
+	r := &benchReport{
+		Tool:    "weir bench",
+		Version: 1,
+		Time:    time.Now().UTC().Format(time.RFC3339),
+		Machine: machineInfo{
+			OS: runtime.GOOS, Arch: runtime.GOARCH, CPUModel: cpuModel(),
+			CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
+		},
+		Input: inputInfo{
+			Files: in.files, Format: string(format), Records: len(in.records), Bytes: in.bytes, DecodeMS: ms(in.decode),
+			Note: "input reading and decoding happen once, before anything is timed, and are excluded from every number; records stay in memory",
+		},
+		Settings: settingsInfo{
+			BatchSizes: o.batchSizes, Workers: o.workers, Instances: o.instances,
+			WarmupMS: ms(o.warmup), DurationMS: ms(o.duration), Iterations: o.iterations,
+			Lambda: lambdaSpec{MemoryMB: o.lambdaMem, Arch: o.lambdaArch, PricePerGBSecond: o.lambdaPrice},
+		},
+		Runs:  []runInfo{},
+		Notes: []string{},
+	}
+	if o.compare {
+		r.Settings.Rounds = o.rounds
+	}
+	return r
+}
+
+// cpuModel returns the CPU model name on Linux, or "".
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// benchMain runs "weir bench".
+func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) error {
+	start := time.Now()
+	if err := o.check(); err != nil {
+		return err
+	}
+	format, err := engine.ParseFormat(o.format)
+	if err != nil {
+		return fmt.Errorf("bench: --format: %w", err)
+	}
+	var targets []*benchTarget
+	switch {
+	case o.compare:
+		if len(args) < 2 {
+			return errors.New("bench: --compare needs two modules or two pipelines: weir bench --compare A B [file...]")
+		}
+		for i, label := range []string{"A", "B"} {
+			t, err := loadTarget(args[i], false, o.instances)
+			if err != nil {
+				return err
+			}
+			t.label = label
+			targets = append(targets, t)
+		}
+		if targets[0].kind != targets[1].kind {
+			return fmt.Errorf("bench: --compare compares two modules or two pipelines, not a %s (%s) with a %s (%s)",
+				targets[0].kind, targets[0].path, targets[1].kind, targets[1].path)
+		}
+		args = args[2:]
+	case o.pipeline != "":
+		t, err := loadTarget(o.pipeline, true, o.instances)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+	default:
+		if len(args) == 0 {
+			return errors.New("bench: nothing to measure: weir bench module.wasm [file...], weir bench -p pipeline.yaml [file...] or weir bench --compare A B [file...]")
+		}
+		t, err := loadTarget(args[0], false, o.instances)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+		args = args[1:]
+	}
+	in, err := readBenchInput(g, format, args)
+	if err != nil {
+		return err
+	}
+	if len(in.records) == 0 {
+		return fmt.Errorf("bench: the input holds no records (%s): nothing to measure", strings.Join(in.files, ", "))
+	}
+	rep := newReport(&o, in, format)
+	prog := newProgress(g, o.progress)
+	var failure error
+	if o.compare {
+		failure, err = benchCompare(ctx, g, &o, rep, prog, targets, in)
+	} else {
+		failure, err = benchOne(ctx, g, &o, rep, prog, targets[0], in, args)
+	}
+	if err != nil {
+		return err
+	}
+	rep.elapsed = time.Since(start)
+	if failure != nil {
+		rep.Partial = true
+		rep.Error = failure.Error()
+	}
+	if o.html != "" {
+		if err := writeHTMLReport(o.html, rep); err != nil {
+			return fmt.Errorf("bench: --html: %w", err)
+		}
+	}
+	if o.json {
+		if err := rep.writeJSON(g.stdout); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	} else {
+		rep.writeText(g.stdout)
+		fmt.Fprintf(g.stdout, "bench took %s\n", rep.elapsed.Round(time.Millisecond))
+	}
+	if failure != nil {
+		printError(g.stderr, failure)
+		return exitError{code: exitFailed}
+	}
+	return nil
+}
+
+// describeRecordFailure renders the first failed record of a batch as
+// "record N (source, seq S) failed: stage ...".
+func describeRecordFailure(b benchBatch, res *engine.BatchResult) string {
+	for _, rr := range res.Records {
+		if rr.Err == nil {
+			continue
+		}
+		rec := b.recs[rr.Index]
+		return fmt.Sprintf("record %d (%s, seq %s) failed: %s", b.first+rr.Index, rec.Meta.Source, rec.Meta.SequenceNumber, describeFailure(rr.Err))
+	}
+	return ""
+}

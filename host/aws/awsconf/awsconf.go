@@ -1,0 +1,102 @@
+// Package awsconf builds the AWS SDK configuration shared by weir's AWS
+// adapters (one small package per service: kinesisout, s3out, ...), and
+// the backoff they use when a service accepts a call but fails some of its
+// entries.
+package awsconf
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+)
+
+// DefaultMaxAttempts is the number of calls made for one request (and
+// for one batch's failed entries) when the output does not set
+// max_attempts.
+const DefaultMaxAttempts = 8
+
+// DefaultRegion is used when neither the output nor the environment
+// names a region.
+const DefaultRegion = "us-east-1"
+
+// Load returns the SDK configuration for an output: the default
+// credential chain, region (or AWS_REGION, or DefaultRegion), and a
+// standard retryer making up to maxAttempts attempts (0: the default) on
+// throttling and 5xx errors, with jittered exponential backoff capped at
+// maxBackoff (0: 5s) and no client-side retry quota (a Lambda function
+// should ride out throttling rather than give up after a burst).
+func Load(ctx context.Context, region string, maxAttempts int, maxBackoff time.Duration) (aws.Config, error) {
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	if maxBackoff <= 0 {
+		maxBackoff = 5 * time.Second
+	}
+	if region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+		region = DefaultRegion
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = maxBackoff
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// Endpoint returns a pointer to endpoint, or nil when it is empty (for a
+// client's BaseEndpoint option).
+func Endpoint(endpoint string) *string {
+	if endpoint == "" {
+		return nil
+	}
+	return aws.String(endpoint)
+}
+
+// Backoff returns the wait before retry attempt (1-based): full jitter
+// over an exponential from base, capped at max.
+func Backoff(attempt int, base, max time.Duration) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	d := base << min(attempt-1, 20)
+	if d > max || d <= 0 {
+		d = max
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+// Sleep waits for d or until ctx ends, returning ctx's error then.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// RandomKey returns a random 128-bit hex string, used as a partition key
+// to spread records over every shard.
+func RandomKey() string {
+	return fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+}

@@ -1,0 +1,222 @@
+// Package kinesisout is weir's Kinesis Data Streams output: it writes a
+// batch's outputs with PutRecords, packed into KPL-aggregated records
+// (host/kpl) under random partition keys so that no shard runs hot.
+//
+// Limits are met by splitting: at most 500 records and 5 MiB per call,
+// 1 MiB per record (data plus partition key). Entries the service fails
+// (ProvisionedThroughputExceededException, InternalFailure) are re-sent
+// alone, with exponential backoff and full jitter, up to MaxAttempts
+// calls; whole-call throttling and 5xx errors are retried by the SDK's
+// retryer (see awsconf). Nothing is dropped silently: what cannot be
+// delivered is an error naming the outputs and the service's reason.
+package kinesisout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/kpl"
+)
+
+// Service limits of PutRecords.
+const (
+	MaxRecordsPerCall = 500
+	MaxBytesPerCall   = 5 << 20
+	MaxRecordBytes    = kpl.MaxRecordSize
+)
+
+// Options configure a Sink.
+type Options struct {
+	// Stream is the stream name, or its ARN.
+	Stream string
+	// Aggregate packs outputs into KPL-aggregated records.
+	Aggregate bool
+	// MaxAttempts bounds the PutRecords calls made for one chunk of
+	// records when entries fail (default awsconf.DefaultMaxAttempts).
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff shape the wait between re-sends (default
+	// 50ms and 2s).
+	BaseBackoff, MaxBackoff time.Duration
+}
+
+// Sink writes outputs to a Kinesis stream. It is safe for concurrent use.
+type Sink struct {
+	client *kinesis.Client
+	opts   Options
+}
+
+// New returns a sink writing to opts.Stream with client.
+func New(client *kinesis.Client, opts Options) *Sink {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = awsconf.DefaultMaxAttempts
+	}
+	if opts.BaseBackoff <= 0 {
+		opts.BaseBackoff = 50 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 2 * time.Second
+	}
+	return &Sink{client: client, opts: opts}
+}
+
+// Open is the engine.SinkFactory of the "kinesis" output type.
+func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
+	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	if err != nil {
+		return nil, fmt.Errorf("kinesis output %q: %w", name, err)
+	}
+	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint) })
+	return New(client, Options{Stream: oc.Stream, Aggregate: oc.Aggregate == nil || *oc.Aggregate, MaxAttempts: oc.MaxAttempts}), nil
+}
+
+// entry is one Kinesis record to put, with the outputs it carries.
+type entry struct {
+	pk    string
+	data  []byte
+	first int // index of its first output in the Write call
+	count int
+}
+
+// Write puts outputs on the stream. It returns once every record is
+// accepted, or an error naming the outputs that were not.
+func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
+	entries, err := s.entries(outputs)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(entries); {
+		end, size := start, 0
+		for end < len(entries) && end-start < MaxRecordsPerCall {
+			n := len(entries[end].data) + len(entries[end].pk)
+			if end > start && size+n > MaxBytesPerCall {
+				break
+			}
+			size += n
+			end++
+		}
+		if err := s.put(ctx, entries[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// entries turns outputs into Kinesis records.
+func (s *Sink) entries(outputs []engine.Output) ([]entry, error) {
+	var out []entry
+	if !s.opts.Aggregate {
+		for i, o := range outputs {
+			pk := awsconf.RandomKey()
+			if len(o.Data)+len(pk) > MaxRecordBytes {
+				return nil, fmt.Errorf("kinesis %s: output %d: %d bytes exceeds the 1 MiB record limit", s.opts.Stream, i, len(o.Data))
+			}
+			out = append(out, entry{pk: pk, data: o.Data, first: i, count: 1})
+		}
+		return out, nil
+	}
+	// The user records share one partition key (the KPL table then holds
+	// one entry); each aggregated record gets its own random key below.
+	userPK := awsconf.RandomKey()
+	a := kpl.NewAggregator(MaxRecordBytes)
+	next := 0
+	emit := func(ag *kpl.Aggregated) {
+		out = append(out, entry{pk: awsconf.RandomKey(), data: ag.Data, first: next, count: ag.Count})
+		next += ag.Count
+	}
+	for i, o := range outputs {
+		full, err := a.Add(kpl.UserRecord{PartitionKey: userPK, Data: o.Data})
+		if err != nil {
+			return nil, fmt.Errorf("kinesis %s: output %d: %w", s.opts.Stream, i, err)
+		}
+		if full != nil {
+			emit(full)
+		}
+	}
+	if last := a.Flush(); last != nil {
+		emit(last)
+	}
+	return out, nil
+}
+
+// isARN reports whether stream is a stream ARN rather than a name.
+func isARN(stream string) bool { return strings.HasPrefix(stream, "arn:") }
+
+// put sends one chunk, re-sending failed entries.
+func (s *Sink) put(ctx context.Context, chunk []entry) error {
+	pending := chunk
+	var lastCode, lastMsg string
+	for attempt := 1; ; attempt++ {
+		in := &kinesis.PutRecordsInput{Records: make([]types.PutRecordsRequestEntry, len(pending))}
+		if isARN(s.opts.Stream) {
+			in.StreamARN = aws.String(s.opts.Stream)
+		} else {
+			in.StreamName = aws.String(s.opts.Stream)
+		}
+		for i, e := range pending {
+			in.Records[i] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.pk)}
+		}
+		resp, err := s.client.PutRecords(ctx, in)
+		if err != nil {
+			return fmt.Errorf("kinesis %s: PutRecords of outputs %s: %w", s.opts.Stream, span(pending), err)
+		}
+		if aws.ToInt32(resp.FailedRecordCount) == 0 {
+			return nil
+		}
+		if len(resp.Records) != len(pending) {
+			return fmt.Errorf("kinesis %s: PutRecords returned %d results for %d records", s.opts.Stream, len(resp.Records), len(pending))
+		}
+		var failed []entry
+		for i, r := range resp.Records {
+			if r.ErrorCode != nil {
+				failed = append(failed, pending[i])
+				lastCode, lastMsg = aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage)
+			}
+		}
+		if len(failed) == 0 { // FailedRecordCount > 0 but no entry says so
+			return nil
+		}
+		if attempt >= s.opts.MaxAttempts {
+			return fmt.Errorf("kinesis %s: %d records (outputs %s) still failed after %d attempts: %s: %s: %w",
+				s.opts.Stream, len(failed), span(failed), attempt, lastCode, lastMsg, ErrEntriesFailed)
+		}
+		if err := awsconf.Sleep(ctx, awsconf.Backoff(attempt, s.opts.BaseBackoff, s.opts.MaxBackoff)); err != nil {
+			return fmt.Errorf("kinesis %s: re-sending %d failed records (outputs %s): %w", s.opts.Stream, len(failed), span(failed), err)
+		}
+		pending = failed
+	}
+}
+
+// ErrEntriesFailed is matched by errors.Is when records were still
+// failed by the service after every attempt.
+var ErrEntriesFailed = errors.New("records not accepted")
+
+// span names the outputs carried by entries: "3-7" or "3-7 and 12 more".
+func span(entries []entry) string {
+	if len(entries) == 0 {
+		return "none"
+	}
+	first := entries[0]
+	s := fmt.Sprintf("%d-%d", first.first, first.first+first.count-1)
+	if first.count == 1 {
+		s = fmt.Sprint(first.first)
+	}
+	if len(entries) > 1 {
+		s += fmt.Sprintf(" and %d more records", len(entries)-1)
+	}
+	return s
+}
+
+// Close does nothing: every Write is complete when it returns.
+func (s *Sink) Close(context.Context) error { return nil }
+
+var _ engine.Sink = (*Sink)(nil)

@@ -1,0 +1,260 @@
+package enrich
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/weirhq/weir/engine"
+)
+
+// Metadata addresses of cloud instance metadata services (AWS IMDS).
+var metadataAddrs = []netip.Addr{
+	netip.MustParseAddr("169.254.169.254"),
+	netip.MustParseAddr("fd00:ec2::254"),
+}
+
+// maxRedirects bounds the redirects one request follows.
+const maxRedirects = 5
+
+// httpService makes HTTP requests to allow-listed hosts.
+type httpService struct {
+	c       engine.HTTPCapability
+	client  *http.Client
+	maxBody int64
+	spec    batchSpec
+}
+
+type httpRequest struct {
+	Requests []httpReq `json:"requests"`
+}
+
+type httpReq struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+func newHTTP(c engine.HTTPCapability, cnt *counters) *httpService {
+	s := &httpService{c: c, maxBody: c.MaxBodyBytes, spec: batchSpec{
+		cache:       newTTLCache(10_000),
+		ttl:         durationOr(c.CacheTTL, 0),
+		negTTL:      durationOr(c.CacheTTL, 0),
+		concurrency: c.Concurrency,
+		counters:    cnt,
+	}}
+	if s.maxBody == 0 {
+		s.maxBody = 1 << 20
+	}
+	if s.spec.concurrency == 0 {
+		s.spec.concurrency = 16
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: s.control}
+	tr := &http.Transport{
+		Proxy:                 nil, // never through an environment proxy: the dial check must see the real peer
+		DialContext:           dialer.DialContext,
+		MaxIdleConnsPerHost:   s.spec.concurrency,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: durationOr(c.Timeout, 5*time.Second),
+	}
+	s.client = &http.Client{
+		Transport: tr,
+		Timeout:   durationOr(c.Timeout, 5*time.Second),
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= maxRedirects {
+				return fmt.Errorf("more than %d redirects", maxRedirects)
+			}
+			return s.checkURL(req.URL)
+		},
+	}
+	return s
+}
+
+// control runs at dial time on the resolved address: it refuses
+// metadata, loopback, private, link-local and unspecified addresses unless
+// the capability allows them.
+func (s *httpService) control(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", address, err)
+	}
+	return s.checkAddr(ap.Addr())
+}
+
+// errBlockedAddr marks a refused destination address.
+var errBlockedAddr = errors.New("destination address not allowed")
+
+func (s *httpService) checkAddr(a netip.Addr) error {
+	a = a.Unmap()
+	for _, m := range metadataAddrs {
+		if a == m {
+			if s.c.AllowMetadata {
+				return nil
+			}
+			return fmt.Errorf("%w: %s is a cloud metadata address", errBlockedAddr, a)
+		}
+	}
+	if s.c.AllowPrivate {
+		return nil
+	}
+	switch {
+	case a.IsLoopback(), a.IsPrivate(), a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast(), a.IsUnspecified(), a.IsMulticast(), a.IsInterfaceLocalMulticast():
+		return fmt.Errorf("%w: %s is a loopback, private, link-local or unspecified address (set allow_private)", errBlockedAddr, a)
+	}
+	return nil
+}
+
+// checkURL refuses schemes other than http(s) and hosts not allow-listed.
+func (s *httpService) checkURL(u *url.URL) error {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%w: scheme %q (want http or https)", errBlockedAddr, u.Scheme)
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return fmt.Errorf("%w: no host in %q", errBlockedAddr, u.Redacted())
+	}
+	for _, allowed := range s.c.AllowHosts {
+		allowed = strings.ToLower(strings.Trim(allowed, "[]"))
+		if allowed == host {
+			return nil
+		}
+		if suffix, ok := strings.CutPrefix(allowed, "*."); ok && strings.HasSuffix(host, "."+suffix) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: host %q is not in http.allow_hosts", errBlockedAddr, host)
+}
+
+func (s *httpService) call(ctx context.Context, req []byte) ([]Result, error) {
+	var r httpRequest
+	if err := decode(req, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Requests) > maxKeys {
+		return nil, fmt.Errorf("%d requests (max %d)", len(r.Requests), maxKeys)
+	}
+	// GETs are keyed by their canonical form: identical ones are made
+	// once per call and cached; other methods are made one by one and
+	// never cached.
+	var getKeys, otherKeys []string
+	var getIdx, otherIdx []int
+	byKey := make(map[string]httpReq, len(r.Requests))
+	for i, q := range r.Requests {
+		if q.Method == "" {
+			q.Method = http.MethodGet
+		}
+		q.Method = strings.ToUpper(q.Method)
+		k := requestKey(q)
+		if q.Method == http.MethodGet {
+			getKeys, getIdx = append(getKeys, k), append(getIdx, i)
+		} else {
+			k = fmt.Sprintf("#%d %s", i, k)
+			otherKeys, otherIdx = append(otherKeys, k), append(otherIdx, i)
+		}
+		byKey[k] = q
+	}
+	do := func(ctx context.Context, k string) Result { return s.do(ctx, byKey[k]) }
+	out := make([]Result, len(r.Requests))
+	for j, res := range resolve(ctx, s.spec, getKeys, do) {
+		out[getIdx[j]] = res
+	}
+	if len(otherKeys) > 0 {
+		spec := s.spec
+		spec.cache = nil
+		for j, res := range resolve(ctx, spec, otherKeys, do) {
+			out[otherIdx[j]] = res
+		}
+	}
+	return out, nil
+}
+
+func requestKey(q httpReq) string {
+	var b strings.Builder
+	b.WriteString(q.Method)
+	b.WriteByte(' ')
+	b.WriteString(q.URL)
+	names := make([]string, 0, len(q.Headers))
+	for n := range q.Headers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "\n%s: %s", strings.ToLower(n), q.Headers[n])
+	}
+	if q.Body != "" {
+		fmt.Fprintf(&b, "\n\n%s", q.Body)
+	}
+	return b.String()
+}
+
+// do makes one request. The response value is: u32 status, u32 header
+// count, (string name, string value) per header, bytes body.
+func (s *httpService) do(ctx context.Context, q httpReq) Result {
+	u, err := url.Parse(q.URL)
+	if err != nil {
+		return errResult("invalid URL %q: %v", q.URL, err)
+	}
+	if err := s.checkURL(u); err != nil {
+		return deniedResult("%v", err)
+	}
+	var body io.Reader
+	if q.Body != "" {
+		body = strings.NewReader(q.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, q.Method, u.String(), body)
+	if err != nil {
+		return errResult("request: %v", err)
+	}
+	for k, v := range q.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		if errors.Is(err, errBlockedAddr) {
+			return deniedResult("%v", err)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return errResult("%s %s: timeout", q.Method, u.Redacted())
+		}
+		return errResult("%s %s: %v", q.Method, u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, s.maxBody+1))
+	if err != nil {
+		return errResult("%s %s: reading the body: %v", q.Method, u.Redacted(), err)
+	}
+	if int64(len(b)) > s.maxBody {
+		return errResult("%s %s: response body over %d bytes (http.max_body_bytes)", q.Method, u.Redacted(), s.maxBody)
+	}
+	v := binary.LittleEndian.AppendUint32(nil, uint32(resp.StatusCode))
+	names := make([]string, 0, len(resp.Header))
+	for n := range resp.Header {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	hs := make([]string, 0, 2*len(names))
+	for _, n := range names {
+		hs = append(hs, n, strings.Join(resp.Header[n], ", "))
+	}
+	v = binary.LittleEndian.AppendUint32(v, uint32(len(names)))
+	for _, h := range hs {
+		v = binary.LittleEndian.AppendUint32(v, uint32(len(h)))
+		v = append(v, h...)
+	}
+	v = binary.LittleEndian.AppendUint32(v, uint32(len(b)))
+	v = append(v, b...)
+	return okResult(v)
+}

@@ -1,0 +1,149 @@
+package kpl
+
+import (
+	"bytes"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/awslabs/kinesis-aggregation/go/v2/deaggregator"
+)
+
+// seal wraps a protobuf body in the KPL envelope.
+func seal(body []byte) []byte {
+	sum := md5.Sum(body)
+	return append(append(append([]byte{}, Magic...), body...), sum[:]...)
+}
+
+func TestRoundTripAgainstReferenceDeaggregator(t *testing.T) {
+	cases := []struct {
+		name string
+		recs []UserRecord
+	}{
+		{"one", []UserRecord{{PartitionKey: "a", Data: []byte(`{"x":1}`)}}},
+		{"shared keys", []UserRecord{{PartitionKey: "a", Data: []byte("1")}, {PartitionKey: "b", Data: []byte("2")}, {PartitionKey: "a", Data: []byte("3")}}},
+		{"hash keys", []UserRecord{{PartitionKey: "a", ExplicitHashKey: "123", Data: []byte("1")}, {PartitionKey: "b", Data: []byte("2")}}},
+		{"empty data", []UserRecord{{PartitionKey: "a", Data: []byte{}}, {PartitionKey: "a", Data: []byte("x")}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			agg, err := Aggregate(tc.recs, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(agg) != 1 || agg[0].Count != len(tc.recs) || agg[0].PartitionKey != tc.recs[0].PartitionKey {
+				t.Fatalf("aggregated = %+v", agg)
+			}
+			got, err := Deaggregate(agg[0].Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.recs) {
+				t.Fatalf("got %v, want %v", got, tc.recs)
+			}
+			ref, err := deaggregator.DeaggregateRecords([]types.Record{{Data: agg[0].Data, PartitionKey: &agg[0].PartitionKey}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ref) != len(tc.recs) {
+				t.Fatalf("reference deaggregator found %d records, want %d", len(ref), len(tc.recs))
+			}
+			for i, r := range ref {
+				if *r.PartitionKey != tc.recs[i].PartitionKey || !bytes.Equal(r.Data, tc.recs[i].Data) {
+					t.Errorf("reference record %d = %q/%q", i, *r.PartitionKey, r.Data)
+				}
+			}
+		})
+	}
+}
+
+func TestSizeLimit(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 1000)
+	var recs []UserRecord
+	for i := 0; i < 5000; i++ {
+		recs = append(recs, UserRecord{PartitionKey: fmt.Sprintf("pk-%d", i%7), Data: data})
+	}
+	agg, err := Aggregate(recs, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, a := range agg {
+		if sz := len(a.Data) + len(a.PartitionKey); sz > MaxRecordSize {
+			t.Fatalf("record %d is %d bytes", i, sz)
+		}
+		got, err := Deaggregate(a.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != a.Count {
+			t.Fatalf("record %d: %d user records, count %d", i, len(got), a.Count)
+		}
+		n += len(got)
+	}
+	if n != len(recs) || len(agg) != 5 {
+		t.Fatalf("%d user records in %d aggregated records", n, len(agg))
+	}
+	// The records are packed tightly: all but the last are over 99% full.
+	if sz := len(agg[0].Data); sz < MaxRecordSize*99/100 {
+		t.Errorf("first record only %d bytes", sz)
+	}
+}
+
+func TestOversizeRecord(t *testing.T) {
+	big := UserRecord{PartitionKey: "k", Data: make([]byte, MaxRecordSize)}
+	_, err := Aggregate([]UserRecord{{PartitionKey: "k", Data: []byte("a")}, big}, 0)
+	if err == nil || !strings.Contains(err.Error(), "record 1") {
+		t.Fatalf("err = %v, want an error naming record 1", err)
+	}
+	// A record that fits raw but not in the envelope is sent as is.
+	edge := UserRecord{PartitionKey: "k", Data: make([]byte, MaxRecordSize-1)}
+	agg, err := Aggregate([]UserRecord{edge}, 0)
+	if err != nil || len(agg) != 1 || IsAggregated(agg[0].Data) {
+		t.Fatalf("agg = %d, err = %v", len(agg), err)
+	}
+}
+
+func TestDeaggregateErrors(t *testing.T) {
+	good, _ := Aggregate([]UserRecord{{PartitionKey: "a", Data: []byte("1")}}, 0)
+	badMD5 := bytes.Clone(good[0].Data)
+	badMD5[len(badMD5)-1] ^= 0xff
+	body := good[0].Data[len(Magic) : len(good[0].Data)-DigestSize]
+	cases := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"bad md5", badMD5, ErrDigest},
+		{"truncated protobuf", seal(body[:len(body)-1]), ErrCorrupt},
+		{"garbage protobuf", seal([]byte{0xff, 0xff, 0xff}), ErrCorrupt},
+		{"key index out of range", seal([]byte{0x1a, 0x05, 0x08, 0x05, 0x1a, 0x01, 'x'}), ErrCorrupt},
+		{"missing data", seal([]byte{0x0a, 0x01, 'a', 0x1a, 0x02, 0x08, 0x00}), ErrCorrupt},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Deaggregate(tc.data)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// Not aggregated: one record, as is.
+	for _, d := range [][]byte{[]byte(`{"a":1}`), Magic, nil} {
+		got, err := Deaggregate(d)
+		if err != nil || len(got) != 1 || !bytes.Equal(got[0].Data, d) {
+			t.Fatalf("Deaggregate(%q) = %v, %v", d, got, err)
+		}
+	}
+}
+
+func FuzzDeaggregate(f *testing.F) {
+	good, _ := Aggregate([]UserRecord{{PartitionKey: "a", ExplicitHashKey: "1", Data: []byte("1")}}, 0)
+	f.Add(good[0].Data[len(Magic) : len(good[0].Data)-DigestSize])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, _ = Deaggregate(seal(body))
+	})
+}

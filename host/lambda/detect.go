@@ -1,0 +1,145 @@
+package lambda
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/weirhq/weir/engine"
+)
+
+// Event sources (Handler.Source, env WEIR_SOURCE).
+const (
+	SourceAuto     = "auto"
+	SourceKinesis  = "kinesis"
+	SourceSQS      = "sqs"
+	SourceSNS      = "sns"
+	SourceS3       = "s3"
+	SourceDynamoDB = "dynamodb"
+	SourceFirehose = "firehose"
+	SourceAPIGW    = "apigw"
+)
+
+const sourceList = "auto, kinesis, sqs, sns, s3, dynamodb, firehose, apigw"
+
+// ParseSource checks a source name ("" means auto).
+func ParseSource(s string) (string, error) {
+	switch s {
+	case "":
+		return SourceAuto, nil
+	case SourceAuto, SourceKinesis, SourceSQS, SourceSNS, SourceS3, SourceDynamoDB, SourceFirehose, SourceAPIGW:
+		return s, nil
+	}
+	return "", fmt.Errorf("lambda: unknown source %q (want one of %s)", s, sourceList)
+}
+
+// ErrUnknownEvent is matched by errors.Is when Detect cannot tell an
+// event's source.
+var ErrUnknownEvent = errors.New("lambda: cannot tell the event's source")
+
+// Detect tells an event's source from its shape: Records[0].eventSource
+// (aws:kinesis, aws:sqs, aws:s3, aws:dynamodb) or EventSource (aws:sns),
+// a Firehose transformation's deliveryStreamArn, an HTTP request's
+// requestContext.
+func Detect(payload []byte) (string, error) {
+	var probe struct {
+		Records []struct {
+			EventSource    string `json:"eventSource"`
+			EventSourceSNS string `json:"EventSource"`
+		} `json:"Records"`
+		DeliveryStreamArn string          `json:"deliveryStreamArn"`
+		InvocationID      string          `json:"invocationId"`
+		RequestContext    json.RawMessage `json:"requestContext"`
+		HTTPMethod        string          `json:"httpMethod"`
+		RawPath           *string         `json:"rawPath"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return "", fmt.Errorf("lambda: malformed event (not a JSON object): %w", err)
+	}
+	switch {
+	case probe.DeliveryStreamArn != "" || probe.InvocationID != "":
+		return SourceFirehose, nil
+	case len(probe.RequestContext) > 0 || probe.HTTPMethod != "" || probe.RawPath != nil:
+		return SourceAPIGW, nil
+	case len(probe.Records) > 0:
+		r := probe.Records[0]
+		src := r.EventSource
+		if src == "" {
+			src = r.EventSourceSNS
+		}
+		switch src {
+		case "aws:kinesis":
+			return SourceKinesis, nil
+		case "aws:sqs":
+			return SourceSQS, nil
+		case "aws:sns":
+			return SourceSNS, nil
+		case "aws:s3":
+			return SourceS3, nil
+		case "aws:dynamodb":
+			return SourceDynamoDB, nil
+		}
+		return "", fmt.Errorf("%w: Records[0].eventSource is %q", ErrUnknownEvent, src)
+	}
+	return "", fmt.Errorf("%w: no Records, deliveryStreamArn or requestContext (set WEIR_SOURCE)", ErrUnknownEvent)
+}
+
+// split cuts one payload into records: gzip/zstd is decompressed, a JSON
+// array gives one record per element, a CloudTrail {"Records": [...]}
+// file one per element, NDJSON one per line; a single document (the
+// common case, taken without copying) is one record. meta is copied
+// into every record, SubSequenceNumber counting from sub.
+func split(data []byte, meta engine.Metadata, sub *uint64) ([]engine.Record, error) {
+	trimmed := bytes.TrimSpace(data)
+	single := len(trimmed) > 0 && trimmed[0] == '{' && bytes.IndexByte(trimmed, '\n') < 0 && !bytes.Contains(trimmed[:min(len(trimmed), 16)], []byte(`"Records"`))
+	if single {
+		m := meta
+		m.SubSequenceNumber = *sub
+		*sub++
+		return []engine.Record{{Data: trimmed, Meta: m}}, nil
+	}
+	recs, err := engine.DecodeRecords(bytes.NewReader(data), meta.Source)
+	if err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		m := meta
+		m.SubSequenceNumber = *sub
+		*sub++
+		recs[i].Meta = m
+	}
+	return recs, nil
+}
+
+
+// DecodeEvent decodes a saved event (for replay with "weir run --event")
+// into the records the handler would run, in order. source is a Source*
+// constant or auto. A unit that cannot be decoded is an error naming it.
+// S3 notifications and API requests are not supported here.
+func DecodeEvent(payload []byte, source string) ([]engine.Record, error) {
+	if source == "" || source == SourceAuto {
+		var err error
+		if source, err = Detect(payload); err != nil {
+			return nil, err
+		}
+	}
+	var units []*unit
+	switch source {
+	case SourceKinesis:
+		var err error
+		if units, err = kinesisUnits(payload); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("lambda: replay of %s events is not supported (kinesis is)", source)
+	}
+	var out []engine.Record
+	for _, u := range units {
+		if u.err != nil {
+			return nil, u.err
+		}
+		out = append(out, u.records...)
+	}
+	return out, nil
+}
