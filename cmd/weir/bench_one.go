@@ -113,7 +113,7 @@ func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport
 			if pipes, err = ensurePipes(ctx, h, t, pipes, w, valid[0]); err != nil {
 				return nil, err
 			}
-			desc := fmt.Sprintf("batch %d, %d workers", size, w)
+			desc := fmt.Sprintf("batch %d, %s", size, plural(w, "worker", "workers"))
 			if o.warmup > 0 {
 				if _, err := measure(ctx, pipes[:w], valid, plan{duration: o.warmup}, prog, "warm-up   "+desc); err != nil {
 					return nil, err

@@ -471,7 +471,7 @@ func TestBenchProgress(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("%v", r)
 			}
-			if got := strings.Contains(r.stderr, "measuring batch 1000, 1 workers"); got != tc.bar {
+			if got := strings.Contains(r.stderr, "measuring batch 1000, 1 worker"); got != tc.bar {
 				t.Errorf("progress bar drawn: %v, want %v; stderr:\n%q", got, tc.bar, r.stderr)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host"
+	"github.com/weirhq/weir/host/swap"
 )
 
 // loadedStage is what the CLI knows of one built stage.
@@ -19,12 +20,14 @@ type loadedStage struct {
 type loaded struct {
 	cfg    *engine.Config
 	host   *host.Host
+	loader *swap.Loader
 	pipe   *engine.Pipeline
 	stages []loadedStage
 }
 
-// close closes the pipeline, then the host.
+// close stops the module watchers, closes the pipeline, then the host.
 func (l *loaded) close(ctx context.Context) error {
+	l.loader.Close()
 	return errors.Join(l.pipe.Close(ctx), l.host.Close(ctx))
 }
 
@@ -45,9 +48,19 @@ func buildPipeline(ctx context.Context, g *globals, cfg *engine.Config, path str
 	if err != nil {
 		return nil, err
 	}
-	l := &loaded{cfg: cfg, host: h}
+	// The loader fetches every module reference (file, s3://,
+	// appconfig://, https://), checks its pin and signature, compiles it
+	// and runs its smoke tests; stages with a poll interval keep watching
+	// their source while the command runs.
+	loader, err := swap.NewLoader(swap.Options{Host: h, Logger: g.logger()})
+	if err != nil {
+		_ = h.Close(ctx)
+		return nil, err
+	}
+	l := &loaded{cfg: cfg, host: h, loader: loader}
+	fetch := loader.Builder(cfg)
 	build := func(ctx context.Context, sc engine.StageConfig, baseDir string) (engine.Stage, error) {
-		st, err := h.NewStage(ctx, sc, baseDir)
+		st, err := fetch(ctx, sc, baseDir)
 		if err != nil {
 			// The host names the stage; make sure the module file is
 			// named too (an empty or non-Wasm file is reported by its
@@ -66,6 +79,7 @@ func buildPipeline(ctx context.Context, g *globals, cfg *engine.Config, path str
 	}
 	p, err := engine.NewPipeline(ctx, cfg, build)
 	if err != nil {
+		loader.Close()
 		_ = h.Close(ctx)
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

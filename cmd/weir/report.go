@@ -104,14 +104,14 @@ type sinkInfo struct {
 }
 
 type startupInfo struct {
-	CompileColdMS     *float64         `json:"compile_cold_ms,omitempty"`
-	CompileCachedMS   *float64         `json:"compile_cached_ms,omitempty"`
-	LoadMS            *float64         `json:"load_ms,omitempty"`
-	Stages            []stageStartup   `json:"stages"`
-	InstantiateMS     *float64         `json:"instantiate_ms,omitempty"`
-	InstantiateRuns   int              `json:"instantiate_runs"`
-	ColdStart         *coldStartInfo   `json:"cold_start,omitempty"`
-	Notes             []string         `json:"notes"`
+	CompileColdMS   *float64       `json:"compile_cold_ms,omitempty"`
+	CompileCachedMS *float64       `json:"compile_cached_ms,omitempty"`
+	LoadMS          *float64       `json:"load_ms,omitempty"`
+	Stages          []stageStartup `json:"stages"`
+	InstantiateMS   *float64       `json:"instantiate_ms,omitempty"`
+	InstantiateRuns int            `json:"instantiate_runs"`
+	ColdStart       *coldStartInfo `json:"cold_start,omitempty"`
+	Notes           []string       `json:"notes"`
 }
 
 type stageStartup struct {
@@ -232,24 +232,24 @@ type histBin struct {
 }
 
 type compareInfo struct {
-	A                string       `json:"a"`
-	B                string       `json:"b"`
-	Rounds           int          `json:"rounds"`
-	BatchSize        int          `json:"batch_size"`
-	Workers          int          `json:"workers"`
-	OutputsIdentical bool         `json:"outputs_identical"`
-	AllowDiff        bool         `json:"allow_diff"`
-	FirstDiff        *diffInfo    `json:"first_diff,omitempty"`
-	PerRound         []roundInfo  `json:"per_round"`
-	Ratio            float64      `json:"ratio"` // B/A throughput, geometric mean of the rounds
-	CILow            float64      `json:"ci_low"`
-	CIHigh           float64      `json:"ci_high"`
-	Method           string       `json:"method"`
-	Verdict          string       `json:"verdict"`
-	Significant      bool         `json:"significant"`
-	Faster           string       `json:"faster,omitempty"` // "A", "B" or "" (no significant difference)
-	OutputsA         []sinkInfo   `json:"outputs_a"`
-	OutputsB         []sinkInfo   `json:"outputs_b"`
+	A                string      `json:"a"`
+	B                string      `json:"b"`
+	Rounds           int         `json:"rounds"`
+	BatchSize        int         `json:"batch_size"`
+	Workers          int         `json:"workers"`
+	OutputsIdentical bool        `json:"outputs_identical"`
+	AllowDiff        bool        `json:"allow_diff"`
+	FirstDiff        *diffInfo   `json:"first_diff,omitempty"`
+	PerRound         []roundInfo `json:"per_round"`
+	Ratio            float64     `json:"ratio"` // B/A throughput, geometric mean of the rounds
+	CILow            float64     `json:"ci_low"`
+	CIHigh           float64     `json:"ci_high"`
+	Method           string      `json:"method"`
+	Verdict          string      `json:"verdict"`
+	Significant      bool        `json:"significant"`
+	Faster           string      `json:"faster,omitempty"` // "A", "B" or "" (no significant difference)
+	OutputsA         []sinkInfo  `json:"outputs_a"`
+	OutputsB         []sinkInfo  `json:"outputs_b"`
 }
 
 type roundInfo struct {
