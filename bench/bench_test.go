@@ -38,10 +38,22 @@ func weirStage(b *testing.B, pkg, entry string) engine.Stage {
 	return weirStageConfig(b, pkg, engine.StageConfig{Entry: entry, Instances: 1})
 }
 
-// weirStageConfig loads a module with the given stage settings.
+// weirStageConfig loads a Go module with the given stage settings.
 func weirStageConfig(b *testing.B, pkg string, sc engine.StageConfig) engine.Stage {
 	b.Helper()
-	wasm, err := os.ReadFile(hosttest.GoModule(b, pkg))
+	return weirStageFile(b, hosttest.GoModule(b, pkg), sc)
+}
+
+// asPassthrough builds the AssemblyScript passthrough module.
+func asPassthrough(b *testing.B) string {
+	return hosttest.AssemblyScript(b, filepath.Join(hosttest.RepoRoot(b), "modules", "passthrough-as", "passthrough.ts"), "--runtime", "stub")
+}
+
+// weirStageFile loads a module file with the given stage settings.
+func weirStageFile(b *testing.B, path string, sc engine.StageConfig) engine.Stage {
+	b.Helper()
+	pkg := path
+	wasm, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -149,6 +161,13 @@ func BenchmarkPassthrough(b *testing.B) {
 		}
 		report(b)
 	})
+	b.Run("weir-fast-assemblyscript", func(b *testing.B) {
+		st := weirStageFile(b, asPassthrough(b), engine.StageConfig{Entry: "fast", Instances: 1})
+		for b.Loop() {
+			process(b, st, recs)
+		}
+		report(b)
+	})
 	b.Run("weir-plain-extism", func(b *testing.B) {
 		st := weirStage(b, "modules/passthrough", "batch")
 		for b.Loop() {
@@ -171,15 +190,23 @@ func BenchmarkPassthrough(b *testing.B) {
 // BenchmarkDataPath moves 1 MiB batches in and out of the passthrough
 // module through the fast path: as 16 records of 64 KiB (the cost of the
 // boundary itself: one copy in, one out) and as 1024 records of 1 KiB
-// (adds the Go guest's per-record loop).
+// (adds the guest's per-record loop), for the Go and the AssemblyScript
+// passthrough.
 func BenchmarkDataPath(b *testing.B) {
 	for _, shape := range []struct {
 		name      string
 		size, num int
 	}{{"16x64KiB", 64 << 10, 16}, {"1024x1KiB", 1 << 10, 1024}} {
-		b.Run(shape.name, func(b *testing.B) {
-			recs := repeat(bytes.Repeat([]byte("x"), shape.size), shape.num)
+		recs := repeat(bytes.Repeat([]byte("x"), shape.size), shape.num)
+		b.Run(shape.name+"/go", func(b *testing.B) {
 			st := weirStage(b, "modules/passthrough", "fast")
+			b.SetBytes(int64(shape.size * shape.num))
+			for b.Loop() {
+				process(b, st, recs)
+			}
+		})
+		b.Run(shape.name+"/assemblyscript", func(b *testing.B) {
+			st := weirStageFile(b, asPassthrough(b), engine.StageConfig{Entry: "fast", Instances: 1})
 			b.SetBytes(int64(shape.size * shape.num))
 			for b.Loop() {
 				process(b, st, recs)

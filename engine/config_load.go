@@ -190,6 +190,11 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	cfg.Dir = filepath.Dir(abs)
+	// Capability files (dns.static, tables, mmdb) are relative to the
+	// configuration file, like module paths.
+	for i := range cfg.Stages {
+		cfg.Stages[i].Capabilities = cfg.Stages[i].Capabilities.WithBaseDir(cfg.Dir)
+	}
 	return cfg, nil
 }
 

@@ -453,7 +453,7 @@ func TestNewStage(t *testing.T) {
 		{"s3", engine.StageConfig{Module: "s3://bucket/m.wasm"}, dir, ErrUnsupportedSource, "s3://"},
 		{"appconfig", engine.StageConfig{Module: "appconfig://a/e/p"}, dir, ErrUnsupportedSource, "not supported yet"},
 		{"bad imports", engine.StageConfig{Module: "badimport.wasm"}, dir, ErrInvalidModule,
-			"extism:host/user.lookup (user host functions are not supported yet); env.abort (this host has no module \"env\"); extism:host/env.alloc has type func(i32) -> i32, the host's has func(i64) -> i64"},
+			"extism:host/user.lookup (not provided by this host); env.abort (this host has no module \"env\"); extism:host/env.alloc has type func(i32) -> i32, the host's has func(i64) -> i64"},
 		{"unknown entry", engine.StageConfig{Module: "pt.wasm", Entry: "turbo"}, dir, nil, `unknown entry "turbo"`},
 		{"fast on a plugin", engine.StageConfig{Module: "record.wasm", Entry: engine.EntryFast}, dir, ErrInvalidModule, "needs exports weir_abi_version"},
 		{"missing function", engine.StageConfig{Module: "record.wasm", Function: "nope"}, dir, ErrInvalidModule, `nor "nope" (record mode)`},

@@ -119,10 +119,10 @@ func benchCompare(ctx context.Context, g *globals, o *benchOptions, rep *benchRe
 	switch {
 	case c.CILow > 1:
 		c.Significant, c.Faster = true, "B"
-		c.Verdict = fmt.Sprintf("B is faster: %.1f%% more events/s than A (95%% CI +%.1f%% to +%.1f%%)", 100*(c.Ratio-1), 100*(c.CILow-1), 100*(c.CIHigh-1))
+		c.Verdict = fmt.Sprintf("B is faster: %.1f%% more events/s than A (95%% CI %+.1f%% to %+.1f%%)", 100*(c.Ratio-1), 100*(c.CILow-1), 100*(c.CIHigh-1))
 	case c.CIHigh < 1:
 		c.Significant, c.Faster = true, "A"
-		c.Verdict = fmt.Sprintf("B is slower: %.1f%% fewer events/s than A (95%% CI -%.1f%% to -%.1f%%)", 100*(1-c.Ratio), 100*(1-c.CIHigh), 100*(1-c.CILow))
+		c.Verdict = fmt.Sprintf("B is slower: %.1f%% fewer events/s than A (95%% CI %+.1f%% to %+.1f%%)", 100*(1-c.Ratio), 100*(c.CILow-1), 100*(c.CIHigh-1))
 	default:
 		c.Verdict = fmt.Sprintf("no significant difference: B/A = %.3f, and its 95%% CI %.3f-%.3f includes 1", c.Ratio, c.CILow, c.CIHigh)
 	}

@@ -29,7 +29,6 @@ type benchReport struct {
 	Error    string        `json:"error,omitempty"`
 	Notes    []string      `json:"notes"`
 	elapsed  time.Duration // of the whole command, for the text report
-	textOnly []string      // lines only the text report prints
 }
 
 type machineInfo struct {
@@ -407,9 +406,6 @@ func (r *benchReport) writeText(w io.Writer) {
 	}
 	for _, n := range r.Notes {
 		p("note: %s", n)
-	}
-	for _, l := range r.textOnly {
-		p("%s", l)
 	}
 }
 

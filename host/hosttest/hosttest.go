@@ -134,8 +134,9 @@ func WAT(tb testing.TB, path string) string {
 
 // AssemblyScript compiles a .ts file with asc and the Extism AS PDK from
 // tools/node (scripts/ensure-tools.sh node installs them). The file must
-// define myAbort, used as the abort handler.
-func AssemblyScript(tb testing.TB, path string) string {
+// define myAbort, used as the abort handler. extra flags (such as
+// "--runtime", "stub") are passed to asc.
+func AssemblyScript(tb testing.TB, path string, extra ...string) string {
 	tb.Helper()
 	root := RepoRoot(tb)
 	asc := filepath.Join(root, "tools", "node", "node_modules", ".bin", "asc")
@@ -151,7 +152,8 @@ func AssemblyScript(tb testing.TB, path string) string {
 		tb.Fatal(err)
 	}
 	abort := strings.TrimSuffix(rel, ".ts") + "/myAbort"
-	return once(tb, "as:"+abs, func(out string) {
-		runBuild(tb, filepath.Join(root, "tools", "node"), nil, asc, rel, "--outFile", out, "--use", "abort="+abort, "-O3")
+	return once(tb, "as:"+abs+strings.Join(extra, " "), func(out string) {
+		args := append([]string{rel, "--outFile", out, "--use", "abort=" + abort, "-O3"}, extra...)
+		runBuild(tb, filepath.Join(root, "tools", "node"), nil, asc, args...)
 	})
 }

@@ -275,3 +275,28 @@ func TestOfficialPDKModules(t *testing.T) {
 		}
 	}
 }
+
+// TestAssemblyScriptSDK runs a module written with weir's AssemblyScript
+// SDK on weir's fast path: the same outputs as the Go SDK's passthrough,
+// and drop/fail outcomes, proving the frame is language-neutral.
+func TestAssemblyScriptSDK(t *testing.T) {
+	root := hosttest.RepoRoot(t)
+	asWasm, err := os.ReadFile(hosttest.AssemblyScript(t, filepath.Join(root, "modules", "passthrough-as", "passthrough.ts"), "--runtime", "stub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goWasm, err := os.ReadFile(hosttest.GoModule(t, "modules/passthrough"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := corpus(t)
+	sameOutcomes(t, "assemblyscript vs go", underWeir(t, goWasm, "fast", recs), underWeir(t, asWasm, "fast", recs))
+
+	got := underWeir(t, asWasm, "fast", []engine.Record{{Data: []byte("drop")}, {Data: []byte("fail")}, {Data: []byte("é")}, {Data: nil}})
+	want := []outcome{{status: "dropped"}, {status: "failed", msg: "record 1 says fail"}, {status: "ok", outputs: []string{"|é"}}, {status: "ok", outputs: []string{"|"}}}
+	for i := range want {
+		if got[i].status != want[i].status || fmt.Sprint(got[i].outputs) != fmt.Sprint(want[i].outputs) || got[i].msg != want[i].msg {
+			t.Errorf("record %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}

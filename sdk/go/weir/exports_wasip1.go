@@ -27,8 +27,8 @@ func packed(b []byte) int64 { return int64(uint64(addr(b))<<32 | uint64(uint32(l
 func weirABIVersion() int32 { return ABIVersion }
 
 // weirAlloc is the weir_alloc export: a pointer to size writable bytes in
-// linear memory, valid until the next weir_alloc or weir_transform. The
-// buffer is reused across batches and grows when needed.
+// linear memory, the module's input buffer until the next weir_alloc (the
+// host writes every frame that fits there). It grows only here.
 //
 //go:wasmexport weir_alloc
 func weirAlloc(size int32) int32 {
