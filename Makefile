@@ -14,7 +14,7 @@ FUZZTIME  ?= 30s
 # Tools installed by scripts/ensure-tools.sh (go install, apt) must be found by tests.
 export PATH := $(GOBIN):/usr/sbin:$(PATH)
 
-.PHONY: all build modules demo test test-go lint tools bench fuzz clean
+.PHONY: all build modules demo test test-go lint tools bench fuzz clean lambda-zip
 
 all: build modules
 
@@ -59,6 +59,16 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadInput -fuzztime $(FUZZTIME) ./engine/frame
 	$(GO) test -run '^$$' -fuzz FuzzReadOutput -fuzztime $(FUZZTIME) ./engine/frame
 	$(GO) test -run '^$$' -fuzz FuzzApply -fuzztime $(FUZZTIME) ./engine/frame
+
+# The Lambda package (provided.al2023): bootstrap for arm64 and amd64,
+# zipped with LAMBDA_PIPELINE and the modules it references.
+LAMBDA_PIPELINE ?= examples/cloudtrail-ecs/pipeline.yaml
+lambda-zip: modules
+	for arch in arm64 amd64; do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o bin/linux-$$arch/bootstrap ./cmd/bootstrap && \
+		$(GO) run ./cmd/bootstrap/mkzip -o bin/weir-lambda-$$arch.zip -bootstrap bin/linux-$$arch/bootstrap -p $(LAMBDA_PIPELINE) || exit 1; \
+	done
+	@ls -l bin/weir-lambda-*.zip
 
 clean:
 	rm -rf bin $(MODULE_WASM)

@@ -281,6 +281,11 @@ type DeadLetterEntry struct {
 	Source         string `json:"source"`
 	// Record is the original record's data.
 	Record string `json:"record"`
+	// RecordBase64 holds the original data, base64-encoded, in place of
+	// Record when that data is not valid UTF-8 (a binary payload that
+	// could not be decoded, such as a corrupt KPL record); omitted
+	// otherwise.
+	RecordBase64 string `json:"record_base64,omitempty"`
 }
 
 func (e *DeadLetterEntry) encode() []byte {

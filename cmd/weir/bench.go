@@ -16,6 +16,7 @@ import (
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host"
+	"github.com/weirhq/weir/host/swap"
 )
 
 // Lambda's public x86 and arm64 prices per GB-second of compute, and the
@@ -239,14 +240,16 @@ func loadTarget(path string, pipeline bool, instances int) (*benchTarget, error)
 		}
 		t.cfg = cfg
 	}
-	if instances > 0 {
-		stages := make([]engine.StageConfig, len(t.cfg.Stages))
-		copy(stages, t.cfg.Stages)
-		for i := range stages {
+	// A benchmark measures one version: no module source is polled.
+	stages := make([]engine.StageConfig, len(t.cfg.Stages))
+	copy(stages, t.cfg.Stages)
+	for i := range stages {
+		stages[i].Poll = 0
+		if instances > 0 {
 			stages[i].Instances = instances
 		}
-		t.cfg.Stages = stages
 	}
+	t.cfg.Stages = stages
 	return t, nil
 }
 
@@ -354,12 +357,41 @@ func (bp *benchPipe) close(ctx context.Context) {
 	}
 }
 
-// buildBench builds t's pipeline on h, timing each stage.
-func buildBench(ctx context.Context, h *host.Host, t *benchTarget) (*benchPipe, error) {
+// benchHost is a host with the loader "weir run" builds stages with
+// (module sources, pins, signatures, smoke tests).
+type benchHost struct {
+	h      *host.Host
+	loader *swap.Loader
+}
+
+// newBenchHost makes a host on cacheDir ("" in memory).
+func newBenchHost(ctx context.Context, g *globals, cacheDir string) (*benchHost, error) {
+	h, err := host.New(ctx, host.Options{CacheDir: cacheDir, Logger: g.logger()})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	loader, err := swap.NewLoader(swap.Options{Host: h, Logger: g.logger()})
+	if err != nil {
+		_ = h.Close(ctx)
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return &benchHost{h: h, loader: loader}, nil
+}
+
+// close stops the loader, then closes the host.
+func (bh *benchHost) close(ctx context.Context) {
+	bh.loader.Close()
+	_ = bh.h.Close(ctx)
+}
+
+// buildBench builds t's pipeline as "weir run" does (same loader), timing
+// each stage.
+func buildBench(ctx context.Context, bh *benchHost, t *benchTarget) (*benchPipe, error) {
 	bp := &benchPipe{}
+	fetch := bh.loader.Builder(t.cfg)
 	build := func(ctx context.Context, sc engine.StageConfig, baseDir string) (engine.Stage, error) {
 		t0 := time.Now()
-		st, err := h.NewStage(ctx, sc, baseDir)
+		st, err := fetch(ctx, sc, baseDir)
 		took := time.Since(t0)
 		if err != nil {
 			if !strings.Contains(err.Error(), sc.Module) {
@@ -382,15 +414,6 @@ func buildBench(ctx context.Context, h *host.Host, t *benchTarget) (*benchPipe, 
 	}
 	bp.pipe = p
 	return bp, nil
-}
-
-// newBenchHost makes a host on cacheDir ("" in memory).
-func newBenchHost(ctx context.Context, g *globals, cacheDir string) (*host.Host, error) {
-	h, err := host.New(ctx, host.Options{CacheDir: cacheDir, Logger: g.logger()})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	return h, nil
 }
 
 // newReport fills what is known before measuring.

@@ -97,7 +97,7 @@ func benchChild(ctx context.Context, g *globals, o benchOptions, size int, args 
 	if err != nil {
 		return err
 	}
-	defer h.Close(context.Background())
+	defer h.close(context.Background())
 	t1 := time.Now()
 	bp, err := buildBench(ctx, h, t)
 	if err != nil {

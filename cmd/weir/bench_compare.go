@@ -15,7 +15,7 @@ func benchCompare(ctx context.Context, g *globals, o *benchOptions, rep *benchRe
 	if err != nil {
 		return nil, err
 	}
-	defer h.Close(context.Background())
+	defer h.close(context.Background())
 	pipes := make([][]*benchPipe, 2)
 	defer func() {
 		for _, side := range pipes {

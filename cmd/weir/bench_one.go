@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/weirhq/weir/engine"
-	"github.com/weirhq/weir/host"
 )
 
 // benchOne measures one module or pipeline: startup, then every batch
@@ -20,7 +19,7 @@ func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport
 	rep.Targets = []targetInfo{{Kind: t.kind, Path: t.path}}
 	su := &startupInfo{Stages: []stageStartup{}, Notes: []string{}}
 	rep.Startup = su
-	var h *host.Host
+	var h *benchHost
 	var bp0 *benchPipe
 	if o.startup {
 		var cleanup func()
@@ -34,7 +33,7 @@ func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport
 		if err != nil {
 			return nil, err
 		}
-		defer h.Close(context.Background())
+		defer h.close(context.Background())
 		if bp0, err = buildBench(ctx, h, t); err != nil {
 			return nil, err
 		}
@@ -164,7 +163,7 @@ func failureMessage(v *verification, records, batches, size int) string {
 
 // ensurePipes builds pipelines up to n, each running first once so that
 // its instances exist before any measurement.
-func ensurePipes(ctx context.Context, h *host.Host, t *benchTarget, pipes []*benchPipe, n int, first benchBatch) ([]*benchPipe, error) {
+func ensurePipes(ctx context.Context, h *benchHost, t *benchTarget, pipes []*benchPipe, n int, first benchBatch) ([]*benchPipe, error) {
 	for len(pipes) < n {
 		bp, err := buildBench(ctx, h, t)
 		if err != nil {
@@ -181,7 +180,7 @@ func ensurePipes(ctx context.Context, h *host.Host, t *benchTarget, pipes []*ben
 // compileStartup builds the pipeline on a host with an empty compilation
 // cache folder (cold compile), then on a second host on the same folder
 // (compile from the cache), which it returns for the measurements.
-func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startupInfo, prog *progress) (*host.Host, *benchPipe, func(), error) {
+func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startupInfo, prog *progress) (*benchHost, *benchPipe, func(), error) {
 	dir, err := os.MkdirTemp("", "weir-bench-cache-")
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("bench: %w", err)
@@ -195,12 +194,12 @@ func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startup
 	}
 	bp1, err := buildBench(ctx, h1, t)
 	if err != nil {
-		_ = h1.Close(ctx)
+		h1.close(ctx)
 		_ = os.RemoveAll(dir)
 		return nil, nil, nil, err
 	}
 	bp1.close(ctx)
-	_ = h1.Close(ctx)
+	h1.close(ctx)
 	h2, err := newBenchHost(ctx, g, dir)
 	if err != nil {
 		_ = os.RemoveAll(dir)
@@ -208,7 +207,7 @@ func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startup
 	}
 	bp2, err := buildBench(ctx, h2, t)
 	if err != nil {
-		_ = h2.Close(ctx)
+		h2.close(ctx)
 		_ = os.RemoveAll(dir)
 		return nil, nil, nil, err
 	}
@@ -219,9 +218,9 @@ func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startup
 		su.Stages = append(su.Stages, stageStartup{Name: bp2.info[k].Name, CompileColdMS: ptr(ms(bp1.loads[k])), CompileCachedMS: ptr(ms(bp2.loads[k]))})
 	}
 	su.CompileColdMS, su.CompileCachedMS = ptr(ms(cold)), ptr(ms(cached))
-	su.Notes = append(su.Notes, "compile = what building a stage costs: read the module, compile it (or load it from the compilation cache), link the host modules, instantiate it once to probe it; in this process")
+	su.Notes = append(su.Notes, "compile = building each stage as weir run does: fetch and check the module, compile it (or load it from the compilation cache), link, instantiate it once to probe it, run its smoke tests; in this process")
 	cleanup := func() {
-		_ = h2.Close(context.Background())
+		h2.close(context.Background())
 		_ = os.RemoveAll(dir)
 	}
 	return h2, bp2, cleanup, nil
@@ -229,7 +228,7 @@ func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startup
 
 // startupAfterFirstPass measures what needs a pipeline that already ran
 // (instantiate) and the cold starts.
-func startupAfterFirstPass(ctx context.Context, g *globals, o *benchOptions, su *startupInfo, h *host.Host, t *benchTarget, in *benchInput, data []string, batches []benchBatch, v *verification, prog *progress) error {
+func startupAfterFirstPass(ctx context.Context, g *globals, o *benchOptions, su *startupInfo, h *benchHost, t *benchTarget, in *benchInput, data []string, batches []benchBatch, v *verification, prog *progress) error {
 	const runs = 3
 	inst, per, ok, err := measureInstantiate(ctx, h, t, in.records[0], runs)
 	if err != nil {
@@ -273,7 +272,7 @@ func startupAfterFirstPass(ctx context.Context, g *globals, o *benchOptions, su 
 // measureInstantiate builds fresh pipelines on h (the compiled modules are
 // shared, so nothing compiles) and times their first one-record batch
 // against the following ones. ok is false when the record failed.
-func measureInstantiate(ctx context.Context, h *host.Host, t *benchTarget, rec engine.Record, runs int) (total time.Duration, perStage []time.Duration, ok bool, err error) {
+func measureInstantiate(ctx context.Context, h *benchHost, t *benchTarget, rec engine.Record, runs int) (total time.Duration, perStage []time.Duration, ok bool, err error) {
 	const steadyRuns = 5
 	batch := []engine.Record{rec}
 	var totals []time.Duration

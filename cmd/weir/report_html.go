@@ -81,7 +81,7 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 {{end}}</table>
 {{range $i, $r := .R.Runs}}
 <section>
-<h3>{{if $r.Target}}{{$r.Target}}: {{end}}batch size {{$r.BatchSize}}, {{$r.Workers}} workers{{if $r.Partial}} <span class="error">PARTIAL: {{$r.PartialNote}}</span>{{end}}</h3>
+<h3>{{if $r.Target}}{{$r.Target}}: {{end}}batch size {{$r.BatchSize}}, workers {{$r.Workers}}{{if $r.Partial}} <span class="error">PARTIAL: {{$r.PartialNote}}</span>{{end}}</h3>
 {{if $r.Events}}<div class="charts">
 <div class="chart" data-chart="timeline" data-run="{{$i}}"></div>
 <div class="chart" data-chart="histogram" data-run="{{$i}}"></div>

@@ -112,7 +112,6 @@ func split(data []byte, meta engine.Metadata, sub *uint64) ([]engine.Record, err
 	return recs, nil
 }
 
-
 // DecodeEvent decodes a saved event (for replay with "weir run --event")
 // into the records the handler would run, in order. source is a Source*
 // constant or auto. A unit that cannot be decoded is an error naming it.

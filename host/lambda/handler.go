@@ -37,12 +37,14 @@ package lambda
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/metrics"
@@ -300,15 +302,20 @@ func (h *Handler) deadLetters(u *unit, recErrs []*engine.RecordError, recs []eng
 	if u.err != nil {
 		entries = append(entries, engine.DeadLetterEntry{
 			Error: fmt.Sprintf("%v (after %d attempts)", u.err, attempts), Stage: "decode",
-			SequenceNumber: u.meta.SequenceNumber, PartitionKey: u.meta.PartitionKey, Record: string(u.raw),
+			SequenceNumber: u.meta.SequenceNumber, PartitionKey: u.meta.PartitionKey, Source: u.meta.Source,
 		})
+		if utf8.Valid(u.raw) {
+			entries[0].Record = string(u.raw)
+		} else {
+			entries[0].RecordBase64 = base64.StdEncoding.EncodeToString(u.raw)
+		}
 	}
 	for _, re := range recErrs {
 		rec := recs[re.Index]
 		entries = append(entries, engine.DeadLetterEntry{
 			Error: fmt.Sprintf("%v (after %d attempts)", re.Err, attempts), Stage: re.Stage, Module: re.Module, Digest: re.Digest,
 			Index: int(rec.Meta.SubSequenceNumber), SequenceNumber: rec.Meta.SequenceNumber, PartitionKey: rec.Meta.PartitionKey,
-			Record: string(rec.Data),
+			Source: rec.Meta.Source, Record: string(rec.Data),
 		})
 	}
 	outs := make([]engine.Output, len(entries))

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -146,6 +147,10 @@ func defaultClients(ctx context.Context) (*s3.Client, *appconfigdata.Client, err
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
 			awsErr = fmt.Errorf("source: load AWS configuration: %w", err)
+			return
+		}
+		if cfg.Region == "" {
+			awsErr = errors.New("source: no AWS region configured: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)")
 			return
 		}
 		awsS3 = s3.NewFromConfig(cfg)
