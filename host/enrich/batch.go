@@ -25,12 +25,93 @@ type batchSpec struct {
 	counters    *counters
 }
 
+// keySet is a call's keys de-duplicated: the distinct keys in first-seen
+// order, and for each key the index of its distinct key.
+type keySet struct {
+	distinct []string
+	idx      []int32
+	seen     map[string]int32
+}
+
+func newKeySet(n int) keySet {
+	return keySet{distinct: make([]string, 0, min(n, 1024)), idx: make([]int32, 0, n), seen: make(map[string]int32, min(n, 1024))}
+}
+
+// add adds a key given as bytes: only a new distinct key is copied into a
+// string (a map lookup by string(b) does not allocate).
+func (ks *keySet) add(b []byte) {
+	if j, ok := ks.seen[string(b)]; ok {
+		ks.idx = append(ks.idx, j)
+		return
+	}
+	ks.addNew(string(b))
+}
+
+// addString adds a key.
+func (ks *keySet) addString(s string) {
+	if j, ok := ks.seen[s]; ok {
+		ks.idx = append(ks.idx, j)
+		return
+	}
+	ks.addNew(s)
+}
+
+func (ks *keySet) addNew(s string) {
+	j := int32(len(ks.distinct))
+	ks.seen[s] = j
+	ks.distinct = append(ks.distinct, s)
+	ks.idx = append(ks.idx, j)
+}
+
+// answer is a call's results: one per distinct key, and for each key of
+// the request the index of its result (nil: rs is in request order).
+type answer struct {
+	rs  []Result
+	idx []int32
+}
+
+// inOrder is an answer whose results are in request order.
+func inOrder(rs []Result) answer { return answer{rs: rs} }
+
+// count returns the number of keys answered.
+func (a answer) count() int {
+	if a.idx != nil {
+		return len(a.idx)
+	}
+	return len(a.rs)
+}
+
+// expand returns one result per key of the request.
+func (a answer) expand() []Result {
+	if a.idx == nil {
+		return a.rs
+	}
+	out := make([]Result, len(a.idx))
+	for i, j := range a.idx {
+		out[i] = a.rs[j]
+	}
+	return out
+}
+
 // resolve de-duplicates keys, serves them from the cache, resolves the
 // misses concurrently (at most spec.concurrency at a time), caches
 // positive and negative answers, and returns one result per key in order.
 func resolve(ctx context.Context, spec batchSpec, keys []string, fn resolver) []Result {
-	return resolveBulk(ctx, spec, keys, func(ctx context.Context, todo []string) []Result {
+	ks := newKeySet(len(keys))
+	for _, k := range keys {
+		ks.addString(k)
+	}
+	return answer{rs: resolveSet(ctx, spec, ks.distinct, fn), idx: ks.idx}.expand()
+}
+
+// resolveSet resolves distinct keys (see resolve), one result per key.
+func resolveSet(ctx context.Context, spec batchSpec, distinct []string, fn resolver) []Result {
+	return resolveDistinct(ctx, spec, distinct, func(ctx context.Context, todo []string) []Result {
 		results := make([]Result, len(todo))
+		if len(todo) == 1 {
+			results[0] = safeResolve(ctx, fn, todo[0])
+			return results
+		}
 		var g errgroup.Group
 		g.SetLimit(max(spec.concurrency, 1))
 		for i, k := range todo {
@@ -46,47 +127,46 @@ func resolve(ctx context.Context, spec batchSpec, keys []string, fn resolver) []
 
 // resolveBulk is resolve with the misses handed to bulk in one call.
 func resolveBulk(ctx context.Context, spec batchSpec, keys []string, bulk bulkResolver) []Result {
-	out := make([]Result, len(keys))
-	first := make(map[string]int, len(keys)) // key -> index of its result in todo, or -1 when cached
-	var todo []string
-	var todoRes []Result
+	ks := newKeySet(len(keys))
 	for _, k := range keys {
-		if _, seen := first[k]; seen {
+		ks.addString(k)
+	}
+	return answer{rs: resolveDistinct(ctx, spec, ks.distinct, bulk), idx: ks.idx}.expand()
+}
+
+// resolveDistinct serves distinct keys from the cache and hands the
+// misses to bulk in one call, caching what it answers: ok results for
+// spec.ttl, negative ones for spec.negTTL, errors never.
+func resolveDistinct(ctx context.Context, spec batchSpec, distinct []string, bulk bulkResolver) []Result {
+	out := make([]Result, len(distinct))
+	var todo []string
+	var todoIdx []int
+	var hits int64
+	for i, k := range distinct {
+		if r, ok := spec.cache.get(spec.prefix, k); ok {
+			out[i] = r
+			hits++
 			continue
 		}
-		if r, ok := spec.cache.get(spec.prefix + k); ok {
-			first[k] = -1 - len(todoRes) // negative: index in hits
-			todoRes = append(todoRes, r)
-			spec.counters.hits.Add(1)
-			continue
-		}
-		spec.counters.misses.Add(1)
-		first[k] = len(todo)
-		todo = append(todo, k)
+		todo, todoIdx = append(todo, k), append(todoIdx, i)
 	}
-	hits := todoRes
-	var results []Result
-	if len(todo) > 0 {
-		results = safeBulk(ctx, bulk, todo)
+	spec.counters.hits.Add(hits)
+	if len(todo) == 0 {
+		return out
 	}
-	for i, k := range todo {
-		r := results[i]
+	spec.counters.misses.Add(int64(len(todo)))
+	results := safeBulk(ctx, bulk, todo)
+	for j, k := range todo {
+		r := results[j]
 		switch r.Status {
 		case StatusOK:
-			spec.cache.set(spec.prefix+k, r, spec.ttl)
+			spec.cache.set(spec.prefix, k, r, spec.ttl)
 		case StatusNotFound:
-			spec.cache.set(spec.prefix+k, r, spec.negTTL)
+			spec.cache.set(spec.prefix, k, r, spec.negTTL)
 		case StatusError:
 			spec.counters.errors.Add(1)
 		}
-	}
-	for i, k := range keys {
-		j := first[k]
-		if j < 0 {
-			out[i] = hits[-1-j]
-		} else {
-			out[i] = results[j]
-		}
+		out[todoIdx[j]] = r
 	}
 	return out
 }
@@ -96,10 +176,7 @@ func resolveBulk(ctx context.Context, spec batchSpec, keys []string, bulk bulkRe
 func safeBulk(ctx context.Context, bulk bulkResolver, keys []string) (rs []Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			rs = nil
-			for range keys {
-				rs = append(rs, errResult("internal error: %v", p))
-			}
+			rs = allResults(len(keys), errResult("internal error: %v", p))
 		}
 	}()
 	rs = bulk(ctx, keys)

@@ -7,9 +7,17 @@ import (
 )
 
 // ttlCache is a bounded in-memory cache whose entries expire after their
-// own TTL (otter, with a per-entry expiry).
+// own TTL (otter, with a per-entry expiry). Caches are shared between the
+// Envs of a configuration (sharedCache).
 type ttlCache struct {
-	c *otter.Cache[string, cached]
+	c *otter.Cache[cacheKey, cached]
+}
+
+// cacheKey is an entry's key: a namespace (the lookup kind, "PTR ", "get
+// users\x00"...) and the key proper. A struct rather than one
+// concatenated string so that a lookup allocates nothing.
+type cacheKey struct {
+	ns, k string
 }
 
 type cached struct {
@@ -18,13 +26,16 @@ type cached struct {
 	exp time.Time
 }
 
+// defaultMaxEntries bounds a cache whose configuration sets no bound.
+const defaultMaxEntries = 100_000
+
 func newTTLCache(maxEntries int) *ttlCache {
 	if maxEntries <= 0 {
-		maxEntries = 100_000
+		maxEntries = defaultMaxEntries
 	}
-	c := otter.Must(&otter.Options[string, cached]{
+	c := otter.Must(&otter.Options[cacheKey, cached]{
 		MaximumSize: maxEntries,
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, cached]) time.Duration {
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[cacheKey, cached]) time.Duration {
 			return e.Value.ttl
 		}),
 	})
@@ -32,11 +43,11 @@ func newTTLCache(maxEntries int) *ttlCache {
 }
 
 // get returns a live entry.
-func (t *ttlCache) get(key string) (Result, bool) {
+func (t *ttlCache) get(ns, key string) (Result, bool) {
 	if t == nil {
 		return Result{}, false
 	}
-	v, ok := t.c.GetIfPresent(key)
+	v, ok := t.c.GetIfPresent(cacheKey{ns, key})
 	if !ok || time.Now().After(v.exp) {
 		return Result{}, false
 	}
@@ -44,15 +55,23 @@ func (t *ttlCache) get(key string) (Result, bool) {
 }
 
 // set stores r for ttl (nothing when ttl <= 0).
-func (t *ttlCache) set(key string, r Result, ttl time.Duration) {
+func (t *ttlCache) set(ns, key string, r Result, ttl time.Duration) {
 	if t == nil || ttl <= 0 {
 		return
 	}
-	t.c.Set(key, cached{res: r, ttl: ttl, exp: time.Now().Add(ttl)})
+	t.c.Set(cacheKey{ns, key}, cached{res: r, ttl: ttl, exp: time.Now().Add(ttl)})
 }
 
-func (t *ttlCache) delete(key string) {
+func (t *ttlCache) delete(ns, key string) {
 	if t != nil {
-		t.c.Invalidate(key)
+		t.c.Invalidate(cacheKey{ns, key})
 	}
+}
+
+// size returns the number of entries.
+func (t *ttlCache) size() int {
+	if t == nil {
+		return 0
+	}
+	return t.c.EstimatedSize()
 }

@@ -7,10 +7,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/valyala/fastjson"
 
 	"github.com/weirhq/weir/engine"
 )
@@ -18,23 +21,26 @@ import (
 // maxKeys bounds the keys of one call.
 const maxKeys = 100_000
 
-// dnsService answers DNS lookups from a resolver or a static answer file.
+// dnsService answers DNS lookups from a resolver or a static answer
+// file. Its cache and static answers are shared with the other Envs of
+// the same configuration (shared.go); its counters are the stage's.
 type dnsService struct {
 	resolver string
 	client   *dns.Client
-	static   map[string]map[string][]string // type -> name -> answers
+	static   *staticDNS
 	spec     batchSpec
 }
 
-// dnsRequest is the weir_dns request.
-type dnsRequest struct {
-	Type  string   `json:"type"`
-	Names []string `json:"names"`
+// staticDNS is a loaded answer file: type -> name -> answers.
+type staticDNS struct {
+	answers map[string]map[string][]string
 }
+
+// dnsTypes are the record types weir_dns serves.
+var dnsTypes = map[string]uint16{"PTR": dns.TypePTR, "A": dns.TypeA, "AAAA": dns.TypeAAAA, "TXT": dns.TypeTXT}
 
 func newDNS(c engine.DNSCapability, cnt *counters) (*dnsService, error) {
 	s := &dnsService{spec: batchSpec{
-		cache:       newTTLCache(0),
 		ttl:         durationOr(c.CacheTTL, 5*time.Minute),
 		negTTL:      durationOr(c.NegativeTTL, time.Minute),
 		concurrency: c.Concurrency,
@@ -44,11 +50,14 @@ func newDNS(c engine.DNSCapability, cnt *counters) (*dnsService, error) {
 		s.spec.concurrency = 32
 	}
 	if c.Static != "" {
-		st, err := loadStaticDNS(c.Static)
+		st, version, err := loadStaticDNS(c.Static)
 		if err != nil {
 			return nil, fmt.Errorf("enrich: dns static answers: %w", err)
 		}
 		s.static = st
+		if s.spec.ttl > 0 || s.spec.negTTL > 0 {
+			s.spec.cache = sharedCache(0, "dns-static", version, durKey(s.spec.ttl), durKey(s.spec.negTTL))
+		}
 		return s, nil
 	}
 	s.resolver = c.Resolver
@@ -56,59 +65,126 @@ func newDNS(c engine.DNSCapability, cnt *counters) (*dnsService, error) {
 		s.resolver = net.JoinHostPort(strings.Trim(s.resolver, "[]"), "53")
 	}
 	s.client = &dns.Client{Net: "udp", Timeout: durationOr(c.Timeout, 2*time.Second)}
+	if s.spec.ttl > 0 || s.spec.negTTL > 0 {
+		s.spec.cache = sharedCache(0, "dns", s.resolver, durKey(s.spec.ttl), durKey(s.spec.negTTL))
+	}
 	return s, nil
 }
 
-// loadStaticDNS reads {"PTR":{"192.0.2.0":["name."]},"A":{"host":["1.2.3.4"]},...}.
-// PTR keys are IP addresses (or in-addr.arpa names); other keys are domain
-// names, with or without the final dot.
-func loadStaticDNS(path string) (map[string]map[string][]string, error) {
-	b, err := os.ReadFile(path)
+// loadStaticDNS reads {"PTR":{"192.0.2.0":["name."]},"A":{"host":["1.2.3.4"]},...},
+// once per version of the file (shared with other Envs). PTR keys are IP
+// addresses (or in-addr.arpa names); other keys are domain names, with or
+// without the final dot. version identifies the file's path and version.
+func loadStaticDNS(path string) (st *staticDNS, version string, err error) {
+	abs, err := filepath.Abs(strings.TrimPrefix(path, "file://"))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var raw map[string]map[string][]string
-	if err := decode(b, &raw); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, "", err
 	}
-	out := map[string]map[string][]string{}
-	for typ, m := range raw {
-		typ = strings.ToUpper(typ)
-		if dns.StringToType[typ] == 0 {
-			return nil, fmt.Errorf("%s: unknown record type %q", path, typ)
+	version = fileVersion(abs, fi)
+	st, err = sharedStatic.get(version, func() (*staticDNS, error) {
+		b, err := os.ReadFile(abs)
+		if err != nil {
+			return nil, err
 		}
-		out[typ] = map[string][]string{}
-		for name, answers := range m {
-			key := name
-			if typ == "PTR" {
-				if a, err := netip.ParseAddr(name); err == nil {
-					key, _ = dns.ReverseAddr(a.String())
-				}
+		var raw map[string]map[string][]string
+		if err := decode(b, &raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", abs, err)
+		}
+		out := map[string]map[string][]string{}
+		for typ, m := range raw {
+			typ = strings.ToUpper(typ)
+			if dns.StringToType[typ] == 0 {
+				return nil, fmt.Errorf("%s: unknown record type %q", abs, typ)
 			}
-			out[typ][strings.ToLower(dns.Fqdn(key))] = answers
+			out[typ] = map[string][]string{}
+			for name, answers := range m {
+				key := name
+				if typ == "PTR" {
+					if a, err := netip.ParseAddr(name); err == nil {
+						key, _ = dns.ReverseAddr(a.String())
+					}
+				}
+				out[typ][strings.ToLower(dns.Fqdn(key))] = answers
+			}
 		}
-	}
-	return out, nil
+		return &staticDNS{answers: out}, nil
+	})
+	return st, version, err
 }
 
-func (s *dnsService) call(ctx context.Context, req []byte) ([]Result, error) {
-	var r dnsRequest
-	if err := decode(req, &r); err != nil {
-		return nil, err
+// fileVersion identifies a file's content by its path, size and
+// modification time: a file replaced in place is a new version.
+func fileVersion(abs string, fi os.FileInfo) string {
+	return configKey("file", abs, strconv.FormatInt(fi.Size(), 10), strconv.FormatInt(fi.ModTime().UnixNano(), 10))
+}
+
+// parserPool holds the JSON parsers of weir_dns and weir_mmdb requests.
+var parserPool fastjson.ParserPool
+
+// parseNames reads a request {"<kindField>":"...","<listField>":["...",...]}
+// with fastjson (the hot path: no reflection, one string per distinct
+// name), returning the kind and the de-duplicated names. Other fields are
+// ignored, as encoding/json would.
+func parseNames(req []byte, kindField, listField string) (string, keySet, error) {
+	p := parserPool.Get()
+	defer parserPool.Put(p)
+	v, err := p.ParseBytes(req)
+	if err != nil {
+		return "", keySet{}, fmt.Errorf("request is not valid JSON: %w", err)
 	}
-	typ := strings.ToUpper(r.Type)
-	qtype, ok := map[string]uint16{"PTR": dns.TypePTR, "A": dns.TypeA, "AAAA": dns.TypeAAAA, "TXT": dns.TypeTXT}[typ]
+	if v.Type() != fastjson.TypeObject {
+		return "", keySet{}, fmt.Errorf("request is not a JSON object")
+	}
+	var kind string
+	switch k := v.Get(kindField); {
+	case k == nil || k.Type() == fastjson.TypeNull:
+	case k.Type() == fastjson.TypeString:
+		kind = string(k.GetStringBytes())
+	default:
+		return "", keySet{}, fmt.Errorf("%q is not a string", kindField)
+	}
+	var names []*fastjson.Value
+	switch l := v.Get(listField); {
+	case l == nil || l.Type() == fastjson.TypeNull:
+	case l.Type() == fastjson.TypeArray:
+		names, _ = l.Array()
+	default:
+		return "", keySet{}, fmt.Errorf("%q is not an array", listField)
+	}
+	if len(names) > maxKeys {
+		return "", keySet{}, fmt.Errorf("%d %s (max %d)", len(names), listField, maxKeys)
+	}
+	ks := newKeySet(len(names))
+	for i, n := range names {
+		b, err := n.StringBytes()
+		if err != nil {
+			return "", keySet{}, fmt.Errorf("%s[%d] is not a string", listField, i)
+		}
+		ks.add(b)
+	}
+	return kind, ks, nil
+}
+
+func (s *dnsService) call(ctx context.Context, req []byte) (answer, error) {
+	kind, ks, err := parseNames(req, "type", "names")
+	if err != nil {
+		return answer{}, err
+	}
+	typ := strings.ToUpper(kind)
+	qtype, ok := dnsTypes[typ]
 	if !ok {
-		return nil, fmt.Errorf("type %q: want PTR, A, AAAA or TXT", r.Type)
-	}
-	if len(r.Names) > maxKeys {
-		return nil, fmt.Errorf("%d names (max %d)", len(r.Names), maxKeys)
+		return answer{}, fmt.Errorf("type %q: want PTR, A, AAAA or TXT", kind)
 	}
 	spec := s.spec
-	spec.prefix = typ + " "
-	return resolve(ctx, spec, r.Names, func(ctx context.Context, name string) Result {
+	spec.prefix = typ
+	rs := resolveSet(ctx, spec, ks.distinct, func(ctx context.Context, name string) Result {
 		return s.lookup(ctx, typ, qtype, name)
-	}), nil
+	})
+	return answer{rs: rs, idx: ks.idx}, nil
 }
 
 // question turns a key into the name to query, or an error result.
@@ -139,7 +215,7 @@ func (s *dnsService) lookup(ctx context.Context, typ string, qtype uint16, key s
 		return *bad
 	}
 	if s.static != nil {
-		answers, ok := s.static[typ][name]
+		answers, ok := s.static.answers[typ][name]
 		if !ok || len(answers) == 0 {
 			return notFound
 		}

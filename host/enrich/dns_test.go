@@ -12,7 +12,7 @@ import (
 )
 
 func dnsReq(typ string, names ...string) []byte {
-	b, _ := json.Marshal(dnsRequest{Type: typ, Names: names})
+	b, _ := json.Marshal(map[string]any{"type": typ, "names": names})
 	return b
 }
 

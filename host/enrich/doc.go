@@ -16,8 +16,15 @@
 // for one key only; a host function never traps the guest and never
 // panics.
 //
-// An Env holds one stage's granted capabilities (engine.Capabilities) and
-// its clients and caches; the host makes one per stage and passes it to
-// the host functions through the calling instance. Heavy read-only data
-// (MMDB files, table files) is loaded once per process and shared.
+// An Env holds one stage's granted capabilities (engine.Capabilities),
+// its counters, and its clients and caches; the host makes one per stage
+// and passes it to the host functions through the calling instance.
+// Caches, clients and loaded files are shared by the Envs of a process
+// whose configuration is the same (a DNS cache by resolver and TTLs, an
+// HTTP client and cache by capability, a DynamoDB client by region and
+// endpoint, its cache also by TTL, an MMDB reader by file version, a
+// memory key-value cache by stage name): two stages, or the new version
+// of a hot-swapped stage, use the same warm entries. Sharing is weak: what
+// no Env uses any more is collected, so memory is bounded by the
+// configurations in use, each cache by its size.
 package enrich

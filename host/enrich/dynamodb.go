@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -23,12 +25,58 @@ import (
 // batchGetMax is BatchGetItem's limit of keys per request.
 const batchGetMax = 100
 
-// ddbClient is a DynamoDB client made on first use.
+// batchGetAttempts bounds the BatchGetItem requests made for a key that
+// DynamoDB keeps returning in UnprocessedKeys (a throttled partition);
+// unprocessedBackoff spaces them. A key still unprocessed after them is
+// an error value (each request is also retried by the SDK when the
+// whole request is throttled).
+const batchGetAttempts = 6
+
+var unprocessedBackoff = jitterBackoff{base: 25 * time.Millisecond, max: 400 * time.Millisecond}
+
+// ddbClient is a DynamoDB client made on first use, shared by the Envs
+// (and the cache backend) of the same region and endpoint.
 type ddbClient struct {
 	region, endpoint string
 	once             sync.Once
 	c                *dynamodb.Client
 	err              error
+}
+
+// sharedDDBClient returns the client of a region and endpoint.
+func sharedDDBClient(region, endpoint string) *ddbClient {
+	c, _ := sharedClients.get(configKey("dynamodb", region, endpoint), func() (*ddbClient, error) {
+		return &ddbClient{region: region, endpoint: endpoint}, nil
+	})
+	return c
+}
+
+// Retries of throttled and failed DynamoDB requests (the SDK's standard
+// retryer, with a shorter backoff): a lookup must not hold a batch for
+// seconds. A request still throttled after ddbMaxAttempts is an error
+// value for its keys. The retryer's token bucket stays: under sustained
+// throttling retries stop early (fail fast) until requests succeed again.
+const (
+	ddbMaxAttempts = 4
+	ddbBaseBackoff = 25 * time.Millisecond
+	ddbMaxBackoff  = 400 * time.Millisecond
+)
+
+// jitterBackoff is full-jitter exponential backoff: a random delay in
+// [0, min(max, base × 2^(attempt-1))).
+type jitterBackoff struct{ base, max time.Duration }
+
+// BackoffDelay implements retry.BackoffDelayer.
+func (j jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	return j.delay(attempt), nil
+}
+
+func (j jitterBackoff) delay(attempt int) time.Duration {
+	d := j.max
+	if attempt >= 1 && attempt < 20 {
+		d = min(j.max, j.base<<(attempt-1))
+	}
+	return rand.N(d) + 1
 }
 
 func (d *ddbClient) get(ctx context.Context) (*dynamodb.Client, error) {
@@ -46,6 +94,11 @@ func (d *ddbClient) get(ctx context.Context) (*dynamodb.Client, error) {
 			if d.endpoint != "" {
 				o.BaseEndpoint = aws.String(d.endpoint)
 			}
+			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = ddbMaxAttempts
+				so.MaxBackoff = ddbMaxBackoff
+				so.Backoff = jitterBackoff{base: ddbBaseBackoff, max: ddbMaxBackoff}
+			})
 		})
 	})
 	return d.c, d.err
@@ -96,10 +149,9 @@ func newDDB(c engine.DynamoDBCapability, local map[string]*localTable, cnt *coun
 	s := &ddbService{
 		allowed: map[string]bool{},
 		local:   local,
-		client:  &ddbClient{region: c.Region, endpoint: c.Endpoint},
+		client:  sharedDDBClient(c.Region, c.Endpoint),
 		timeout: durationOr(c.Timeout, 5*time.Second),
 		spec: batchSpec{
-			cache:       newTTLCache(0),
 			ttl:         durationOr(c.CacheTTL, 5*time.Minute),
 			negTTL:      durationOr(c.CacheTTL, 5*time.Minute),
 			concurrency: c.Concurrency,
@@ -108,6 +160,9 @@ func newDDB(c engine.DynamoDBCapability, local map[string]*localTable, cnt *coun
 	}
 	if s.spec.concurrency == 0 {
 		s.spec.concurrency = 8
+	}
+	if s.spec.ttl > 0 {
+		s.spec.cache = sharedCache(0, "dynamodb", c.Region, c.Endpoint, durKey(s.spec.ttl))
 	}
 	for _, t := range c.Tables {
 		s.allowed[t] = true
@@ -279,7 +334,7 @@ func (s *ddbService) batchGetChunk(ctx context.Context, client *dynamodb.Client,
 	}
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt > 0 {
-			if attempt > 5 {
+			if attempt >= batchGetAttempts {
 				for _, k := range req {
 					if i, ok := index[canonicalKey(fromItem(k))]; ok {
 						out[i] = errResult("dynamodb BatchGetItem %s: throttled (key still unprocessed after %d attempts)", table, attempt)
@@ -287,9 +342,11 @@ func (s *ddbService) batchGetChunk(ctx context.Context, client *dynamodb.Client,
 				}
 				return
 			}
+			t := time.NewTimer(unprocessedBackoff.delay(attempt))
 			select {
-			case <-time.After(time.Duration(25<<attempt) * time.Millisecond):
+			case <-t.C:
 			case <-ctx.Done():
+				t.Stop()
 				for _, k := range req {
 					if i, ok := index[canonicalKey(fromItem(k))]; ok {
 						out[i] = errResult("dynamodb BatchGetItem %s: %v", table, context.Cause(ctx))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,7 +78,7 @@ func New(caps engine.Capabilities, opts Options) (*Env, error) {
 		e.ddb = newDDB(dc, e.tables, e.stats[FuncDynamoDB])
 	}
 	if caps.Cache != nil {
-		e.kv = newKV(*caps.Cache, e.stats[FuncCache])
+		e.kv = newKV(*caps.Cache, opts.Stage, e.stats[FuncCache])
 	}
 	if len(caps.MMDB) > 0 {
 		e.mmdb = map[string]*mmdbDB{}
@@ -127,6 +128,7 @@ func (e *Env) Call(ctx context.Context, fn string, req []byte) (resp []byte) {
 	}
 	c.calls.Add(1)
 	var (
+		a   answer
 		rs  []Result
 		err error
 	)
@@ -135,7 +137,7 @@ func (e *Env) Call(ctx context.Context, fn string, req []byte) (resp []byte) {
 		if e.dns == nil {
 			return e.deny(ctx, fn, "dns")
 		}
-		rs, err = e.dns.call(ctx, req)
+		a, err = e.dns.call(ctx, req)
 	case FuncHTTP:
 		if e.http == nil {
 			return e.deny(ctx, fn, "http")
@@ -155,20 +157,27 @@ func (e *Env) Call(ctx context.Context, fn string, req []byte) (resp []byte) {
 		if e.mmdb == nil {
 			return e.deny(ctx, fn, "mmdb")
 		}
-		rs, err = e.mmdbCall(ctx, req)
+		a, err = e.mmdbCall(ctx, req)
 	}
 	if err != nil {
 		c.errors.Add(1)
 		e.logger.LogAttrs(ctx, slog.LevelDebug, "enrich: bad request", slog.String("stage", e.stage), slog.String("function", fn), slog.String("error", err.Error()))
 		return AppendCallError(nil, CallBadRequest, fmt.Sprintf("%s: %v", fn, err))
 	}
-	c.keys.Add(int64(len(rs)))
-	for _, r := range rs {
-		if r.Status == StatusDenied {
-			c.denied.Add(1)
-		}
+	if rs != nil {
+		a = inOrder(rs)
 	}
-	return AppendResults(make([]byte, 0, 64), rs)
+	c.keys.Add(int64(a.count()))
+	if slices.ContainsFunc(a.rs, func(r Result) bool { return r.Status == StatusDenied }) {
+		var denied int64
+		for _, r := range a.expand() {
+			if r.Status == StatusDenied {
+				denied++
+			}
+		}
+		c.denied.Add(denied)
+	}
+	return appendAnswer(nil, a)
 }
 
 // deny answers a call the stage was not granted, logging it (at warn the

@@ -3,6 +3,7 @@ package enrich
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -27,13 +29,32 @@ var metadataAddrs = []netip.Addr{
 // maxRedirects bounds the redirects one request follows.
 const maxRedirects = 5
 
-// httpService makes HTTP requests to allow-listed hosts.
+// httpService makes HTTP requests to allow-listed hosts for one Env: its
+// client (connection pool) and cache are shared with the Envs of the same
+// capability; its counters and concurrency are its own.
 type httpService struct {
-	c       engine.HTTPCapability
+	*httpClient
+	spec batchSpec
+}
+
+// httpClient is the shared part of an httpService.
+type httpClient struct {
+	*httpPolicy
 	client  *http.Client
 	maxBody int64
-	spec    batchSpec
+	cache   *ttlCache
 }
+
+// httpPolicy decides which URLs and addresses requests may reach. It is
+// apart from httpClient so that the transport (which checks addresses at
+// dial time) does not reference the httpClient: a client no Env uses is
+// collected and its idle connections closed.
+type httpPolicy struct {
+	c engine.HTTPCapability
+}
+
+// sharedHTTP holds the HTTP clients by capability.
+var sharedHTTP registry[httpClient]
 
 type httpRequest struct {
 	Requests []httpReq `json:"requests"`
@@ -46,25 +67,43 @@ type httpReq struct {
 	Body    string            `json:"body"`
 }
 
+// httpIdleConnsPerHost bounds the idle connections kept per host.
+const httpIdleConnsPerHost = 32
+
 func newHTTP(c engine.HTTPCapability, cnt *counters) *httpService {
-	s := &httpService{c: c, maxBody: c.MaxBodyBytes, spec: batchSpec{
-		cache:       newTTLCache(10_000),
+	s := &httpService{spec: batchSpec{
 		ttl:         durationOr(c.CacheTTL, 0),
 		negTTL:      durationOr(c.CacheTTL, 0),
 		concurrency: c.Concurrency,
 		counters:    cnt,
 	}}
-	if s.maxBody == 0 {
-		s.maxBody = 1 << 20
-	}
 	if s.spec.concurrency == 0 {
 		s.spec.concurrency = 16
 	}
-	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: s.control}
+	// Everything but the concurrency changes what a request may reach or
+	// what a cached response is: it is the sharing key.
+	kc := c
+	kc.Concurrency = 0
+	key, _ := json.Marshal(kc)
+	s.httpClient, _ = sharedHTTP.get(string(key), func() (*httpClient, error) { return newHTTPClient(c), nil })
+	s.spec.cache = s.cache
+	return s
+}
+
+func newHTTPClient(c engine.HTTPCapability) *httpClient {
+	p := &httpPolicy{c: c}
+	s := &httpClient{httpPolicy: p, maxBody: c.MaxBodyBytes}
+	if durationOr(c.CacheTTL, 0) > 0 {
+		s.cache = newTTLCache(10_000)
+	}
+	if s.maxBody == 0 {
+		s.maxBody = 1 << 20
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: p.control}
 	tr := &http.Transport{
 		Proxy:                 nil, // never through an environment proxy: the dial check must see the real peer
 		DialContext:           dialer.DialContext,
-		MaxIdleConnsPerHost:   s.spec.concurrency,
+		MaxIdleConnsPerHost:   httpIdleConnsPerHost,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: durationOr(c.Timeout, 5*time.Second),
@@ -76,16 +115,18 @@ func newHTTP(c engine.HTTPCapability, cnt *counters) *httpService {
 			if len(via) >= maxRedirects {
 				return fmt.Errorf("more than %d redirects", maxRedirects)
 			}
-			return s.checkURL(req.URL)
+			return p.checkURL(req.URL)
 		},
 	}
+	// Close the pool's idle connections once no Env uses the client.
+	runtime.AddCleanup(s, func(tr *http.Transport) { tr.CloseIdleConnections() }, tr)
 	return s
 }
 
 // control runs at dial time on the resolved address: it refuses
 // metadata, loopback, private, link-local and unspecified addresses unless
 // the capability allows them.
-func (s *httpService) control(network, address string, _ syscall.RawConn) error {
+func (s *httpPolicy) control(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", address, err)
@@ -96,7 +137,7 @@ func (s *httpService) control(network, address string, _ syscall.RawConn) error 
 // errBlockedAddr marks a refused destination address.
 var errBlockedAddr = errors.New("destination address not allowed")
 
-func (s *httpService) checkAddr(a netip.Addr) error {
+func (s *httpPolicy) checkAddr(a netip.Addr) error {
 	a = a.Unmap()
 	for _, m := range metadataAddrs {
 		if a == m {
@@ -117,7 +158,7 @@ func (s *httpService) checkAddr(a netip.Addr) error {
 }
 
 // checkURL refuses schemes other than http(s) and hosts not allow-listed.
-func (s *httpService) checkURL(u *url.URL) error {
+func (s *httpPolicy) checkURL(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("%w: scheme %q (want http or https)", errBlockedAddr, u.Scheme)
 	}
@@ -201,7 +242,7 @@ func requestKey(q httpReq) string {
 
 // do makes one request. The response value is: u32 status, u32 header
 // count, (string name, string value) per header, bytes body.
-func (s *httpService) do(ctx context.Context, q httpReq) Result {
+func (s *httpClient) do(ctx context.Context, q httpReq) Result {
 	u, err := url.Parse(q.URL)
 	if err != nil {
 		return errResult("invalid URL %q: %v", q.URL, err)

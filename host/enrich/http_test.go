@@ -103,7 +103,7 @@ func TestHTTP(t *testing.T) {
 	t.Run("batched, de-duplicated and cached", func(t *testing.T) {
 		hits.Store(0)
 		env, _ := New(engine.Capabilities{HTTP: &caps}, Options{})
-		u := srv.URL + "/ok"
+		u := srv.URL + "/ok?batched" // not requested before: the cache is shared by configuration
 		rs := results(t, env.Call(context.Background(), FuncHTTP, httpReqs(u, u, u, "ftp://x/", u)))
 		if rs[3].Status != StatusDenied || rs[4].Status != StatusOK {
 			t.Fatalf("got %+v", rs)

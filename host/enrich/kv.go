@@ -14,8 +14,10 @@ import (
 	"github.com/weirhq/weir/engine"
 )
 
-// kvService is the key-value cache: in memory (bounded, per stage) or in
-// a DynamoDB table with a TTL attribute.
+// kvService is the key-value cache: in memory (bounded; one per stage
+// name and bound in the process, so the new version of a hot-swapped
+// stage keeps the entries of the old one while other stages cannot read
+// them) or in a DynamoDB table with a TTL attribute.
 type kvService struct {
 	mem        *ttlCache
 	defaultTTL time.Duration
@@ -43,7 +45,10 @@ const (
 	kvValueAttr = "v"
 )
 
-func newKV(c engine.CacheCapability, cnt *counters) *kvService {
+// kvTimeout bounds one request to the DynamoDB backend, retries included.
+const kvTimeout = 5 * time.Second
+
+func newKV(c engine.CacheCapability, stage string, cnt *counters) *kvService {
 	s := &kvService{defaultTTL: durationOr(c.DefaultTTL, time.Hour), counters: cnt}
 	if c.Backend == "dynamodb" {
 		s.table = c.Table
@@ -51,9 +56,9 @@ func newKV(c engine.CacheCapability, cnt *counters) *kvService {
 		if s.ttlAttr == "" {
 			s.ttlAttr = "ttl"
 		}
-		s.client = &ddbClient{region: c.Region, endpoint: c.Endpoint}
+		s.client = sharedDDBClient(c.Region, c.Endpoint)
 	} else {
-		s.mem = newTTLCache(c.MaxEntries)
+		s.mem = sharedCache(c.MaxEntries, "kv", stage)
 	}
 	return s
 }
@@ -78,7 +83,7 @@ func (s *kvService) call(ctx context.Context, req []byte) ([]Result, error) {
 	if s.mem != nil {
 		for i, k := range r.Keys {
 			if r.Op == "get" {
-				if v, ok := s.mem.get(k); ok {
+				if v, ok := s.mem.get("", k); ok {
 					s.counters.hits.Add(1)
 					out[i] = v
 				} else {
@@ -86,12 +91,12 @@ func (s *kvService) call(ctx context.Context, req []byte) ([]Result, error) {
 					out[i] = notFound
 				}
 			} else {
-				s.mem.delete(k)
+				s.mem.delete("", k)
 				out[i] = Result{Status: StatusOK}
 			}
 		}
 		for i, e := range r.Entries {
-			s.mem.set(e.Key, okResult([]byte(e.Value)), s.ttl(e))
+			s.mem.set("", e.Key, okResult([]byte(e.Value)), s.ttl(e))
 			out[i] = Result{Status: StatusOK}
 		}
 		return out, nil
@@ -104,7 +109,11 @@ func (s *kvService) call(ctx context.Context, req []byte) ([]Result, error) {
 	g.SetLimit(16)
 	run := func(i int, f func(ctx context.Context) Result) {
 		g.Go(func() error {
-			out[i] = safeResolve(ctx, func(ctx context.Context, _ string) Result { return f(ctx) }, "")
+			out[i] = safeResolve(ctx, func(ctx context.Context, _ string) Result {
+				ctx, cancel := context.WithTimeout(ctx, kvTimeout)
+				defer cancel()
+				return f(ctx)
+			}, "")
 			return nil
 		})
 	}

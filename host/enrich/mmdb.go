@@ -8,76 +8,57 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/oschwald/maxminddb-golang/v2"
 )
 
-// mmdbDB is a MaxMind DB held in memory.
+// mmdbDB is a MaxMind DB held in memory, shared by the Envs that name the
+// same version of the same file (shared.go).
 type mmdbDB struct {
 	r *maxminddb.Reader
 }
 
-var (
-	mmdbMu sync.Mutex
-	mmdbs  = map[string]*mmdbDB{} // by absolute path: loaded once per process
-)
-
-// openMMDB loads a database file into memory once per process.
+// openMMDB loads a database file into memory once per version of the file
+// (its path, size and modification time) and process.
 func openMMDB(path string) (*mmdbDB, error) {
-	path = strings.TrimPrefix(path, "file://")
-	abs, err := filepath.Abs(path)
+	abs, err := filepath.Abs(strings.TrimPrefix(path, "file://"))
 	if err != nil {
 		return nil, err
 	}
-	mmdbMu.Lock()
-	defer mmdbMu.Unlock()
-	if db, ok := mmdbs[abs]; ok {
-		return db, nil
-	}
-	b, err := os.ReadFile(abs)
+	fi, err := os.Stat(abs)
 	if err != nil {
 		return nil, err
 	}
-	r, err := maxminddb.OpenBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", abs, err)
-	}
-	db := &mmdbDB{r: r}
-	mmdbs[abs] = db
-	return db, nil
-}
-
-type mmdbRequest struct {
-	DB  string   `json:"db"`
-	IPs []string `json:"ips"`
+	return sharedMMDB.get(fileVersion(abs, fi), func() (*mmdbDB, error) {
+		b, err := os.ReadFile(abs)
+		if err != nil {
+			return nil, err
+		}
+		r, err := maxminddb.OpenBytes(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", abs, err)
+		}
+		return &mmdbDB{r: r}, nil
+	})
 }
 
 // mmdbCall looks IP addresses up; each found record is returned as JSON.
-// Lookups are in memory: no cache, no worker pool.
-func (e *Env) mmdbCall(_ context.Context, req []byte) ([]Result, error) {
-	var r mmdbRequest
-	if err := decode(req, &r); err != nil {
-		return nil, err
+// Lookups are in memory: no cache, no worker pool; duplicates are looked
+// up once.
+func (e *Env) mmdbCall(_ context.Context, req []byte) (answer, error) {
+	name, ks, err := parseNames(req, "db", "ips")
+	if err != nil {
+		return answer{}, err
 	}
-	if len(r.IPs) > maxKeys {
-		return nil, fmt.Errorf("%d addresses (max %d)", len(r.IPs), maxKeys)
-	}
-	db, ok := e.mmdb[r.DB]
+	db, ok := e.mmdb[name]
 	if !ok {
-		return allResults(len(r.IPs), deniedResult("mmdb database %q is not granted (capabilities.mmdb)", r.DB)), nil
+		return answer{rs: []Result{deniedResult("mmdb database %q is not granted (capabilities.mmdb)", name)}, idx: make([]int32, len(ks.idx))}, nil
 	}
-	out := make([]Result, len(r.IPs))
-	seen := make(map[string]int, len(r.IPs))
-	for i, ip := range r.IPs {
-		if j, dup := seen[ip]; dup {
-			out[i] = out[j]
-			continue
-		}
-		seen[ip] = i
-		out[i] = db.lookup(ip)
+	rs := make([]Result, len(ks.distinct))
+	for i, ip := range ks.distinct {
+		rs[i] = db.lookup(ip)
 	}
-	return out, nil
+	return answer{rs: rs, idx: ks.idx}, nil
 }
 
 func (db *mmdbDB) lookup(ip string) Result {

@@ -3,6 +3,7 @@ package enrich
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // Functions are the host functions in "extism:host/user", each
@@ -66,11 +67,43 @@ func AppendResults(dst []byte, rs []Result) []byte {
 	dst = append(dst, CallOK)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(rs)))
 	for _, r := range rs {
-		dst = append(dst, r.Status)
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(r.Value)))
-		dst = append(dst, r.Value...)
+		dst = appendResult(dst, r)
 	}
 	return dst
+}
+
+// appendAnswer appends a successful response for a (see AppendResults),
+// growing dst once to its final size.
+func appendAnswer(dst []byte, a answer) []byte {
+	size := 5
+	if a.idx == nil {
+		for _, r := range a.rs {
+			size += 5 + len(r.Value)
+		}
+	} else {
+		for _, j := range a.idx {
+			size += 5 + len(a.rs[j].Value)
+		}
+	}
+	dst = slices.Grow(dst, size)
+	dst = append(dst, CallOK)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(a.count()))
+	if a.idx == nil {
+		for _, r := range a.rs {
+			dst = appendResult(dst, r)
+		}
+		return dst
+	}
+	for _, j := range a.idx {
+		dst = appendResult(dst, a.rs[j])
+	}
+	return dst
+}
+
+func appendResult(dst []byte, r Result) []byte {
+	dst = append(dst, r.Status)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(r.Value)))
+	return append(dst, r.Value...)
 }
 
 // appendStrings encodes a list as a u32 count followed by u32-prefixed

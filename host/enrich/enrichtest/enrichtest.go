@@ -164,7 +164,11 @@ func Table(tb testing.TB, c *dynamodb.Client, name, key string, items ...map[str
 	if err != nil {
 		tb.Fatalf("enrichtest: create table %s: %v", name, err)
 	}
-	w := dynamodb.NewTableExistsWaiter(c)
+	// dynalite may answer CREATING for a moment: poll fast (the waiter's
+	// default first delay, 20s, would exceed the wait).
+	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 500*time.Millisecond
+	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 20*time.Second); err != nil {
 		tb.Fatalf("enrichtest: table %s: %v", name, err)
 	}

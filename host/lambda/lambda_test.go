@@ -1,0 +1,189 @@
+package lambda
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/kpl"
+)
+
+// jsonStage fails records that are not JSON objects and echoes the rest.
+type jsonStage struct{}
+
+func (jsonStage) Process(_ context.Context, recs []engine.Record) ([]engine.Result, error) {
+	out := make([]engine.Result, len(recs))
+	for i, r := range recs {
+		var m map[string]any
+		if json.Unmarshal(r.Data, &m) != nil {
+			out[i] = engine.Result{Status: engine.StatusFailed, Err: errors.New("not a JSON object")}
+			continue
+		}
+		out[i] = engine.Result{Outputs: []engine.Output{{Data: r.Data}}}
+	}
+	return out, nil
+}
+
+func (jsonStage) Close(context.Context) error { return nil }
+
+// memSink records what it is given.
+type memSink struct{ got [][]byte }
+
+func (s *memSink) Write(_ context.Context, o []engine.Output) error {
+	for _, x := range o {
+		s.got = append(s.got, x.Data)
+	}
+	return nil
+}
+func (s *memSink) Close(context.Context) error { return nil }
+
+func newHandler(t *testing.T, maxAttempts int) (*Handler, *memSink, *memSink) {
+	cfg := &engine.Config{Version: 1, Stages: []engine.StageConfig{{Name: "s", Module: "x.wasm"}}}
+	p, err := engine.NewPipeline(context.Background(), cfg, func(context.Context, engine.StageConfig, string) (engine.Stage, error) { return jsonStage{}, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, dlq := &memSink{}, &memSink{}
+	return &Handler{Pipeline: p, Sinks: map[string]engine.Sink{"default": out, "dlq": dlq}, DeadLetter: "dlq", MaxAttempts: maxAttempts, Attempts: &MemoryAttempts{}}, out, dlq
+}
+
+func kinesisJSON(datas ...string) []byte {
+	var recs []string
+	for i, d := range datas {
+		recs = append(recs, fmt.Sprintf(`{"eventSource":"aws:kinesis","eventID":"shardId-0:%d","eventSourceARN":"arn:aws:kinesis:us-east-1:1:stream/s","kinesis":{"data":%q,"partitionKey":"p","sequenceNumber":"%d","approximateArrivalTimestamp":1700000000.5}}`, i+1, d, i+1))
+	}
+	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestKinesis(t *testing.T) {
+	agg, _ := kpl.Aggregate([]kpl.UserRecord{{PartitionKey: "a", Data: []byte(`{"n":1}`)}, {PartitionKey: "b", Data: []byte(`{"n":2}`)}}, 0)
+	badKPL := bytes.Clone(agg[0].Data)
+	badKPL[len(badKPL)-1] ^= 1
+	aggBad, _ := kpl.Aggregate([]kpl.UserRecord{{PartitionKey: "a", Data: []byte(`{"n":3}`)}, {PartitionKey: "b", Data: []byte(`oops`)}}, 0)
+	enc := base64.StdEncoding.EncodeToString
+	cases := []struct {
+		name     string
+		event    []byte
+		failures []string
+		out      int
+	}{
+		{"plain", kinesisJSON(b64(`{"a":1}`), b64(`{"a":2}`)), nil, 2},
+		{"ndjson and array", kinesisJSON(b64("{\"a\":1}\n{\"a\":2}\n"), b64(`[{"a":3},{"a":4}]`)), nil, 4},
+		{"kpl", kinesisJSON(enc(agg[0].Data)), nil, 2},
+		{"bad base64 fails its record only", kinesisJSON(b64(`{"a":1}`), "!!!", b64(`{"a":2}`)), []string{"2"}, 1},
+		{"bad md5", kinesisJSON(enc(badKPL), b64(`{"a":2}`)), []string{"1"}, 0},
+		{"sub-record failure fails the parent", kinesisJSON(b64(`{"a":1}`), enc(aggBad[0].Data), b64(`not json`)), []string{"2", "3"}, 1},
+		{"neither ndjson nor array", kinesisJSON(b64(`{"a":`)), []string{"1"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, out, _ := newHandler(t, 3)
+			resp, err := h.Invoke(context.Background(), tc.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				BatchItemFailures []struct{ ItemIdentifier string } `json:"batchItemFailures"`
+			}
+			if err := json.Unmarshal(resp, &got); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, f := range got.BatchItemFailures {
+				ids = append(ids, f.ItemIdentifier)
+			}
+			if fmt.Sprint(ids) != fmt.Sprint(tc.failures) || len(out.got) != tc.out {
+				t.Fatalf("failures %v (want %v), %d outputs (want %d)", ids, tc.failures, len(out.got), tc.out)
+			}
+		})
+	}
+}
+
+func TestKinesisDeadLetterAfterMaxAttempts(t *testing.T) {
+	h, out, dlq := newHandler(t, 2)
+	ev := kinesisJSON(b64(`{"a":1}`), b64(`nope`), b64(`{"a":2}`))
+	for attempt := 1; attempt <= 2; attempt++ {
+		resp, err := h.Invoke(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := strings.Contains(string(resp), `"itemIdentifier":"2"`)
+		if failed != (attempt == 1) {
+			t.Fatalf("attempt %d: %s", attempt, resp)
+		}
+	}
+	if len(dlq.got) != 1 || !strings.Contains(string(dlq.got[0]), `"record":"nope"`) || !strings.Contains(string(dlq.got[0]), "after 2 attempts") {
+		t.Fatalf("dead letters: %q", dlq.got)
+	}
+	// Attempt 1 delivered record 1 only (ordered); attempt 2 all three.
+	if len(out.got) != 3 {
+		t.Fatalf("outputs: %q", out.got)
+	}
+}
+
+func TestDetect(t *testing.T) {
+	cases := map[string]string{
+		`{"Records":[{"eventSource":"aws:kinesis"}]}`:               SourceKinesis,
+		`{"Records":[{"eventSource":"aws:sqs"}]}`:                   SourceSQS,
+		`{"Records":[{"EventSource":"aws:sns"}]}`:                   SourceSNS,
+		`{"Records":[{"eventSource":"aws:s3"}]}`:                    SourceS3,
+		`{"Records":[{"eventSource":"aws:dynamodb"}]}`:              SourceDynamoDB,
+		`{"invocationId":"x","deliveryStreamArn":"a","records":[]}`: SourceFirehose,
+		`{"rawPath":"/","requestContext":{}}`:                       SourceAPIGW,
+		`{"Records":[{"eventSource":"aws:kafka"}]}`:                 "",
+		`[1,2]`: "",
+	}
+	for ev, want := range cases {
+		got, err := Detect([]byte(ev))
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("Detect(%s) = %q, %v; want %q", ev, got, err, want)
+		}
+	}
+}
+
+func TestSQSAndFirehose(t *testing.T) {
+	h, out, _ := newHandler(t, 5)
+	sqsEv := `{"Records":[{"messageId":"m1","eventSource":"aws:sqs","body":"{\"a\":1}","attributes":{"ApproximateReceiveCount":"1"}},
+		{"messageId":"m2","eventSource":"aws:sqs","body":"bad","attributes":{"ApproximateReceiveCount":"1"}},
+		{"messageId":"m3","eventSource":"aws:sqs","body":"{\"a\":3}","attributes":{"ApproximateReceiveCount":"1"}}]}`
+	resp, err := h.Invoke(context.Background(), []byte(sqsEv))
+	if err != nil || string(resp) != `{"batchItemFailures":[{"itemIdentifier":"m2"}]}` || len(out.got) != 2 {
+		t.Fatalf("sqs: %s %v %q", resp, err, out.got)
+	}
+	fh := fmt.Sprintf(`{"invocationId":"i","deliveryStreamArn":"arn","records":[{"recordId":"r1","data":%q},{"recordId":"r2","data":%q},{"recordId":"r3","data":%q}]}`,
+		b64("{\"a\":1}\n{\"a\":2}"), b64("bad"), b64("[]"))
+	resp, err = h.Invoke(context.Background(), []byte(fh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fr struct {
+		Records []struct {
+			RecordID, Result string
+			Data             []byte
+		} `json:"records"`
+	}
+	if err := json.Unmarshal(resp, &fr); err != nil {
+		t.Fatal(err)
+	}
+	if len(fr.Records) != 3 || fr.Records[0].Result != "Ok" || string(fr.Records[0].Data) != "{\"a\":1}\n{\"a\":2}\n" ||
+		fr.Records[1].Result != "ProcessingFailed" || fr.Records[2].Result != "Dropped" {
+		t.Fatalf("firehose: %s", resp)
+	}
+}
+
+func TestMalformedEvent(t *testing.T) {
+	h, _, _ := newHandler(t, 3)
+	for _, ev := range []string{`not json`, `{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":"e30="}}]}`} {
+		if _, err := h.Invoke(context.Background(), []byte(ev)); err == nil {
+			t.Errorf("Invoke(%s): no error", ev)
+		}
+	}
+}
