@@ -21,6 +21,25 @@ import (
 // that is an S3 notification (S3 -> SQS, or S3 -> SNS -> SQS) is replaced
 // by the objects it names.
 func (h *Handler) sqs(ctx context.Context, payload []byte) (*events.SQSEventResponse, error) {
+	units, err := h.sqsUnits(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.run(ctx, SourceSQS, units, false, false)
+	if err != nil {
+		return nil, err
+	}
+	resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for i, r := range res {
+		if r.failed {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: units[i].id})
+		}
+	}
+	return resp, nil
+}
+
+// sqsUnits decodes an SQS event: one unit per message.
+func (h *Handler) sqsUnits(ctx context.Context, payload []byte) ([]*unit, error) {
 	var ev events.SQSEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, fmt.Errorf("lambda: malformed SQS event: %w", err)
@@ -41,17 +60,7 @@ func (h *Handler) sqs(ctx context.Context, payload []byte) (*events.SQSEventResp
 		units[i] = u
 		h.fill(ctx, u, []byte(m.Body), fmt.Sprintf("sqs message %d (%s)", i, m.MessageId))
 	}
-	res, err := h.run(ctx, SourceSQS, units, false, false)
-	if err != nil {
-		return nil, err
-	}
-	resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	for i, r := range res {
-		if r.failed {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: units[i].id})
-		}
-	}
-	return resp, nil
+	return units, nil
 }
 
 // fill sets a unit's records from a message body: the objects of an S3
@@ -143,6 +152,15 @@ func (h *Handler) s3Records(ctx context.Context, ev events.S3Event, meta engine.
 // that Lambda retries it (and then sends it to the function's on-failure
 // destination), unless it was dead-lettered.
 func (h *Handler) sns(ctx context.Context, payload []byte) (any, error) {
+	units, err := h.snsUnits(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return nil, h.async(ctx, SourceSNS, units)
+}
+
+// snsUnits decodes an SNS event: one unit per message.
+func (h *Handler) snsUnits(ctx context.Context, payload []byte) ([]*unit, error) {
 	var ev events.SNSEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, fmt.Errorf("lambda: malformed SNS event: %w", err)
@@ -155,11 +173,20 @@ func (h *Handler) sns(ctx context.Context, payload []byte) (any, error) {
 		units[i] = u
 		h.fill(ctx, u, []byte(m.Message), fmt.Sprintf("sns message %d (%s)", i, m.MessageID))
 	}
-	return nil, h.async(ctx, SourceSNS, units)
+	return units, nil
 }
 
 // s3 handles an S3 notification invoking the function directly.
 func (h *Handler) s3(ctx context.Context, payload []byte) (any, error) {
+	units, err := h.s3Units(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return nil, h.async(ctx, SourceS3, units)
+}
+
+// s3Units decodes an S3 notification: one unit per object.
+func (h *Handler) s3Units(ctx context.Context, payload []byte) ([]*unit, error) {
 	ev, ok := asS3Event(payload)
 	if !ok {
 		return nil, fmt.Errorf("lambda: malformed S3 event")
@@ -175,7 +202,7 @@ func (h *Handler) s3(ctx context.Context, payload []byte) (any, error) {
 		}
 		u.records = recs
 	}
-	return nil, h.async(ctx, SourceS3, units)
+	return units, nil
 }
 
 // async runs the units of an asynchronous invocation and returns an
@@ -206,6 +233,26 @@ func (h *Handler) async(ctx context.Context, source string, units []*unit) error
 // {"event_name","keys","new_image","old_image"} with the images in plain
 // JSON (not DynamoDB's typed JSON). Ordered like Kinesis.
 func (h *Handler) dynamodb(ctx context.Context, payload []byte) (*events.DynamoDBEventResponse, error) {
+	units, err := dynamodbUnits(payload)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.run(ctx, SourceDynamoDB, units, true, false)
+	if err != nil {
+		return nil, err
+	}
+	resp := &events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+	for i, r := range res {
+		if r.failed {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: units[i].id})
+		}
+	}
+	return resp, nil
+}
+
+// dynamodbUnits decodes a DynamoDB Streams event: one unit per stream
+// record.
+func dynamodbUnits(payload []byte) ([]*unit, error) {
 	var ev struct {
 		Records []struct {
 			EventID        string `json:"eventID"`
@@ -253,17 +300,7 @@ func (h *Handler) dynamodb(ctx context.Context, payload []byte) (*events.DynamoD
 		u.raw = data
 		u.records = []engine.Record{{Data: data, Meta: meta}}
 	}
-	res, err := h.run(ctx, SourceDynamoDB, units, true, false)
-	if err != nil {
-		return nil, err
-	}
-	resp := &events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
-	for i, r := range res {
-		if r.failed {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: units[i].id})
-		}
-	}
-	return resp, nil
+	return units, nil
 }
 
 // plainImage converts DynamoDB typed JSON ({"a":{"S":"x"}}) to plain JSON
@@ -339,6 +376,44 @@ func plainValue(raw json.RawMessage) (any, error) {
 // then writes it to its error prefix). Outputs routed elsewhere go to the
 // sinks.
 func (h *Handler) firehose(ctx context.Context, payload []byte) (*events.KinesisFirehoseResponse, error) {
+	units, err := firehoseUnits(payload)
+	if err != nil {
+		return nil, err
+	}
+	h2 := *h
+	h2.DeadLetter = "" // failed records go to Firehose's own error output
+	res, err := h2.run(ctx, SourceFirehose, units, false, true)
+	if err != nil {
+		return nil, err
+	}
+	resp := &events.KinesisFirehoseResponse{Records: make([]events.KinesisFirehoseResponseRecord, len(units))}
+	for i, r := range res {
+		rec := events.KinesisFirehoseResponseRecord{RecordID: units[i].id}
+		var buf bytes.Buffer
+		for _, o := range r.outputs {
+			if o.Route == "" || o.Route == engine.DefaultRoute {
+				buf.Write(bytes.TrimRight(o.Data, "\n"))
+				buf.WriteByte('\n')
+			}
+		}
+		switch {
+		case r.failed:
+			rec.Result = events.KinesisFirehoseTransformedStateProcessingFailed
+			rec.Data = units[i].raw
+		case buf.Len() == 0:
+			rec.Result = events.KinesisFirehoseTransformedStateDropped
+		default:
+			rec.Result = events.KinesisFirehoseTransformedStateOk
+			rec.Data = buf.Bytes()
+		}
+		resp.Records[i] = rec
+	}
+	return resp, nil
+}
+
+// firehoseUnits decodes a Firehose transformation event: one unit per
+// recordId.
+func firehoseUnits(payload []byte) ([]*unit, error) {
 	var ev struct {
 		DeliveryStreamArn string `json:"deliveryStreamArn"`
 		Records           []struct {
@@ -374,35 +449,7 @@ func (h *Handler) firehose(ctx context.Context, payload []byte) (*events.Kinesis
 			u.err = fmt.Errorf("firehose record %d (%s): %w", i, r.RecordID, err)
 		}
 	}
-	h2 := *h
-	h2.DeadLetter = "" // failed records go to Firehose's own error output
-	res, err := h2.run(ctx, SourceFirehose, units, false, true)
-	if err != nil {
-		return nil, err
-	}
-	resp := &events.KinesisFirehoseResponse{Records: make([]events.KinesisFirehoseResponseRecord, len(units))}
-	for i, r := range res {
-		rec := events.KinesisFirehoseResponseRecord{RecordID: units[i].id}
-		var buf bytes.Buffer
-		for _, o := range r.outputs {
-			if o.Route == "" || o.Route == engine.DefaultRoute {
-				buf.Write(bytes.TrimRight(o.Data, "\n"))
-				buf.WriteByte('\n')
-			}
-		}
-		switch {
-		case r.failed:
-			rec.Result = events.KinesisFirehoseTransformedStateProcessingFailed
-			rec.Data = units[i].raw
-		case buf.Len() == 0:
-			rec.Result = events.KinesisFirehoseTransformedStateDropped
-		default:
-			rec.Result = events.KinesisFirehoseTransformedStateOk
-			rec.Data = buf.Bytes()
-		}
-		resp.Records[i] = rec
-	}
-	return resp, nil
+	return units, nil
 }
 
 // apigw handles an API Gateway (REST or HTTP API) or Function URL
@@ -430,14 +477,9 @@ func (h *Handler) apigw(ctx context.Context, payload []byte) (*events.APIGateway
 		}
 		body = b
 	}
-	recs, err := engine.DecodeRecords(bytes.NewReader(body), "request "+req.RequestContext.RequestID)
+	units, err := apigwUnits(body, req.RequestContext.RequestID)
 	if err != nil {
 		return httpError(400, err.Error()), nil
-	}
-	units := make([]*unit, len(recs))
-	for i := range recs {
-		recs[i].Meta.SubSequenceNumber = uint64(i)
-		units[i] = &unit{id: strconv.Itoa(i), records: recs[i : i+1], attempts: 1}
 	}
 	h2 := *h
 	h2.DeadLetter = "" // a caller gets its errors back, nothing is dead-lettered
@@ -464,6 +506,21 @@ func (h *Handler) apigw(ctx context.Context, payload []byte) (*events.APIGateway
 		return &events.APIGatewayV2HTTPResponse{StatusCode: 422, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}, nil
 	}
 	return &events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/x-ndjson"}, Body: out.String()}, nil
+}
+
+// apigwUnits splits a request body into units of one record each.
+func apigwUnits(body []byte, requestID string) ([]*unit, error) {
+	recs, err := engine.DecodeRecords(bytes.NewReader(body), "request "+requestID)
+	if err != nil {
+		return nil, err
+	}
+	units := make([]*unit, len(recs))
+	for i := range recs {
+		recs[i].Meta.SubSequenceNumber = uint64(i)
+		recs[i].Meta.SequenceNumber = strconv.Itoa(i)
+		units[i] = &unit{id: strconv.Itoa(i), records: recs[i : i+1], attempts: 1}
+	}
+	return units, nil
 }
 
 func httpError(code int, msg string) *events.APIGatewayV2HTTPResponse {

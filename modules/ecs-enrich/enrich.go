@@ -111,84 +111,43 @@ func prepare(b *weir.Records) error {
 	if cfg == nil {
 		cfg = loadSettings()
 	}
-	clear(lookups.domain)
-	clear(lookups.asn)
-	clear(lookups.account)
-	clear(lookups.user)
+	lookups.reset()
 	logged = map[string]bool{}
 
-	ips := distinct(b, paths[iSourceIP])
-	if len(ips) > 0 {
+	if ips := distinct(b, paths[iSourceIP]); len(ips) > 0 {
 		if cfg.dns {
-			for i, r := range enrich.ReverseDNS(ips) {
-				if r.OK() {
-					lookups.domain[ips[i]] = r.String()
-				} else {
-					warn("dns", r)
-				}
-			}
+			lookups.addDomains(ips, enrich.ReverseDNS(ips), warn)
 		}
-		for i, r := range enrich.ASNFrom(cfg.asnDB, ips) {
-			if r.OK() && r.Number != 0 {
-				lookups.asn[ips[i]] = asn{number: r.Number, org: r.Organization}
-			} else {
-				warn("asn", r.Result)
-			}
-		}
+		lookups.addASNs(ips, enrich.ASNFrom(cfg.asnDB, ips), warn)
 	}
-
 	if ids := distinct(b, paths[iAccountID]); len(ids) > 0 {
 		if cfg.accountNames != nil {
-			for _, id := range ids {
-				if name, ok := cfg.accountNames[id]; ok {
-					lookups.account[id] = name
-				}
-			}
+			lookups.addAccountNames(ids, cfg.accountNames)
 		} else {
-			keys := make([]enrich.Key, len(ids))
-			for i, id := range ids {
-				keys[i] = enrich.StringKey(cfg.accountsKey, id)
-			}
-			var p fastjson.Parser
-			for i, r := range enrich.GetItems(cfg.accountsTable, keys) {
-				if !r.OK() {
-					warn("accounts", r)
-					continue
-				}
-				if v, err := p.ParseBytes(r.Value); err == nil {
-					if name := v.GetStringBytes("name"); len(name) > 0 {
-						lookups.account[ids[i]] = string(name)
-					}
-				}
-			}
+			lookups.addAccounts(ids, enrich.GetItems(cfg.accountsTable, stringKeys(cfg.accountsKey, ids)), warn)
 		}
 	}
-
 	if names := distinct(b, paths[iUserName]); len(names) > 0 {
-		keys := make([]enrich.Key, len(names))
-		for i, n := range names {
-			keys[i] = enrich.StringKey(cfg.usersKey, n)
-		}
-		var p fastjson.Parser
-		for i, r := range enrich.GetItems(cfg.usersTable, keys) {
-			if !r.OK() {
-				warn("users", r)
-				continue
-			}
-			v, err := p.ParseBytes(r.Value)
-			if err != nil {
-				continue
-			}
-			var u user
-			u.fullName = string(v.GetStringBytes("full_name"))
-			if roles := v.Get("roles"); roles != nil && roles.Type() == fastjson.TypeArray {
-				u.roles = roles.MarshalTo(nil)
-			}
-			lookups.user[names[i]] = u
-		}
+		lookups.addUsers(names, enrich.GetItems(cfg.usersTable, stringKeys(cfg.usersKey, names)), warn)
 	}
 	return nil
 }
+
+// stringKeys are the keys {attr: value} of values.
+func stringKeys(attr string, values []string) []enrich.Key {
+	keys := make([]enrich.Key, len(values))
+	for i, v := range values {
+		keys[i] = enrich.StringKey(attr, v)
+	}
+	return keys
+}
+
+// warnFunc reports a failed lookup of a kind ("dns", "asn", "accounts",
+// "users").
+type warnFunc func(kind string, r enrich.Result)
+
+// logWarn writes the module's warnings (a variable for the tests).
+var logWarn = weir.LogWarn
 
 // warn logs the first failure (not a negative answer) of a kind in a
 // batch.
@@ -197,7 +156,89 @@ func warn(kind string, r enrich.Result) {
 		return
 	}
 	logged[kind] = true
-	weir.LogWarn("ecs-enrich: " + kind + " lookup: " + r.Err.Error())
+	logWarn("ecs-enrich: " + kind + " lookup: " + r.Err.Error())
+}
+
+// reset forgets the previous batch's answers.
+func (l *batchLookups) reset() {
+	clear(l.domain)
+	clear(l.asn)
+	clear(l.account)
+	clear(l.user)
+}
+
+// addDomains keeps the PTR name of each IP address that has one
+// (source.domain); a negative answer or an error leaves it out.
+func (l *batchLookups) addDomains(ips []string, rs []enrich.Result, warn warnFunc) {
+	for i, r := range rs {
+		if r.OK() && len(r.Value) > 0 {
+			l.domain[ips[i]] = r.String()
+		} else {
+			warn("dns", r)
+		}
+	}
+}
+
+// addASNs keeps the autonomous system of each IP address found in the
+// ASN database (source.as.*); a record without a number is left out.
+func (l *batchLookups) addASNs(ips []string, rs []enrich.ASNResult, warn warnFunc) {
+	for i, r := range rs {
+		if r.OK() && r.Number != 0 {
+			l.asn[ips[i]] = asn{number: r.Number, org: r.Organization}
+		} else {
+			warn("asn", r.Result)
+		}
+	}
+}
+
+// addAccountNames takes account names from the account_names setting.
+func (l *batchLookups) addAccountNames(ids []string, names map[string]string) {
+	for _, id := range ids {
+		if name, ok := names[id]; ok {
+			l.account[id] = name
+		}
+	}
+}
+
+// addAccounts keeps the "name" attribute of each account item found
+// (cloud.account.name).
+func (l *batchLookups) addAccounts(ids []string, rs []enrich.Result, warn warnFunc) {
+	var p fastjson.Parser
+	for i, r := range rs {
+		if !r.OK() {
+			warn("accounts", r)
+			continue
+		}
+		if v, err := p.ParseBytes(r.Value); err == nil {
+			if name := v.GetStringBytes("name"); len(name) > 0 {
+				l.account[ids[i]] = string(name)
+			}
+		}
+	}
+}
+
+// addUsers keeps the full_name and roles (a JSON array) of each user item
+// found (user.full_name, user.roles); an item with neither is left out.
+func (l *batchLookups) addUsers(names []string, rs []enrich.Result, warn warnFunc) {
+	var p fastjson.Parser
+	for i, r := range rs {
+		if !r.OK() {
+			warn("users", r)
+			continue
+		}
+		v, err := p.ParseBytes(r.Value)
+		if err != nil {
+			continue
+		}
+		var u user
+		u.fullName = string(v.GetStringBytes("full_name"))
+		if roles := v.Get("roles"); roles != nil && roles.Type() == fastjson.TypeArray {
+			u.roles = roles.MarshalTo(nil)
+		}
+		if u.fullName != "" || u.roles != nil {
+			l.user[names[i]] = u
+		}
+	}
 }
 
 // apply writes the enrichment fields of one record.
