@@ -2,6 +2,7 @@ package lambda
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,32 +114,51 @@ func split(data []byte, meta engine.Metadata, sub *uint64) ([]engine.Record, err
 }
 
 // DecodeEvent decodes a saved event (for replay with "weir run --event")
-// into the records the handler would run, in order. source is a Source*
-// constant or auto. A unit that cannot be decoded is an error naming it.
-// S3 notifications and API requests are not supported here.
-func DecodeEvent(payload []byte, source string) ([]engine.Record, error) {
+// into the records the handler would run, in order, the way the handler
+// does: h.Source (a Source* constant, or auto) chooses the decoder and
+// h.Objects reads the objects S3 notifications name. Units (a Kinesis
+// record, an SQS message, ...) that cannot be decoded do not stop the
+// others: each is returned in unitErrs, naming its sequence number,
+// message id or record id. err is set when the event itself is malformed.
+func (h *Handler) DecodeEvent(ctx context.Context, payload []byte) (recs []engine.Record, unitErrs []error, err error) {
+	source := h.Source
 	if source == "" || source == SourceAuto {
-		var err error
 		if source, err = Detect(payload); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var units []*unit
 	switch source {
 	case SourceKinesis:
-		var err error
-		if units, err = kinesisUnits(payload); err != nil {
-			return nil, err
+		units, err = kinesisUnits(payload)
+	case SourceSQS:
+		units, err = h.sqsUnits(ctx, payload)
+	case SourceSNS:
+		units, err = h.snsUnits(ctx, payload)
+	case SourceS3:
+		units, err = h.s3Units(ctx, payload)
+	case SourceDynamoDB:
+		units, err = dynamodbUnits(payload)
+	case SourceFirehose:
+		units, err = firehoseUnits(payload)
+	case SourceAPIGW:
+		var body []byte
+		var id string
+		if body, id, err = apigwBody(payload); err == nil {
+			units, err = apigwUnits(body, id)
 		}
 	default:
-		return nil, fmt.Errorf("lambda: replay of %s events is not supported (kinesis is)", source)
+		err = fmt.Errorf("lambda: unknown source %q (want one of %s)", source, sourceList)
 	}
-	var out []engine.Record
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, u := range units {
 		if u.err != nil {
-			return nil, u.err
+			unitErrs = append(unitErrs, u.err)
+			continue
 		}
-		out = append(out, u.records...)
+		recs = append(recs, u.records...)
 	}
-	return out, nil
+	return recs, unitErrs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -459,25 +460,14 @@ func firehoseUnits(payload []byte) ([]*unit, error) {
 // with a JSON list of errors when some failed (the outputs of the others
 // are still delivered to non-default routes).
 func (h *Handler) apigw(ctx context.Context, payload []byte) (*events.APIGatewayV2HTTPResponse, error) {
-	var req struct {
-		Body            string `json:"body"`
-		IsBase64Encoded bool   `json:"isBase64Encoded"`
-		RequestContext  struct {
-			RequestID string `json:"requestId"`
-		} `json:"requestContext"`
+	body, id, err := apigwBody(payload)
+	if errors.Is(err, errBadBody) {
+		return httpError(400, err.Error()), nil
 	}
-	if err := json.Unmarshal(payload, &req); err != nil {
-		return nil, fmt.Errorf("lambda: malformed HTTP event: %w", err)
+	if err != nil {
+		return nil, err
 	}
-	body := []byte(req.Body)
-	if req.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(req.Body)
-		if err != nil {
-			return httpError(400, "body: invalid base64: "+err.Error()), nil
-		}
-		body = b
-	}
-	units, err := apigwUnits(body, req.RequestContext.RequestID)
+	units, err := apigwUnits(body, id)
 	if err != nil {
 		return httpError(400, err.Error()), nil
 	}
@@ -508,6 +498,32 @@ func (h *Handler) apigw(ctx context.Context, payload []byte) (*events.APIGateway
 	return &events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/x-ndjson"}, Body: out.String()}, nil
 }
 
+// errBadBody marks a request body that cannot be decoded (a 400).
+var errBadBody = errors.New("body")
+
+// apigwBody returns an HTTP event's body (base64-decoded) and request id.
+func apigwBody(payload []byte) (body []byte, requestID string, err error) {
+	var req struct {
+		Body            string `json:"body"`
+		IsBase64Encoded bool   `json:"isBase64Encoded"`
+		RequestContext  struct {
+			RequestID string `json:"requestId"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal(payload, &req); err != nil {
+		return nil, "", fmt.Errorf("lambda: malformed HTTP event: %w", err)
+	}
+	body = []byte(req.Body)
+	if req.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(req.Body)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: invalid base64: %w", errBadBody, err)
+		}
+		body = b
+	}
+	return body, req.RequestContext.RequestID, nil
+}
+
 // apigwUnits splits a request body into units of one record each.
 func apigwUnits(body []byte, requestID string) ([]*unit, error) {
 	recs, err := engine.DecodeRecords(bytes.NewReader(body), "request "+requestID)
@@ -517,7 +533,6 @@ func apigwUnits(body []byte, requestID string) ([]*unit, error) {
 	units := make([]*unit, len(recs))
 	for i := range recs {
 		recs[i].Meta.SubSequenceNumber = uint64(i)
-		recs[i].Meta.SequenceNumber = strconv.Itoa(i)
 		units[i] = &unit{id: strconv.Itoa(i), records: recs[i : i+1], attempts: 1}
 	}
 	return units, nil
