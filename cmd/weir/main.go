@@ -70,7 +70,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
-	root.AddCommand(newRunCmd(g), newInspectCmd(g), newValidateCmd(g), newSignCmd(g), newVerifyCmd(g), newPrecompileCmd(g),
+	root.AddCommand(newRunCmd(g), newConsumeCmd(g), newInspectCmd(g), newValidateCmd(g), newSignCmd(g), newVerifyCmd(g), newPrecompileCmd(g),
 		newBenchCmd(g), newBenchChildCmd(g))
 	return root
 }
