@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/lambda"
 )
 
 // runOptions are the flags of "weir run".
@@ -17,12 +21,13 @@ type runOptions struct {
 	format    string
 	batchSize int
 	summary   bool
+	event     string // a Lambda event source: inputs are saved events
 }
 
 func newRunCmd(g *globals) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
-		Use:   "run -p pipeline.yaml [file...]",
+		Use:   "run -p pipeline.yaml [--event source] [file...]",
 		Short: "Run a pipeline over records from files or stdin, NDJSON to stdout",
 		Long: `Run reads records from the files given (or stdin when there are none, or
 for "-"): NDJSON, a JSON array, or a CloudTrail {"Records":[...]} file, each
@@ -36,7 +41,18 @@ N counting the records of all inputs from 0, S being the line number for
 NDJSON and the element index for arrays. An input that cannot be decoded is
 reported and skipped. The exit status is 0 when every record went through
 (dropped and dead-lettered records included), 1 when a record or an input
-failed, 2 for usage and configuration errors, 130 when interrupted.`,
+failed, 2 for usage and configuration errors, 130 when interrupted.
+
+With --event (kinesis, sqs, sns, s3, dynamodb, firehose, apigw or auto),
+every input is a saved AWS Lambda event, decoded as the Lambda function
+does (KPL de-aggregation with MD5 check, base64, gzip/zstd, NDJSON and
+arrays, DynamoDB images as plain JSON, S3 objects read with the default
+AWS credentials, WEIR_S3_ENDPOINT overriding the endpoint), so production
+events replay locally. A failure then names the Kinesis or DynamoDB
+sequence number, the SQS or SNS message id, or the Firehose record id:
+  weir: record N (stream-arn, seq 4962...) failed: ...
+and a unit that cannot be decoded (a bad MD5, invalid base64) is reported
+with its sequence number or id, the others running.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd.Context(), g, o, args)
 		},
@@ -45,6 +61,7 @@ failed, 2 for usage and configuration errors, 130 when interrupted.`,
 	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: auto, ndjson, json, cloudtrail")
 	cmd.Flags().IntVar(&o.batchSize, "batch-size", 1000, "records per batch")
 	cmd.Flags().BoolVar(&o.summary, "summary", false, "print counts and throughput to stderr at the end")
+	cmd.Flags().StringVar(&o.event, "event", "", "inputs are saved Lambda events of this source: kinesis, sqs, sns, s3, dynamodb, firehose, apigw, auto")
 	_ = cmd.MarkFlagRequired("pipeline")
 	return cmd
 }
@@ -80,19 +97,77 @@ func decodeInput(g *globals, format engine.Format, name string) ([]engine.Record
 	return engine.DecodeRecordsFormat(f, name, format)
 }
 
+// decode reads the records of one input: a saved Lambda event with
+// --event (its undecodable units reported and counted as failed
+// inputs, its other records returned), else records.
+func (r *runner) decode(ctx context.Context, format engine.Format, name string) ([]engine.Record, error) {
+	if r.events == nil {
+		return decodeInput(r.g, format, name)
+	}
+	var payload []byte
+	var err error
+	if name == "-" {
+		payload, err = io.ReadAll(r.g.stdin)
+	} else {
+		payload, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	recs, unitErrs, err := r.events.DecodeEvent(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range unitErrs {
+		r.undecoded++
+		fmt.Fprintf(r.g.stderr, "weir: event %s: %v\n", name, e)
+	}
+	return recs, nil
+}
+
+// s3Objects reads the objects S3 notifications name, with a client made
+// on first use (default credentials; WEIR_S3_ENDPOINT for a local S3).
+func s3Objects() lambda.ObjectReader {
+	var client *s3.Client
+	return func(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+		if client == nil {
+			cfg, err := awsconf.Load(ctx, "", 0, 0)
+			if err != nil {
+				return nil, err
+			}
+			endpoint := os.Getenv("WEIR_S3_ENDPOINT")
+			client = s3.NewFromConfig(cfg, func(o *s3.Options) {
+				o.BaseEndpoint = awsconf.Endpoint(endpoint)
+				o.UsePathStyle = endpoint != ""
+			})
+		}
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+		if err != nil {
+			return nil, err
+		}
+		return out.Body, nil
+	}
+}
+
 // runner runs batches and keeps the counts of a run.
 type runner struct {
-	g      *globals
-	p      *engine.Pipeline
-	sinks  map[string]engine.Sink
-	next   int // index of the next record, counted over all inputs
-	in     int
-	out    int
-	drop   int
-	failed int
-	dead   int
-	stages []engine.StageStats
-	busy   time.Duration // time spent in Pipeline.Run and the sinks
+	g     *globals
+	p     *engine.Pipeline
+	sinks map[string]engine.Sink
+	next  int // index of the next record, counted over all inputs
+	// undecoded counts the units of saved events that could not be
+	// decoded.
+	undecoded int
+	in        int
+	out       int
+	drop      int
+	failed    int
+	dead      int
+	stages    []engine.StageStats
+	busy      time.Duration // time spent in Pipeline.Run and the sinks
+	// events decodes saved Lambda events (--event); nil: inputs are
+	// records.
+	events *lambda.Handler
 }
 
 // batch runs one batch, writes its outputs and reports its failures.
@@ -169,6 +244,14 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	if err != nil {
 		return fmt.Errorf("run: --format: %w", err)
 	}
+	var events *lambda.Handler
+	if o.event != "" {
+		src, err := lambda.ParseSource(o.event)
+		if err != nil {
+			return fmt.Errorf("run: --event: %w", err)
+		}
+		events = &lambda.Handler{Source: src, Objects: s3Objects()}
+	}
 	if len(args) == 0 {
 		args = []string{"-"}
 	}
@@ -192,7 +275,7 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	if err != nil {
 		return err
 	}
-	r := &runner{g: g, p: l.pipe, sinks: sinks}
+	r := &runner{g: g, p: l.pipe, sinks: sinks, events: events}
 	inputErrors, err := r.inputs(ctx, format, args, o.batchSize)
 	if err != nil {
 		_ = engine.CloseSinks(ctx, sinks)
@@ -204,7 +287,7 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	if o.summary {
 		r.summary(loadTime, inputErrors)
 	}
-	if r.failed > 0 || inputErrors > 0 {
+	if r.failed > 0 || inputErrors > 0 || r.undecoded > 0 {
 		return exitError{code: exitFailed}
 	}
 	return nil
@@ -220,7 +303,7 @@ func (r *runner) inputs(ctx context.Context, format engine.Format, args []string
 		if err := ctx.Err(); err != nil {
 			return inputErrors, fmt.Errorf("run: %w", err)
 		}
-		recs, err := decodeInput(r.g, format, name)
+		recs, err := r.decode(ctx, format, name)
 		if err != nil {
 			inputErrors++
 			fmt.Fprintf(r.g.stderr, "weir: input %s failed, skipped: %v\n", name, err)

@@ -187,3 +187,71 @@ func TestMalformedEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestS3TestEvent checks that the s3:TestEvent message S3 sends to a
+// queue when notifications are set up is consumed without records.
+func TestS3TestEvent(t *testing.T) {
+	h, out, _ := newHandler(t, 3)
+	body := `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-01-01T00:00:00.000Z","Bucket":"b","RequestId":"r","HostId":"h"}`
+	ev, _ := json.Marshal(map[string]any{"Records": []map[string]any{
+		{"messageId": "m1", "body": body, "eventSource": "aws:sqs", "attributes": map[string]string{"ApproximateReceiveCount": "1"}},
+		{"messageId": "m2", "body": `{"a":1}`, "eventSource": "aws:sqs", "attributes": map[string]string{"ApproximateReceiveCount": "1"}},
+	}})
+	resp, err := h.Invoke(context.Background(), ev)
+	if err != nil || string(resp) != `{"batchItemFailures":[]}` {
+		t.Fatalf("response %s, %v", resp, err)
+	}
+	if len(out.got) != 1 || string(out.got[0]) != `{"a":1}` {
+		t.Errorf("outputs %q", out.got)
+	}
+}
+
+// TestDecodeEvent decodes saved events of every source without an S3
+// client, as replay does: records in order with their ids as sequence
+// numbers, undecodable units returned apart, naming their id.
+func TestDecodeEvent(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString
+	for _, tc := range []struct {
+		source, event string
+		want          []string // data|seq
+		unitErrs      []string
+	}{
+		{SourceSNS, `{"Records":[{"EventSource":"aws:sns","Sns":{"MessageId":"sns-1","TopicArn":"arn:t","Message":"{\"a\":1}\n{\"a\":2}"}}]}`,
+			[]string{`{"a":1}|sns-1`, `{"a":2}|sns-1`}, nil},
+		{SourceDynamoDB, `{"Records":[{"eventName":"INSERT","eventSource":"aws:dynamodb","dynamodb":{"Keys":{"id":{"S":"x"}},"SequenceNumber":"7"}},{"eventName":"REMOVE","eventSource":"aws:dynamodb","dynamodb":{"Keys":{"id":{"Q":"x"}},"SequenceNumber":"8"}}]}`,
+			[]string{`{"event_name":"INSERT","keys":{"id":"x"}}|7`}, []string{"dynamodb record 1 (seq 8)"}},
+		{SourceFirehose, `{"deliveryStreamArn":"arn:d","records":[{"recordId":"r1","data":"` + b64([]byte(`[{"a":1},{"a":2}]`)) + `"},{"recordId":"r2","data":"%%"}]}`,
+			[]string{`{"a":1}|r1`, `{"a":2}|r1`}, []string{"firehose record 1 (r2): invalid base64"}},
+		{SourceAPIGW, `{"rawPath":"/","requestContext":{"requestId":"q"},"isBase64Encoded":true,"body":"` + b64([]byte("{\"a\":1}\n{\"a\":2}\n")) + `"}`,
+			[]string{`{"a":1}|1`, `{"a":2}|2`}, nil},
+	} {
+		for _, src := range []string{tc.source, SourceAuto} {
+			h := &Handler{Source: src}
+			recs, unitErrs, err := h.DecodeEvent(context.Background(), []byte(tc.event))
+			if err != nil {
+				t.Fatalf("%s (%s): %v", tc.source, src, err)
+			}
+			var got []string
+			for _, r := range recs {
+				got = append(got, string(r.Data)+"|"+r.Meta.SequenceNumber)
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("%s (%s): records\n%s\nwant\n%s", tc.source, src, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if len(unitErrs) != len(tc.unitErrs) {
+				t.Errorf("%s (%s): unit errors %v, want %v", tc.source, src, unitErrs, tc.unitErrs)
+				continue
+			}
+			for i, e := range unitErrs {
+				if !strings.Contains(e.Error(), tc.unitErrs[i]) {
+					t.Errorf("%s: unit error %v, want %q", tc.source, e, tc.unitErrs[i])
+				}
+			}
+		}
+	}
+	// An S3 notification needs an S3 client; its absence names the object.
+	_, unitErrs, err := (&Handler{}).DecodeEvent(context.Background(), []byte(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k","sequencer":"1"}}}]}`))
+	if err != nil || len(unitErrs) != 1 || !strings.Contains(unitErrs[0].Error(), "s3 record 0") {
+		t.Errorf("S3 without a client: %v %v", unitErrs, err)
+	}
+}

@@ -75,6 +75,9 @@ func (h *Handler) fill(ctx context.Context, u *unit, body []byte, what string) {
 	if json.Unmarshal(body, &env) == nil && env.Type == "Notification" && env.Message != "" {
 		body = []byte(env.Message) // SNS -> SQS without raw message delivery
 	}
+	if isS3TestEvent(body) {
+		return // sent once when a bucket's notifications are set up: no records
+	}
 	if s3ev, ok := asS3Event(body); ok {
 		recs, err := h.s3Records(ctx, s3ev, u.meta)
 		if err != nil {
@@ -91,6 +94,19 @@ func (h *Handler) fill(ctx context.Context, u *unit, body []byte, what string) {
 		return
 	}
 	u.records = recs
+}
+
+// isS3TestEvent reports whether body is the s3:TestEvent message S3
+// sends to a queue or topic when notifications are configured.
+func isS3TestEvent(body []byte) bool {
+	if !bytes.Contains(body, []byte("s3:TestEvent")) {
+		return false
+	}
+	var ev struct {
+		Service string `json:"Service"`
+		Event   string `json:"Event"`
+	}
+	return json.Unmarshal(body, &ev) == nil && ev.Service == "Amazon S3" && ev.Event == "s3:TestEvent"
 }
 
 // asS3Event reports whether body is an S3 event notification.

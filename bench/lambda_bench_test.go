@@ -1,0 +1,242 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host"
+	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/hosttest"
+	"github.com/weirhq/weir/host/kpl"
+	"github.com/weirhq/weir/host/lambda"
+	"github.com/weirhq/weir/host/sinks"
+)
+
+// Lambda pricing for the cost per GB (x86 and the first tier; arm64 is
+// 20% cheaper).
+const (
+	lambdaMemoryMB   = 1769 // one full vCPU
+	lambdaPricePerGB = 0.0000166667
+	lambdaEventSize  = 10000
+	kplMaxSize       = 51200 // the KPL's default AggregationMaxSize
+)
+
+// ctCorpus returns the CloudTrail records of the shared corpora, in
+// compact JSON, whose size is between lo and hi bytes.
+func ctCorpus(b *testing.B, lo, hi int) [][]byte {
+	dir := filepath.Join(hosttest.SharedDir(b), "testdata", "cloudtrail")
+	var files []string
+	for _, pat := range []string{"stratus-red-team/*.json", "otrf/*.json", "panther/*.jsonl"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		files = append(files, m...)
+	}
+	var out [][]byte
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs, err := engine.DecodeRecords(fh, f)
+		fh.Close()
+		if err != nil {
+			continue // a corpus file that is not records (a test table)
+		}
+		for _, r := range recs {
+			// Compact, as CloudTrail records are on a stream (the
+			// corpus files are pretty-printed).
+			var c bytes.Buffer
+			if json.Compact(&c, r.Data) != nil {
+				continue
+			}
+			if n := c.Len(); n >= lo && n <= hi && bytes.Contains(c.Bytes(), []byte(`"eventName"`)) {
+				out = append(out, c.Bytes())
+			}
+		}
+	}
+	if len(out) < 50 {
+		b.Fatalf("only %d CloudTrail records of %d-%d bytes in %s", len(out), lo, hi, dir)
+	}
+	return out
+}
+
+// kinesisLambdaEvent builds a Kinesis event of n user records cycled
+// from corpus, KPL-aggregated the way the KPL does by default (51,200
+// bytes per record). It returns the event and the user records' bytes.
+func kinesisLambdaEvent(b *testing.B, corpus [][]byte, n int) ([]byte, int) {
+	users := make([]kpl.UserRecord, n)
+	size := 0
+	for i := range users {
+		users[i] = kpl.UserRecord{PartitionKey: fmt.Sprint("pk-", i%64), Data: corpus[i%len(corpus)]}
+		size += len(users[i].Data)
+	}
+	agg, err := kpl.Aggregate(users, kplMaxSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type rec struct {
+		EventSource    string         `json:"eventSource"`
+		EventSourceARN string         `json:"eventSourceARN"`
+		EventID        string         `json:"eventID"`
+		Kinesis        map[string]any `json:"kinesis"`
+	}
+	var ev struct {
+		Records []rec `json:"Records"`
+	}
+	for i, a := range agg {
+		seq := fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", i)
+		ev.Records = append(ev.Records, rec{EventSource: "aws:kinesis", EventSourceARN: "arn:aws:kinesis:us-east-1:123456789012:stream/in",
+			EventID: "shardId-000000000000:" + seq, Kinesis: map[string]any{
+				"data": base64.StdEncoding.EncodeToString(a.Data), "partitionKey": a.PartitionKey, "sequenceNumber": seq,
+				"approximateArrivalTimestamp": float64(time.Now().UnixMilli()) / 1000, "kinesisSchemaVersion": "1.0"}})
+	}
+	out, err := json.Marshal(ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out, size
+}
+
+// discardKinesis is a loopback server answering every PutRecords with
+// success, without storing anything: the handler still aggregates and
+// the SDK still encodes and sends every byte.
+func discardKinesis(b *testing.B) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		n := bytes.Count(body, []byte(`"PartitionKey"`))
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		var sb strings.Builder
+		sb.WriteString(`{"FailedRecordCount":0,"Records":[`)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, `{"SequenceNumber":"%d","ShardId":"shardId-000000000000"}`, i)
+		}
+		sb.WriteString("]}")
+		_, _ = io.WriteString(w, sb.String())
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// BenchmarkLambdaKinesis runs a 10,000-record KPL-aggregated Kinesis
+// event of ~1.5 KB CloudTrail records through the Lambda handler in
+// process: decode (base64, KPL, MD5), the cloudtrail-ecs pipeline (one
+// instance), and the Kinesis output (KPL aggregation, PutRecords) to
+// kinesalite on loopback, or to a loopback server that discards. Run it
+// with -cpu 1 for the per-core number (kinesalite, a separate process,
+// then has the other core). Metrics: events/s, the input's MB/s, and the
+// Lambda compute cost per GB of input at 1,769 MB (one vCPU).
+func BenchmarkLambdaKinesis(b *testing.B) {
+	hosttest.RequireTool(b, "go", "install Go")
+	sinks.Register()
+	for _, kv := range hosttest.AWSEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		b.Setenv(k, v)
+	}
+	corpus := ctCorpus(b, 1300, 1800)
+	event, inBytes := kinesisLambdaEvent(b, corpus, lambdaEventSize)
+	module := hosttest.GoModule(b, "modules/cloudtrail-ecs")
+	for _, target := range []string{"kinesalite", "discard"} {
+		b.Run(target, func(b *testing.B) {
+			ctx := context.Background()
+			var endpoint string
+			if target == "kinesalite" {
+				endpoint = hosttest.Kinesalite(b)
+				cfg, err := awsconf.Load(ctx, "us-east-1", 3, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+				if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("out"), ShardCount: aws.Int32(1)}); err != nil {
+					b.Fatal(err)
+				}
+				for i := 0; ; i++ {
+					d, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("out")})
+					if err == nil && d.StreamDescription.StreamStatus == ktypes.StreamStatusActive {
+						break
+					}
+					if i > 100 {
+						b.Fatal("stream never active")
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			} else {
+				endpoint = discardKinesis(b)
+			}
+			h := lambdaHandler(b, module, endpoint)
+			// One warm-up invocation (compiles, fills the pools).
+			if _, err := h.Handle(ctx, event); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(inBytes))
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				resp, err := h.Handle(ctx, event)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r, ok := resp.(*events.KinesisEventResponse); !ok || len(r.BatchItemFailures) != 0 {
+					b.Fatalf("response %+v", resp)
+				}
+			}
+			sec := time.Since(start).Seconds() / float64(b.N)
+			b.StopTimer()
+			perCore := float64(lambdaEventSize) / sec / float64(runtime.GOMAXPROCS(0))
+			gbPerSec := float64(inBytes) / sec / 1e9 / float64(runtime.GOMAXPROCS(0))
+			b.ReportMetric(perCore, "events/s/core")
+			b.ReportMetric(float64(inBytes)/lambdaEventSize, "B/event")
+			b.ReportMetric(1/gbPerSec*lambdaMemoryMB/1024*lambdaPricePerGB, "$/GB")
+		})
+	}
+}
+
+// lambdaHandler builds the handler as the bootstrap does, with the
+// cloudtrail-ecs stage (one instance) and a Kinesis output at endpoint.
+func lambdaHandler(b *testing.B, module, endpoint string) *lambda.Handler {
+	ctx := context.Background()
+	dir := b.TempDir()
+	yaml := fmt.Sprintf("version: 1\nname: bench\nstages:\n  - name: normalize\n    module: %s\n    instances: 1\noutputs:\n  default: {type: kinesis, stream: out, endpoint: %q}\n", module, endpoint)
+	path := filepath.Join(dir, "pipeline.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := engine.LoadConfig(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hst, err := host.New(ctx, host.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = hst.Close(ctx) })
+	pipe, err := engine.NewPipeline(ctx, cfg, hst.NewStage)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = pipe.Close(ctx) })
+	outs, err := engine.OpenSinksContext(ctx, cfg, io.Discard, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &lambda.Handler{Pipeline: pipe, Sinks: outs, Source: lambda.SourceKinesis}
+}

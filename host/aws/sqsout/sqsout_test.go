@@ -1,0 +1,157 @@
+package sqsout
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/hosttest"
+)
+
+// fakeSQS is a loopback server speaking SQS's JSON protocol
+// (AmazonSQS.SendMessageBatch). It checks the service limits, records
+// the messages it accepted, and fails entries as fail says.
+type fakeSQS struct {
+	mu       sync.Mutex
+	calls    [][]string // message bodies per call
+	accepted []string
+	// fail returns the error code for an entry of call n (1-based), ""
+	// to accept it; senderFault marks the code as the sender's.
+	fail func(call int, body string) (code string, senderFault bool)
+}
+
+func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Amz-Target") != "AmazonSQS.SendMessageBatch" {
+		http.Error(w, "unexpected target "+r.Header.Get("X-Amz-Target"), 400)
+		return
+	}
+	var req struct {
+		QueueURL string `json:"QueueUrl"`
+		Entries  []struct{ Id, MessageBody string }
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	size := 0
+	for _, e := range req.Entries {
+		size += len(e.MessageBody)
+	}
+	if len(req.Entries) > MaxMessagesPerCall || size > MaxBytesPerCall {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#BatchRequestTooLong","message":"%d entries, %d bytes"}`, len(req.Entries), size)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var bodies []string
+	type ok struct{ Id, MessageId, MD5OfMessageBody string }
+	type failed struct {
+		Id, Code, Message string
+		SenderFault       bool
+	}
+	resp := struct {
+		Successful []ok
+		Failed     []failed
+	}{Successful: []ok{}, Failed: []failed{}}
+	for _, e := range req.Entries {
+		bodies = append(bodies, e.MessageBody)
+		if code, sender := f.fail(len(f.calls)+1, e.MessageBody); code != "" {
+			resp.Failed = append(resp.Failed, failed{Id: e.Id, Code: code, Message: "injected", SenderFault: sender})
+			continue
+		}
+		f.accepted = append(f.accepted, e.MessageBody)
+		resp.Successful = append(resp.Successful, ok{Id: e.Id, MessageId: "m-" + e.Id, MD5OfMessageBody: fmt.Sprintf("%x", md5.Sum([]byte(e.MessageBody)))})
+	}
+	f.calls = append(f.calls, bodies)
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// TestSQSOutput sends 25 outputs, some of 100 KB, through a loopback SQS
+// that fails every third message of the first call: calls of at most 10
+// messages and 256 KiB, the failed entries re-sent alone, every message
+// delivered once. A sender fault, an oversize output and invalid UTF-8
+// are errors naming the output.
+func TestSQSOutput(t *testing.T) {
+	for _, kv := range hosttest.AWSEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	f := &fakeSQS{fail: func(call int, body string) (string, bool) {
+		if call == 1 && strings.HasSuffix(body, `0"}`) || call == 1 && strings.HasSuffix(body, `3"}`) {
+			return "InternalError", false
+		}
+		return "", false
+	}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	queue := srv.URL + "/123456789012/q"
+	s, err := Open(ctx, "queue", engine.OutputConfig{Type: "sqs", QueueURL: queue, Endpoint: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs []engine.Output
+	var want []string
+	for i := 0; i < 25; i++ {
+		pad := ""
+		if i >= 12 && i < 18 {
+			pad = strings.Repeat("p", 100<<10)
+		}
+		d := fmt.Sprintf(`{"pad":"%s","i":"%d"}`, pad, i)
+		outs = append(outs, engine.Output{Data: []byte(d)})
+		want = append(want, d)
+	}
+	if err := s.Write(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.accepted) != 25 {
+		t.Fatalf("%d messages accepted, want 25", len(f.accepted))
+	}
+	seen := map[string]int{}
+	for _, b := range f.accepted {
+		seen[b]++
+	}
+	for _, w := range want {
+		if seen[w] != 1 {
+			t.Errorf("message %.20q…%q accepted %d times", w, w[len(w)-8:], seen[w])
+		}
+	}
+	var sizes []int
+	for _, c := range f.calls {
+		sizes = append(sizes, len(c))
+	}
+	// 10 small (0 and 3 failed) → 2 re-sent; 2 small + 2 large (a third
+	// would pass 256 KiB); 2 large; 2 large + 7 small.
+	if fmt.Sprint(sizes) != "[10 2 4 2 9]" {
+		t.Errorf("messages per call %v", sizes)
+	}
+
+	f.fail = func(int, string) (string, bool) { return "InvalidMessageContents", true }
+	err = s.Write(ctx, outs[:3])
+	if err == nil || !strings.Contains(err.Error(), "output 0 refused: InvalidMessageContents") || !strings.Contains(err.Error(), queue) {
+		t.Errorf("sender fault: %v", err)
+	}
+	f.fail = func(int, string) (string, bool) { return "ServiceUnavailable", false }
+	s2 := New(s.(*Sink).client, queue, 2)
+	err = s2.Write(ctx, outs[:3])
+	if err == nil || !strings.Contains(err.Error(), "still failed after 2 attempts: ServiceUnavailable") {
+		t.Errorf("out of attempts: %v", err)
+	}
+	for _, tc := range []struct{ data, want string }{
+		{strings.Repeat("x", MaxBytesPerCall+1), "output 1: 262145 bytes exceeds"},
+		{"\xff\xfe", "output 1: not valid UTF-8"},
+	} {
+		if err := s.Write(ctx, []engine.Output{outs[0], {Data: []byte(tc.data)}}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
