@@ -25,8 +25,9 @@ type Capabilities struct {
 	Tables map[string]TableFile `json:"tables,omitempty" yaml:"tables,omitempty"`
 	// Cache grants the key-value cache.
 	Cache *CacheCapability `json:"cache,omitempty" yaml:"cache,omitempty"`
-	// MMDB maps database names ("asn", "city") to MaxMind DB files
-	// (a path or file://), loaded once per process into memory.
+	// MMDB maps database names ("asn", "city") to MaxMind DB files (a
+	// path, file:// or s3://bucket/key), loaded once per process into
+	// memory and shared by every stage naming the same file.
 	MMDB map[string]string `json:"mmdb,omitempty" yaml:"mmdb,omitempty"`
 }
 
@@ -230,8 +231,8 @@ func (c Capabilities) validate(f string, bad func(field, format string, args ...
 	for _, name := range sortedKeys(c.MMDB) {
 		if c.MMDB[name] == "" {
 			bad(fmt.Sprintf("%s.mmdb.%s", f, name), "required: a file path")
-		} else if scheme, _, ok := strings.Cut(c.MMDB[name], "://"); ok && scheme != "file" {
-			bad(fmt.Sprintf("%s.mmdb.%s", f, name), "only paths and file:// are supported (got %s://)", scheme)
+		} else if scheme, _, ok := strings.Cut(c.MMDB[name], "://"); ok && scheme != "file" && scheme != "s3" {
+			bad(fmt.Sprintf("%s.mmdb.%s", f, name), "only paths, file:// and s3:// are supported (got %s://)", scheme)
 		}
 	}
 }

@@ -39,8 +39,8 @@ func TestCapabilitiesValidation(t *testing.T) {
       cache: {backend: redis}`, "memory or dynamodb"},
 		{"cache table", `
       cache: {backend: dynamodb}`, "cache.table: required"},
-		{"mmdb s3", `
-      mmdb: {asn: "s3://b/asn.mmdb"}`, "only paths and file://"},
+		{"mmdb https", `
+      mmdb: {asn: "https://example.com/asn.mmdb"}`, "only paths, file:// and s3://"},
 		{"unknown key", `
       dns: {resolver: "1.1.1.1", nope: 1}`, "nope"},
 	}

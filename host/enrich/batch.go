@@ -3,6 +3,8 @@ package enrich
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,9 +35,31 @@ type keySet struct {
 	seen     map[string]int32
 }
 
-func newKeySet(n int) keySet {
-	return keySet{distinct: make([]string, 0, min(n, 1024)), idx: make([]int32, 0, n), seen: make(map[string]int32, min(n, 1024))}
+// keySets recycles keySets (their map and slices) from call to call.
+var keySets = sync.Pool{New: func() any { return &keySet{seen: map[string]int32{}} }}
+
+// getKeySet returns an empty keySet for n keys; release it with
+// putKeySet once its slices are no longer used.
+func getKeySet(n int) *keySet {
+	ks := keySets.Get().(*keySet)
+	ks.idx = slices.Grow(ks.idx[:0], n)
+	return ks
 }
+
+// putKeySet recycles ks, unless it grew too large to keep.
+func putKeySet(ks *keySet) {
+	if ks == nil || cap(ks.idx) > maxPooledKeys {
+		return
+	}
+	clear(ks.distinct)
+	ks.distinct = ks.distinct[:0]
+	ks.idx = ks.idx[:0]
+	clear(ks.seen)
+	keySets.Put(ks)
+}
+
+// maxPooledKeys bounds the keySets kept for reuse.
+const maxPooledKeys = 16 << 10
 
 // add adds a key given as bytes: only a new distinct key is copied into a
 // string (a map lookup by string(b) does not allocate).
@@ -65,9 +89,11 @@ func (ks *keySet) addNew(s string) {
 
 // answer is a call's results: one per distinct key, and for each key of
 // the request the index of its result (nil: rs is in request order).
+// keys, when set, is recycled once the response is written.
 type answer struct {
-	rs  []Result
-	idx []int32
+	rs   []Result
+	idx  []int32
+	keys *keySet
 }
 
 // inOrder is an answer whose results are in request order.
@@ -97,7 +123,8 @@ func (a answer) expand() []Result {
 // misses concurrently (at most spec.concurrency at a time), caches
 // positive and negative answers, and returns one result per key in order.
 func resolve(ctx context.Context, spec batchSpec, keys []string, fn resolver) []Result {
-	ks := newKeySet(len(keys))
+	ks := getKeySet(len(keys))
+	defer putKeySet(ks)
 	for _, k := range keys {
 		ks.addString(k)
 	}
@@ -127,7 +154,8 @@ func resolveSet(ctx context.Context, spec batchSpec, distinct []string, fn resol
 
 // resolveBulk is resolve with the misses handed to bulk in one call.
 func resolveBulk(ctx context.Context, spec batchSpec, keys []string, bulk bulkResolver) []Result {
-	ks := newKeySet(len(keys))
+	ks := getKeySet(len(keys))
+	defer putKeySet(ks)
 	for _, k := range keys {
 		ks.addString(k)
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,8 +55,17 @@ func ptrReq(names ...string) []byte {
 	return b
 }
 
+// concurrency is the resolver concurrency of the benchmarks (the
+// default of capabilities.dns.concurrency).
 const concurrency = 32
 
+// batchTarget is the issue's target for the batched lookup of 200
+// distinct addresses on a resolver answering after 20 ms:
+// 2 × 200 / concurrency × 20 ms.
+const batchTarget = time.Duration(2 * 200 * 20 * int64(time.Millisecond) / concurrency)
+
+// dnsEnv is an Env resolving on addr, with a cache of cacheTTL (negative:
+// none) shared as the host shares it.
 func dnsEnv(tb testing.TB, addr string, cacheTTL time.Duration) *enrich.Env {
 	tb.Helper()
 	env, err := enrich.New(engine.Capabilities{DNS: &engine.DNSCapability{
@@ -85,7 +97,8 @@ func mustOK(tb testing.TB, resp []byte, n int) {
 // TestDNSBatchTargets checks the issue's targets on a resolver answering
 // after 20 ms: the batched lookup of a 1,000-record batch (200 distinct
 // IPs) within 2 × 200/concurrency × 20 ms, and within 1 ms with a warm
-// cache. One-at-a-time lookups are measured on 25 records.
+// cache (checked when WEIR_STRICT_TIMING is set: shared CI machines are
+// noisy). One-at-a-time lookups are measured on 25 records.
 func TestDNSBatchTargets(t *testing.T) {
 	addr := slowDNS(t, 20*time.Millisecond)
 	keys := batchKeys()
@@ -98,6 +111,7 @@ func TestDNSBatchTargets(t *testing.T) {
 	}
 	perRecord := time.Since(start) / 25
 
+	enrich.ForgetSharedCaches()
 	env = dnsEnv(t, addr, time.Minute)
 	start = time.Now()
 	mustOK(t, env.Call(ctx, enrich.FuncDNS, ptrReq(keys...)), len(keys))
@@ -109,42 +123,89 @@ func TestDNSBatchTargets(t *testing.T) {
 		env.Call(ctx, enrich.FuncDNS, req)
 	}
 	warm := time.Since(start) / warmRuns
-	target := 2 * 200 / concurrency * 20 * time.Millisecond
 	t.Logf("one at a time: %s per record (%s for 1,000 records); batched: %s (target %s); warm cache: %s (target 1ms)",
-		perRecord, 1000*perRecord, batched, target, warm)
-	if batched > target {
-		t.Errorf("batched lookup took %s, want <= %s", batched, target)
+		perRecord, 1000*perRecord, batched, batchTarget, warm)
+	if batched > batchTarget {
+		t.Errorf("batched lookup took %s, want <= %s", batched, batchTarget)
 	}
 	if warm > time.Millisecond && os.Getenv("WEIR_STRICT_TIMING") != "" {
 		t.Errorf("warm lookup took %s, want <= 1ms", warm)
 	}
 }
 
-func BenchmarkDNSBatched(b *testing.B) {
+// BenchmarkDNSBatch is the issue's benchmark: the reverse-DNS lookups of
+// a 1,000-record batch holding 200 distinct IP addresses, on a resolver
+// (miekg/dns on loopback) answering every query after 20 ms.
+//
+//   - sequential: one host call per record, in order, as a module
+//     without batching makes them (the cache on: the 800 repeated
+//     addresses are hits, the 200 others wait 20 ms each);
+//   - batched: one host call for the batch, cold cache: the host
+//     de-duplicates and resolves the 200 addresses 32 at a time;
+//   - warm: the same call again, every address cached.
+//
+// Each op is one batch. Run: go test -run '^$' -bench DNSBatch
+// -benchtime 3x ./host/enrich (sequential takes ~4 s per op).
+func BenchmarkDNSBatch(b *testing.B) {
 	addr := slowDNS(b, 20*time.Millisecond)
 	keys := batchKeys()
-	req := ptrReq(keys...)
-	for b.Loop() {
-		env := dnsEnv(b, addr, -1)
-		mustOK(b, env.Call(context.Background(), enrich.FuncDNS, req), len(keys))
-	}
+	ctx := context.Background()
+	b.Run("sequential", func(b *testing.B) {
+		reqs := make([][]byte, len(keys))
+		for i, k := range keys {
+			reqs[i] = ptrReq(k)
+		}
+		for b.Loop() {
+			b.StopTimer()
+			enrich.ForgetSharedCaches()
+			env := dnsEnv(b, addr, time.Hour)
+			b.StartTimer()
+			for _, r := range reqs {
+				mustOK(b, env.Call(ctx, enrich.FuncDNS, r), 1)
+			}
+		}
+	})
+	b.Run("batched", func(b *testing.B) {
+		req := ptrReq(keys...)
+		for b.Loop() {
+			b.StopTimer()
+			enrich.ForgetSharedCaches()
+			env := dnsEnv(b, addr, time.Hour)
+			b.StartTimer()
+			mustOK(b, env.Call(ctx, enrich.FuncDNS, req), len(keys))
+		}
+		b.ReportMetric(float64(batchTarget.Nanoseconds()), "target-ns/op")
+	})
+	b.Run("warm", func(b *testing.B) {
+		req := ptrReq(keys...)
+		env := dnsEnv(b, addr, time.Hour)
+		mustOK(b, env.Call(ctx, enrich.FuncDNS, req), len(keys))
+		b.ReportAllocs()
+		for b.Loop() {
+			env.Call(ctx, enrich.FuncDNS, req)
+		}
+	})
 }
 
-func BenchmarkDNSWarm(b *testing.B) {
-	addr := slowDNS(b, 20*time.Millisecond)
-	keys := batchKeys()
-	req := ptrReq(keys...)
-	env := dnsEnv(b, addr, time.Hour)
-	mustOK(b, env.Call(context.Background(), enrich.FuncDNS, req), len(keys))
-	for b.Loop() {
-		env.Call(context.Background(), enrich.FuncDNS, req)
-	}
-}
-
-// BenchmarkWasmCachedLookup measures one cached reverse-DNS host call made
-// from a Go module (request built and stored in kernel memory, host call,
-// response read back), as the difference between a batch making 10
-// lookups per record and one making none, divided by the lookups.
+// BenchmarkWasmCachedLookup measures cached reverse-DNS lookups made from
+// a Go module (request built and stored in kernel memory, host call,
+// response read back and decoded) on the 1,000-record batches of
+// BenchmarkDNSBatch (200 distinct addresses):
+//
+//   - per-call: one host call per lookup, 10 per record; the metric
+//     ns/lookup is the time of a batch making them minus the time of a
+//     batch making none, divided by the lookups: the cost of one cached
+//     lookup called from Wasm;
+//   - per-batch: one host call for the batch's 1,000 addresses (as
+//     modules should, weir.Prepare); ns/record is the added time per
+//     record (building the key list included).
+//
+// Both times are the fastest of the iterations (-benchtime 30x or more):
+// differences of a few milliseconds drown in a shared machine's noise
+// otherwise; ns/op is the time of the iterations, not a result.
+//
+// The modules run with deadline checks on (limits.preempt, the default);
+// WEIR_BENCH_NOPREEMPT=1 turns them off.
 func BenchmarkWasmCachedLookup(b *testing.B) {
 	ctx := context.Background()
 	wasm, err := os.ReadFile(hosttest.GoModule(b, "host/enrich/testdata/lookup"))
@@ -156,38 +217,66 @@ func BenchmarkWasmCachedLookup(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer h.Close(ctx)
+	// The batch of the DNS benchmark: 200 distinct addresses, each with a
+	// PTR name in a static answer file (served, then cached, by the host).
+	keys := batchKeys()
+	ptr := map[string][]string{}
+	recs := make([]engine.Record, len(keys))
+	for i, k := range keys {
+		recs[i].Data = []byte(k)
+		ptr[k] = []string{"host-" + strings.ReplaceAll(k, ".", "-") + ".example."}
+	}
+	answers, _ := json.Marshal(map[string]any{"PTR": ptr})
 	static := b.TempDir() + "/ptr.json"
-	if err := os.WriteFile(static, []byte(`{"PTR":{"192.0.2.0":["c-192-0-2-0.hsd1.ca.comcast.net."]}}`), 0o644); err != nil {
+	if err := os.WriteFile(static, answers, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	recs := make([]engine.Record, 1000)
-	for i := range recs {
-		recs[i].Data = []byte("192.0.2.0")
+	var preempt *bool
+	if os.Getenv("WEIR_BENCH_NOPREEMPT") != "" {
+		preempt = new(bool)
 	}
-	run := func(lookups int) time.Duration {
+	load := func(config map[string]string) engine.Stage {
 		st, err := h.LoadModule(ctx, "lookup", wasm, engine.StageConfig{
-			Instances: 1, Config: map[string]string{"lookups": fmt.Sprint(lookups)},
+			Instances: 1, Config: config, Limits: engine.Limits{Preempt: preempt},
 			Capabilities: engine.Capabilities{DNS: &engine.DNSCapability{Static: static}},
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer st.Close(ctx)
-		if _, err := st.Process(ctx, recs); err != nil { // warm up
+		b.Cleanup(func() { st.Close(ctx) })
+		if _, err := st.Process(ctx, recs); err != nil { // warm up: the cache too
 			b.Fatal(err)
 		}
-		start := time.Now()
-		const runs = 5
-		for range runs {
+		return st
+	}
+	// minTime runs a batch on each stage per iteration and returns the
+	// fastest time of each: on a shared machine the minimum is the
+	// estimate least disturbed by other work (and by the guest's GC).
+	minTime := func(b *testing.B, base, with engine.Stage) (time.Duration, time.Duration) {
+		timed := func(st engine.Stage) time.Duration {
+			start := time.Now()
 			if _, err := st.Process(ctx, recs); err != nil {
 				b.Fatal(err)
 			}
+			return time.Since(start)
 		}
-		return time.Since(start) / runs
+		minBase, minWith := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+		for b.Loop() {
+			minBase = min(minBase, timed(base))
+			minWith = min(minWith, timed(with))
+		}
+		return minBase, minWith
 	}
-	for b.Loop() {
-		base, with := run(0), run(10)
-		per := (with - base) / (10 * time.Duration(len(recs)))
-		b.ReportMetric(float64(per.Nanoseconds()), "ns/lookup")
-	}
+	none := load(map[string]string{"lookups": "0"})
+	b.Run("per-call", func(b *testing.B) {
+		const lookups = 10
+		some := load(map[string]string{"lookups": strconv.Itoa(lookups)})
+		base, with := minTime(b, none, some)
+		b.ReportMetric(float64((with-base).Nanoseconds())/float64(lookups*len(recs)), "ns/lookup")
+	})
+	b.Run("per-batch", func(b *testing.B) {
+		batched := load(map[string]string{"lookups": "0", "batch": "true"})
+		base, with := minTime(b, none, batched)
+		b.ReportMetric(float64((with-base).Nanoseconds())/float64(len(recs)), "ns/record")
+	})
 }

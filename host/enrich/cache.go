@@ -23,7 +23,6 @@ type cacheKey struct {
 type cached struct {
 	res Result
 	ttl time.Duration
-	exp time.Time
 }
 
 // defaultMaxEntries bounds a cache whose configuration sets no bound.
@@ -42,16 +41,13 @@ func newTTLCache(maxEntries int) *ttlCache {
 	return &ttlCache{c: c}
 }
 
-// get returns a live entry.
+// get returns a live entry (otter checks the expiry on read).
 func (t *ttlCache) get(ns, key string) (Result, bool) {
 	if t == nil {
 		return Result{}, false
 	}
 	v, ok := t.c.GetIfPresent(cacheKey{ns, key})
-	if !ok || time.Now().After(v.exp) {
-		return Result{}, false
-	}
-	return v.res, true
+	return v.res, ok
 }
 
 // set stores r for ttl (nothing when ttl <= 0).
@@ -59,19 +55,11 @@ func (t *ttlCache) set(ns, key string, r Result, ttl time.Duration) {
 	if t == nil || ttl <= 0 {
 		return
 	}
-	t.c.Set(cacheKey{ns, key}, cached{res: r, ttl: ttl, exp: time.Now().Add(ttl)})
+	t.c.Set(cacheKey{ns, key}, cached{res: r, ttl: ttl})
 }
 
 func (t *ttlCache) delete(ns, key string) {
 	if t != nil {
 		t.c.Invalidate(cacheKey{ns, key})
 	}
-}
-
-// size returns the number of entries.
-func (t *ttlCache) size() int {
-	if t == nil {
-		return 0
-	}
-	return t.c.EstimatedSize()
 }

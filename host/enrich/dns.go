@@ -129,15 +129,15 @@ var parserPool fastjson.ParserPool
 // with fastjson (the hot path: no reflection, one string per distinct
 // name), returning the kind and the de-duplicated names. Other fields are
 // ignored, as encoding/json would.
-func parseNames(req []byte, kindField, listField string) (string, keySet, error) {
+func parseNames(req []byte, kindField, listField string) (string, *keySet, error) {
 	p := parserPool.Get()
 	defer parserPool.Put(p)
 	v, err := p.ParseBytes(req)
 	if err != nil {
-		return "", keySet{}, fmt.Errorf("request is not valid JSON: %w", err)
+		return "", nil, fmt.Errorf("request is not valid JSON: %w", err)
 	}
 	if v.Type() != fastjson.TypeObject {
-		return "", keySet{}, fmt.Errorf("request is not a JSON object")
+		return "", nil, fmt.Errorf("request is not a JSON object")
 	}
 	var kind string
 	switch k := v.Get(kindField); {
@@ -145,7 +145,7 @@ func parseNames(req []byte, kindField, listField string) (string, keySet, error)
 	case k.Type() == fastjson.TypeString:
 		kind = string(k.GetStringBytes())
 	default:
-		return "", keySet{}, fmt.Errorf("%q is not a string", kindField)
+		return "", nil, fmt.Errorf("%q is not a string", kindField)
 	}
 	var names []*fastjson.Value
 	switch l := v.Get(listField); {
@@ -153,16 +153,17 @@ func parseNames(req []byte, kindField, listField string) (string, keySet, error)
 	case l.Type() == fastjson.TypeArray:
 		names, _ = l.Array()
 	default:
-		return "", keySet{}, fmt.Errorf("%q is not an array", listField)
+		return "", nil, fmt.Errorf("%q is not an array", listField)
 	}
 	if len(names) > maxKeys {
-		return "", keySet{}, fmt.Errorf("%d %s (max %d)", len(names), listField, maxKeys)
+		return "", nil, fmt.Errorf("%d %s (max %d)", len(names), listField, maxKeys)
 	}
-	ks := newKeySet(len(names))
+	ks := getKeySet(len(names))
 	for i, n := range names {
 		b, err := n.StringBytes()
 		if err != nil {
-			return "", keySet{}, fmt.Errorf("%s[%d] is not a string", listField, i)
+			putKeySet(ks)
+			return "", nil, fmt.Errorf("%s[%d] is not a string", listField, i)
 		}
 		ks.add(b)
 	}
@@ -177,6 +178,7 @@ func (s *dnsService) call(ctx context.Context, req []byte) (answer, error) {
 	typ := strings.ToUpper(kind)
 	qtype, ok := dnsTypes[typ]
 	if !ok {
+		putKeySet(ks)
 		return answer{}, fmt.Errorf("type %q: want PTR, A, AAAA or TXT", kind)
 	}
 	spec := s.spec
@@ -184,7 +186,7 @@ func (s *dnsService) call(ctx context.Context, req []byte) (answer, error) {
 	rs := resolveSet(ctx, spec, ks.distinct, func(ctx context.Context, name string) Result {
 		return s.lookup(ctx, typ, qtype, name)
 	})
-	return answer{rs: rs, idx: ks.idx}, nil
+	return answer{rs: rs, idx: ks.idx, keys: ks}, nil
 }
 
 // question turns a key into the name to query, or an error result.

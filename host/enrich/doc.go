@@ -22,7 +22,8 @@
 // Caches, clients and loaded files are shared by the Envs of a process
 // whose configuration is the same (a DNS cache by resolver and TTLs, an
 // HTTP client and cache by capability, a DynamoDB client by region and
-// endpoint, its cache also by TTL, an MMDB reader by file version, a
+// endpoint, its cache also by TTL, an MMDB reader by version (a file's
+// path, size and modification time; an s3:// object's ETag), a
 // memory key-value cache by stage name): two stages, or the new version
 // of a hot-swapped stage, use the same warm entries. Sharing is weak: what
 // no Env uses any more is collected, so memory is bounded by the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/source"
 )
 
 // Options configure an Env.
@@ -18,6 +19,9 @@ type Options struct {
 	Stage string
 	// Logger receives denials and failures; nil means slog.Default().
 	Logger *slog.Logger
+	// Sources configures how remote MMDB references (s3://) are fetched;
+	// the zero value uses the default AWS configuration.
+	Sources source.Options
 }
 
 // Env is one stage's enrichment environment: its granted capabilities,
@@ -41,8 +45,8 @@ type Env struct {
 }
 
 // New checks caps and loads what it names (static DNS answers, table
-// files, MMDB files, once per process). Network clients are created on
-// first use.
+// files, MMDB databases: once per version and process). Network clients
+// are created on first use.
 func New(caps engine.Capabilities, opts Options) (*Env, error) {
 	e := &Env{caps: caps, stage: opts.Stage, logger: opts.Logger, stats: map[string]*counters{}}
 	if e.logger == nil {
@@ -83,7 +87,7 @@ func New(caps engine.Capabilities, opts Options) (*Env, error) {
 	if len(caps.MMDB) > 0 {
 		e.mmdb = map[string]*mmdbDB{}
 		for name, path := range caps.MMDB {
-			db, err := openMMDB(path)
+			db, err := openMMDB(path, opts.Sources)
 			if err != nil {
 				return nil, fmt.Errorf("enrich: mmdb %q: %w", name, err)
 			}
@@ -93,8 +97,9 @@ func New(caps engine.Capabilities, opts Options) (*Env, error) {
 	return e, nil
 }
 
-// Close releases the Env's caches. Process-wide data (MMDB, tables) stays
-// loaded for other stages.
+// Close releases nothing: the caches, clients and databases an Env uses
+// are shared (see the package documentation) and released once no Env
+// holds them. Local tables stay loaded for the process.
 func (e *Env) Close() error { return nil }
 
 // Stats returns the counters of every host function, by name.
@@ -177,7 +182,9 @@ func (e *Env) Call(ctx context.Context, fn string, req []byte) (resp []byte) {
 		}
 		c.denied.Add(denied)
 	}
-	return appendAnswer(nil, a)
+	resp = appendAnswer(nil, a)
+	putKeySet(a.keys)
+	return resp
 }
 
 // deny answers a call the stage was not granted, logging it (at warn the

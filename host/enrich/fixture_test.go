@@ -12,6 +12,7 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/weirhq/weir/host/hosttest"
+	"github.com/weirhq/weir/host/source"
 )
 
 var updateFixtures = flag.Bool("update", false, "rewrite the example's MMDB fixture")
@@ -32,6 +33,12 @@ var asnFixture = map[string]mmdbtype.Map{
 // buildASN writes the ASN fixture database with mmdbwriter.
 func buildASN(tb testing.TB) []byte {
 	tb.Helper()
+	return buildMMDB(tb, asnFixture)
+}
+
+// buildMMDB writes a GeoLite2-ASN-shaped database of networks.
+func buildMMDB(tb testing.TB, networks map[string]mmdbtype.Map) []byte {
+	tb.Helper()
 	w, err := mmdbwriter.New(mmdbwriter.Options{
 		DatabaseType:            "GeoLite2-ASN",
 		Description:             map[string]string{"en": "weir reference job ASN fixture"},
@@ -42,7 +49,7 @@ func buildASN(tb testing.TB) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for cidr, rec := range asnFixture {
+	for cidr, rec := range networks {
 		_, n, err := net.ParseCIDR(cidr)
 		if err != nil {
 			tb.Fatal(err)
@@ -68,7 +75,7 @@ func TestASNFixture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db, err := openMMDB(path)
+	db, err := openMMDB(path, source.Options{})
 	if err != nil {
 		t.Fatalf("%v (regenerate with go test ./host/enrich -run TestASNFixture -update)", err)
 	}

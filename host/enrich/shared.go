@@ -24,16 +24,30 @@ type registry[V any] struct {
 // one. build runs under the registry's lock: two Envs created at once
 // with the same configuration get one value.
 func (r *registry[V]) get(key string, build func() (*V, error)) (*V, error) {
+	return r.update(key, func(old *V) (*V, error) {
+		if old != nil {
+			return old, nil
+		}
+		return build()
+	})
+}
+
+// update stores and returns what fn makes of the live value for key (nil
+// when there is none): the same value, or a new one replacing it for the
+// Envs created from now on. fn runs under the registry's lock.
+func (r *registry[V]) update(key string, fn func(old *V) (*V, error)) (*V, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var old *V
 	if wp, ok := r.m[key]; ok {
-		if v := wp.Value(); v != nil {
-			return v, nil
-		}
+		old = wp.Value()
 	}
-	v, err := build()
+	v, err := fn(old)
 	if err != nil {
 		return nil, err
+	}
+	if v == old {
+		return v, nil
 	}
 	if r.m == nil {
 		r.m = map[string]weak.Pointer[V]{}

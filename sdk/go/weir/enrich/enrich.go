@@ -192,10 +192,8 @@ type Answers struct {
 // or "TXT"; for PTR the names are IP addresses). One Answers per name, in
 // order.
 func LookupDNS(typ string, names []string) []Answers {
-	req := append([]byte(`{"type":`), frame.AppendString(nil, []byte(typ))...)
-	req = append(req, `,"names":`...)
-	req = append(appendStringList(req, names), '}')
-	rs := invoke(FuncDNS, req, len(names))
+	names, idx := distinct(names)
+	rs := invoke(FuncDNS, dnsRequest(typ, names), len(names))
 	out := make([]Answers, len(rs))
 	for i, r := range rs {
 		out[i].Result = r
@@ -208,7 +206,19 @@ func LookupDNS(typ string, names []string) []Answers {
 			out[i].Records = recs
 		}
 	}
-	return out
+	return expand(out, idx)
+}
+
+// dnsRequest is the weir_dns request, built in one allocation.
+func dnsRequest(typ string, names []string) []byte {
+	n := 32 + len(typ)
+	for _, s := range names {
+		n += len(s) + 3
+	}
+	req := append(make([]byte, 0, n), `{"type":`...)
+	req = frame.AppendString(req, []byte(typ))
+	req = append(req, `,"names":`...)
+	return append(appendStringList(req, names), '}')
 }
 
 // decodeStrings reads u32 count, count × string.
@@ -237,25 +247,54 @@ func decodeStrings(b []byte) ([]string, error) {
 // there are several), without its final dot: Result.String() is
 // "c-192-0-2-0.hsd1.ca.comcast.net". No PTR record gives StatusNotFound.
 func ReverseDNS(ips []string) []Result {
-	as := LookupDNS("PTR", ips)
-	out := make([]Result, len(as))
-	for i, a := range as {
-		out[i] = a.Result
-		if a.OK() {
-			if len(a.Records) == 0 {
-				out[i] = Result{Status: StatusNotFound}
-				continue
-			}
-			out[i].Value = []byte(a.Records[0])
+	ips, idx := distinct(ips)
+	rs := invoke(FuncDNS, dnsRequest("PTR", ips), len(ips))
+	for i := range rs {
+		if !rs[i].OK() {
+			continue
+		}
+		name, n, ok := firstString(rs[i].Value)
+		switch {
+		case !ok:
+			rs[i] = Result{Status: StatusError, Err: errors.New("enrich: corrupt DNS answer")}
+		case n == 0:
+			rs[i] = Result{Status: StatusNotFound}
+		default:
+			rs[i].Value = name
 		}
 	}
-	return out
+	return expand(rs, idx)
+}
+
+// firstString reads the first string of a DNS answer list (u32 count,
+// count × string), aliasing b, and the count.
+func firstString(b []byte) ([]byte, int, bool) {
+	if len(b) < 4 {
+		return nil, 0, false
+	}
+	n := int(binary.LittleEndian.Uint32(b))
+	if n == 0 {
+		return nil, 0, len(b) == 4
+	}
+	s, _, ok := readBytes(b, 4)
+	return s, n, ok
 }
 
 // MMDB looks IP addresses up in the stage's MaxMind database db (a name
 // from capabilities.mmdb). Each found record's Value is its JSON document.
 func MMDB(db string, ips []string) []Result {
-	req := append([]byte(`{"db":`), frame.AppendString(nil, []byte(db))...)
+	ips, idx := distinct(ips)
+	return expand(mmdb(db, ips), idx)
+}
+
+// mmdb is MMDB for distinct addresses.
+func mmdb(db string, ips []string) []Result {
+	n := 32 + len(db)
+	for _, s := range ips {
+		n += len(s) + 3
+	}
+	req := append(make([]byte, 0, n), `{"db":`...)
+	req = frame.AppendString(req, []byte(db))
 	req = append(req, `,"ips":`...)
 	req = append(appendStringList(req, ips), '}')
 	return invoke(FuncMMDB, req, len(ips))
@@ -274,7 +313,8 @@ func ASN(ips []string) []ASNResult { return ASNFrom("asn", ips) }
 
 // ASNFrom is ASN with a database name.
 func ASNFrom(db string, ips []string) []ASNResult {
-	rs := MMDB(db, ips)
+	ips, idx := distinct(ips)
+	rs := mmdb(db, ips)
 	out := make([]ASNResult, len(rs))
 	var p fastjson.Parser
 	for i, r := range rs {
@@ -290,7 +330,7 @@ func ASNFrom(db string, ips []string) []ASNResult {
 		out[i].Number = uint32(v.GetUint("autonomous_system_number"))
 		out[i].Organization = string(v.GetStringBytes("autonomous_system_organization"))
 	}
-	return out
+	return expand(out, idx)
 }
 
 // Tables: DynamoDB and local tables.
@@ -320,7 +360,13 @@ func NumberKey(attr string, n int64) Key {
 // converted: S string, N number, BOOL, NULL, L and SS/NS arrays, M object,
 // B base64); a missing item gives StatusNotFound.
 func GetItems(table string, keys []Key) []Result {
-	req := append([]byte(`{"op":"get","table":`), frame.AppendString(nil, []byte(table))...)
+	keys, idx := distinct(keys)
+	n := 40 + len(table)
+	for _, k := range keys {
+		n += len(k) + 1
+	}
+	req := append(make([]byte, 0, n), `{"op":"get","table":`...)
+	req = frame.AppendString(req, []byte(table))
 	req = append(req, `,"keys":[`...)
 	for i, k := range keys {
 		if i > 0 {
@@ -329,7 +375,7 @@ func GetItems(table string, keys []Key) []Result {
 		req = append(req, k...)
 	}
 	req = append(req, "]}"...)
-	return invoke(FuncDynamoDB, req, len(keys))
+	return expand(invoke(FuncDynamoDB, req, len(keys)), idx)
 }
 
 // PutItems writes items (JSON objects) to table.
@@ -527,8 +573,9 @@ type Entry struct {
 }
 
 func cacheKeys(op string, keys []string) []Result {
+	keys, idx := distinct(keys)
 	req := append([]byte(`{"op":"`+op+`","keys":`), appendStringList(nil, keys)...)
-	return invoke(FuncCache, append(req, '}'), len(keys))
+	return expand(invoke(FuncCache, append(req, '}'), len(keys)), idx)
 }
 
 // CacheGet reads keys from the stage's cache: Value is the cached value;
