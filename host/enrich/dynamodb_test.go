@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/enrich/enrichtest"
+	"github.com/weirhq/weir/host/hosttest"
 )
 
 func TestDynamoDBDynalite(t *testing.T) {
@@ -113,10 +115,10 @@ func TestMemoryCache(t *testing.T) {
 }
 
 func TestMMDBGeoLite(t *testing.T) {
-	path := "../../../shared/testdata/maxmind/GeoLite2-ASN-Test.mmdb"
+	path := filepath.Join(hosttest.SharedDir(t), "testdata", "maxmind", "GeoLite2-ASN-Test.mmdb")
 	env, err := New(engine.Capabilities{MMDB: map[string]string{"asn": path}}, Options{})
 	if err != nil {
-		t.Skipf("GeoLite2-ASN-Test.mmdb: %v", err)
+		t.Fatalf("GeoLite2-ASN-Test.mmdb: %v", err)
 	}
 	rs := results(t, env.Call(context.Background(), FuncMMDB, []byte(`{"db":"asn","ips":["89.160.20.156","not-an-ip","10.0.0.1","89.160.20.156"]}`)))
 	if rs[0].Status != StatusOK || !strings.Contains(string(rs[0].Value), `"autonomous_system_number":29518,"autonomous_system_organization":"Bredband2 AB"`) {
