@@ -125,6 +125,8 @@ type BatchError struct {
 	Message string
 }
 
+// Error returns the module's message, prefixed so that logs say where it
+// came from.
 func (e *BatchError) Error() string { return "module failed the batch: " + e.Message }
 
 // OutRecord is one decoded outcome. Its slices alias the frame.

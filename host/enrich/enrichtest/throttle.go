@@ -141,6 +141,8 @@ type ddbBody struct {
 	RequestItems map[string]map[string]json.RawMessage `json:"RequestItems"`
 }
 
+// ServeHTTP answers a DynamoDB request: with the throttling response its
+// policy chooses, else by forwarding it to dynalite.
 func (px *ThrottleProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

@@ -32,6 +32,7 @@ const (
 	StatusDenied   Status = 3 // the stage may not do this (capability, host or table not granted)
 )
 
+// String names the status ("ok", "not found", ...).
 func (s Status) String() string {
 	switch s {
 	case StatusOK:
