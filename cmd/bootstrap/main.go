@@ -42,6 +42,7 @@ import (
 	"github.com/weirhq/weir/host/lambda"
 	"github.com/weirhq/weir/host/metrics"
 	"github.com/weirhq/weir/host/sinks"
+	"github.com/weirhq/weir/host/swap"
 )
 
 func main() {
@@ -120,7 +121,15 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	pipe, err := engine.NewPipeline(ctx, cfg, hst.NewStage)
+	// Modules are fetched through the swap loader: file paths, s3://,
+	// appconfig:// and https:// references, digest pins, signatures and
+	// smoke tests; a stage with a poll interval keeps watching its source
+	// for the container's life and swaps new versions in between batches.
+	loader, err := swap.NewLoader(swap.Options{Host: hst, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	pipe, err := engine.NewPipeline(ctx, cfg, loader.Builder(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
