@@ -3,7 +3,6 @@ package bench_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -91,23 +90,12 @@ func kinesisLambdaEvent(b *testing.B, corpus [][]byte, n int) ([]byte, int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	type rec struct {
-		EventSource    string         `json:"eventSource"`
-		EventSourceARN string         `json:"eventSourceARN"`
-		EventID        string         `json:"eventID"`
-		Kinesis        map[string]any `json:"kinesis"`
-	}
-	var ev struct {
-		Records []rec `json:"Records"`
-	}
+	krs := make([]lambda.KinesisRecord, len(agg))
 	for i, a := range agg {
-		seq := fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", i)
-		ev.Records = append(ev.Records, rec{EventSource: "aws:kinesis", EventSourceARN: "arn:aws:kinesis:us-east-1:123456789012:stream/in",
-			EventID: "shardId-000000000000:" + seq, Kinesis: map[string]any{
-				"data": base64.StdEncoding.EncodeToString(a.Data), "partitionKey": a.PartitionKey, "sequenceNumber": seq,
-				"approximateArrivalTimestamp": float64(time.Now().UnixMilli()) / 1000, "kinesisSchemaVersion": "1.0"}})
+		krs[i] = lambda.KinesisRecord{ShardID: "shardId-000000000000", SequenceNumber: fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", i),
+			PartitionKey: a.PartitionKey, Data: a.Data, ArrivalTime: time.Now()}
 	}
-	out, err := json.Marshal(ev)
+	out, err := lambda.NewKinesisEvent("arn:aws:kinesis:us-east-1:123456789012:stream/in", krs)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/hosttest"
 	"github.com/weirhq/weir/host/kpl"
+	"github.com/weirhq/weir/host/lambda"
 )
 
 // setAWSEnv points the SDK in this process at local servers.
@@ -105,25 +106,18 @@ func readStream(ctx context.Context, t *testing.T, kc *kinesis.Client, name stri
 	return out
 }
 
-// kinesisEvent shapes records as the Lambda Kinesis event.
+// kinesisEvent shapes records read from a stream as the Lambda Kinesis
+// event.
 func kinesisEvent(arn string, recs []ktypes.Record) []byte {
-	type rec struct {
-		EventSource    string         `json:"eventSource"`
-		EventSourceARN string         `json:"eventSourceARN"`
-		EventID        string         `json:"eventID"`
-		Kinesis        map[string]any `json:"kinesis"`
+	krs := make([]lambda.KinesisRecord, len(recs))
+	for i, r := range recs {
+		krs[i] = lambda.KinesisRecord{ShardID: "shardId-000000000000", SequenceNumber: *r.SequenceNumber, PartitionKey: *r.PartitionKey,
+			Data: r.Data, ArrivalTime: *r.ApproximateArrivalTimestamp}
 	}
-	var ev struct {
-		Records []rec `json:"Records"`
+	b, err := lambda.NewKinesisEvent(arn, krs)
+	if err != nil {
+		panic(err)
 	}
-	for _, r := range recs {
-		ev.Records = append(ev.Records, rec{EventSource: "aws:kinesis", EventSourceARN: arn, EventID: "shardId-000000000000:" + *r.SequenceNumber,
-			Kinesis: map[string]any{
-				"data": base64.StdEncoding.EncodeToString(r.Data), "partitionKey": *r.PartitionKey, "sequenceNumber": *r.SequenceNumber,
-				"approximateArrivalTimestamp": float64(r.ApproximateArrivalTimestamp.UnixMilli()) / 1000, "kinesisSchemaVersion": "1.0",
-			}})
-	}
-	b, _ := json.Marshal(ev)
 	return b
 }
 

@@ -14,7 +14,6 @@ package kinesisin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/weirhq/weir/host/lambda"
 )
 
 // Handler handles one Lambda-shaped Kinesis event (host/lambda.Handler).
@@ -243,26 +244,19 @@ func (c *Consumer) shard(ctx context.Context, arn, shard string) error {
 // handle runs one GetRecords batch through the handler and returns the
 // first failed sequence number ("" when all succeeded).
 func (c *Consumer) handle(ctx context.Context, arn, shard string, recs []types.Record) (string, error) {
-	ev := events.KinesisEvent{Records: make([]events.KinesisEventRecord, len(recs))}
+	krs := make([]lambda.KinesisRecord, len(recs))
 	for i, r := range recs {
-		ev.Records[i] = events.KinesisEventRecord{
-			EventID:        shard + ":" + aws.ToString(r.SequenceNumber),
-			EventName:      "aws:kinesis:record",
-			EventSource:    "aws:kinesis",
-			EventSourceArn: arn,
-			EventVersion:   "1.0",
-			Kinesis: events.KinesisRecord{
-				Data:                        r.Data,
-				PartitionKey:                aws.ToString(r.PartitionKey),
-				SequenceNumber:              aws.ToString(r.SequenceNumber),
-				KinesisSchemaVersion:        "1.0",
-				ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: aws.ToTime(r.ApproximateArrivalTimestamp)},
-			},
+		krs[i] = lambda.KinesisRecord{
+			ShardID:        shard,
+			SequenceNumber: aws.ToString(r.SequenceNumber),
+			PartitionKey:   aws.ToString(r.PartitionKey),
+			Data:           r.Data,
+			ArrivalTime:    aws.ToTime(r.ApproximateArrivalTimestamp),
 		}
 	}
-	payload, err := json.Marshal(ev)
+	payload, err := lambda.NewKinesisEvent(arn, krs)
 	if err != nil {
-		return "", fmt.Errorf("kinesisin: shard %s: encode event: %w", shard, err)
+		return "", fmt.Errorf("kinesisin: shard %s: %w", shard, err)
 	}
 	resp, err := c.Handler.Handle(ctx, payload)
 	if err != nil {
