@@ -14,7 +14,7 @@ FUZZTIME  ?= 30s
 # Tools installed by scripts/ensure-tools.sh (go install, apt) must be found by tests.
 export PATH := $(GOBIN):/usr/sbin:$(PATH)
 
-.PHONY: all build modules demo test test-go lint tools bench fuzz clean lambda-zip
+.PHONY: all build modules modules-as demo test test-go lint tools bench fuzz clean lambda-zip
 
 all: build modules
 
@@ -23,10 +23,20 @@ bin/weir: $(shell find cmd engine host -name '*.go' -not -name '*_test.go') go.m
 
 build: bin/weir
 
-modules/%.wasm: $(GUEST_SRC)
+$(MODULE_WASM): modules/%.wasm: $(GUEST_SRC)
 	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./$(dir $@)
 
 modules: $(MODULE_WASM)
+
+# AssemblyScript modules (need tools/node: scripts/ensure-tools.sh node).
+AS_MODULES := $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.ts)))
+AS_WASM := $(foreach m,$(AS_MODULES),modules/$(m)/$(m).wasm)
+
+$(AS_WASM): modules/%.wasm: modules/%.ts sdk/assemblyscript/weir.ts
+	scripts/ensure-tools.sh node
+	cd tools/node && node_modules/.bin/asc ../../$< --outFile ../../$@ --runtime stub -O3 --use abort=../../$(basename $<)/myAbort
+
+modules-as: $(AS_WASM)
 
 demo: build modules
 	@echo "== the reference ConsoleLogin record, normalized to ECS =="
@@ -71,4 +81,4 @@ lambda-zip: modules
 	@ls -l bin/weir-lambda-*.zip
 
 clean:
-	rm -rf bin $(MODULE_WASM)
+	rm -rf bin $(MODULE_WASM) $(AS_WASM)

@@ -46,7 +46,7 @@ func weirStageConfig(b *testing.B, pkg string, sc engine.StageConfig) engine.Sta
 
 // asPassthrough builds the AssemblyScript passthrough module.
 func asPassthrough(b *testing.B) string {
-	return hosttest.AssemblyScript(b, filepath.Join(hosttest.RepoRoot(b), "modules", "passthrough-as", "passthrough.ts"), "--runtime", "stub")
+	return hosttest.AssemblyScript(b, filepath.Join(hosttest.RepoRoot(b), "modules", "passthrough-as", "passthrough-as.ts"), "--runtime", "stub")
 }
 
 // weirStageFile loads a module file with the given stage settings.

@@ -13,6 +13,18 @@
 //   }
 //   handle(transform);
 //
+// Views and documents (JSON records, parsed and serialized natively by the
+// host): declarePaths(["errorCode", ...]) at top level; r.viewType(i),
+// r.viewPtr(i), r.viewLen(i), r.viewEquals(i, s) read the values of the
+// declared paths; out.beginDoc() returns a Doc whose operations (copyString,
+// setString, setDigest, ...) are written straight into the output frame as
+// an operation list (output kind ops), and out.endDoc() finishes it. Build
+// constant runs of operations once with `new Ops()` and append them with
+// doc.append(run). The host applies the list (it must set FlagHostOps, as
+// weir always does: this SDK cannot apply lists itself, so a frame without
+// FlagHostOps in which the handler writes a document fails the whole batch
+// with an error frame).
+//
 // Build: asc module.ts --outFile module.wasm --runtime stub -O3 --use abort=module/myAbort
 // (the stub runtime never collects: the SDK reuses its two buffers).
 //
@@ -24,15 +36,52 @@
 export const ABI_VERSION: i32 = 1;
 
 const FLAG_VIEWS: u16 = 1;
+const FLAG_HOST_OPS: u16 = 2;
 
 /** Output kinds. */
 export const OUTPUT_RAW: u8 = 0;
+export const OUTPUT_OPS: u8 = 1;
+
+/** View value types (sdk/ABI.md, "Views and value types"). */
+export const VIEW_MISSING: u8 = 0;
+export const VIEW_STRING: u8 = 1;
+export const VIEW_NUMBER: u8 = 2;
+export const VIEW_TRUE: u8 = 3;
+export const VIEW_FALSE: u8 = 4;
+export const VIEW_NULL: u8 = 5;
+export const VIEW_OBJECT: u8 = 6;
+export const VIEW_ARRAY: u8 = 7;
+
+/** Operation codes of an operation list. */
+export const OP_SET_JSON: u8 = 1;
+export const OP_SET_STRING: u8 = 2;
+export const OP_COPY: u8 = 3;
+export const OP_SET_ORIGINAL: u8 = 4;
+export const OP_SET_DIGEST: u8 = 5;
+export const OP_DELETE: u8 = 6;
+export const OP_SET_INT: u8 = 7;
+export const OP_COPY_STRING: u8 = 8;
+
+/** set_digest algorithms. */
+export const DIGEST_SHA256: u8 = 1;
+export const DIGEST_MD5: u8 = 2;
+export const DIGEST_SHA1: u8 = 3;
+
+const NO_HOST_OPS = "weir: the module wrote a document (operation list) but the input frame lacks FlagHostOps: the AssemblyScript SDK cannot apply operation lists itself; run the module on a host that applies them (weir)";
 
 let inPtr: usize = 0;
 let inCap: usize = 0;
 let outPtr: usize = 0;
 let outCap: usize = 0;
 let outLen: usize = 0;
+
+/** The value of one declared path in one record (bytes in the input frame). */
+export class View {
+  /** VIEW_MISSING ... VIEW_ARRAY. */
+  type: u8 = 0;
+  ptr: usize = 0;
+  len: u32 = 0;
+}
 
 /** One input record. Its bytes live in the input frame: valid during the call. */
 export class Record {
@@ -52,11 +101,192 @@ export class Record {
   source: usize = 0;
   sourceLen: u32 = 0;
 
+  /** The views of the declared paths, in declarePaths order (reused
+   * from record to record). A path the host did not send is missing. */
+  views: View[] = [];
+
   /** The payload as a string (decoded as UTF-8: a copy). */
   dataString(): string {
     return String.UTF8.decodeUnsafe(this.data, this.dataLen);
   }
+
+  /** The value type of declared path i (VIEW_MISSING ... VIEW_ARRAY). */
+  @inline viewType(i: i32): u8 {
+    return unchecked(this.views[i]).type;
+  }
+
+  /** Pointer to the value bytes of declared path i (strings unescaped). */
+  @inline viewPtr(i: i32): usize {
+    return unchecked(this.views[i]).ptr;
+  }
+
+  /** Length of the value bytes of declared path i. */
+  @inline viewLen(i: i32): u32 {
+    return unchecked(this.views[i]).len;
+  }
+
+  /** Length of declared path i's value if it is a string, else 0. */
+  @inline viewStringLen(i: i32): u32 {
+    const v = unchecked(this.views[i]);
+    return v.type == VIEW_STRING ? v.len : 0;
+  }
+
+  /** Whether declared path i is a string equal to s. */
+  viewEquals(i: i32, s: string): bool {
+    const v = unchecked(this.views[i]);
+    if (v.type != VIEW_STRING) return false;
+    return bytesEqualString(v.ptr, v.len, s);
+  }
+
+  /** The value of declared path i decoded as a string (a copy). */
+  viewString(i: i32): string {
+    const v = unchecked(this.views[i]);
+    return String.UTF8.decodeUnsafe(v.ptr, v.len);
+  }
 }
+
+/** Whether the bytes at ptr..ptr+len are the UTF-8 encoding of s. */
+export function bytesEqualString(ptr: usize, len: u32, s: string): bool {
+  const n = s.length;
+  let ascii = true;
+  for (let k = 0; k < n; k++) {
+    if (s.charCodeAt(k) >= 0x80) { ascii = false; break; }
+  }
+  if (ascii) {
+    if (len != <u32>n) return false;
+    for (let k = 0; k < n; k++) {
+      if (load<u8>(ptr + <usize>k) != <u8>s.charCodeAt(k)) return false;
+    }
+    return true;
+  }
+  const b = String.UTF8.encode(s);
+  if (<u32>b.byteLength != len) return false;
+  return memory.compare(ptr, changetype<usize>(b), <usize>len) == 0;
+}
+
+// Output frame writers (the output buffer is reserved by the caller or here).
+@inline function putU8(v: u8): void {
+  reserve(1);
+  store<u8>(outPtr + outLen, v);
+  outLen += 1;
+}
+
+function putBytes(ptr: usize, len: u32): void {
+  reserve(4 + <usize>len);
+  store<u32>(outPtr + outLen, len);
+  memory.copy(outPtr + outLen + 4, ptr, <usize>len);
+  outLen += 4 + <usize>len;
+}
+
+function putString(s: string): void {
+  const n = String.UTF8.byteLength(s);
+  reserve(4 + <usize>n);
+  store<u32>(outPtr + outLen, <u32>n);
+  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, outPtr + outLen + 4);
+  outLen += 4 + <usize>n;
+}
+
+@inline function putOp(code: u8, path: string): void {
+  putU8(code);
+  putString(path);
+}
+
+/**
+ * A constant run of operations, encoded once (for instance at top level)
+ * and appended to documents with doc.append(run). Methods chain.
+ */
+export class Ops {
+  ptr: usize = 0;
+  len: usize = 0;
+  cap: usize = 0;
+
+  private grow(n: usize): void {
+    if (this.len + n <= this.cap) return;
+    let cap = this.cap == 0 ? <usize>64 : this.cap * 2;
+    while (cap < this.len + n) cap *= 2;
+    this.ptr = this.ptr == 0 ? heap.alloc(cap) : heap.realloc(this.ptr, cap);
+    this.cap = cap;
+  }
+
+  private u8(v: u8): void {
+    this.grow(1);
+    store<u8>(this.ptr + this.len, v);
+    this.len += 1;
+  }
+
+  private bytes(ptr: usize, len: u32): void {
+    this.grow(4 + <usize>len);
+    store<u32>(this.ptr + this.len, len);
+    memory.copy(this.ptr + this.len + 4, ptr, <usize>len);
+    this.len += 4 + <usize>len;
+  }
+
+  private str(s: string): void {
+    const b = String.UTF8.encode(s);
+    this.bytes(changetype<usize>(b), <u32>b.byteLength);
+  }
+
+  private op(code: u8, path: string): void {
+    this.u8(code);
+    this.str(path);
+  }
+
+  /** copy_string: path = the input's value at src if a non-empty string. */
+  copyString(path: string, src: string): Ops { this.op(OP_COPY_STRING, path); this.str(src); return this; }
+  /** copy: path = the input's value at src, any type; missing sets nothing. */
+  copy(path: string, src: string): Ops { this.op(OP_COPY, path); this.str(src); return this; }
+  /** set_string: path = s. */
+  setStringLit(path: string, s: string): Ops { this.op(OP_SET_STRING, path); this.str(s); return this; }
+  /** set_string: path = the UTF-8 bytes at ptr..ptr+len. */
+  setString(path: string, ptr: usize, len: u32): Ops { this.op(OP_SET_STRING, path); this.bytes(ptr, len); return this; }
+  /** set_digest: path = hex digest of the record (DIGEST_SHA256, ...). */
+  setDigest(path: string, algo: u8): Ops { this.op(OP_SET_DIGEST, path); this.u8(algo); return this; }
+  /** set_original: path = the record's bytes as a string. */
+  setOriginal(path: string): Ops { this.op(OP_SET_ORIGINAL, path); return this; }
+  /** delete: removes path. */
+  delete(path: string): Ops { this.op(OP_DELETE, path); return this; }
+}
+
+/**
+ * A document being written into the output frame as an operation list
+ * (output kind ops): get it from out.beginDoc(), finish with out.endDoc().
+ * Operations apply in order; keys appear in the order first set.
+ */
+export class Doc {
+  // Offset of the body length and of the body in the output frame.
+  lenAt: usize = 0;
+  open: bool = false;
+
+  /** copy_string: path = the input's value at src if a non-empty string. */
+  copyString(path: string, src: string): void { putOp(OP_COPY_STRING, path); putString(src); }
+  /** copy: path = the input's value at src, any type; missing sets nothing. */
+  copy(path: string, src: string): void { putOp(OP_COPY, path); putString(src); }
+  /** set_string: path = the UTF-8 bytes at ptr..ptr+len (copied now). */
+  setString(path: string, ptr: usize, len: u32): void { putOp(OP_SET_STRING, path); putBytes(ptr, len); }
+  /** set_string: path = s. */
+  setStringLit(path: string, s: string): void { putOp(OP_SET_STRING, path); putString(s); }
+  /** set_json: path = the JSON value at ptr..ptr+len (must be valid JSON). */
+  setJSON(path: string, ptr: usize, len: u32): void { putOp(OP_SET_JSON, path); putBytes(ptr, len); }
+  /** set_int: path = n. */
+  setInt(path: string, n: i64): void { putOp(OP_SET_INT, path); reserve(8); store<i64>(outPtr + outLen, n); outLen += 8; }
+  /** set_digest: path = hex digest of the record (DIGEST_SHA256, ...). */
+  setDigest(path: string, algo: u8): void { putOp(OP_SET_DIGEST, path); putU8(algo); }
+  /** set_original: path = the record's bytes as a string. */
+  setOriginal(path: string): void { putOp(OP_SET_ORIGINAL, path); }
+  /** delete: removes path. */
+  delete(path: string): void { putOp(OP_DELETE, path); }
+  /** Appends a constant run of operations. */
+  append(run: Ops): void {
+    reserve(run.len);
+    memory.copy(outPtr + outLen, run.ptr, run.len);
+    outLen += run.len;
+  }
+}
+
+const theDoc = new Doc();
+// Set when a handler writes a document into a frame without FlagHostOps.
+let hostOps = true;
+let docWithoutHostOps = false;
 
 /** Collects the outcome of one record. */
 export class Output {
@@ -84,6 +314,30 @@ export class Output {
     putU32(len);
     memory.copy(outPtr + outLen, ptr, len);
     outLen += len;
+    this.count++;
+  }
+
+  /**
+   * Starts a document (an operation list building a new JSON object from
+   * {}) for a route ("" = the default output). Write its operations, then
+   * call endDoc(). Needs a host that applies operation lists (FlagHostOps).
+   */
+  beginDoc(route: string = ""): Doc {
+    if (!hostOps) docWithoutHostOps = true;
+    putU8(OUTPUT_OPS);
+    putString(route);
+    reserve(4);
+    theDoc.lenAt = outLen;
+    outLen += 4;
+    theDoc.open = true;
+    return theDoc;
+  }
+
+  /** Finishes the document started by beginDoc: it becomes one output. */
+  endDoc(): void {
+    if (!theDoc.open) return;
+    theDoc.open = false;
+    store<u32>(outPtr + theDoc.lenAt, <u32>(outLen - theDoc.lenAt - 4));
     this.count++;
   }
 
@@ -174,12 +428,62 @@ export function weir_alloc(size: i32): i32 {
   return <i32>inPtr;
 }
 
-let manifest: ArrayBuffer = String.UTF8.encode('{"abi":1,"sdk":"assemblyscript/0.1.0","paths":[]}');
+let manifest: ArrayBuffer = String.UTF8.encode('{"abi":1,"sdk":"assemblyscript/0.2.0","paths":[]}');
+// The declared paths, UTF-8.
+let declared: ArrayBuffer[] = [];
+// Per batch: declared index of each of the frame's paths (-1: not declared).
+let mapPtr: usize = 0;
+let mapCap: u32 = 0;
+
+function jsonQuote(s: string): string {
+  let q = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x22) q += '\\"';
+    else if (c == 0x5c) q += "\\\\";
+    else if (c == 0x0a) q += "\\n";
+    else if (c == 0x0d) q += "\\r";
+    else if (c == 0x09) q += "\\t";
+    else if (c < 0x20) q += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
+    else q += String.fromCharCode(c);
+  }
+  return q + '"';
+}
+
+/**
+ * Declares the paths whose values the module reads as views (sdk/ABI.md,
+ * "Path syntax"): they go into the manifest, the host parses each record
+ * natively and sends the values; read them with r.viewType(i) ... where i
+ * is the path's index here. Call it once, at top level.
+ */
+export function declarePaths(paths: string[]): void {
+  let m = '{"abi":1,"sdk":"assemblyscript/0.2.0","paths":[';
+  declared = new Array<ArrayBuffer>(paths.length);
+  for (let i = 0; i < paths.length; i++) {
+    if (i > 0) m += ",";
+    m += jsonQuote(paths[i]);
+    declared[i] = String.UTF8.encode(paths[i]);
+  }
+  manifest = String.UTF8.encode(m + "]}");
+}
+
+function declaredIndex(ptr: usize, len: u32): i32 {
+  for (let k = 0; k < declared.length; k++) {
+    const d = unchecked(declared[k]);
+    if (<u32>d.byteLength == len && memory.compare(changetype<usize>(d), ptr, <usize>len) == 0) return k;
+  }
+  return -1;
+}
 
 /** weir_manifest: (ptr << 32) | len of the module's JSON manifest. */
 export function weir_manifest(): i64 {
   return (<i64>changetype<usize>(manifest) << 32) | <i64>manifest.byteLength;
 }
+
+// One record and one outcome collector, reused from record to record and
+// from batch to batch (the stub runtime never frees).
+const theRecord = new Record();
+const theOutput = new Output();
 
 /** weir_transform: runs the handler over the input frame at ptr..ptr+len. */
 export function weir_transform(ptr: i32, len: i32): i64 {
@@ -191,14 +495,27 @@ export function weir_transform(ptr: i32, len: i32): i64 {
   const count = load<u32>(base + 8);
   const npaths = load<u32>(base + 12);
   let p = base + 16;
-  // Skip the declared paths: this SDK reads raw records.
+  if (!(flags & FLAG_VIEWS) && npaths != 0) return errorFrame("weir: declared paths without FlagViews");
+  hostOps = (flags & FLAG_HOST_OPS) != 0;
+  docWithoutHostOps = false;
+  // The frame's paths, matched by name with the declared ones.
+  if (npaths > mapCap) {
+    if (<usize>npaths * 4 > <usize>len) return errorFrame("weir: truncated path");
+    mapPtr = mapPtr == 0 ? heap.alloc(<usize>npaths * 4) : heap.realloc(mapPtr, <usize>npaths * 4);
+    mapCap = npaths;
+  }
   for (let i: u32 = 0; i < npaths; i++) {
     if (p + 4 > end) return errorFrame("weir: truncated path");
-    p += 4 + <usize>load<u32>(p);
+    const n = load<u32>(p);
+    if (<usize>n > end - p - 4) return errorFrame("weir: truncated path");
+    store<i32>(mapPtr + (<usize>i << 2), declaredIndex(p + 4, n));
+    p += 4 + <usize>n;
   }
   header(2, count);
-  const r = new Record();
-  const out = new Output();
+  const r = theRecord;
+  const out = theOutput;
+  const nd = declared.length;
+  while (r.views.length < nd) r.views.push(new View());
   for (let i: u32 = 0; i < count; i++) {
     if (p + 4 + 4 > end) return errorFrame("weir: truncated record " + i.toString());
     p += 4; // record flags
@@ -212,10 +529,23 @@ export function weir_transform(ptr: i32, len: i32): i64 {
     r.subSequence = load<u64>(p); p += 8;
     r.arrivalUnixNano = load<i64>(p); p += 8;
     r.sourceLen = load<u32>(p); r.source = p + 4; p += 4 + <usize>r.sourceLen;
+    for (let k = 0; k < nd; k++) {
+      const v = unchecked(r.views[k]);
+      v.type = VIEW_MISSING; v.ptr = 0; v.len = 0;
+    }
     if (flags & FLAG_VIEWS) {
       for (let j: u32 = 0; j < npaths; j++) {
         if (p + 5 > end) return errorFrame("weir: truncated view");
-        p += 5 + <usize>load<u32>(p + 1);
+        const t = load<u8>(p);
+        const n = load<u32>(p + 1);
+        if (<usize>n > end - p - 5) return errorFrame("weir: truncated view");
+        if (t > VIEW_ARRAY) return errorFrame("weir: unknown view type " + t.toString());
+        const k = load<i32>(mapPtr + (<usize>j << 2));
+        if (k >= 0) {
+          const v = unchecked(r.views[k]);
+          v.type = t; v.ptr = p + 5; v.len = n;
+        }
+        p += 5 + <usize>n;
       }
     }
     if (p > end) return errorFrame("weir: record " + i.toString() + " runs past the frame");
@@ -227,7 +557,10 @@ export function weir_transform(ptr: i32, len: i32): i64 {
     outLen += 5;
     out.status = 0;
     out.count = 0;
+    theDoc.open = false;
     handler(r, out);
+    if (docWithoutHostOps) return errorFrame(NO_HOST_OPS);
+    if (theDoc.open) out.endDoc(); // a document the handler did not finish
     if (out.status == 0) {
       store<u32>(outPtr + out.countAt, out.count);
     } else {

@@ -3,6 +3,7 @@ package compat_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
@@ -281,7 +283,7 @@ func TestOfficialPDKModules(t *testing.T) {
 // and drop/fail outcomes, proving the frame is language-neutral.
 func TestAssemblyScriptSDK(t *testing.T) {
 	root := hosttest.RepoRoot(t)
-	asWasm, err := os.ReadFile(hosttest.AssemblyScript(t, filepath.Join(root, "modules", "passthrough-as", "passthrough.ts"), "--runtime", "stub"))
+	asWasm, err := os.ReadFile(hosttest.AssemblyScript(t, filepath.Join(root, "modules", "passthrough-as", "passthrough-as.ts"), "--runtime", "stub"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,6 +299,111 @@ func TestAssemblyScriptSDK(t *testing.T) {
 	for i := range want {
 		if got[i].status != want[i].status || fmt.Sprint(got[i].outputs) != fmt.Sprint(want[i].outputs) || got[i].msg != want[i].msg {
 			t.Errorf("record %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestCloudTrailECSAssemblyScript runs modules/cloudtrail-ecs-as (views and
+// documents through the AssemblyScript SDK) and the Go module it ports on
+// weir's fast path: the same outcomes and byte-identical documents on the
+// compat corpus and the three full CloudTrail corpora.
+func TestCloudTrailECSAssemblyScript(t *testing.T) {
+	root := hosttest.RepoRoot(t)
+	asWasm, err := os.ReadFile(hosttest.AssemblyScript(t, filepath.Join(root, "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goWasm, err := os.ReadFile(hosttest.GoModule(t, "modules/cloudtrail-ecs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail")
+	read := func(f string) []engine.Record {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		return rs
+	}
+	recs := corpus(t)
+	stratus, _ := filepath.Glob(filepath.Join(dir, "stratus-red-team", "*.json"))
+	otrf, _ := filepath.Glob(filepath.Join(dir, "otrf", "*.json"))
+	for _, f := range append(stratus, otrf...) {
+		recs = append(recs, read(f)...)
+	}
+	panther, _ := filepath.Glob(filepath.Join(dir, "panther", "*.jsonl"))
+	for _, f := range panther {
+		for _, r := range read(f) {
+			var c struct{ Log json.RawMessage }
+			if err := json.Unmarshal(r.Data, &c); err != nil || len(c.Log) == 0 {
+				t.Fatalf("%s %s: no log member: %v", f, r.Meta.SequenceNumber, err)
+			}
+			r.Data = c.Log
+			recs = append(recs, r)
+		}
+	}
+	recs = append(recs,
+		engine.Record{Data: []byte(`["not","an","object"]`)},
+		engine.Record{Data: []byte(` "text"`)},
+		engine.Record{Data: []byte(`{"sourceIPAddress":"fe80::1%eth0","tlsDetails":{"tlsVersion":"TLSv1.3"},"userIdentity":{"principalId":"AROA:a@b","userName":"u"},"eventSource":"s3.amazonaws.com","responseElements":{"ConsoleLogin":"Success"}}`)},
+		engine.Record{Data: []byte(`{"sourceIPAddress":"::ffff:1.2.3.4","tlsDetails":{"tlsVersion":"v"},"userIdentity":{"principalId":"x:@"},"eventSource":".amazonaws.com","errorMessage":""}`)},
+		engine.Record{Data: []byte(`{"sourceIPAddress":"01.2.3.4","userIdentity":{"principalId":"nocolon","userName":"u"}}`)},
+		engine.Record{Data: []byte(`{"sourceIPAddress":"1:2:3:4:5:6:7::8","tlsDetails":{"tlsVersion":1.2},"errorCode":7}`)},
+	)
+	if len(recs) < 880 {
+		t.Fatalf("only %d records", len(recs))
+	}
+	want := underWeir(t, goWasm, "fast", recs)
+	got := underWeir(t, asWasm, "fast", recs)
+	sameOutcomes(t, "assemblyscript vs go", want, got)
+	ok := 0
+	for i := range want {
+		if want[i].msg != got[i].msg {
+			t.Errorf("record %d: message %q, want %q", i, got[i].msg, want[i].msg)
+		}
+		if want[i].status == "ok" {
+			ok++
+		}
+	}
+	if ok < len(recs)-6 {
+		t.Fatalf("only %d of %d records normalized", ok, len(recs))
+	}
+
+	// Without FlagHostOps the SDK cannot apply its documents: the batch
+	// fails with an error frame; with it, the same batch is an output frame.
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, asWasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, flags := range []uint16{0, frame.FlagHostOps} {
+		in := frame.NewInput(nil, flags, nil)
+		in.AddRecord([]byte(`{"eventName":"X"}`), "", "1", 0, 0, "")
+		b := in.Finish()
+		res, err := mod.ExportedFunction("weir_alloc").Call(ctx, uint64(len(b)))
+		if err != nil || !mod.Memory().Write(uint32(res[0]), b) {
+			t.Fatalf("weir_alloc: %v", err)
+		}
+		res, err = mod.ExportedFunction("weir_transform").Call(ctx, res[0], uint64(len(b)))
+		if err != nil {
+			t.Fatalf("weir_transform: %v", err)
+		}
+		out, ok := mod.Memory().Read(uint32(res[0]>>32), uint32(res[0]))
+		if !ok || len(out) < 16 {
+			t.Fatalf("flags %d: no frame", flags)
+		}
+		switch {
+		case flags == 0 && (out[4] != 3 || !bytes.Contains(out, []byte("lacks FlagHostOps"))):
+			t.Errorf("without FlagHostOps: frame type %d %q, want an error frame naming FlagHostOps", out[4], out[16:])
+		case flags != 0 && out[4] != 2:
+			t.Errorf("with FlagHostOps: frame type %d %q, want an output frame", out[4], out[16:])
 		}
 	}
 }
