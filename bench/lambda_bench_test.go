@@ -136,10 +136,7 @@ func discardKinesis(b *testing.B) string {
 func BenchmarkLambdaKinesis(b *testing.B) {
 	hosttest.RequireTool(b, "go", "install Go")
 	sinks.Register()
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		b.Setenv(k, v)
-	}
+	hosttest.SetAWSEnv(b)
 	corpus := ctCorpus(b, 1300, 1800)
 	event, inBytes := kinesisLambdaEvent(b, corpus, lambdaEventSize)
 	module := hosttest.GoModule(b, "modules/cloudtrail-ecs")

@@ -30,14 +30,6 @@ import (
 	"github.com/weirhq/weir/host/lambda"
 )
 
-// setAWSEnv points the SDK in this process at local servers.
-func setAWSEnv(t *testing.T) {
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-}
-
 // cloudTrailRecords returns n real CloudTrail records.
 func cloudTrailRecords(t *testing.T, n int) [][]byte {
 	dir := filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail", "stratus-red-team")
@@ -151,7 +143,7 @@ func invoke(t *testing.T, port int, event []byte) []byte {
 // the output stream and de-aggregated.
 func TestBootstrapKinesisUnderRIE(t *testing.T) {
 	rie := hosttest.RequireTool(t, "aws-lambda-rie", "scripts/ensure-tools.sh go")
-	setAWSEnv(t)
+	hosttest.SetAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	kin := hosttest.Kinesalite(t)

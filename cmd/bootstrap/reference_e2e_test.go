@@ -25,7 +25,7 @@ import (
 // The document it writes equals consolelogin.expected.json.
 func TestReferenceJobUnderRIE(t *testing.T) {
 	rie := hosttest.RequireTool(t, "aws-lambda-rie", "scripts/ensure-tools.sh go")
-	setAWSEnv(t)
+	hosttest.SetAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	dnsAddr := enrichtest.Dnsmasq(t, enrichtest.ReferenceDNS...)

@@ -50,7 +50,7 @@ type ecsDoc struct {
 // gofakes3 bucket and are read back.
 func TestBootstrapSourcesUnderRIE(t *testing.T) {
 	rie := hosttest.RequireTool(t, "aws-lambda-rie", "scripts/ensure-tools.sh go")
-	setAWSEnv(t)
+	hosttest.SetAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())

@@ -24,10 +24,7 @@ import (
 // a poison record goes to the dead-letter output after its attempts.
 func TestConsumeKinesis(t *testing.T) {
 	endpoint := hosttest.Kinesalite(t)
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	hosttest.SetAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cfg, err := awsconf.Load(ctx, "us-east-1", 3, time.Second)

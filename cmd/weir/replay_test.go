@@ -134,10 +134,7 @@ func checkECS(t *testing.T, r result, ids []string) {
 // CloudTrail Records file) is read from gofakes3 (WEIR_S3_ENDPOINT) and
 // split; a missing object is reported by its URL.
 func TestReplayS3(t *testing.T) {
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	hosttest.SetAWSEnv(t)
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	defer srv.Close()
 	t.Setenv("WEIR_S3_ENDPOINT", srv.URL)

@@ -6,19 +6,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
 
-// FreePort returns a free TCP port on 127.0.0.1.
+// FreePort returns a port on 127.0.0.1 free for both TCP and UDP (a DNS
+// server needs both).
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("hosttest: %v", err)
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("hosttest: %v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	tb.Fatal("hosttest: no port free for both TCP and UDP")
+	return 0
 }
 
 // WaitPort waits until 127.0.0.1:port accepts connections.
@@ -94,5 +105,15 @@ func AWSEnv() []string {
 	return []string{
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// SetAWSEnv points the AWS SDK in this test process at local servers: it
+// sets AWSEnv with tb.Setenv, undone when the test ends.
+func SetAWSEnv(tb testing.TB) {
+	tb.Helper()
+	for _, kv := range AWSEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		tb.Setenv(k, v)
 	}
 }

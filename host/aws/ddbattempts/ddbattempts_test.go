@@ -24,10 +24,7 @@ var _ lambda.AttemptStore = (*Store)(nil)
 // independent, the TTL attribute is set, Delete starts a key over, and a
 // missing table is an error naming the table and the key.
 func TestStore(t *testing.T) {
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	hosttest.SetAWSEnv(t)
 	endpoint := hosttest.Dynalite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

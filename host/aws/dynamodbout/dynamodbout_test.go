@@ -69,10 +69,7 @@ func (p *unprocessedProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // items, the unprocessed ones re-sent, every item in the table with its
 // types.
 func TestDynamoDBOutput(t *testing.T) {
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	hosttest.SetAWSEnv(t)
 	endpoint := hosttest.Dynalite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

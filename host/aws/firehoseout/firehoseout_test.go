@@ -78,10 +78,7 @@ func (f *fakeFirehose) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // output delivered once with a newline. An oversize output and running
 // out of attempts are errors naming the outputs.
 func TestFirehoseOutput(t *testing.T) {
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	hosttest.SetAWSEnv(t)
 	ctx := context.Background()
 	f := &fakeFirehose{fail: func(call int, data string) string {
 		if call == 1 && strings.HasSuffix(data, "7}\n") {

@@ -3,7 +3,6 @@ package kinesisin
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,10 +25,7 @@ func TestCheckpoints(t *testing.T) {
 		"file": func() Checkpoints { return &FileCheckpoints{Path: filePath} },
 		"dynamodb": func() Checkpoints {
 			endpoint := hosttest.Dynalite(t)
-			for _, kv := range hosttest.AWSEnv() {
-				k, v, _ := strings.Cut(kv, "=")
-				t.Setenv(k, v)
-			}
+			hosttest.SetAWSEnv(t)
 			cfg, err := awsconf.Load(ctx, "us-east-1", 3, time.Second)
 			if err != nil {
 				t.Fatal(err)

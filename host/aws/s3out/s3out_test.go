@@ -25,17 +25,10 @@ import (
 	"github.com/weirhq/weir/host/hosttest"
 )
 
-func setAWSEnv(t *testing.T) {
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-}
-
 // fakeS3 starts gofakes3 with a bucket and returns its URL and a client.
 func fakeS3(t *testing.T, bucket string) (string, *s3.Client) {
 	t.Helper()
-	setAWSEnv(t)
+	hosttest.SetAWSEnv(t)
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
 	cfg, err := awsconf.Load(context.Background(), "us-east-1", 2, 0)

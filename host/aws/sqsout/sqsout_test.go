@@ -81,10 +81,7 @@ func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // delivered once. A sender fault, an oversize output and invalid UTF-8
 // are errors naming the output.
 func TestSQSOutput(t *testing.T) {
-	for _, kv := range hosttest.AWSEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	hosttest.SetAWSEnv(t)
 	ctx := context.Background()
 	f := &fakeSQS{fail: func(call int, body string) (string, bool) {
 		if call == 1 && strings.HasSuffix(body, `0"}`) || call == 1 && strings.HasSuffix(body, `3"}`) {

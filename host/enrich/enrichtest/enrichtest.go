@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -24,26 +23,6 @@ import (
 
 	"github.com/weirhq/weir/host/hosttest"
 )
-
-// FreePort returns a port free for both TCP and UDP on 127.0.0.1.
-func FreePort(tb testing.TB) int {
-	tb.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	tb.Fatal("enrichtest: no free port")
-	return 0
-}
 
 // start runs cmd until the test ends, failing with its output when it
 // exits early.
@@ -73,7 +52,7 @@ func Dnsmasq(tb testing.TB, records ...string) string {
 	if _, err := os.Stat(bin); err != nil {
 		bin = hosttest.RequireTool(tb, "dnsmasq", "apt-get install dnsmasq-base (or scripts/ensure-tools.sh apt)")
 	}
-	port := FreePort(tb)
+	port := hosttest.FreePort(tb)
 	args := []string{"--no-daemon", "--port=" + strconv.Itoa(port), "--listen-address=127.0.0.1", "--bind-interfaces",
 		"--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=", "--log-facility=-"}
 	if os.Geteuid() == 0 {
@@ -115,29 +94,13 @@ func SilentDNS(tb testing.TB) string {
 }
 
 // Dynalite starts dynalite (tools/node) on 127.0.0.1 and returns its
-// endpoint URL. It sets dummy AWS credentials and the region us-east-1 in
-// the environment for the test (t.Setenv).
+// endpoint URL. It also points the AWS SDK of the test process at local
+// servers (hosttest.SetAWSEnv: dummy credentials, region us-east-1).
 func Dynalite(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(hosttest.RepoRoot(t), "tools", "node", "node_modules", ".bin", "dynalite")
-	if _, err := os.Stat(bin); err != nil {
-		hosttest.Missing(t, "dynalite (tools/node)", "scripts/ensure-tools.sh node")
-	}
-	port := FreePort(t)
-	out := start(t, bin, "--port", strconv.Itoa(port), "--host", "127.0.0.1", "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	t.Setenv("AWS_ACCESS_KEY_ID", "weir-test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "weir-test")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-	}
-	t.Fatalf("enrichtest: dynalite did not listen on %s:\n%s", addr, out.String())
-	return ""
+	endpoint := hosttest.Dynalite(t)
+	hosttest.SetAWSEnv(t)
+	return endpoint
 }
 
 // Client returns a DynamoDB client for endpoint.
