@@ -15,20 +15,11 @@ import (
 	"testing"
 
 	"github.com/tidwall/sjson"
+	"github.com/weirhq/weir/host/hosttest"
 )
 
 // sharedDir is /work/shared seen from this package's directory.
 const sharedDir = "../../../shared"
-
-// enrichmentFields are the fields of the reference document that do not come
-// from the record; the baselines do not produce them.
-var enrichmentFields = [][]string{
-	{"cloud", "account", "name"},
-	{"source", "domain"},
-	{"source", "as"},
-	{"user", "full_name"},
-	{"user", "roles"},
-}
 
 type baselineFunc struct {
 	name string
@@ -72,39 +63,7 @@ func referenceRecord(tb testing.TB) []byte {
 // enrichment fields deleted.
 func referenceExpected(tb testing.TB) map[string]any {
 	tb.Helper()
-	b, err := os.ReadFile(sharedPath(tb, "reference/consolelogin.expected.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		tb.Fatal(err)
-	}
-	for _, path := range enrichmentFields {
-		deletePath(tb, doc, path)
-	}
-	return doc
-}
-
-// deletePath deletes path from doc, failing if it is not there (so a change
-// to the expected document is noticed), and drops objects it leaves empty.
-func deletePath(tb testing.TB, doc map[string]any, path []string) {
-	tb.Helper()
-	parent, ok := doc[path[0]].(map[string]any)
-	if len(path) == 1 {
-		if _, ok := doc[path[0]]; !ok {
-			tb.Fatalf("expected document has no %q to delete", path[0])
-		}
-		delete(doc, path[0])
-		return
-	}
-	if !ok {
-		tb.Fatalf("expected document has no object %q", path[0])
-	}
-	deletePath(tb, parent, path[1:])
-	if len(parent) == 0 {
-		delete(doc, path[0])
-	}
+	return hosttest.ReferenceNormalized(tb)
 }
 
 func parseJSON(tb testing.TB, b []byte) map[string]any {
@@ -237,19 +196,7 @@ func TestReference(t *testing.T) {
 }
 
 // lookup returns the value at a dotted path.
-func lookup(doc map[string]any, path string) (any, bool) {
-	var v any = doc
-	for _, k := range strings.Split(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = m[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
-}
+func lookup(doc map[string]any, path string) (any, bool) { return hosttest.JSONGet(doc, path) }
 
 type corpusRecord struct {
 	name string // file#index
