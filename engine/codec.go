@@ -255,31 +255,7 @@ func (d *decoder) document(cloudtrail bool) ([]Record, error) {
 
 // array adds one record per element of the array at data[i] == '['.
 func (d *decoder) array(i, depth int) (int, *syntaxError) {
-	data := d.data
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == ']' {
-		return i + 1, nil
-	}
-	for n := 0; ; n++ {
-		start := i
-		end, err := skipValue(data, i, depth+1)
-		if err != nil {
-			return 0, err
-		}
-		d.add(start, end, n)
-		i = skipSpace(data, end)
-		if i == len(data) {
-			return 0, &syntaxError{i, "unexpected end of input in array"}
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, &syntaxError{i, fmt.Sprintf("expected ',' or ']' after array element, found %s", quoteByte(data[i]))}
-		}
-	}
+	return scanArray(d.data, i, depth+1, d.add)
 }
 
 // object scans the object at data[i] == '{' and returns its end and the

@@ -151,6 +151,12 @@ func skipNumber(data []byte, i int) (int, *syntaxError) {
 }
 
 func skipArray(data []byte, i, depth int) (int, *syntaxError) {
+	return scanArray(data, i, depth, nil)
+}
+
+// scanArray validates the array at data[i] == '[' and returns its end,
+// calling each (when not nil) with every element's position and bounds.
+func scanArray(data []byte, i, depth int, each func(start, end, n int)) (int, *syntaxError) {
 	if depth > maxJSONDepth {
 		return 0, &syntaxError{i, fmt.Sprintf("nesting deeper than %d", maxJSONDepth)}
 	}
@@ -158,10 +164,13 @@ func skipArray(data []byte, i, depth int) (int, *syntaxError) {
 	if i < len(data) && data[i] == ']' {
 		return i + 1, nil
 	}
-	for {
+	for n := 0; ; n++ {
 		end, err := skipValue(data, i, depth)
 		if err != nil {
 			return 0, err
+		}
+		if each != nil {
+			each(i, end, n)
 		}
 		i = skipSpace(data, end)
 		if i >= len(data) {
