@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host"
@@ -62,12 +61,6 @@ func buildPipeline(ctx context.Context, g *globals, cfg *engine.Config, path str
 	build := func(ctx context.Context, sc engine.StageConfig, baseDir string) (engine.Stage, error) {
 		st, err := fetch(ctx, sc, baseDir)
 		if err != nil {
-			// The host names the stage; make sure the module file is
-			// named too (an empty or non-Wasm file is reported by its
-			// stage name and digest only).
-			if !strings.Contains(err.Error(), sc.Module) {
-				err = fmt.Errorf("module %s: %w", sc.Module, err)
-			}
 			return nil, err
 		}
 		ls := loadedStage{name: sc.Name, module: sc.Module}

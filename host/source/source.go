@@ -185,7 +185,7 @@ func Open(ctx context.Context, ref string, o Options) (Source, error) {
 		c := o.S3
 		if c == nil {
 			if c, _, err = defaultClients(ctx); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s: %w", ref, err)
 			}
 		}
 		return &s3Source{ref: ref, client: c, bucket: u.Host, key: key, versionID: u.Query().Get("versionId"), max: o.maxBytes()}, nil
@@ -202,7 +202,7 @@ func Open(ctx context.Context, ref string, o Options) (Source, error) {
 			c := o.AppConfigData
 			if c == nil {
 				if _, c, err = defaultClients(ctx); err != nil {
-					return nil, err
+					return nil, fmt.Errorf("%s: %w", ref, err)
 				}
 			}
 			return &apiSource{ref: ref, client: c, app: app, env: env, profile: prof, max: o.maxBytes(), minPoll: o.MinPollInterval}, nil
