@@ -237,16 +237,20 @@ func (l *Loader) buildStage(ctx context.Context, srcs engine.SourcesConfig, sc e
 	}
 	// The module is tracked too: when this build is a pipeline
 	// configuration's and the module is refused, the pipeline's watcher
-	// retries the configuration once the module (or its signature) changes.
+	// retries the configuration once the module (or its signature) is no
+	// longer the version that decided. (A comparison of versions rather
+	// than "changed since the last poll": a retry that fails at its
+	// source is tried again at the next poll.)
 	mod := &tracked{src: src}
+	_, err = mod.poll(ctx, t.timeout)
+	decided := mod.version()
 	moduleChanged := func(ctx context.Context) (bool, error) {
-		changed, err := mod.poll(ctx, t.timeout)
-		if changed {
-			return true, nil
+		if _, err := mod.poll(ctx, t.timeout); err != nil && !errors.Is(err, source.ErrTooLarge) {
+			return false, err
 		}
-		return false, err
+		return mod.version() != decided, nil
 	}
-	if _, err := mod.poll(ctx, t.timeout); err != nil {
+	if err != nil {
 		if errors.Is(err, source.ErrTooLarge) {
 			return nil, &RefusedError{Target: sc.Name, Reason: ReasonTooLarge, Version: mod.version(), Err: err, recheck: moduleChanged}
 		}
@@ -465,13 +469,7 @@ func (l *Loader) watch(ctx context.Context, target string, src source.Source, ev
 		case errors.Is(err, source.ErrNotModified):
 			failures = 0
 			l.m.unchanged.Add(1)
-		case errors.Is(err, source.ErrTooLarge):
-			failures, last = 0, obj.Version
-			held, recheck = nil, nil
-			l.m.refuse(ReasonTooLarge)
-			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: version refused", slog.String("target", target), slog.String("ref", src.Ref()),
-				slog.String("version", obj.Label()), slog.String("reason", ReasonTooLarge), slog.String("error", err.Error()))
-		case errors.As(err, &re):
+		case errors.As(err, &re): // before ErrTooLarge: a pipeline refused for a stage's too large module keeps its recheck
 			failures, last = 0, obj.Version
 			held, recheck = nil, re.recheck
 			if recheck != nil {
@@ -484,6 +482,12 @@ func (l *Loader) watch(ctx context.Context, target string, src source.Source, ev
 				attrs = append(attrs, slog.String("signature_version", re.Signature))
 			}
 			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: version refused", attrs...)
+		case errors.Is(err, source.ErrTooLarge):
+			failures, last = 0, obj.Version
+			held, recheck = nil, nil
+			l.m.refuse(ReasonTooLarge)
+			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: version refused", slog.String("target", target), slog.String("ref", src.Ref()),
+				slog.String("version", obj.Label()), slog.String("reason", ReasonTooLarge), slog.String("error", err.Error()))
 		case errors.Is(err, ErrClosed):
 			return
 		default:

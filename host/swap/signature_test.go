@@ -9,11 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/source"
@@ -199,4 +203,64 @@ func TestPipelineRetriedWhenSignatureFixed(t *testing.T) {
 
 func deleteInput(bucket, key string) *s3.DeleteObjectInput {
 	return &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+}
+
+// TestPipelineRetryAfterSourceError: when the retry of a refused
+// configuration (its module was fixed) fails at the source, the watcher
+// tries again once the source heals, although the module does not change
+// again.
+func TestPipelineRetryAfterSourceError(t *testing.T) {
+	// failGets is how many unconditional GETs of b.wasm (a build's
+	// fetches; the watcher's checks are conditional) to fail.
+	var failGets atomic.Int32
+	faker := gofakes3.New(s3mem.New())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/b.wasm") && r.Header.Get("If-None-Match") == "" && failGets.Load() > 0 {
+			failGets.Add(-1)
+			http.Error(w, "<Error><Code>ServiceUnavailable</Code><Message>down</Message></Error>", http.StatusServiceUnavailable)
+			return
+		}
+		faker.Server().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	f := &fakeS3{bucket: "mods", client: s3.New(s3.Options{BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), RetryMaxAttempts: 1,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired, RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired})}
+	if _, err := f.client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(f.bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	l, _, _ := newLoader(t, source.Options{S3: f.client})
+	cfg := func(module string) []byte {
+		return fmt.Appendf(nil, "version: 1\nstages:\n  - name: tag\n    module: s3://mods/%s\n    entry: record\n", module)
+	}
+	f.put(t, "a.wasm", tagModule(t, "a|", false, ""), nil)
+	path := filepath.Join(t.TempDir(), "pipeline.yaml")
+	if err := os.WriteFile(path, cfg("a.wasm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pipe, err := l.OpenPipeline(ctx, path, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipe.Close(ctx)
+	f.put(t, "b.wasm", []byte("not a module yet"), nil)
+	if err := os.WriteFile(path, cfg("b.wasm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the configuration refused", 10*time.Second, func() bool { return l.Metrics().Snapshot().Refused[ReasonBuild] == 1 })
+	// The fixed module: the watcher's check sees it, the rebuild's fetches
+	// of it fail three times, then the source heals.
+	failGets.Store(3)
+	f.put(t, "b.wasm", tagModule(t, "b|", false, ""), nil)
+	waitFor(t, "the configuration once the source healed", 10*time.Second, func() bool {
+		return pipe.Current().Config.Stages[0].Module == "s3://mods/b.wasm"
+	})
+	if n := l.Metrics().Snapshot().SourceErrors[PipelineTarget]; n < 1 {
+		t.Errorf("%d source errors counted, want at least 1 (the failed rebuild)", n)
+	}
+	res, _, err := pipe.Run(ctx, []engine.Record{{Data: []byte("x")}})
+	if err != nil || string(res.Records[0].Outputs[0].Data) != "b|x" {
+		t.Fatalf("got %+v %v", res, err)
+	}
 }
