@@ -236,6 +236,14 @@ func (s *httpPolicy) dial(ctx context.Context, network, addr string) (net.Conn, 
 	n, _ := strconv.ParseUint(port, 10, 16)
 	_, named := s.hosts.Match(host, uint16(n))
 	privateOK := s.c.AllowPrivate && named
+	if a, err := netip.ParseAddr(host); err == nil {
+		// An IP literal is checked before a socket exists (the same check
+		// runs again in Control), so the refusal does not depend on the
+		// address family being available here.
+		if err := s.checkAddr(netip.AddrPortFrom(a, uint16(n)), privateOK); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+	}
 	d := net.Dialer{Timeout: 5 * time.Second, Resolver: testResolver.Load(),
 		Control: func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
