@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+
+	"github.com/weirhq/weir/engine/allowlist"
 )
 
 // Capabilities are the host functions a stage's module may call (DNS, HTTP,
@@ -51,14 +53,19 @@ type DNSCapability struct {
 
 // HTTPCapability configures HTTP requests.
 type HTTPCapability struct {
-	// AllowHosts lists the host names (or "*.suffix" patterns, or IP
-	// literals) requests may go to. Required.
+	// AllowHosts lists where requests may go: host names, "*.suffix"
+	// patterns (never matching IP literals), IP literals, or "*" (any
+	// host with a public address), each optionally with ":port" (an entry
+	// without a port allows every port). Required. See package allowlist.
 	AllowHosts []string `json:"allow_hosts" yaml:"allow_hosts"`
-	// AllowPrivate lets requests reach loopback, private and link-local
-	// addresses (the cloud metadata addresses are refused unless
-	// AllowMetadata is also set). Default false.
+	// AllowPrivate lets requests to the hosts AllowHosts names (not "*")
+	// reach loopback, private and link-local addresses. Cloud credential
+	// and metadata addresses and the runtime's local endpoints (Lambda
+	// Runtime API, AppConfig agent) stay refused. Default false.
 	AllowPrivate bool `json:"allow_private,omitempty" yaml:"allow_private,omitempty"`
-	// AllowMetadata lets requests reach 169.254.169.254 and fd00:ec2::254.
+	// AllowMetadata is refused when true: the cloud metadata and
+	// credential endpoints are never reachable. (It is kept so that an old
+	// configuration gets that explanation rather than "unknown key".)
 	AllowMetadata bool `json:"allow_metadata,omitempty" yaml:"allow_metadata,omitempty"`
 	// Timeout per request, redirects included (default 5s).
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
@@ -186,9 +193,12 @@ func (c Capabilities) validate(f string, bad func(field, format string, args ...
 			bad(f+".http.allow_hosts", "required: the hosts requests may go to")
 		}
 		for _, host := range h.AllowHosts {
-			if host == "" || strings.ContainsAny(host, "/: ") && !isIPLiteral(host) {
-				bad(f+".http.allow_hosts", "%q is not a host name, *.suffix pattern or IP address", host)
+			if _, err := allowlist.Parse(host); err != nil {
+				bad(f+".http.allow_hosts", "%v", err)
 			}
+		}
+		if h.AllowMetadata {
+			bad(f+".http.allow_metadata", "is no longer supported: cloud metadata and credential endpoints (IMDS, ECS, EKS Pod Identity, the Lambda Runtime API) are always refused; remove it")
 		}
 		if h.Timeout < 0 || h.MaxBodyBytes < 0 || h.Concurrency < 0 {
 			bad(f+".http", "timeout, max_body_bytes and concurrency must not be negative")

@@ -27,7 +27,17 @@ func TestCapabilitiesValidation(t *testing.T) {
 		{"http without hosts", `
       http: {timeout: 1s}`, "allow_hosts: required"},
 		{"http url as host", `
-      http: {allow_hosts: ["https://x"]}`, "not a host name"},
+      http: {allow_hosts: ["https://x"]}`, "is not a host"},
+		{"http hosts with ports and any", `
+      http: {allow_hosts: ["api.example.com:8443", "[2001:db8::1]:443", "*"]}`, ""},
+		{"http wildcard over an address", `
+      http: {allow_hosts: ["*.0.0.1"]}`, "never IP addresses"},
+		{"http wildcard inside a name", `
+      http: {allow_hosts: ["api.*.com"]}`, "whole first label"},
+		{"http bad port", `
+      http: {allow_hosts: ["api.example.com:99999"]}`, "port"},
+		{"http allow_metadata", `
+      http: {allow_hosts: [api.example.com], allow_metadata: true}`, "always refused"},
 		{"dynamodb without tables", `
       dynamodb: {region: us-east-1}`, "dynamodb.tables: required"},
 		{"table without key", `

@@ -182,7 +182,19 @@ type OutputConfig struct {
 	// MaxAttempts bounds the calls made to deliver one batch when the
 	// service throttles or fails entries (default 8).
 	MaxAttempts int `json:"max_attempts,omitempty" yaml:"max_attempts,omitempty"`
+	// MaxRecordBytes is the Kinesis stream's maximum record size, data
+	// plus partition key ("kinesis"): 1 MiB (default), up to 10 MiB for a
+	// stream whose maximum record size was raised (UpdateMaxRecordSize).
+	// Larger outputs are errors naming them; aggregated records are
+	// packed up to it.
+	MaxRecordBytes int64 `json:"max_record_bytes,omitempty" yaml:"max_record_bytes,omitempty"`
 }
+
+// Kinesis record size limits (OutputConfig.MaxRecordBytes).
+const (
+	KinesisDefaultRecordBytes = 1 << 20  // a stream's default maximum record size
+	KinesisMaxRecordBytes     = 10 << 20 // the largest a stream can be configured for
+)
 
 // Duration is a time.Duration read from a string such as "5s" or "250ms".
 type Duration time.Duration

@@ -86,7 +86,7 @@ var outputFields = map[string]struct{ required, optional []string }{
 	OutputStderr:   {},
 	OutputDiscard:  {},
 	OutputFile:     {required: []string{"path"}},
-	OutputKinesis:  {required: []string{"stream"}, optional: []string{"aggregate", "endpoint", "region", "max_attempts"}},
+	OutputKinesis:  {required: []string{"stream"}, optional: []string{"aggregate", "endpoint", "region", "max_attempts", "max_record_bytes"}},
 	OutputFirehose: {required: []string{"stream"}, optional: []string{"endpoint", "region", "max_attempts"}},
 	OutputS3:       {required: []string{"bucket"}, optional: []string{"key", "compression", "endpoint", "region", "max_attempts"}},
 	OutputSQS:      {required: []string{"queue_url"}, optional: []string{"endpoint", "region", "max_attempts"}},
@@ -114,7 +114,7 @@ func (oc OutputConfig) setFields() map[string]bool {
 		"path": oc.Path != "", "stream": oc.Stream != "", "bucket": oc.Bucket != "", "key": oc.Key != "",
 		"compression": oc.Compression != "", "queue_url": oc.QueueURL != "", "table": oc.Table != "",
 		"aggregate": oc.Aggregate != nil, "endpoint": oc.Endpoint != "", "region": oc.Region != "",
-		"max_attempts": oc.MaxAttempts != 0,
+		"max_attempts": oc.MaxAttempts != 0, "max_record_bytes": oc.MaxRecordBytes != 0,
 	} {
 		if v {
 			set[name] = true
@@ -512,6 +512,9 @@ func (c *Config) Validate() error {
 		}
 		if oc.MaxAttempts < 0 || oc.MaxAttempts > 100 {
 			bad(f+".max_attempts", "must be between 1 and 100 (got %d)", oc.MaxAttempts)
+		}
+		if oc.MaxRecordBytes < 0 || oc.MaxRecordBytes > KinesisMaxRecordBytes {
+			bad(f+".max_record_bytes", "must be between 1 and %d (10 MiB, the largest maximum record size a Kinesis stream can have; got %d)", KinesisMaxRecordBytes, oc.MaxRecordBytes)
 		}
 		if oc.Endpoint != "" && !strings.HasPrefix(oc.Endpoint, "http://") && !strings.HasPrefix(oc.Endpoint, "https://") {
 			bad(f+".endpoint", "must be an http:// or https:// URL (got %q)", oc.Endpoint)

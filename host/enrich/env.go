@@ -62,7 +62,9 @@ func New(caps engine.Capabilities, opts Options) (*Env, error) {
 		}
 	}
 	if caps.HTTP != nil {
-		e.http = newHTTP(*caps.HTTP, e.stats[FuncHTTP])
+		if e.http, err = newHTTP(*caps.HTTP, e.stats[FuncHTTP]); err != nil {
+			return nil, err
+		}
 	}
 	if len(caps.Tables) > 0 {
 		e.tables = map[string]*localTable{}

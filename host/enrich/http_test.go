@@ -79,7 +79,7 @@ func TestHTTP(t *testing.T) {
 		{"/500", StatusOK, 500, "boom\n"},
 		{"/slow", StatusError, 0, "timeout"},
 		{"/huge", StatusError, 0, "over 1048576 bytes"},
-		{"/metadata", StatusDenied, 0, "metadata address"},
+		{"/metadata", StatusDenied, 0, "metadata service (IMDS), a cloud metadata and credentials address, always refused"},
 		{"/elsewhere", StatusDenied, 0, "not in http.allow_hosts"},
 	}
 	for _, tc := range tests {

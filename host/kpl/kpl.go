@@ -26,9 +26,13 @@ var Magic = []byte{0xF3, 0x89, 0x9A, 0xC2}
 // DigestSize is the size of the MD5 digest that ends an aggregated record.
 const DigestSize = md5.Size
 
-// MaxRecordSize is the largest Kinesis record: data plus partition key,
-// 1 MiB.
+// MaxRecordSize is the largest Kinesis record by default: data plus
+// partition key, 1 MiB.
 const MaxRecordSize = 1 << 20
+
+// MaxLargeRecordSize is the largest record of a stream whose maximum
+// record size was raised (UpdateMaxRecordSize): 10 MiB.
+const MaxLargeRecordSize = 10 << 20
 
 // ErrDigest is matched by errors.Is when an aggregated record's MD5 digest
 // does not match its content.
@@ -180,10 +184,14 @@ type Aggregator struct {
 }
 
 // NewAggregator returns an aggregator for records of at most maxSize bytes
-// (0 or more than MaxRecordSize means MaxRecordSize).
+// (0 means MaxRecordSize; more than MaxLargeRecordSize means
+// MaxLargeRecordSize).
 func NewAggregator(maxSize int) *Aggregator {
-	if maxSize <= 0 || maxSize > MaxRecordSize {
+	if maxSize <= 0 {
 		maxSize = MaxRecordSize
+	}
+	if maxSize > MaxLargeRecordSize {
+		maxSize = MaxLargeRecordSize
 	}
 	return &Aggregator{MaxSize: maxSize, pkIdx: map[string]uint64{}, ehkIdx: map[string]uint64{}}
 }

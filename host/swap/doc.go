@@ -22,7 +22,12 @@
 // on the watcher's goroutine, never on a batch's: the old version serves
 // while the new one compiles. A version that fails any step is refused,
 // logged (one slog line with the step and the reason) and counted in
-// Metrics; the last good version keeps serving and the refused version is
-// not fetched again until the source changes. Source failures (5xx,
-// timeouts) back off exponentially with jitter, capped, and are counted.
+// Metrics; the last good version keeps serving. A refusal is keyed by
+// everything that decided it (the module's version, its signature's
+// version, the stage's pin and public key): the refused version is not
+// tried again until one of them changes, so a module refused because it
+// landed before its new signature (or with a bad one) is swapped in as
+// soon as the right signature is published. Source failures (5xx,
+// timeouts, a missing signature) back off exponentially with jitter,
+// capped, and are counted.
 package swap

@@ -146,7 +146,7 @@ func TestRefusedInputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			sig, _ := source.Open(context.Background(), path, source.Options{})
-			mt := &moduleTarget{l: l, sc: engine.StageConfig{Name: "m", Module: "m.wasm", Instances: 1}, sig: sig, pub: mustPub(t, pub), timeout: time.Second}
+			mt := &moduleTarget{l: l, sc: engine.StageConfig{Name: "m", Module: "m.wasm", Instances: 1}, sig: &tracked{src: sig}, pub: mustPub(t, pub), timeout: time.Second}
 			_, st, err := mt.load(context.Background(), &source.Object{Data: good, Version: "v"})
 			if st != nil {
 				_ = st.Close(context.Background())

@@ -47,6 +47,9 @@ type Options struct {
 	BackoffMin, BackoffMax time.Duration
 }
 
+// maxSignatureBytes caps a fetched signature file.
+const maxSignatureBytes = 4 << 10
+
 // Loader builds swappable stages and pipelines and runs their watchers.
 type Loader struct {
 	o      Options
@@ -93,9 +96,24 @@ func (l *Loader) Close() {
 
 // RefusedError is a version refused by a check. Reason is one of the
 // Reason* constants.
+//
+// A refusal is keyed by everything that decided it: the version of the
+// watched object (module or configuration), the version of the module's
+// signature when the signature decided it, and the stage's configuration
+// (sha256 pin, public key), which is fixed for a watcher (a new
+// configuration builds new watchers). A watcher does not retry a refused
+// version until one of these changes: it keeps polling the signature of a
+// module refused for its signature, and the module (and signature) of a
+// stage that made a pipeline configuration fail to build.
 type RefusedError struct {
 	Target, Reason, Version string
-	Err                     error
+	// Signature is the source version of the signature that decided the
+	// refusal, or "" when no signature did.
+	Signature string
+	Err       error
+	// recheck polls the inputs of the refusal other than the watched
+	// object and reports whether one changed; nil when there are none.
+	recheck func(context.Context) (bool, error)
 }
 
 // Error names the target, the version and the reason.
@@ -140,14 +158,56 @@ func (l *Loader) Builder(cfg *engine.Config) engine.StageBuilder {
 	}
 }
 
-// moduleTarget is one stage's module: its sources and checks.
+// moduleTarget is one stage's module: its sources and checks. It is used
+// by one goroutine at a time (the build, then the stage's watcher).
 type moduleTarget struct {
 	l       *Loader
 	sc      engine.StageConfig
 	src     source.Source
-	sig     source.Source
+	sig     *tracked // nil without a public key
 	pub     ed25519.PublicKey
 	timeout time.Duration
+}
+
+// tracked is a source and the last version fetched from it, polled
+// conditionally. A signature is tracked rather than fetched whole for
+// every module version so that a source that answers "unchanged" (an
+// AppConfigData session) still yields its content.
+type tracked struct {
+	src  source.Source
+	last *source.Object // nil before the first fetch
+	err  error          // the error that came with last (ErrTooLarge)
+}
+
+// poll fetches a new version if there is one and reports whether there
+// was. A version over the size cap counts as a new version and returns
+// its ErrTooLarge error (again on later polls while it stays).
+func (tr *tracked) poll(ctx context.Context, timeout time.Duration) (bool, error) {
+	prev := ""
+	if tr.last != nil {
+		prev = tr.last.Version
+	}
+	fctx, cancel := context.WithTimeout(ctx, timeout)
+	obj, err := tr.src.Fetch(fctx, prev)
+	cancel()
+	switch {
+	case errors.Is(err, source.ErrNotModified) && tr.last != nil:
+		return false, tr.err
+	case obj != nil && (err == nil || errors.Is(err, source.ErrTooLarge)):
+		tr.last, tr.err = obj, err
+		return true, err
+	case err == nil:
+		err = fmt.Errorf("source %s: %w: no object", tr.src.Ref(), source.ErrUnavailable)
+	}
+	return false, err
+}
+
+// version is the source version held, or "".
+func (tr *tracked) version() string {
+	if tr.last == nil {
+		return ""
+	}
+	return tr.last.Label()
 }
 
 func (l *Loader) buildStage(ctx context.Context, srcs engine.SourcesConfig, sc engine.StageConfig, baseDir string) (engine.Stage, error) {
@@ -168,19 +228,50 @@ func (l *Loader) buildStage(ctx context.Context, srcs engine.SourcesConfig, sc e
 		if ref == "" {
 			ref = source.SignatureRef(sc.Module)
 		}
-		so.MaxBytes = 4 << 10
-		if t.sig, err = source.Open(ctx, ref, so); err != nil {
+		so.MaxBytes = maxSignatureBytes
+		sig, err := source.Open(ctx, ref, so)
+		if err != nil {
 			return nil, err
 		}
+		t.sig = &tracked{src: sig}
 	}
-	fctx, cancel := context.WithTimeout(ctx, t.timeout)
-	obj, err := src.Fetch(fctx, "")
-	cancel()
+	// The module is tracked too: when this build is a pipeline
+	// configuration's and the module is refused, the pipeline's watcher
+	// retries the configuration once the module (or its signature) is no
+	// longer the version that decided. (A comparison of versions rather
+	// than "changed since the last poll": a retry that fails at its
+	// source is tried again at the next poll.)
+	mod := &tracked{src: src}
+	_, err = mod.poll(ctx, t.timeout)
+	decided := mod.version()
+	moduleChanged := func(ctx context.Context) (bool, error) {
+		if _, err := mod.poll(ctx, t.timeout); err != nil && !errors.Is(err, source.ErrTooLarge) {
+			return false, err
+		}
+		return mod.version() != decided, nil
+	}
 	if err != nil {
+		if errors.Is(err, source.ErrTooLarge) {
+			return nil, &RefusedError{Target: sc.Name, Reason: ReasonTooLarge, Version: mod.version(), Err: err, recheck: moduleChanged}
+		}
 		return nil, err
 	}
+	obj := mod.last
 	v, st, err := t.load(ctx, obj)
 	if err != nil {
+		var re *RefusedError
+		if errors.As(err, &re) {
+			sigChanged := re.recheck
+			re.recheck = func(ctx context.Context) (bool, error) {
+				if changed, err := moduleChanged(ctx); changed || err != nil {
+					return changed, err
+				}
+				if sigChanged != nil {
+					return sigChanged(ctx)
+				}
+				return false, nil
+			}
+		}
 		return nil, err
 	}
 	l.m.serving(sc.Name, v, false)
@@ -224,14 +315,25 @@ func (t *moduleTarget) load(ctx context.Context, obj *source.Object) (Version, e
 		return refuse(ReasonDigest, fmt.Errorf("%w (announced by the source)", err))
 	}
 	if t.pub != nil {
-		fctx, cancel := context.WithTimeout(ctx, t.timeout)
-		sig, err := t.sig.Fetch(fctx, "")
-		cancel()
-		if err != nil {
+		_, err := t.sig.poll(ctx, t.timeout)
+		if err != nil && !errors.Is(err, source.ErrTooLarge) {
 			return v, nil, fmt.Errorf("signature of %s: %w", v, err)
 		}
-		if err := source.VerifySignature(t.pub, obj.Data, sig.Data); err != nil {
-			return refuse(ReasonSignature, fmt.Errorf("%s: %w", t.sig.Ref(), err))
+		if err == nil {
+			err = source.VerifySignature(t.pub, obj.Data, t.sig.last.Data)
+		}
+		if err != nil {
+			// Keyed by the module and the signature versions: a new
+			// signature for the same module is checked again.
+			decided := t.sig.version()
+			return v, nil, &RefusedError{Target: sc.Name, Reason: ReasonSignature, Version: v.String(), Signature: decided,
+				Err: fmt.Errorf("%s: %w", t.sig.src.Ref(), err),
+				recheck: func(ctx context.Context) (bool, error) {
+					if _, err := t.sig.poll(ctx, t.timeout); err != nil && !errors.Is(err, source.ErrTooLarge) {
+						return false, err
+					}
+					return t.sig.version() != decided, nil
+				}}
 		}
 	}
 	if err := source.CheckWasm(obj.Data); err != nil {
@@ -308,8 +410,16 @@ func equalStrings(a, b []string) bool {
 
 // watch polls src every interval (or the source's own minimum) and hands
 // every new version to apply, until ctx ends. last is the version held.
+// After a refusal that other inputs decided too (a signature; a module of
+// a pipeline configuration), it polls those inputs as well while src is
+// unchanged, and hands the refused object to apply again when one of them
+// changes.
 func (l *Loader) watch(ctx context.Context, target string, src source.Source, every, timeout time.Duration, last string, apply func(context.Context, *source.Object) error) {
 	failures := 0
+	var (
+		held    *source.Object                      // the refused version, kept for a retry
+		recheck func(context.Context) (bool, error) // its other inputs changed?
+	)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -330,6 +440,21 @@ func (l *Loader) watch(ctx context.Context, target string, src source.Source, ev
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, source.ErrNotModified) && recheck != nil {
+			var changed bool
+			if changed, err = recheck(ctx); err == nil {
+				if changed {
+					obj = held
+					l.log.LogAttrs(ctx, slog.LevelInfo, "swap: retrying a refused version: an input that decided its refusal changed",
+						slog.String("target", target), slog.String("ref", src.Ref()), slog.String("version", obj.Label()))
+				} else {
+					err = source.ErrNotModified
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+		}
 		if err == nil {
 			err = apply(ctx, obj)
 			if ctx.Err() != nil {
@@ -340,19 +465,29 @@ func (l *Loader) watch(ctx context.Context, target string, src source.Source, ev
 		switch {
 		case err == nil:
 			failures, last = 0, obj.Version
+			held, recheck = nil, nil
 		case errors.Is(err, source.ErrNotModified):
 			failures = 0
 			l.m.unchanged.Add(1)
+		case errors.As(err, &re): // before ErrTooLarge: a pipeline refused for a stage's too large module keeps its recheck
+			failures, last = 0, obj.Version
+			held, recheck = nil, re.recheck
+			if recheck != nil {
+				held = obj
+			}
+			l.m.refuse(re.Reason)
+			attrs := []slog.Attr{slog.String("target", target), slog.String("ref", src.Ref()),
+				slog.String("version", re.Version), slog.String("reason", re.Reason), slog.String("error", re.Err.Error())}
+			if re.Signature != "" {
+				attrs = append(attrs, slog.String("signature_version", re.Signature))
+			}
+			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: version refused", attrs...)
 		case errors.Is(err, source.ErrTooLarge):
 			failures, last = 0, obj.Version
+			held, recheck = nil, nil
 			l.m.refuse(ReasonTooLarge)
 			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: version refused", slog.String("target", target), slog.String("ref", src.Ref()),
 				slog.String("version", obj.Label()), slog.String("reason", ReasonTooLarge), slog.String("error", err.Error()))
-		case errors.As(err, &re):
-			failures, last = 0, obj.Version
-			l.m.refuse(re.Reason)
-			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: version refused", slog.String("target", target), slog.String("ref", src.Ref()),
-				slog.String("version", re.Version), slog.String("reason", re.Reason), slog.String("error", re.Err.Error()))
 		case errors.Is(err, ErrClosed):
 			return
 		default:

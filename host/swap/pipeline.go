@@ -163,7 +163,14 @@ func (l *Loader) loadPipeline(ctx context.Context, ref, dir string, obj *source.
 		if errors.Is(err, source.ErrUnavailable) {
 			return pv, nil, err // a module source failed: retried
 		}
-		return refuse(ReasonBuild, err)
+		_, _, rerr := refuse(ReasonBuild, err)
+		// A stage's refused module decided this refusal too: the watcher
+		// retries the configuration when that module or its signature
+		// changes.
+		if re, inner := rerr.(*RefusedError), (*RefusedError)(nil); errors.As(err, &inner) {
+			re.recheck, re.Signature = inner.recheck, inner.Signature
+		}
+		return pv, nil, rerr
 	}
 	return pv, ep, nil
 }

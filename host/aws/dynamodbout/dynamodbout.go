@@ -23,7 +23,8 @@ import (
 // MaxItemsPerCall is BatchWriteItem's limit.
 const MaxItemsPerCall = 25
 
-// MaxItemBytes is DynamoDB's item size limit (400 KB).
+// MaxItemBytes is DynamoDB's item size limit (400 KB; unchanged as of
+// December 2026).
 const MaxItemBytes = 400 << 10
 
 // Sink writes outputs as items of one table.

@@ -18,7 +18,8 @@ import (
 	"github.com/weirhq/weir/host/aws/awsconf"
 )
 
-// Service limits of PutRecordBatch.
+// Service limits of PutRecordBatch (checked against the API reference in
+// December 2026: unchanged, and "these limits cannot be changed").
 const (
 	MaxRecordsPerCall = 500
 	MaxBytesPerCall   = 4 << 20

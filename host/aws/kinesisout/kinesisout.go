@@ -2,8 +2,13 @@
 // batch's outputs with PutRecords, packed into KPL-aggregated records
 // (host/kpl) under random partition keys so that no shard runs hot.
 //
-// Limits are met by splitting: at most 500 records and 5 MiB per call,
-// 1 MiB per record (data plus partition key). Entries the service fails
+// Limits are met by splitting: at most 500 records per call, 5 MiB per
+// call on a stream with the default 1 MiB record limit and 10 MiB (the
+// service's request limit) on one configured for larger records, and
+// Options.MaxRecordBytes per record (data plus partition key; 1 MiB by
+// default, up to 10 MiB). The 5 MiB budget of default streams keeps weir
+// working against emulators that still enforce the old request limit
+// (kinesalite answers 413) at the cost of a few more calls. Entries the service fails
 // (ProvisionedThroughputExceededException, InternalFailure) are re-sent
 // alone, with exponential backoff and full jitter, up to MaxAttempts
 // calls; whole-call throttling and 5xx errors are retried by the SDK's
@@ -27,11 +32,21 @@ import (
 	"github.com/weirhq/weir/host/kpl"
 )
 
-// Service limits of PutRecords.
+// Service limits of PutRecords (checked against the Kinesis API reference
+// and "Handle large records", December 2026).
 const (
 	MaxRecordsPerCall = 500
-	MaxBytesPerCall   = 5 << 20
-	MaxRecordBytes    = kpl.MaxRecordSize
+	// MaxBytesPerCall is the service's request limit (partition keys
+	// included; it was 5 MiB), used on streams with large records.
+	MaxBytesPerCall = 10 << 20
+	// DefaultBytesPerCall is the request budget on streams with the
+	// default record limit (see the package documentation).
+	DefaultBytesPerCall = 5 << 20
+	// DefaultMaxRecordBytes is a stream's default maximum record size.
+	DefaultMaxRecordBytes = kpl.MaxRecordSize
+	// MaxLargeRecordBytes is the largest maximum record size a stream can
+	// be configured for.
+	MaxLargeRecordBytes = kpl.MaxLargeRecordSize
 )
 
 // Options configure a Sink.
@@ -46,6 +61,11 @@ type Options struct {
 	// BaseBackoff and MaxBackoff shape the wait between re-sends (default
 	// 50ms and 2s).
 	BaseBackoff, MaxBackoff time.Duration
+	// MaxRecordBytes is the stream's maximum record size, data plus
+	// partition key (default DefaultMaxRecordBytes, at most
+	// MaxLargeRecordBytes): set it to the stream's MaxRecordSizeInKiB *
+	// 1024 when that was raised.
+	MaxRecordBytes int
 }
 
 // Sink writes outputs to a Kinesis stream. It is safe for concurrent use.
@@ -65,6 +85,10 @@ func New(client *kinesis.Client, opts Options) *Sink {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 2 * time.Second
 	}
+	if opts.MaxRecordBytes <= 0 {
+		opts.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	opts.MaxRecordBytes = min(opts.MaxRecordBytes, MaxLargeRecordBytes)
 	return &Sink{client: client, opts: opts}
 }
 
@@ -75,7 +99,8 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 		return nil, fmt.Errorf("kinesis output %q: %w", name, err)
 	}
 	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint) })
-	return New(client, Options{Stream: oc.Stream, Aggregate: oc.Aggregate == nil || *oc.Aggregate, MaxAttempts: oc.MaxAttempts}), nil
+	return New(client, Options{Stream: oc.Stream, Aggregate: oc.Aggregate == nil || *oc.Aggregate, MaxAttempts: oc.MaxAttempts,
+		MaxRecordBytes: int(oc.MaxRecordBytes)}), nil
 }
 
 // entry is one Kinesis record to put, with the outputs it carries.
@@ -93,11 +118,15 @@ func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
 	if err != nil {
 		return err
 	}
+	perCall := DefaultBytesPerCall
+	if s.opts.MaxRecordBytes > DefaultMaxRecordBytes {
+		perCall = MaxBytesPerCall
+	}
 	for start := 0; start < len(entries); {
 		end, size := start, 0
 		for end < len(entries) && end-start < MaxRecordsPerCall {
 			n := len(entries[end].data) + len(entries[end].pk)
-			if end > start && size+n > MaxBytesPerCall {
+			if end > start && size+n > perCall {
 				break
 			}
 			size += n
@@ -117,8 +146,9 @@ func (s *Sink) entries(outputs []engine.Output) ([]entry, error) {
 	if !s.opts.Aggregate {
 		for i, o := range outputs {
 			pk := awsconf.RandomKey()
-			if len(o.Data)+len(pk) > MaxRecordBytes {
-				return nil, fmt.Errorf("kinesis %s: output %d: %d bytes exceeds the 1 MiB record limit", s.opts.Stream, i, len(o.Data))
+			if len(o.Data)+len(pk) > s.opts.MaxRecordBytes {
+				return nil, fmt.Errorf("kinesis %s: output %d: %d bytes (with its %d-byte partition key) exceeds the stream's %d-byte record limit (max_record_bytes)",
+					s.opts.Stream, i, len(o.Data), len(pk), s.opts.MaxRecordBytes)
 			}
 			out = append(out, entry{pk: pk, data: o.Data, first: i, count: 1})
 		}
@@ -127,7 +157,9 @@ func (s *Sink) entries(outputs []engine.Output) ([]entry, error) {
 	// The user records share one partition key (the KPL table then holds
 	// one entry); each aggregated record gets its own random key below.
 	userPK := awsconf.RandomKey()
-	a := kpl.NewAggregator(MaxRecordBytes)
+	// The aggregator counts the first user record's partition key, as
+	// long as the random key each aggregated record is put with.
+	a := kpl.NewAggregator(s.opts.MaxRecordBytes)
 	next := 0
 	emit := func(ag *kpl.Aggregated) {
 		out = append(out, entry{pk: awsconf.RandomKey(), data: ag.Data, first: next, count: ag.Count})

@@ -138,7 +138,7 @@ func TestPutRecordsThrottlingAndPartialFailure(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// Oversize record: refused before any call, naming the output.
-	err = sink.Write(ctx, []engine.Output{{Data: make([]byte, MaxRecordBytes)}})
+	err = sink.Write(ctx, []engine.Output{{Data: make([]byte, DefaultMaxRecordBytes)}})
 	if err == nil || !strings.Contains(err.Error(), "output 0") {
 		t.Fatalf("oversize: err = %v", err)
 	}

@@ -1,5 +1,6 @@
 // Package sqsout is weir's SQS output: outputs go out with
-// SendMessageBatch (at most 10 messages and 256 KiB per call). Failed
+// SendMessageBatch (at most 10 messages and 1 MiB per call, 1 MiB per
+// message). Failed
 // entries that are not the sender's fault are re-sent with exponential
 // backoff and full jitter; sender faults are errors naming the output.
 package sqsout
@@ -19,10 +20,14 @@ import (
 	"github.com/weirhq/weir/host/aws/awsconf"
 )
 
-// Service limits of SendMessageBatch.
+// Service limits of SendMessageBatch (1 MiB since AWS raised them from
+// 256 KiB; checked December 2026). A queue whose MaximumMessageSize is
+// set lower refuses larger messages itself: a sender fault, an error
+// naming the output.
 const (
 	MaxMessagesPerCall = 10
-	MaxBytesPerCall    = 256 << 10
+	MaxMessageBytes    = 1 << 20
+	MaxBytesPerCall    = 1 << 20
 )
 
 // Sink sends outputs to an SQS queue.
@@ -55,8 +60,8 @@ func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
 	var chunk []int
 	size := 0
 	for i, o := range outputs {
-		if len(o.Data) > MaxBytesPerCall {
-			return fmt.Errorf("sqs %s: output %d: %d bytes exceeds the 256 KiB message limit", s.queueURL, i, len(o.Data))
+		if len(o.Data) > MaxMessageBytes {
+			return fmt.Errorf("sqs %s: output %d: %d bytes exceeds the 1 MiB message limit", s.queueURL, i, len(o.Data))
 		}
 		if !utf8.Valid(o.Data) {
 			return fmt.Errorf("sqs %s: output %d: not valid UTF-8 (SQS message bodies are text)", s.queueURL, i)

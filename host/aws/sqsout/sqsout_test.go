@@ -41,13 +41,26 @@ func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	// The service's limits, written out rather than taken from the
+	// package: at most 10 entries; 1 MiB per message and per batch.
+	const maxEntries, maxMessage, maxBatch = 10, 1 << 20, 1 << 20
 	size := 0
 	for _, e := range req.Entries {
 		size += len(e.MessageBody)
+		if len(e.MessageBody) > maxMessage {
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#InvalidParameterValue","message":"One or more parameters are invalid. Reason: Message must be shorter than %d bytes."}`, maxMessage)
+			return
+		}
 	}
-	if len(req.Entries) > MaxMessagesPerCall || size > MaxBytesPerCall {
+	if len(req.Entries) > maxEntries {
 		w.WriteHeader(400)
-		fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#BatchRequestTooLong","message":"%d entries, %d bytes"}`, len(req.Entries), size)
+		fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#TooManyEntriesInBatchRequest","message":"%d entries"}`, len(req.Entries))
+		return
+	}
+	if size > maxBatch {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#BatchRequestTooLong","message":"%d bytes"}`, size)
 		return
 	}
 	f.mu.Lock()
@@ -77,7 +90,7 @@ func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestSQSOutput sends 25 outputs, some of 100 KB, through a loopback SQS
 // that fails every third message of the first call: calls of at most 10
-// messages and 256 KiB, the failed entries re-sent alone, every message
+// messages and 1 MiB, the failed entries re-sent alone, every message
 // delivered once. A sender fault, an oversize output and invalid UTF-8
 // are errors naming the output.
 func TestSQSOutput(t *testing.T) {
@@ -126,9 +139,9 @@ func TestSQSOutput(t *testing.T) {
 	for _, c := range f.calls {
 		sizes = append(sizes, len(c))
 	}
-	// 10 small (0 and 3 failed) → 2 re-sent; 2 small + 2 large (a third
-	// would pass 256 KiB); 2 large; 2 large + 7 small.
-	if fmt.Sprint(sizes) != "[10 2 4 2 9]" {
+	// 10 small (0 and 3 failed) → 2 re-sent; 2 small + 6 large + 2 small
+	// (600 KB, under 1 MiB); 5 small.
+	if fmt.Sprint(sizes) != "[10 2 10 5]" {
 		t.Errorf("messages per call %v", sizes)
 	}
 
@@ -144,11 +157,50 @@ func TestSQSOutput(t *testing.T) {
 		t.Errorf("out of attempts: %v", err)
 	}
 	for _, tc := range []struct{ data, want string }{
-		{strings.Repeat("x", MaxBytesPerCall+1), "output 1: 262145 bytes exceeds"},
+		{strings.Repeat("x", 1<<20+1), "output 1: 1048577 bytes exceeds the 1 MiB message limit"},
 		{"\xff\xfe", "output 1: not valid UTF-8"},
 	} {
 		if err := s.Write(ctx, []engine.Output{outs[0], {Data: []byte(tc.data)}}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
+	}
+}
+
+// TestSQSMessageLimits: messages up to 1 MiB go out (SQS raised the limit
+// from 256 KiB), batches are split at 1 MiB, and a larger message is an
+// error naming the output, before any call.
+func TestSQSMessageLimits(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	f := &fakeSQS{fail: func(int, string) (string, bool) { return "", false }}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	s, err := Open(ctx, "queue", engine.OutputConfig{Type: "sqs", QueueURL: srv.URL + "/123456789012/q", Endpoint: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(i, n int) engine.Output {
+		return engine.Output{Data: []byte(fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("p", n)))}
+	}
+	outs := []engine.Output{msg(0, 900<<10), msg(1, 400<<10), msg(2, 400<<10), msg(3, 400<<10), msg(4, 1<<20-20)}
+	if err := s.Write(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	for _, c := range f.calls {
+		sizes = append(sizes, len(c))
+	}
+	if fmt.Sprint(sizes) != "[1 2 1 1]" || len(f.accepted) != len(outs) {
+		t.Fatalf("messages per call %v, %d accepted; want [1 2 1 1] and %d", sizes, len(f.accepted), len(outs))
+	}
+	for i, o := range outs {
+		if f.accepted[i] != string(o.Data) {
+			t.Fatalf("message %d differs", i)
+		}
+	}
+	f.calls = nil
+	err = s.Write(ctx, []engine.Output{msg(0, 10), msg(1, 1<<20)})
+	if err == nil || !strings.Contains(err.Error(), "output 1:") || !strings.Contains(err.Error(), "exceeds the 1 MiB message limit") || len(f.calls) != 0 {
+		t.Fatalf("oversize: %v after %d calls", err, len(f.calls))
 	}
 }
