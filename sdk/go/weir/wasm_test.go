@@ -35,6 +35,7 @@ import (
 	"github.com/weirhq/weir/bench/baseline"
 	"github.com/weirhq/weir/engine/frame"
 	"github.com/weirhq/weir/host/hosttest"
+	"github.com/weirhq/weir/sdk/conformance"
 )
 
 var (
@@ -249,6 +250,17 @@ func TestWasmImportsExports(t *testing.T) {
 		}
 		t.Logf("%s (%d bytes): extism:host/env %s; weir:host/v1 %s", tc.pkg, len(buildModule(t, tc.pkg)), strings.Join(env, ","), strings.Join(weir, ","))
 	}
+}
+
+// ---------------------------------------------------------------------------
+// The golden frames (sdk/testdata/frames) through the Go SDK's conformance
+// module: input frames decoded, output frames written byte for byte, op
+// lists applied in the guest to the hand-written documents, corrupt frames
+// answered with error frames.
+
+func TestWasmGoldenFrames(t *testing.T) {
+	bin := buildModule(t, "sdk/go/weir/testdata/conformance")
+	conformance.Run(t, bin, conformance.Options{Edit: true, ApplyOps: true, RawOps: true})
 }
 
 // ---------------------------------------------------------------------------
