@@ -5,8 +5,9 @@
 //
 // Environment:
 //
-//	WEIR_PIPELINE      pipeline file: a path (relative to the package,
-//	                   $LAMBDA_TASK_ROOT) or file://path; default pipeline.yaml
+//	WEIR_PIPELINE      pipeline: a path (relative to the package,
+//	                   $LAMBDA_TASK_ROOT), file://path, or appconfig://, s3://,
+//	                   https:// (fetched once per container); default pipeline.yaml
 //	WEIR_SOURCE        kinesis|sqs|sns|s3|dynamodb|firehose|apigw|auto (default auto:
 //	                   detected from each event's shape)
 //	WEIR_DEAD_LETTER   output receiving records that failed WEIR_MAX_ATTEMPTS times
@@ -19,6 +20,8 @@
 //	WEIR_CACHE_DIR     wazero compilation cache (default $LAMBDA_TASK_ROOT/cache
 //	                   when it exists, else in memory)
 //	WEIR_METRICS       "off" disables the EMF metrics on stdout
+//
+// lambda.Env lists them; a test checks that this command reads no other.
 package main
 
 import (
@@ -42,12 +45,13 @@ import (
 	"github.com/weirhq/weir/host/lambda"
 	"github.com/weirhq/weir/host/metrics"
 	"github.com/weirhq/weir/host/sinks"
+	"github.com/weirhq/weir/host/source"
 	"github.com/weirhq/weir/host/swap"
 )
 
 func main() {
 	ctx := context.Background()
-	logger, err := newLogger(os.Getenv("WEIR_LOG_LEVEL"))
+	logger, err := newLogger(os.Getenv(lambda.EnvLogLevel))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "weir bootstrap:", err)
 		os.Exit(2)
@@ -85,33 +89,35 @@ func taskRoot() string {
 // setup builds the handler from the environment.
 func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	sinks.Register()
-	path := os.Getenv("WEIR_PIPELINE")
+	path := os.Getenv(lambda.EnvPipeline)
 	if path == "" {
 		path = "pipeline.yaml"
 	}
-	path = strings.TrimPrefix(path, "file://")
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(taskRoot(), path)
+	if !isRemote(path) {
+		path = strings.TrimPrefix(path, "file://")
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(taskRoot(), path)
+		}
 	}
-	source, err := lambda.ParseSource(os.Getenv("WEIR_SOURCE"))
+	source, err := lambda.ParseSource(os.Getenv(lambda.EnvSource))
 	if err != nil {
 		return nil, fmt.Errorf("WEIR_SOURCE: %w", err)
 	}
 	maxAttempts := lambda.DefaultMaxAttempts
-	if v := os.Getenv("WEIR_MAX_ATTEMPTS"); v != "" {
+	if v := os.Getenv(lambda.EnvMaxAttempts); v != "" {
 		if maxAttempts, err = strconv.Atoi(v); err != nil || maxAttempts < 1 {
 			return nil, fmt.Errorf("WEIR_MAX_ATTEMPTS: %q is not a positive integer", v)
 		}
 	}
-	cfg, err := engine.LoadConfig(path)
+	cfg, err := loadConfig(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	deadLetter := os.Getenv("WEIR_DEAD_LETTER")
+	deadLetter := os.Getenv(lambda.EnvDeadLetter)
 	if _, ok := cfg.Outputs[deadLetter]; deadLetter != "" && !ok {
 		return nil, fmt.Errorf("WEIR_DEAD_LETTER: %s has no output named %q", path, deadLetter)
 	}
-	cacheDir := os.Getenv("WEIR_CACHE_DIR")
+	cacheDir := os.Getenv(lambda.EnvCacheDir)
 	if cacheDir == "" {
 		if d := filepath.Join(taskRoot(), "cache"); isDir(d) {
 			cacheDir = d
@@ -145,26 +151,35 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		MaxAttempts: maxAttempts,
 		Logger:      logger,
 	}
-	if os.Getenv("WEIR_METRICS") != "off" {
+	if os.Getenv(lambda.EnvMetrics) != "off" {
 		name := cfg.Name
 		if name == "" {
 			name = "weir"
 		}
-		h.Metrics = metrics.New(os.Stdout, "weir", map[string]string{"Pipeline": name})
+		h.Metrics = metrics.New(os.Stdout, lambda.MetricsNamespace, map[string]string{lambda.MetricsDimension: name})
+		m := loader.Metrics()
+		h.SwapCounters = lambda.SwapDeltas(func() lambda.SwapCounts {
+			s := m.Snapshot()
+			var srcErrs int64
+			for _, n := range s.SourceErrors {
+				srcErrs += n
+			}
+			return lambda.SwapCounts{Swaps: s.Swaps, Refused: s.RefusedTotal(), SourceErrors: srcErrs}
+		})
 	}
-	if table := os.Getenv("WEIR_ATTEMPTS_TABLE"); table != "" {
+	if table := os.Getenv(lambda.EnvAttemptsTable); table != "" {
 		awsCfg, err := awsconf.Load(ctx, "", 0, 0)
 		if err != nil {
 			return nil, err
 		}
-		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconf.Endpoint(os.Getenv("WEIR_ATTEMPTS_ENDPOINT")) })
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconf.Endpoint(os.Getenv(lambda.EnvAttemptsEndpoint)) })
 		h.Attempts = ddbattempts.New(client, table)
 	}
 	awsCfg, err := awsconf.Load(ctx, "", 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	endpoint := os.Getenv("WEIR_S3_ENDPOINT")
+	endpoint := os.Getenv(lambda.EnvS3Endpoint)
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.BaseEndpoint = awsconf.Endpoint(endpoint)
 		o.UsePathStyle = endpoint != ""
@@ -178,6 +193,40 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	}
 	logger.Info("weir bootstrap: ready", "pipeline", path, "source", source, "stages", len(cfg.Stages), "dead_letter", deadLetter, "max_attempts", maxAttempts)
 	return h, nil
+}
+
+// isRemote reports whether ref names a remote pipeline configuration
+// (appconfig://, s3://, https://) rather than a file.
+func isRemote(ref string) bool {
+	scheme, _, ok := strings.Cut(ref, "://")
+	return ok && !strings.EqualFold(scheme, "file")
+}
+
+// loadConfig reads the pipeline configuration: a file, or a remote
+// reference fetched once (through the AppConfig extension for
+// appconfig://), whose relative module paths resolve against the package.
+// A new version of a remote configuration takes effect in new containers;
+// modules with a poll interval hot-swap on their own.
+func loadConfig(ctx context.Context, ref string) (*engine.Config, error) {
+	if !isRemote(ref) {
+		return engine.LoadConfig(ref)
+	}
+	src, err := source.Open(ctx, ref, source.Options{BaseDir: taskRoot()})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, swap.DefaultFetchTimeout)
+	defer cancel()
+	obj, err := src.Fetch(fctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
+	}
+	cfg, err := engine.ParseConfig(obj.Data, ref)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = taskRoot()
+	return cfg, nil
 }
 
 func isDir(p string) bool {
