@@ -7,7 +7,9 @@
 //
 //	WEIR_PIPELINE      pipeline: a path (relative to the package,
 //	                   $LAMBDA_TASK_ROOT), file://path, or appconfig://, s3://,
-//	                   https:// (fetched once per container); default pipeline.yaml
+//	                   https:// (watched every WEIR_PIPELINE_POLL); default pipeline.yaml
+//	WEIR_PIPELINE_POLL how often a remote pipeline is checked for a new version
+//	                   (a duration, e.g. 30s; default 0: read once per container)
 //	WEIR_SOURCE        kinesis|sqs|sns|s3|dynamodb|firehose|apigw|auto (default auto:
 //	                   detected from each event's shape)
 //	WEIR_DEAD_LETTER   output receiving records that failed WEIR_MAX_ATTEMPTS times
@@ -33,6 +35,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -45,7 +48,6 @@ import (
 	"github.com/weirhq/weir/host/lambda"
 	"github.com/weirhq/weir/host/metrics"
 	"github.com/weirhq/weir/host/sinks"
-	"github.com/weirhq/weir/host/source"
 	"github.com/weirhq/weir/host/swap"
 )
 
@@ -109,13 +111,11 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 			return nil, fmt.Errorf("WEIR_MAX_ATTEMPTS: %q is not a positive integer", v)
 		}
 	}
-	cfg, err := loadConfig(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	deadLetter := os.Getenv(lambda.EnvDeadLetter)
-	if _, ok := cfg.Outputs[deadLetter]; deadLetter != "" && !ok {
-		return nil, fmt.Errorf("WEIR_DEAD_LETTER: %s has no output named %q", path, deadLetter)
+	var poll time.Duration
+	if v := os.Getenv(lambda.EnvPipelinePoll); v != "" {
+		if poll, err = time.ParseDuration(v); err != nil || poll < 0 {
+			return nil, fmt.Errorf("%s: %q is not a duration such as 30s", lambda.EnvPipelinePoll, v)
+		}
 	}
 	cacheDir := os.Getenv(lambda.EnvCacheDir)
 	if cacheDir == "" {
@@ -135,9 +135,34 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	pipe, err := engine.NewPipeline(ctx, cfg, loader.Builder(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	var (
+		cfg  *engine.Config
+		pipe lambda.Runner
+	)
+	if isRemote(path) {
+		// A remote configuration (AppConfig, S3, HTTPS) is watched every
+		// WEIR_PIPELINE_POLL: a new version (say, one pinning a new module
+		// version) is built in the background and swapped in between
+		// batches; one that fails is refused and counted (SwapsRefused).
+		// The outputs are opened once, from the first version.
+		sp, err := loader.OpenPipeline(ctx, path, poll)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
+		}
+		cfg, pipe = sp.Current().Config, swapRunner{sp}
+	} else {
+		if cfg, err = engine.LoadConfig(path); err != nil {
+			return nil, err
+		}
+		ep, err := engine.NewPipeline(ctx, cfg, loader.Builder(cfg))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		pipe = ep
+	}
+	deadLetter := os.Getenv(lambda.EnvDeadLetter)
+	if _, ok := cfg.Outputs[deadLetter]; deadLetter != "" && !ok {
+		return nil, fmt.Errorf("WEIR_DEAD_LETTER: %s has no output named %q", path, deadLetter)
 	}
 	outs, err := engine.OpenSinksContext(ctx, cfg, os.Stdout, os.Stderr)
 	if err != nil {
@@ -202,31 +227,12 @@ func isRemote(ref string) bool {
 	return ok && !strings.EqualFold(scheme, "file")
 }
 
-// loadConfig reads the pipeline configuration: a file, or a remote
-// reference fetched once (through the AppConfig extension for
-// appconfig://), whose relative module paths resolve against the package.
-// A new version of a remote configuration takes effect in new containers;
-// modules with a poll interval hot-swap on their own.
-func loadConfig(ctx context.Context, ref string) (*engine.Config, error) {
-	if !isRemote(ref) {
-		return engine.LoadConfig(ref)
-	}
-	src, err := source.Open(ctx, ref, source.Options{BaseDir: taskRoot()})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
-	}
-	fctx, cancel := context.WithTimeout(ctx, swap.DefaultFetchTimeout)
-	defer cancel()
-	obj, err := src.Fetch(fctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
-	}
-	cfg, err := engine.ParseConfig(obj.Data, ref)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Dir = taskRoot()
-	return cfg, nil
+// swapRunner runs batches on a hot-swapped pipeline.
+type swapRunner struct{ p *swap.Pipeline }
+
+func (r swapRunner) Run(ctx context.Context, recs []engine.Record) (*engine.BatchResult, error) {
+	res, _, err := r.p.Run(ctx, recs)
+	return res, err
 }
 
 func isDir(p string) bool {

@@ -7,6 +7,7 @@ package lambda
 // examples/deploy).
 const (
 	EnvPipeline          = "WEIR_PIPELINE"
+	EnvPipelinePoll      = "WEIR_PIPELINE_POLL"
 	EnvSource            = "WEIR_SOURCE"
 	EnvDeadLetter        = "WEIR_DEAD_LETTER"
 	EnvMaxAttempts       = "WEIR_MAX_ATTEMPTS"
@@ -34,7 +35,8 @@ type EnvVar struct {
 
 // Env lists every environment variable the bootstrap reads.
 var Env = []EnvVar{
-	{Name: EnvPipeline, Default: "pipeline.yaml", Doc: "the pipeline configuration: a path relative to the package, file://, or a remote reference (appconfig://, s3://, https://) fetched once per container"},
+	{Name: EnvPipeline, Default: "pipeline.yaml", Doc: "the pipeline configuration: a path relative to the package, file://, or a remote reference (appconfig://, s3://, https://)"},
+	{Name: EnvPipelinePoll, Default: "0", Doc: "how often a remote pipeline is checked for a new version, which is built and swapped in between batches (0: read once per container)"},
 	{Name: EnvSource, Default: SourceAuto, Doc: "the event source (kinesis, sqs, sns, s3, dynamodb, firehose, apigw); auto detects each event's shape"},
 	{Name: EnvDeadLetter, Doc: "the output receiving records that failed WEIR_MAX_ATTEMPTS times"},
 	{Name: EnvMaxAttempts, Default: "3", Doc: "failures before dead-lettering"},

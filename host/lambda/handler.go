@@ -58,8 +58,9 @@ const DefaultMaxAttempts = 3
 // Handler runs Lambda events through a pipeline. Build it once per
 // container; it is safe for concurrent use.
 type Handler struct {
-	// Pipeline runs the records.
-	Pipeline *engine.Pipeline
+	// Pipeline runs the records: an *engine.Pipeline, or a pipeline whose
+	// configuration hot-swaps (the bootstrap adapts *swap.Pipeline).
+	Pipeline Runner
 	// Sinks are the pipeline's outputs, by route.
 	Sinks map[string]engine.Sink
 	// Source forces the event type (SourceKinesis, ...); empty or
@@ -90,6 +91,11 @@ type Handler struct {
 	SwapCounters func() SwapCounts
 	// Logger logs failures (nil: slog.Default()).
 	Logger *slog.Logger
+}
+
+// Runner runs one batch through a pipeline. *engine.Pipeline is one.
+type Runner interface {
+	Run(ctx context.Context, records []engine.Record) (*engine.BatchResult, error)
 }
 
 // ObjectReader opens an S3 object.
