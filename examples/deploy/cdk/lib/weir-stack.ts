@@ -29,13 +29,14 @@ export const METRICS_DIMENSION = 'Pipeline';
 export const PIPELINE_NAME = 'cloudtrail-ecs';
 
 // AppConfig names: the function reads its pipeline at
-// appconfig://weir/prod/pipeline through the AppConfig Lambda extension.
+// appconfig://weir/prod/pipeline through the AppConfig Lambda extension,
+// and watches it (WEIR_PIPELINE_POLL): weir release deploys new versions.
 export const APPCONFIG_APPLICATION = 'weir';
 export const APPCONFIG_ENVIRONMENT = 'prod';
 export const APPCONFIG_PROFILE = 'pipeline';
 
 // Where modules live in the module bucket: <prefix><name>.wasm and its
-// signature <prefix><name>.wasm.sig (scripts/release-module.sh).
+// signature <prefix><name>.wasm.sig (weir release).
 export const MODULE_PREFIX = 'modules/';
 export const DEAD_LETTER_PREFIX = 'dead-letter/';
 
@@ -167,7 +168,7 @@ export class WeirStack extends cdk.Stack {
     const environment = new appconfig.Environment(this, 'AppConfigEnvironment', { application, environmentName: APPCONFIG_ENVIRONMENT });
     const strategy = new appconfig.DeploymentStrategy(this, 'AppConfigImmediate', {
       rolloutStrategy: appconfig.RolloutStrategy.linear({ growthFactor: 100, deploymentDuration: cdk.Duration.minutes(0), finalBakeTime: cdk.Duration.minutes(0) }),
-      description: 'weir: deploy at once (the pipeline takes effect in new containers)',
+      description: 'weir: deploy at once (running containers swap the new pipeline in within a minute)',
     });
     const moduleRef = (name: string) => `s3://${modules.bucketName}/${MODULE_PREFIX}${name}.wasm`;
     const pipeline = [
@@ -213,7 +214,7 @@ export class WeirStack extends cdk.Stack {
       content: appconfig.ConfigurationContent.fromInlineYaml(pipeline),
       deploymentStrategy: strategy,
       deployTo: [environment],
-      description: 'weir pipeline configuration (read once per container)',
+      description: 'weir pipeline configuration (weir release pins module versions here)',
     });
 
     // ---- The function ----
@@ -238,7 +239,7 @@ export class WeirStack extends cdk.Stack {
         new iam.PolicyStatement({ sid: 'ReadInputStream', actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'], resources: [input.streamArn] }),
         new iam.PolicyStatement({ sid: 'WriteOutputStream', actions: ['kinesis:PutRecords'], resources: [output.streamArn] }),
         new iam.PolicyStatement({ sid: 'UseKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.keyArn] }),
-        new iam.PolicyStatement({ sid: 'ReadModules', actions: ['s3:GetObject'], resources: [modules.arnForObjects(`${MODULE_PREFIX}*`)] }),
+        new iam.PolicyStatement({ sid: 'ReadModules', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [modules.arnForObjects(`${MODULE_PREFIX}*`)] }),
         new iam.PolicyStatement({ sid: 'WriteDeadLetters', actions: ['s3:PutObject'], resources: [deadLetters.arnForObjects(`${DEAD_LETTER_PREFIX}*`)] }),
         new iam.PolicyStatement({ sid: 'CountAttempts', actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [attempts.tableArn] }),
         new iam.PolicyStatement({ sid: 'ReadEnrichmentTables', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [accounts.tableArn, users.tableArn] }),
@@ -288,11 +289,13 @@ export class WeirStack extends cdk.Stack {
       // AppConfig extension's own; template_test.go checks it.
       environment: {
         WEIR_PIPELINE: `appconfig://${APPCONFIG_APPLICATION}/${APPCONFIG_ENVIRONMENT}/${APPCONFIG_PROFILE}`,
+        WEIR_PIPELINE_POLL: '30s', // new pipeline versions are built and swapped in between batches
         WEIR_SOURCE: 'kinesis',
         WEIR_DEAD_LETTER: 'dead_letter',
         WEIR_MAX_ATTEMPTS: '3',
         WEIR_ATTEMPTS_TABLE: attempts.tableName,
         WEIR_LOG_LEVEL: 'info',
+        AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS: '30',
         AWS_APPCONFIG_EXTENSION_PREFETCH_LIST: `/applications/${APPCONFIG_APPLICATION}/environments/${APPCONFIG_ENVIRONMENT}/configurations/${APPCONFIG_PROFILE}`,
       },
     });
