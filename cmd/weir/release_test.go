@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -349,7 +348,7 @@ func (c *fakeCloudWatch) getMetricData(w http.ResponseWriter, r *http.Request) {
 		res := cbor.Map{"Id": cbor.String(cborString(qm, "Id")), "Label": cbor.String(cborString(metric, "MetricName")), "StatusCode": cbor.String("Complete"),
 			"Timestamps": cbor.List{}, "Values": cbor.List{}}
 		if n > 0 {
-			res["Timestamps"] = cbor.List{&cbor.Tag{ID: 1, Value: cbor.Float64(math.Floor(float64(from.Unix())))}}
+			res["Timestamps"] = cbor.List{&cbor.Tag{ID: 1, Value: cbor.Float64(float64(from.Unix()))}}
 			res["Values"] = cbor.List{cbor.Float64(sum)}
 		}
 		results = append(results, res)
