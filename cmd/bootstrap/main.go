@@ -33,8 +33,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
@@ -149,7 +151,8 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
 		}
-		cfg, pipe = sp.Current().Config, swapRunner{sp}
+		cfg = sp.Current().Config
+		pipe = &swapRunner{p: sp, outputs: cfg.Outputs, logger: logger}
 	} else {
 		if cfg, err = engine.LoadConfig(path); err != nil {
 			return nil, err
@@ -227,11 +230,23 @@ func isRemote(ref string) bool {
 	return ok && !strings.EqualFold(scheme, "file")
 }
 
-// swapRunner runs batches on a hot-swapped pipeline.
-type swapRunner struct{ p *swap.Pipeline }
+// swapRunner runs batches on a hot-swapped pipeline. The sinks are the
+// first version's outputs: a version whose outputs differ is logged once
+// (its new outputs take effect in new containers).
+type swapRunner struct {
+	p       *swap.Pipeline
+	outputs map[string]engine.OutputConfig
+	logger  *slog.Logger
+	warned  sync.Map // version string -> struct{}
+}
 
-func (r swapRunner) Run(ctx context.Context, recs []engine.Record) (*engine.BatchResult, error) {
-	res, _, err := r.p.Run(ctx, recs)
+func (r *swapRunner) Run(ctx context.Context, recs []engine.Record) (*engine.BatchResult, error) {
+	res, pv, err := r.p.Run(ctx, recs)
+	if pv.Config != nil && !reflect.DeepEqual(pv.Config.Outputs, r.outputs) {
+		if _, seen := r.warned.LoadOrStore(pv.String(), struct{}{}); !seen {
+			r.logger.Warn("weir bootstrap: this pipeline version changes the outputs; they take effect in new containers", "version", pv.String())
+		}
+	}
 	return res, err
 }
 
