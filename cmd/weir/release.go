@@ -31,6 +31,7 @@ import (
 const (
 	metaSHA256       = "sha256"                 // checked by weir's S3 source
 	metaSigVersionID = "weir-signature-version" // the .sig object's version id
+	metaModuleSHA256 = "weir-module-sha256"     // on the .sig object: the module it signs
 )
 
 type releaseOptions struct {
@@ -173,7 +174,7 @@ func (r *releaser) publish(ctx context.Context, module string) error {
 	}
 	sig := source.Sign(priv, data)
 	sigOut, err := r.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: &r.o.bucket, Key: aws.String(r.o.objectKey + ".sig"),
-		Body: bytes.NewReader(sig), Metadata: map[string]string{metaSHA256: digest}})
+		Body: bytes.NewReader(sig), Metadata: map[string]string{metaModuleSHA256: digest}})
 	if err != nil {
 		return fmt.Errorf("release: upload the signature: %w", err)
 	}
