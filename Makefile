@@ -14,7 +14,7 @@ FUZZTIME  ?= 30s
 # Tools installed by scripts/ensure-tools.sh (go install, apt) must be found by tests.
 export PATH := $(GOBIN):/usr/sbin:$(PATH)
 
-.PHONY: all build modules modules-as demo test test-go lint tools bench fuzz clean lambda-zip
+.PHONY: all build modules modules-as demo test test-go test-deploy deploy-template lint tools bench fuzz clean lambda-zip
 
 all: build modules
 
@@ -52,7 +52,7 @@ tools:
 	scripts/ensure-tools.sh all
 
 lint: tools
-	@test -z "$$(gofmt -l . | grep -v '^tools/')" || { echo "gofmt needed:"; gofmt -l . | grep -v '^tools/'; exit 1; }
+	@test -z "$$(find . -name '*.go' -not -path './tools/*' -not -path '*/node_modules/*' | xargs gofmt -l)" || { echo "gofmt needed:"; find . -name '*.go' -not -path './tools/*' -not -path '*/node_modules/*' | xargs gofmt -l; exit 1; }
 	$(GO) vet ./...
 	$(WASM_ENV) $(GO) vet ./sdk/... ./modules/...
 	$(GOBIN)/staticcheck ./...
@@ -60,7 +60,30 @@ lint: tools
 test-go: modules
 	CI=$(CI) $(GO) test -count=1 -timeout 20m ./...
 
-test: tools lint test-go
+test: tools lint test-go test-deploy
+
+# The reference deployment (examples/deploy): cdk synth offline with the
+# cdk-nag AwsSolutions checks (a finding fails the synth), the TypeScript
+# type check, and the checked-in template.json must equal the synth output
+# (make deploy-template rewrites it). The Go side (the function's
+# environment, metrics and permissions against the code) is
+# examples/deploy's go test, run by test-go.
+CDK_DIR := examples/deploy/cdk
+test-deploy:
+	scripts/ensure-tools.sh cdk
+	rm -rf $(CDK_DIR)/cdk.out
+	cd $(CDK_DIR) && npx --no-install cdk synth --quiet --strict >/dev/null
+	cd $(CDK_DIR) && npx --no-install tsc --noEmit
+	@cmp -s $(CDK_DIR)/cdk.out/WeirStack.template.json examples/deploy/template.json || { \
+		echo "examples/deploy/template.json differs from cdk synth (run: make deploy-template):"; \
+		diff $(CDK_DIR)/cdk.out/WeirStack.template.json examples/deploy/template.json | head -40; exit 1; }
+	@echo "test-deploy: cdk synth + cdk-nag AwsSolutions pass; template.json is current"
+
+deploy-template:
+	scripts/ensure-tools.sh cdk
+	rm -rf $(CDK_DIR)/cdk.out
+	cd $(CDK_DIR) && npx --no-install cdk synth --quiet --strict >/dev/null
+	cp $(CDK_DIR)/cdk.out/WeirStack.template.json examples/deploy/template.json
 
 bench: build modules
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./bench/...

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ensure-tools.sh installs what weir's tests and demo need, idempotently.
-# Usage: scripts/ensure-tools.sh [apt|node|go|all]...
+# Usage: scripts/ensure-tools.sh [apt|node|go|cdk|all]...
 # Fails loudly (non-zero exit, a line naming what failed) when it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,20 @@ ensure_node() {
 	cp "$dir/package.json" "$dir/node_modules/.weir-installed"
 }
 
+# ensure_cdk installs the CDK app's packages (examples/deploy/cdk: aws-cdk-lib,
+# the cdk CLI, cdk-nag, TypeScript) with npm ci, once per package-lock.json.
+ensure_cdk() {
+	command -v node >/dev/null 2>&1 || apt_install node nodejs npm
+	command -v npm >/dev/null 2>&1 || apt_install npm npm
+	local dir=$ROOT/examples/deploy/cdk
+	if [ -f "$dir/node_modules/.weir-installed" ] && cmp -s "$dir/package-lock.json" "$dir/node_modules/.weir-installed"; then
+		return 0
+	fi
+	log "npm ci in examples/deploy/cdk"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in examples/deploy/cdk"
+	cp "$dir/package-lock.json" "$dir/node_modules/.weir-installed"
+}
+
 ensure_go() {
 	local bin
 	bin=$(go env GOPATH)/bin
@@ -64,7 +78,8 @@ for w in $what; do
 	apt) ensure_apt ;;
 	node) ensure_node ;;
 	go) ensure_go ;;
-	all) ensure_apt; ensure_node; ensure_go ;;
+	cdk) ensure_cdk ;;
+	all) ensure_apt; ensure_node; ensure_go; ensure_cdk ;;
 	*) die "unknown tool set $w" ;;
 	esac
 done

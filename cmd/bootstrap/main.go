@@ -5,8 +5,11 @@
 //
 // Environment:
 //
-//	WEIR_PIPELINE      pipeline file: a path (relative to the package,
-//	                   $LAMBDA_TASK_ROOT) or file://path; default pipeline.yaml
+//	WEIR_PIPELINE      pipeline: a path (relative to the package,
+//	                   $LAMBDA_TASK_ROOT), file://path, or appconfig://, s3://,
+//	                   https:// (watched every WEIR_PIPELINE_POLL); default pipeline.yaml
+//	WEIR_PIPELINE_POLL how often a remote pipeline is checked for a new version
+//	                   (a duration, e.g. 30s; default 0: read once per container)
 //	WEIR_SOURCE        kinesis|sqs|sns|s3|dynamodb|firehose|apigw|auto (default auto:
 //	                   detected from each event's shape)
 //	WEIR_DEAD_LETTER   output receiving records that failed WEIR_MAX_ATTEMPTS times
@@ -19,6 +22,8 @@
 //	WEIR_CACHE_DIR     wazero compilation cache (default $LAMBDA_TASK_ROOT/cache
 //	                   when it exists, else in memory)
 //	WEIR_METRICS       "off" disables the EMF metrics on stdout
+//
+// lambda.Env lists them; a test checks that this command reads no other.
 package main
 
 import (
@@ -28,8 +33,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -47,7 +55,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	logger, err := newLogger(os.Getenv("WEIR_LOG_LEVEL"))
+	logger, err := newLogger(os.Getenv(lambda.EnvLogLevel))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "weir bootstrap:", err)
 		os.Exit(2)
@@ -85,33 +93,33 @@ func taskRoot() string {
 // setup builds the handler from the environment.
 func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	sinks.Register()
-	path := os.Getenv("WEIR_PIPELINE")
+	path := os.Getenv(lambda.EnvPipeline)
 	if path == "" {
 		path = "pipeline.yaml"
 	}
-	path = strings.TrimPrefix(path, "file://")
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(taskRoot(), path)
+	if !isRemote(path) {
+		path = strings.TrimPrefix(path, "file://")
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(taskRoot(), path)
+		}
 	}
-	source, err := lambda.ParseSource(os.Getenv("WEIR_SOURCE"))
+	source, err := lambda.ParseSource(os.Getenv(lambda.EnvSource))
 	if err != nil {
 		return nil, fmt.Errorf("WEIR_SOURCE: %w", err)
 	}
 	maxAttempts := lambda.DefaultMaxAttempts
-	if v := os.Getenv("WEIR_MAX_ATTEMPTS"); v != "" {
+	if v := os.Getenv(lambda.EnvMaxAttempts); v != "" {
 		if maxAttempts, err = strconv.Atoi(v); err != nil || maxAttempts < 1 {
 			return nil, fmt.Errorf("WEIR_MAX_ATTEMPTS: %q is not a positive integer", v)
 		}
 	}
-	cfg, err := engine.LoadConfig(path)
-	if err != nil {
-		return nil, err
+	var poll time.Duration
+	if v := os.Getenv(lambda.EnvPipelinePoll); v != "" {
+		if poll, err = time.ParseDuration(v); err != nil || poll < 0 {
+			return nil, fmt.Errorf("%s: %q is not a duration such as 30s", lambda.EnvPipelinePoll, v)
+		}
 	}
-	deadLetter := os.Getenv("WEIR_DEAD_LETTER")
-	if _, ok := cfg.Outputs[deadLetter]; deadLetter != "" && !ok {
-		return nil, fmt.Errorf("WEIR_DEAD_LETTER: %s has no output named %q", path, deadLetter)
-	}
-	cacheDir := os.Getenv("WEIR_CACHE_DIR")
+	cacheDir := os.Getenv(lambda.EnvCacheDir)
 	if cacheDir == "" {
 		if d := filepath.Join(taskRoot(), "cache"); isDir(d) {
 			cacheDir = d
@@ -129,9 +137,35 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	pipe, err := engine.NewPipeline(ctx, cfg, loader.Builder(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	var (
+		cfg  *engine.Config
+		pipe lambda.Runner
+	)
+	if isRemote(path) {
+		// A remote configuration (AppConfig, S3, HTTPS) is watched every
+		// WEIR_PIPELINE_POLL: a new version (say, one pinning a new module
+		// version) is built in the background and swapped in between
+		// batches; one that fails is refused and counted (SwapsRefused).
+		// The outputs are opened once, from the first version.
+		sp, err := loader.OpenPipeline(ctx, path, poll)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
+		}
+		cfg = sp.Current().Config
+		pipe = &swapRunner{p: sp, outputs: cfg.Outputs, logger: logger}
+	} else {
+		if cfg, err = engine.LoadConfig(path); err != nil {
+			return nil, err
+		}
+		ep, err := engine.NewPipeline(ctx, cfg, loader.Builder(cfg))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		pipe = ep
+	}
+	deadLetter := os.Getenv(lambda.EnvDeadLetter)
+	if _, ok := cfg.Outputs[deadLetter]; deadLetter != "" && !ok {
+		return nil, fmt.Errorf("WEIR_DEAD_LETTER: %s has no output named %q", path, deadLetter)
 	}
 	outs, err := engine.OpenSinksContext(ctx, cfg, os.Stdout, os.Stderr)
 	if err != nil {
@@ -145,26 +179,35 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		MaxAttempts: maxAttempts,
 		Logger:      logger,
 	}
-	if os.Getenv("WEIR_METRICS") != "off" {
+	if os.Getenv(lambda.EnvMetrics) != "off" {
 		name := cfg.Name
 		if name == "" {
 			name = "weir"
 		}
-		h.Metrics = metrics.New(os.Stdout, "weir", map[string]string{"Pipeline": name})
+		h.Metrics = metrics.New(os.Stdout, lambda.MetricsNamespace, map[string]string{lambda.MetricsDimension: name})
+		m := loader.Metrics()
+		h.SwapCounters = lambda.SwapDeltas(func() lambda.SwapCounts {
+			s := m.Snapshot()
+			var srcErrs int64
+			for _, n := range s.SourceErrors {
+				srcErrs += n
+			}
+			return lambda.SwapCounts{Swaps: s.Swaps, Refused: s.RefusedTotal(), SourceErrors: srcErrs}
+		})
 	}
-	if table := os.Getenv("WEIR_ATTEMPTS_TABLE"); table != "" {
+	if table := os.Getenv(lambda.EnvAttemptsTable); table != "" {
 		awsCfg, err := awsconf.Load(ctx, "", 0, 0)
 		if err != nil {
 			return nil, err
 		}
-		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconf.Endpoint(os.Getenv("WEIR_ATTEMPTS_ENDPOINT")) })
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconf.Endpoint(os.Getenv(lambda.EnvAttemptsEndpoint)) })
 		h.Attempts = ddbattempts.New(client, table)
 	}
 	awsCfg, err := awsconf.Load(ctx, "", 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	endpoint := os.Getenv("WEIR_S3_ENDPOINT")
+	endpoint := os.Getenv(lambda.EnvS3Endpoint)
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.BaseEndpoint = awsconf.Endpoint(endpoint)
 		o.UsePathStyle = endpoint != ""
@@ -178,6 +221,33 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	}
 	logger.Info("weir bootstrap: ready", "pipeline", path, "source", source, "stages", len(cfg.Stages), "dead_letter", deadLetter, "max_attempts", maxAttempts)
 	return h, nil
+}
+
+// isRemote reports whether ref names a remote pipeline configuration
+// (appconfig://, s3://, https://) rather than a file.
+func isRemote(ref string) bool {
+	scheme, _, ok := strings.Cut(ref, "://")
+	return ok && !strings.EqualFold(scheme, "file")
+}
+
+// swapRunner runs batches on a hot-swapped pipeline. The sinks are the
+// first version's outputs: a version whose outputs differ is logged once
+// (its new outputs take effect in new containers).
+type swapRunner struct {
+	p       *swap.Pipeline
+	outputs map[string]engine.OutputConfig
+	logger  *slog.Logger
+	warned  sync.Map // version string -> struct{}
+}
+
+func (r *swapRunner) Run(ctx context.Context, recs []engine.Record) (*engine.BatchResult, error) {
+	res, pv, err := r.p.Run(ctx, recs)
+	if pv.Config != nil && !reflect.DeepEqual(pv.Config.Outputs, r.outputs) {
+		if _, seen := r.warned.LoadOrStore(pv.String(), struct{}{}); !seen {
+			r.logger.Warn("weir bootstrap: this pipeline version changes the outputs; they take effect in new containers", "version", pv.String())
+		}
+	}
+	return res, err
 }
 
 func isDir(p string) bool {

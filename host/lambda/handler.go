@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -57,8 +58,9 @@ const DefaultMaxAttempts = 3
 // Handler runs Lambda events through a pipeline. Build it once per
 // container; it is safe for concurrent use.
 type Handler struct {
-	// Pipeline runs the records.
-	Pipeline *engine.Pipeline
+	// Pipeline runs the records: an *engine.Pipeline, or a pipeline whose
+	// configuration hot-swaps (the bootstrap adapts *swap.Pipeline).
+	Pipeline Runner
 	// Sinks are the pipeline's outputs, by route.
 	Sinks map[string]engine.Sink
 	// Source forces the event type (SourceKinesis, ...); empty or
@@ -80,8 +82,20 @@ type Handler struct {
 	Objects ObjectReader
 	// Metrics receives EMF documents (nil: none).
 	Metrics *metrics.Emitter
+	// SwapCounters, when set, returns how many module versions were
+	// swapped in, refused and failed to fetch since its previous call
+	// (SwapDeltas makes one from running totals such as swap.Metrics).
+	// Each invocation's EMF document carries them (ModuleSwaps,
+	// SwapsRefused, ModuleSourceErrors), so a refused release shows as a
+	// metric.
+	SwapCounters func() SwapCounts
 	// Logger logs failures (nil: slog.Default()).
 	Logger *slog.Logger
+}
+
+// Runner runs one batch through a pipeline. *engine.Pipeline is one.
+type Runner interface {
+	Run(ctx context.Context, records []engine.Record) (*engine.BatchResult, error)
 }
 
 // ObjectReader opens an S3 object.
@@ -362,23 +376,52 @@ func (h *Handler) emit(source string, units []*unit, out []unitResult, res *engi
 	}
 	now := time.Now()
 	m := []metrics.Metric{
-		{Name: "RecordsIn", Unit: metrics.Count, Value: float64(res.In)},
-		{Name: "RecordsOut", Unit: metrics.Count, Value: float64(res.Out)},
-		{Name: "RecordsDropped", Unit: metrics.Count, Value: float64(res.Dropped)},
-		{Name: "RecordsFailed", Unit: metrics.Count, Value: float64(res.Failed)},
-		{Name: "UnitsFailed", Unit: metrics.Count, Value: float64(failed)},
-		{Name: "UnitsDeadLettered", Unit: metrics.Count, Value: float64(dead)},
-		{Name: "BytesIn", Unit: metrics.Bytes, Value: float64(bytesIn)},
-		{Name: "BatchDuration", Unit: metrics.Milliseconds, Value: ms(now.Sub(start))},
+		{Name: MetricRecordsIn, Unit: metrics.Count, Value: float64(res.In)},
+		{Name: MetricRecordsOut, Unit: metrics.Count, Value: float64(res.Out)},
+		{Name: MetricRecordsDropped, Unit: metrics.Count, Value: float64(res.Dropped)},
+		{Name: MetricRecordsFailed, Unit: metrics.Count, Value: float64(res.Failed)},
+		{Name: MetricUnitsFailed, Unit: metrics.Count, Value: float64(failed)},
+		{Name: MetricUnitsDeadLetters, Unit: metrics.Count, Value: float64(dead)},
+		{Name: MetricBytesIn, Unit: metrics.Bytes, Value: float64(bytesIn)},
+		{Name: MetricBatchDuration, Unit: metrics.Milliseconds, Value: ms(now.Sub(start))},
 	}
 	if !oldest.IsZero() {
-		m = append(m, metrics.Metric{Name: "IteratorAge", Unit: metrics.Milliseconds, Value: ms(now.Sub(oldest))})
+		m = append(m, metrics.Metric{Name: MetricIteratorAge, Unit: metrics.Milliseconds, Value: ms(now.Sub(oldest))})
 	}
 	for _, s := range res.Stages {
-		m = append(m, metrics.Metric{Name: "StageDuration." + s.Name, Unit: metrics.Milliseconds, Value: ms(s.Duration)})
+		m = append(m, metrics.Metric{Name: MetricStageDurationPrefix + s.Name, Unit: metrics.Milliseconds, Value: ms(s.Duration)})
+	}
+	if h.SwapCounters != nil {
+		d := h.SwapCounters()
+		m = append(m,
+			metrics.Metric{Name: MetricModuleSwaps, Unit: metrics.Count, Value: float64(d.Swaps)},
+			metrics.Metric{Name: MetricSwapsRefused, Unit: metrics.Count, Value: float64(d.Refused)},
+			metrics.Metric{Name: MetricSourceErrors, Unit: metrics.Count, Value: float64(d.SourceErrors)})
 	}
 	if err := h.Metrics.Emit(now, m, map[string]any{"source": source, "units": len(units)}); err != nil {
 		h.logger().Warn("lambda: metrics", "error", err)
+	}
+}
+
+// SwapCounts are the module watchers' running totals (see
+// Handler.SwapCounters).
+type SwapCounts struct {
+	Swaps, Refused, SourceErrors int64
+}
+
+// SwapDeltas turns running totals into a Handler.SwapCounters function:
+// each call returns the increase since the previous call. It is safe for
+// concurrent use.
+func SwapDeltas(totals func() SwapCounts) func() SwapCounts {
+	var mu sync.Mutex
+	var seen SwapCounts
+	return func() SwapCounts {
+		mu.Lock()
+		defer mu.Unlock()
+		c := totals()
+		d := SwapCounts{Swaps: c.Swaps - seen.Swaps, Refused: c.Refused - seen.Refused, SourceErrors: c.SourceErrors - seen.SourceErrors}
+		seen = c
+		return d
 	}
 }
 
