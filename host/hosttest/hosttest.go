@@ -41,15 +41,23 @@ func RepoRoot(tb testing.TB) string {
 	}
 }
 
-// SharedDir returns the shared test data folder (../shared next to the
-// repository), failing in CI and skipping elsewhere when it is missing.
+// SharedDir returns the shared test data folder: the nearest "shared"
+// folder next to the repository or next to one of its parents (so that a
+// git worktree under wt/ finds it too), failing in CI and skipping
+// elsewhere when there is none.
 func SharedDir(tb testing.TB) string {
 	tb.Helper()
-	d := filepath.Join(RepoRoot(tb), "..", "shared")
-	if _, err := os.Stat(d); err != nil {
-		Missing(tb, "the shared test data folder "+d, "check out weir next to its shared/ folder")
+	root := RepoRoot(tb)
+	for d := filepath.Dir(root); ; d = filepath.Dir(d) {
+		if st, err := os.Stat(filepath.Join(d, "shared")); err == nil && st.IsDir() {
+			return filepath.Join(d, "shared")
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
 	}
-	return d
+	Missing(tb, "the shared test data folder "+filepath.Join(root, "..", "shared"), "check out weir next to its shared/ folder")
+	return ""
 }
 
 // Missing fails the test in CI and skips it elsewhere, naming what is
