@@ -217,15 +217,14 @@ func (m *Message) DeleteValue(key string) error {
 	if !isSimplePath(path) {
 		return m.b.sjsonEdit(d, func(raw []byte) ([]byte, error) { return sjson.DeleteBytes(raw, path) })
 	}
-	parts := splitPath(path)
 	parent := root
-	for _, p := range parts[:len(parts)-1] {
-		parent = child(parent, p)
+	last := path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		parent, last = lookup(root, path[:i]), path[i+1:]
 		if parent == nil {
 			return nil
 		}
 	}
-	last := parts[len(parts)-1]
 	switch parent.Type() {
 	case fastjson.TypeObject:
 		o, _ := parent.Object()
@@ -262,22 +261,22 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		raw := v.MarshalTo(nil)
 		return m.b.sjsonEdit(d, func(doc []byte) ([]byte, error) { return sjson.SetRawBytes(doc, path, raw) })
 	}
-	parts := splitPath(path)
 	cur := root
-	for i, p := range parts {
-		last := i == len(parts)-1
+	rest := path
+	for {
+		p, tail, more := strings.Cut(rest, ".")
 		var next *fastjson.Value
-		if !last {
+		if more {
 			next = child(cur, p)
-			if next == nil || (next.Type() != fastjson.TypeObject && next.Type() != fastjson.TypeArray) {
-				if _, num := index(parts[i+1]); num || parts[i+1] == "-1" {
-					next = m.b.arena.NewArray()
-				} else {
-					next = m.b.arena.NewObject()
-				}
-			} else {
-				cur = next
+			if next != nil && (next.Type() == fastjson.TypeObject || next.Type() == fastjson.TypeArray) {
+				cur, rest = next, tail
 				continue
+			}
+			np, _, _ := strings.Cut(tail, ".")
+			if _, num := index(np); num || np == "-1" {
+				next = m.b.arena.NewArray()
+			} else {
+				next = m.b.arena.NewObject()
 			}
 		} else {
 			next = v
@@ -298,7 +297,10 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		default:
 			return fmt.Errorf("set %q: cannot set %q inside a %s", key, p, cur.Type())
 		}
-		cur = next
+		if !more {
+			break
+		}
+		cur, rest = next, tail
 	}
 	d.dirty = true
 	return nil
@@ -322,21 +324,6 @@ func isSimplePath(path string) bool {
 		}
 	}
 	return true
-}
-
-// splitPath splits a simple path on dots. It allocates only for paths
-// with more than eight parts.
-func splitPath(path string) []string {
-	var buf [8]string
-	parts := buf[:0]
-	for {
-		i := strings.IndexByte(path, '.')
-		if i < 0 {
-			return append(parts, path)
-		}
-		parts = append(parts, path[:i])
-		path = path[i+1:]
-	}
 }
 
 func index(s string) (int, bool) {
