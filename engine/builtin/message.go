@@ -130,16 +130,17 @@ func (m *Message) GetValue(key string) Value {
 // string holding a JSON object or array is written as that object or
 // array (SetText). Setting a missing Value sets null.
 func (m *Message) SetValue(key string, v Value) error {
-	if v.v != nil && v.v.Type() == fastjson.TypeString {
-		b, _ := v.v.StringBytes()
-		return m.SetBytes(key, b)
+	var k int
+	k, m.b.num = kindOf(v.v, m.b.num[:0])
+	if k == kString && len(m.b.num) > 2 && (m.b.num[1] == '{' || m.b.num[1] == '[') {
+		return m.SetText(key, unquote(m.b.num))
 	}
 	return m.set(key, m.b.clone(v.v, true))
 }
 
 // SetString sets s at key as a JSON string, always.
 func (m *Message) SetString(key, s string) error {
-	return m.set(key, m.b.arena.NewString(s))
+	return m.set(key, m.b.newString(s))
 }
 
 // SetText sets s at key as Substation sets a Go string: a string holding
@@ -149,7 +150,7 @@ func (m *Message) SetText(key, s string) error {
 	if (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) && json.Valid([]byte(s)) {
 		return m.SetRaw(key, []byte(s))
 	}
-	return m.set(key, m.b.arena.NewString(s))
+	return m.set(key, m.b.newString(s))
 }
 
 // SetBytes sets bytes at key as Substation does: a JSON object or array
@@ -159,9 +160,9 @@ func (m *Message) SetBytes(key string, b []byte) error {
 		return m.SetRaw(key, b)
 	}
 	if !utf8.Valid(b) {
-		return m.set(key, m.b.arena.NewString(base64.StdEncoding.EncodeToString(b)))
+		return m.set(key, m.b.newString(base64.StdEncoding.EncodeToString(b)))
 	}
-	return m.set(key, m.b.arena.NewStringBytes(b))
+	return m.set(key, m.b.newString(string(b)))
 }
 
 // SetInt sets an integer at key.
@@ -225,20 +226,18 @@ func (m *Message) DeleteValue(key string) error {
 			return nil
 		}
 	}
-	switch parent.Type() {
-	case fastjson.TypeObject:
-		o, _ := parent.Object()
+	if o := object(parent); o != nil {
 		if o.Get(last) != nil {
 			o.Del(last)
 			d.dirty = true
 		}
-	case fastjson.TypeArray:
-		if i, ok := index(last); ok {
-			a, _ := parent.Array()
-			if i < len(a) {
-				parent.Del(last)
-				d.dirty = true
-			}
+	} else if a, ok := m.b.array(parent); ok {
+		if last == "-1" && len(a) > 0 {
+			last = strconv.Itoa(len(a) - 1)
+		}
+		if i, ok := index(last); ok && i < len(a) {
+			parent.Del(last)
+			d.dirty = true
 		}
 	}
 	return nil
@@ -268,12 +267,14 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		var next *fastjson.Value
 		if more {
 			next = child(cur, p)
-			if next != nil && (next.Type() == fastjson.TypeObject || next.Type() == fastjson.TypeArray) {
+			if m.b.isContainer(next) {
 				cur, rest = next, tail
 				continue
 			}
+			// Like sjson: an index makes an array, -1 only where nothing
+			// is in the way; any other key makes an object.
 			np, _, _ := strings.Cut(tail, ".")
-			if _, num := index(np); num || np == "-1" {
+			if _, num := index(np); num || (np == "-1" && next == nil) {
 				next = m.b.arena.NewArray()
 			} else {
 				next = m.b.arena.NewObject()
@@ -281,12 +282,9 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		} else {
 			next = v
 		}
-		switch cur.Type() {
-		case fastjson.TypeObject:
-			o, _ := cur.Object()
+		if o := object(cur); o != nil {
 			o.Set(p, next)
-		case fastjson.TypeArray:
-			a, _ := cur.Array()
+		} else if a, ok := m.b.array(cur); ok {
 			if p == "-1" {
 				cur.SetArrayItem(len(a), next)
 			} else if n, ok := index(p); ok {
@@ -294,8 +292,8 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 			} else {
 				return fmt.Errorf("set %q: %q is not an index of an array", key, p)
 			}
-		default:
-			return fmt.Errorf("set %q: cannot set %q inside a %s", key, p, cur.Type())
+		} else {
+			return fmt.Errorf("set %q: cannot set %q inside a value that is not an object or array", key, p)
 		}
 		if !more {
 			break
@@ -342,19 +340,36 @@ func index(s string) (int, bool) {
 }
 
 func child(v *fastjson.Value, key string) *fastjson.Value {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
+	if o := object(v); o != nil {
 		return o.Get(key)
-	case fastjson.TypeArray:
-		if n, ok := index(key); ok {
-			a, _ := v.Array()
-			if n < len(a) {
-				return a[n]
-			}
+	}
+	if a := v.GetArray(); a != nil {
+		if n, ok := index(key); ok && n < len(a) {
+			return a[n]
 		}
 	}
 	return nil
+}
+
+func (b *batch) isContainer(v *fastjson.Value) bool {
+	if v == nil {
+		return false
+	}
+	if object(v) != nil {
+		return true
+	}
+	_, ok := b.array(v)
+	return ok
+}
+
+// newString returns a string value for s. It is stored as its JSON text
+// (quoted, escaped as engine/frame escapes) so that serialization writes
+// it as is, like the strings of a parsed record, which keep their
+// original bytes: fastjson's own string values would be re-escaped.
+func (b *batch) newString(s string) *fastjson.Value {
+	start := len(b.scratch)
+	b.scratch = frame.AppendString(b.scratch, []byte(s))
+	return b.arena.NewNumberString(string(b.scratch[start:]))
 }
 
 func lookup(v *fastjson.Value, path string) *fastjson.Value {
@@ -372,9 +387,7 @@ func lookup(v *fastjson.Value, path string) *fastjson.Value {
 // appendJSON serializes v: keys in order, strings escaped as
 // engine/frame does, numbers as their original text.
 func appendJSON(dst []byte, v *fastjson.Value) []byte {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
+	if o := object(v); o != nil {
 		dst = append(dst, '{')
 		first := true
 		o.Visit(func(k []byte, c *fastjson.Value) {
@@ -387,8 +400,8 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 			dst = appendJSON(dst, c)
 		})
 		return append(dst, '}')
-	case fastjson.TypeArray:
-		a, _ := v.Array()
+	}
+	if a := v.GetArray(); a != nil {
 		dst = append(dst, '[')
 		for i, c := range a {
 			if i > 0 {
@@ -397,12 +410,10 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 			dst = appendJSON(dst, c)
 		}
 		return append(dst, ']')
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		return frame.AppendString(dst, s)
-	default:
-		return v.MarshalTo(dst)
 	}
+	// Scalars: parsed strings keep their original bytes, new strings are
+	// stored escaped (newString), numbers keep their text.
+	return v.MarshalTo(dst)
 }
 
 // gjsonGet evaluates a path with gjson over the serialized document.
@@ -416,7 +427,7 @@ func (b *batch) gjsonGet(d *doc, path string) Value {
 	if err != nil {
 		// gjson can return non-JSON raw text (e.g. from @this on
 		// non-JSON input): expose it as a string.
-		return Value{v: b.arena.NewString(r.String())}
+		return Value{v: b.newString(r.String())}
 	}
 	return Value{v: b.clone(v, false)}
 }

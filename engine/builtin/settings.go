@@ -46,12 +46,9 @@ func ParseConstant(raw json.RawMessage) (Constant, error) {
 // freeze unescapes every object key now, so that later concurrent reads
 // do not write (fastjson unescapes keys lazily).
 func freeze(v *fastjson.Value) {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
+	if o := object(v); o != nil {
 		o.Visit(func(_ []byte, c *fastjson.Value) { freeze(c) })
-	case fastjson.TypeArray:
-		a, _ := v.Array()
+	} else if a := v.GetArray(); a != nil {
 		for _, c := range a {
 			freeze(c)
 		}

@@ -1,6 +1,9 @@
 package builtin
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -15,64 +18,161 @@ type Value struct {
 	v *fastjson.Value
 }
 
+// Kinds of values. Strings are told apart from numbers by their JSON
+// text, never by fastjson's Type, which would unescape a string in place
+// and lose its original bytes.
+const (
+	kMissing = iota
+	kObject
+	kArray
+	kString
+	kNumber
+	kTrue
+	kFalse
+	kNull
+)
+
+// kindOf returns v's kind and, for a scalar, its JSON text appended to
+// buf (strings keep their original escapes).
+func kindOf(v *fastjson.Value, buf []byte) (int, []byte) {
+	if v == nil {
+		return kMissing, buf
+	}
+	if v.GetObject() != nil {
+		return kObject, buf
+	}
+	if v.GetArray() != nil {
+		return kArray, buf
+	}
+	start := len(buf)
+	buf = v.MarshalTo(buf)
+	switch buf[start] {
+	case '[':
+		return kArray, buf[:start]
+	case '"':
+		return kString, buf
+	case 't':
+		return kTrue, buf
+	case 'f':
+		return kFalse, buf
+	case 'n':
+		return kNull, buf
+	}
+	return kNumber, buf
+}
+
+func (v Value) kind() int {
+	var buf [64]byte
+	k, _ := kindOf(v.v, buf[:0])
+	return k
+}
+
 // Exists reports whether the value is present.
 func (v Value) Exists() bool { return v.v != nil }
 
 // IsString reports whether the value is a JSON string.
-func (v Value) IsString() bool { return v.v != nil && v.v.Type() == fastjson.TypeString }
+func (v Value) IsString() bool { return v.kind() == kString }
 
 // IsNumber reports whether the value is a JSON number.
-func (v Value) IsNumber() bool { return v.v != nil && v.v.Type() == fastjson.TypeNumber }
+func (v Value) IsNumber() bool { return v.kind() == kNumber }
 
 // IsBool reports whether the value is true or false.
-func (v Value) IsBool() bool {
-	return v.v != nil && (v.v.Type() == fastjson.TypeTrue || v.v.Type() == fastjson.TypeFalse)
-}
+func (v Value) IsBool() bool { k := v.kind(); return k == kTrue || k == kFalse }
 
 // IsNull reports whether the value is JSON null.
-func (v Value) IsNull() bool { return v.v != nil && v.v.Type() == fastjson.TypeNull }
+func (v Value) IsNull() bool { return v.kind() == kNull }
 
 // IsArray reports whether the value is a JSON array.
-func (v Value) IsArray() bool { return v.v != nil && v.v.Type() == fastjson.TypeArray }
+func (v Value) IsArray() bool { _, err := v.arr(); return err == nil }
 
 // IsObject reports whether the value is a JSON object.
-func (v Value) IsObject() bool { return v.v != nil && v.v.Type() == fastjson.TypeObject }
+func (v Value) IsObject() bool { return object(v.v) != nil }
 
-// str returns the string of a JSON string value.
-func (v Value) str() string {
-	b, _ := v.v.StringBytes()
-	return string(b)
+func (v Value) arr() ([]*fastjson.Value, error) {
+	if a, ok := array(v.v, nil); ok {
+		return a, nil
+	}
+	return nil, errNotArray
+}
+
+var errNotArray = errors.New("not an array")
+
+// object returns v's object, or nil. Unlike fastjson's Value.Object and
+// Value.Type it never unescapes a string in place (which would lose its
+// original bytes) nor allocates an error.
+func object(v *fastjson.Value) *fastjson.Object {
+	if v == nil {
+		return nil
+	}
+	return v.GetObject()
+}
+
+// array returns v's elements and whether v is an array, without touching
+// strings (see object). buf is scratch space for telling an empty array
+// from a scalar.
+func (b *batch) array(v *fastjson.Value) ([]*fastjson.Value, bool) {
+	var ok bool
+	var a []*fastjson.Value
+	a, ok, b.num = arrayBuf(v, b.num[:0])
+	return a, ok
+}
+
+func array(v *fastjson.Value, buf []byte) ([]*fastjson.Value, bool) {
+	a, ok, _ := arrayBuf(v, buf)
+	return a, ok
+}
+
+func arrayBuf(v *fastjson.Value, buf []byte) ([]*fastjson.Value, bool, []byte) {
+	if v == nil {
+		return nil, false, buf
+	}
+	if a := v.GetArray(); a != nil {
+		return a, true, buf
+	}
+	if v.GetObject() != nil {
+		return nil, false, buf
+	}
+	// An empty array has no elements to tell it by: look at its text.
+	buf = v.MarshalTo(buf)
+	return nil, len(buf) > 0 && buf[0] == '[', buf
 }
 
 // String returns the value as gjson's Result.String does: a string's
 // text, a number's or boolean's JSON text, an object's or array's JSON,
 // and "" for null or a missing value.
-func (v Value) String() string {
-	if v.v == nil || v.v.Type() == fastjson.TypeNull {
-		return ""
-	}
-	if v.v.Type() == fastjson.TypeString {
-		return v.str()
-	}
-	return string(v.AppendText(nil))
-}
+func (v Value) String() string { return string(v.AppendText(nil)) }
 
 // AppendText appends String's text to dst without an intermediate string.
 func (v Value) AppendText(dst []byte) []byte {
-	if v.v == nil {
+	start := len(dst)
+	k, dst := kindOf(v.v, dst)
+	switch k {
+	case kMissing:
 		return dst
-	}
-	switch v.v.Type() {
-	case fastjson.TypeNull:
-		return dst
-	case fastjson.TypeString:
-		b, _ := v.v.StringBytes()
-		return append(dst, b...)
-	case fastjson.TypeObject, fastjson.TypeArray:
+	case kObject, kArray:
 		return appendJSON(dst, v.v)
-	default:
-		return v.v.MarshalTo(dst)
+	case kNull:
+		return dst[:start]
+	case kString:
+		raw := dst[start:]
+		if bytes.IndexByte(raw, '\\') < 0 {
+			copy(dst[start:], raw[1:len(raw)-1])
+			return dst[:len(dst)-2]
+		}
+		s := unquote(raw)
+		return append(dst[:start], s...)
 	}
+	return dst
+}
+
+// unquote decodes a JSON string literal (quotes included); invalid
+// escapes are kept as they are.
+func unquote(raw []byte) string {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return string(raw[1 : len(raw)-1])
+	}
+	return s
 }
 
 // Bytes returns String as bytes.
@@ -86,20 +186,32 @@ func (v Value) JSON(dst []byte) []byte {
 	return appendJSON(dst, v.v)
 }
 
+// scalar returns the kind and the text a conversion reads: a string's
+// content, a number's text.
+func (v Value) scalar() (int, string) {
+	var buf [64]byte
+	k, b := kindOf(v.v, buf[:0])
+	switch k {
+	case kString:
+		if bytes.IndexByte(b, '\\') < 0 {
+			return k, string(b[1 : len(b)-1])
+		}
+		return k, unquote(b)
+	case kNumber:
+		return k, string(b)
+	}
+	return k, ""
+}
+
 // Float returns the value as a float64, as gjson does: numbers, numeric
 // strings, true = 1; 0 otherwise.
 func (v Value) Float() float64 {
-	if v.v == nil {
-		return 0
-	}
-	switch v.v.Type() {
-	case fastjson.TypeNumber:
-		f, _ := v.v.Float64()
-		return f
-	case fastjson.TypeTrue:
+	k, s := v.scalar()
+	switch k {
+	case kTrue:
 		return 1
-	case fastjson.TypeString:
-		f, _ := strconv.ParseFloat(v.str(), 64)
+	case kNumber, kString:
+		f, _ := strconv.ParseFloat(s, 64)
 		return f
 	}
 	return 0
@@ -108,28 +220,18 @@ func (v Value) Float() float64 {
 // Int returns the value as an int64, as gjson does: an integer's exact
 // value, a float truncated, a numeric string parsed, true = 1.
 func (v Value) Int() int64 {
-	if v.v == nil {
-		return 0
-	}
-	var s string
-	switch v.v.Type() {
-	case fastjson.TypeTrue:
+	k, s := v.scalar()
+	switch k {
+	case kTrue:
 		return 1
-	case fastjson.TypeNumber:
-		if n, err := v.v.Int64(); err == nil {
+	case kNumber, kString:
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return n
 		}
-		s = string(v.v.MarshalTo(nil))
-	case fastjson.TypeString:
-		s = v.str()
-	default:
-		return 0
+		f, _ := strconv.ParseFloat(s, 64)
+		return floatToInt(f)
 	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n
-	}
-	f, _ := strconv.ParseFloat(s, 64)
-	return floatToInt(f)
+	return 0
 }
 
 func floatToInt(f float64) int64 {
@@ -144,50 +246,38 @@ func floatToInt(f float64) int64 {
 
 // Uint returns the value as a uint64, as gjson does (negative → 0).
 func (v Value) Uint() uint64 {
-	if v.v == nil {
-		return 0
-	}
-	var s string
-	switch v.v.Type() {
-	case fastjson.TypeTrue:
+	k, s := v.scalar()
+	switch k {
+	case kTrue:
 		return 1
-	case fastjson.TypeNumber:
-		if n, err := v.v.Uint64(); err == nil {
+	case kNumber, kString:
+		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
 			return n
 		}
-		s = string(v.v.MarshalTo(nil))
-	case fastjson.TypeString:
-		s = v.str()
-	default:
-		return 0
+		f, _ := strconv.ParseFloat(s, 64)
+		if f <= 0 {
+			return 0
+		}
+		if f >= math.MaxUint64 {
+			return math.MaxUint64
+		}
+		return uint64(f)
 	}
-	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
-		return n
-	}
-	f, _ := strconv.ParseFloat(s, 64)
-	if f <= 0 {
-		return 0
-	}
-	if f >= math.MaxUint64 {
-		return math.MaxUint64
-	}
-	return uint64(f)
+	return 0
 }
 
 // Bool returns the value as a bool, as gjson does: true, a string that
 // strconv.ParseBool reads as true, a non-zero number.
 func (v Value) Bool() bool {
-	if v.v == nil {
-		return false
-	}
-	switch v.v.Type() {
-	case fastjson.TypeTrue:
+	k, s := v.scalar()
+	switch k {
+	case kTrue:
 		return true
-	case fastjson.TypeNumber:
-		f, _ := v.v.Float64()
+	case kNumber:
+		f, _ := strconv.ParseFloat(s, 64)
 		return f != 0
-	case fastjson.TypeString:
-		b, _ := strconv.ParseBool(strings.ToLower(v.str()))
+	case kString:
+		b, _ := strconv.ParseBool(strings.ToLower(s))
 		return b
 	}
 	return false
@@ -195,20 +285,14 @@ func (v Value) Bool() bool {
 
 // Len returns the number of elements of an array (0 for anything else).
 func (v Value) Len() int {
-	if !v.IsArray() {
-		return 0
-	}
-	a, _ := v.v.Array()
+	a, _ := v.arr()
 	return len(a)
 }
 
 // Index returns the i-th element of an array (missing when out of range
 // or not an array).
 func (v Value) Index(i int) Value {
-	if !v.IsArray() {
-		return Value{}
-	}
-	a, _ := v.v.Array()
+	a, _ := v.arr()
 	if i < 0 || i >= len(a) {
 		return Value{}
 	}
@@ -222,10 +306,10 @@ func (v Value) Array() []Value {
 	if v.v == nil {
 		return nil
 	}
-	if v.v.Type() != fastjson.TypeArray {
+	a, err := v.arr()
+	if err != nil {
 		return []Value{v}
 	}
-	a, _ := v.v.Array()
 	out := make([]Value, len(a))
 	for i, e := range a {
 		out[i] = Value{v: e}
@@ -241,44 +325,41 @@ func (b *batch) clone(v *fastjson.Value, norm bool) *fastjson.Value {
 	if v == nil {
 		return b.arena.NewNull()
 	}
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
+	if o := object(v); o != nil {
 		n := b.arena.NewObject()
-		no, _ := n.Object()
+		no := n.GetObject()
 		o.Visit(func(k []byte, c *fastjson.Value) { no.Set(string(k), b.clone(c, false)) })
 		return n
-	case fastjson.TypeArray:
-		a, _ := v.Array()
+	}
+	if a, ok := b.array(v); ok {
 		n := b.arena.NewArray()
 		for i, c := range a {
 			n.SetArrayItem(i, b.clone(c, false))
 		}
 		return n
-	case fastjson.TypeNumber:
-		if !norm {
-			return v
-		}
-		b.num = v.MarshalTo(b.num[:0])
-		if isInteger(b.num) {
-			return v
-		}
-		f, err := strconv.ParseFloat(string(b.num), 64)
-		if err != nil {
-			return v
-		}
-		var s string
-		if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
-			s = strconv.FormatInt(int64(f), 10)
-		} else {
-			s = strconv.FormatFloat(f, 'f', -1, 64)
-		}
-		if s == string(b.num) {
-			return v
-		}
-		return b.arena.NewNumberString(s)
 	}
-	return v
+	if !norm {
+		return v
+	}
+	var k int
+	k, b.num = kindOf(v, b.num[:0])
+	if k != kNumber || isInteger(b.num) {
+		return v
+	}
+	f, err := strconv.ParseFloat(string(b.num), 64)
+	if err != nil {
+		return v
+	}
+	var s string
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		s = strconv.FormatInt(int64(f), 10)
+	} else {
+		s = strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	if s == string(b.num) {
+		return v
+	}
+	return b.arena.NewNumberString(s)
 }
 
 func isInteger(b []byte) bool {
