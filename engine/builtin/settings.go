@@ -56,7 +56,7 @@ func freeze(v *fastjson.Value) {
 }
 
 // Value returns the constant as a Value.
-func (c Constant) Value() Value { return Value{v: c.v} }
+func (c Constant) Value() Value { return Value(c) }
 
 // Cause returns the innermost error of a chain of StepErrors: the error
 // the failing transform reported.

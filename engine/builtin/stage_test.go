@@ -160,3 +160,38 @@ func TestCatalog(t *testing.T) {
 		t.Error("nope is known")
 	}
 }
+
+// TestConcurrentBatches runs one plan from several goroutines (a stage
+// is shared by concurrent batches); run with -race.
+func TestConcurrentBatches(t *testing.T) {
+	st, err := builtin.NewStage(engine.StageConfig{Transforms: []engine.RawTransform{
+		engine.RawTransform(`{"type":"object_insert","settings":{"object":{"target_key":"c"},"value":{"k":["v"]}}}`),
+		engine.RawTransform(`{"type":"object_copy","settings":{"object":{"source_key":"a","target_key":"c.k.-1"}}}`),
+	}}.RawTransforms())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				recs := []engine.Record{{Data: []byte(`{"a":"x"}`)}, {Data: []byte(`{"a":"y"}`)}}
+				res, err := st.Process(context.Background(), recs)
+				if err != nil {
+					done <- err
+					return
+				}
+				if got := string(res[1].Outputs[0].Data); got != `{"a":"y","c":{"k":["v","y"]}}` {
+					done <- errors.New(got)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
