@@ -49,7 +49,10 @@
 // "object"; an unknown or mistyped setting becomes an error naming the
 // transform's index and type ("transforms[2] (object_copy): settings:
 // unknown setting \"sorce_key\""). Factories check required settings at
-// compile time. Most transforms work on one message in place: return
+// compile time. Transforms of Substation's usual shape (map the value at
+// source_key to target_key, or the whole data when neither is set) are
+// one call: PerValue(settings.Object, func(in, dst []byte) ([]byte,
+// error)). Others work on one message in place: return
 // PerMessage(func(ctx, m) (drop bool, err error) {...}); an error fails
 // that record only (the stage's on_error applies) and is reported as
 // "step 2 (object_copy): <err>". Transforms that fan in or out

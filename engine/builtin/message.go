@@ -162,7 +162,7 @@ func (m *Message) SetBytes(key string, b []byte) error {
 	if !utf8.Valid(b) {
 		return m.set(key, m.b.newString(base64.StdEncoding.EncodeToString(b)))
 	}
-	return m.set(key, m.b.newString(string(b)))
+	return m.set(key, m.b.newStringBytes(b))
 }
 
 // SetInt sets an integer at key.
@@ -369,6 +369,13 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 func (b *batch) newString(s string) *fastjson.Value {
 	start := len(b.scratch)
 	b.scratch = frame.AppendString(b.scratch, []byte(s))
+	return b.arena.NewNumberString(string(b.scratch[start:]))
+}
+
+// newStringBytes is newString for bytes.
+func (b *batch) newStringBytes(s []byte) *fastjson.Value {
+	start := len(b.scratch)
+	b.scratch = frame.AppendString(b.scratch, s)
 	return b.arena.NewNumberString(string(b.scratch[start:]))
 }
 
