@@ -83,9 +83,10 @@ func (m *Message) Origin() int { return m.origin }
 // until m changes.
 func (m *Message) Data() []byte { return m.b.serialize(&m.data) }
 
-// SetData replaces m's data. The bytes are kept, not copied.
+// SetData replaces m's data. The bytes are kept, not copied; Values read
+// from the old data stay valid until the batch ends.
 func (m *Message) SetData(b []byte) *Message {
-	m.data = doc{raw: b, p: m.data.p}
+	m.data = doc{raw: b}
 	return m
 }
 
@@ -94,7 +95,7 @@ func (m *Message) Metadata() []byte { return m.b.serialize(&m.meta) }
 
 // SetMetadata replaces m's metadata.
 func (m *Message) SetMetadata(b []byte) *Message {
-	m.meta = doc{raw: b, p: m.meta.p}
+	m.meta = doc{raw: b}
 	return m
 }
 
@@ -446,7 +447,7 @@ func (b *batch) sjsonEdit(d *doc, edit func([]byte) ([]byte, error)) error {
 	if err != nil {
 		return err
 	}
-	*d = doc{raw: raw, p: d.p}
+	*d = doc{raw: raw}
 	if b.tree(d) == nil {
 		return fmt.Errorf("edit produced invalid JSON")
 	}
