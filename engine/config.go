@@ -36,8 +36,15 @@ type StageConfig struct {
 	Name string `json:"name,omitempty" yaml:"name,omitempty"`
 	// Module is the module reference: a path, file://path, s3://bucket/key,
 	// appconfig://app/env/profile or https://host/path. Relative paths are
-	// resolved against the configuration file's folder.
-	Module string `json:"module" yaml:"module"`
+	// resolved against the configuration file's folder. A stage has either
+	// a module or transforms.
+	Module string `json:"module,omitempty" yaml:"module,omitempty"`
+	// Transforms makes the stage a built-in stage: a list of Substation
+	// transform objects ({"type": "object_copy", "settings": {...}}) run
+	// natively by package engine/builtin, in place of a module. The
+	// module-only fields (sha256, entry, function, config, limits,
+	// instances, signatures, poll, smoke, capabilities) do not apply.
+	Transforms []RawTransform `json:"transforms,omitempty" yaml:"transforms,omitempty"`
 	// SHA256 optionally pins the module's digest (hex, optionally prefixed
 	// with "sha256:"). A module whose digest differs is refused.
 	SHA256 string `json:"sha256,omitempty" yaml:"sha256,omitempty"`

@@ -304,6 +304,9 @@ func yamlKind(t reflect.Type) string {
 // validate.
 func (c *Config) ApplyDefaults() {
 	for i := range c.Stages {
+		if c.Stages[i].Name == "" && c.Stages[i].IsBuiltin() {
+			c.Stages[i].Name = builtinStageName(i)
+		}
 		c.Stages[i] = c.Stages[i].withDefaults()
 	}
 	if c.Outputs == nil {
@@ -341,6 +344,10 @@ func (sc StageConfig) withDefaults() StageConfig {
 	}
 	return sc
 }
+
+// builtinStageName is the default name of a built-in stage:
+// "transforms-<index>".
+func builtinStageName(i int) string { return fmt.Sprintf("transforms-%d", i) }
 
 // defaultStageName is the module's base name without its extension:
 // "s3://b/mods/normalize.wasm?versionId=3" gives "normalize".
@@ -394,12 +401,21 @@ func (c *Config) Validate() error {
 	names := map[string]int{}
 	for i, sc := range c.Stages {
 		f := fmt.Sprintf("stages[%d]", i)
-		if sc.Module == "" {
-			bad(f+".module", "required")
-		} else if scheme, _, ok := strings.Cut(sc.Module, "://"); ok && !contains(moduleSchemes, scheme) {
+		switch {
+		case sc.Transforms != nil && len(sc.Transforms) == 0:
+			bad(f+".transforms", "must list at least one transform")
+		case sc.Module == "" && !sc.IsBuiltin():
+			bad(f+".module", "required: a stage has a module or transforms")
+		case sc.Module != "" && sc.IsBuiltin():
+			bad(f+".transforms", "a stage has either a module or transforms, not both (module %q)", sc.Module)
+		}
+		if scheme, _, ok := strings.Cut(sc.Module, "://"); ok && !contains(moduleSchemes, scheme) {
 			bad(f+".module", "unsupported scheme %q (want a path or one of %s)", scheme, schemeList())
 		}
 		name := sc.Name
+		if name == "" && sc.IsBuiltin() {
+			name = builtinStageName(i)
+		}
 		if name == "" {
 			name = defaultStageName(sc.Module)
 		}

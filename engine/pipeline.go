@@ -90,6 +90,9 @@ func NewPipeline(ctx context.Context, cfg *Config, build StageBuilder) (*Pipelin
 	}
 	p := &Pipeline{}
 	for i, sc := range cfg.Stages {
+		if sc.Name == "" && sc.IsBuiltin() {
+			sc.Name = builtinStageName(i)
+		}
 		sc = sc.withDefaults()
 		st, err := build(ctx, sc, cfg.Dir)
 		if err == nil && st == nil {

@@ -52,11 +52,16 @@ architecture: precompile on (or for) the target platform.`,
 				return errors.Join(fmt.Errorf("%s: %w", pipeline, err), h.Close(ctx))
 			}
 			m := l.Metrics().Snapshot()
+			modules := 0
 			for _, sc := range once.Stages {
+				if sc.IsBuiltin() {
+					continue // built-in transforms: nothing to compile ahead
+				}
+				modules++
 				v := m.Versions[sc.Name]
 				fmt.Fprintf(g.stdout, "%s\t%s\tsha256:%s\n", sc.Name, sc.Module, v.Digest)
 			}
-			fmt.Fprintf(g.stdout, "%d module(s) compiled into %s in %s\n", len(once.Stages), out, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(g.stdout, "%d module(s) compiled into %s in %s\n", modules, out, time.Since(start).Round(time.Millisecond))
 			l.Close()
 			return errors.Join(p.Close(ctx), h.Close(ctx))
 		},

@@ -42,19 +42,29 @@ func RepoRoot(tb testing.TB) string {
 }
 
 // SharedDir returns the shared test data folder, failing in CI and
-// skipping elsewhere when it is missing (see Missing). The folder is
-// ../shared next to the repository, or the one the environment variable
-// WEIR_SHARED names (for checkouts elsewhere, such as git worktrees).
+// skipping elsewhere when it is missing (see Missing). It is the folder
+// the environment variable WEIR_SHARED names, else the nearest "shared"
+// folder next to the repository or next to one of its parents (so that a
+// git worktree under wt/ finds it too).
 func SharedDir(tb testing.TB) string {
 	tb.Helper()
-	d := os.Getenv("WEIR_SHARED")
-	if d == "" {
-		d = filepath.Join(RepoRoot(tb), "..", "shared")
+	if d := os.Getenv("WEIR_SHARED"); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			Missing(tb, "the shared test data folder "+d+" (WEIR_SHARED)", "set WEIR_SHARED to weir's shared/ folder")
+		}
+		return d
 	}
-	if _, err := os.Stat(d); err != nil {
-		Missing(tb, "the shared test data folder "+d, "check out weir next to its shared/ folder, or set WEIR_SHARED")
+	root := RepoRoot(tb)
+	for d := filepath.Dir(root); ; d = filepath.Dir(d) {
+		if st, err := os.Stat(filepath.Join(d, "shared")); err == nil && st.IsDir() {
+			return filepath.Join(d, "shared")
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
 	}
-	return d
+	Missing(tb, "the shared test data folder "+filepath.Join(root, "..", "shared"), "check out weir next to its shared/ folder")
+	return ""
 }
 
 // SharedFile returns the path of a file or folder of the shared test data

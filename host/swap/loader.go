@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/engine/builtin"
 	"github.com/weirhq/weir/host"
 	"github.com/weirhq/weir/host/source"
 )
@@ -211,6 +212,22 @@ func (tr *tracked) version() string {
 }
 
 func (l *Loader) buildStage(ctx context.Context, srcs engine.SourcesConfig, sc engine.StageConfig, baseDir string) (engine.Stage, error) {
+	if sc.IsBuiltin() {
+		// A built-in stage compiles its transforms list; nothing to fetch.
+		// A swapped pipeline configuration rebuilds it like any stage.
+		st, err := builtin.NewStage(sc.RawTransforms())
+		if err != nil {
+			return nil, err
+		}
+		if err := smokeTest(ctx, st, sc.Smoke); err != nil {
+			return nil, fmt.Errorf("smoke test: %w", err)
+		}
+		for _, w := range st.Warnings() {
+			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: built-in stage: "+w, slog.String("stage", sc.Name))
+		}
+		l.log.LogAttrs(ctx, slog.LevelInfo, "swap: built-in stage compiled", slog.String("stage", sc.Name), slog.Int("transforms", len(sc.Transforms)))
+		return st, nil
+	}
 	so := l.sourceOptions(srcs, baseDir)
 	if sc.MaxModuleBytes > 0 {
 		so.MaxBytes = sc.MaxModuleBytes

@@ -1,0 +1,461 @@
+package builtin
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+	"github.com/valyala/fastjson"
+	"github.com/weirhq/weir/engine/frame"
+)
+
+// metaPrefix marks a key path that addresses a message's metadata instead
+// of its data, as in Substation ("meta foo.bar").
+const metaPrefix = "meta "
+
+// ErrNotJSON is returned when a key path is set or deleted on a message
+// whose data (or metadata) is not a JSON document.
+var ErrNotJSON = errors.New("not a JSON document")
+
+// Message is one record in flight through a plan: its data, parsed at most
+// once into a mutable JSON tree, and its metadata (a JSON object, empty at
+// the start, addressed by keys prefixed "meta ").
+//
+// A Message is only valid during the Process call that made it: its tree
+// lives in memory the plan reuses for the next batch. Transforms that need
+// bytes beyond the call must copy them.
+type Message struct {
+	data   doc
+	meta   doc
+	b      *batch
+	origin int // index of the input record it descends from; -1 for control
+	ctrl   bool
+	err    error
+}
+
+// doc is one JSON document: raw bytes and/or a parsed tree.
+type doc struct {
+	raw    []byte
+	v      *fastjson.Value
+	p      *fastjson.Parser
+	parsed bool // v is valid (or the parse failed: v == nil)
+	dirty  bool // v changed since raw was written
+}
+
+// NewMessage returns a message derived from m (same origin record, same
+// batch memory) holding data and m's metadata. Transforms that emit more
+// than one message per input (aggregate_*, meta_for_each) use it.
+func (m *Message) NewMessage(data []byte) *Message {
+	n := m.b.newMessage(m.origin)
+	n.data.raw = data
+	if mb := m.Metadata(); len(mb) > 0 {
+		n.meta.raw = mb
+	}
+	return n
+}
+
+// IsControl reports whether m is the control message the plan sends
+// through every step at the end of a batch (Substation's ctrl message):
+// aggregating transforms flush on it; all others pass it on untouched.
+func (m *Message) IsControl() bool { return m.ctrl }
+
+// Fail marks m failed: the plan reports its input record failed with err
+// (wrapped with the step's index and type) and drops m from the flow. A
+// transform calls Fail and still returns m in its output.
+func (m *Message) Fail(err error) { m.err = err }
+
+// Err returns the error set by Fail.
+func (m *Message) Err() error { return m.err }
+
+// Origin returns the index, in the batch given to Process, of the input
+// record m descends from (-1 for the control message).
+func (m *Message) Origin() int { return m.origin }
+
+// Data returns m's data, serialized if it was changed. The bytes are valid
+// until m changes.
+func (m *Message) Data() []byte { return m.b.serialize(&m.data) }
+
+// SetData replaces m's data. The bytes are kept, not copied; Values read
+// from the old data stay valid until the batch ends.
+func (m *Message) SetData(b []byte) *Message {
+	m.data = doc{raw: b}
+	return m
+}
+
+// Metadata returns m's metadata (nil when empty).
+func (m *Message) Metadata() []byte { return m.b.serialize(&m.meta) }
+
+// SetMetadata replaces m's metadata.
+func (m *Message) SetMetadata(b []byte) *Message {
+	m.meta = doc{raw: b}
+	return m
+}
+
+// target resolves a key path to its document and the path inside it.
+func (m *Message) target(key string) (*doc, string) {
+	if strings.HasPrefix(key, metaPrefix) {
+		return &m.meta, strings.TrimSpace(key[len(metaPrefix):])
+	}
+	return &m.data, strings.TrimSpace(key)
+}
+
+// GetValue returns the value at a Substation key path: a gjson path into
+// the data, or into the metadata when prefixed "meta ". "@this" (or an
+// empty path after "meta ") is the whole document. A missing value, or a
+// document that is not JSON, gives a Value whose Exists is false.
+func (m *Message) GetValue(key string) Value {
+	d, path := m.target(key)
+	v := m.b.tree(d)
+	if v == nil {
+		return Value{}
+	}
+	if path == "@this" {
+		return Value{v: v}
+	}
+	if !isSimplePath(path) {
+		return m.b.gjsonGet(d, path)
+	}
+	return Value{v: lookup(v, path)}
+}
+
+// SetValue sets the value at key to a copy of v, with Substation's
+// conversions: a number that is integral is written as an integer, a
+// string holding a JSON object or array is written as that object or
+// array (SetText). Setting a missing Value sets null.
+func (m *Message) SetValue(key string, v Value) error {
+	var k int
+	k, m.b.num = kindOf(v.v, m.b.num[:0])
+	if k == kString && len(m.b.num) > 2 && (m.b.num[1] == '{' || m.b.num[1] == '[') {
+		return m.SetText(key, unquote(m.b.num))
+	}
+	return m.set(key, m.b.clone(v.v, true))
+}
+
+// SetString sets s at key as a JSON string, always.
+func (m *Message) SetString(key, s string) error {
+	return m.set(key, m.b.newString(s))
+}
+
+// SetText sets s at key as Substation sets a Go string: a string holding
+// a JSON object or array is set as that object or array, anything else
+// as a JSON string.
+func (m *Message) SetText(key, s string) error {
+	if (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) && json.Valid([]byte(s)) {
+		return m.SetRaw(key, []byte(s))
+	}
+	return m.set(key, m.b.newString(s))
+}
+
+// SetBytes sets bytes at key as Substation does: a JSON object or array
+// is set as such, valid UTF-8 as a string, anything else as base64.
+func (m *Message) SetBytes(key string, b []byte) error {
+	if (bytes.HasPrefix(b, []byte("{")) || bytes.HasPrefix(b, []byte("["))) && json.Valid(b) {
+		return m.SetRaw(key, b)
+	}
+	if !utf8.Valid(b) {
+		return m.set(key, m.b.newString(base64.StdEncoding.EncodeToString(b)))
+	}
+	return m.set(key, m.b.newStringBytes(b))
+}
+
+// SetInt sets an integer at key.
+func (m *Message) SetInt(key string, n int64) error {
+	return m.set(key, m.b.arena.NewNumberString(strconv.FormatInt(n, 10)))
+}
+
+// SetUint sets an unsigned integer at key.
+func (m *Message) SetUint(key string, n uint64) error {
+	return m.set(key, m.b.arena.NewNumberString(strconv.FormatUint(n, 10)))
+}
+
+// SetFloat sets a number at key, written as Go's shortest decimal
+// ('f' format), as sjson writes a float64.
+func (m *Message) SetFloat(key string, f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("set %q: %v is not a JSON number", key, f)
+	}
+	return m.set(key, m.b.arena.NewNumberString(strconv.FormatFloat(f, 'f', -1, 64)))
+}
+
+// SetBool sets true or false at key.
+func (m *Message) SetBool(key string, b bool) error {
+	if b {
+		return m.set(key, m.b.arena.NewTrue())
+	}
+	return m.set(key, m.b.arena.NewFalse())
+}
+
+// SetNull sets null at key.
+func (m *Message) SetNull(key string) error { return m.set(key, m.b.arena.NewNull()) }
+
+// SetRaw sets raw JSON at key. raw must be one valid JSON value and stay
+// unchanged until the batch ends (it is parsed in place).
+func (m *Message) SetRaw(key string, raw []byte) error {
+	v, err := m.b.parser().ParseBytes(raw)
+	if err != nil {
+		return fmt.Errorf("set %q: %w", key, err)
+	}
+	return m.set(key, v)
+}
+
+// DeleteValue removes the value at key; a missing key is not an error.
+func (m *Message) DeleteValue(key string) error {
+	d, path := m.target(key)
+	root := m.b.tree(d)
+	if root == nil {
+		if len(d.raw) == 0 {
+			return nil
+		}
+		return fmt.Errorf("delete %q: %w", key, ErrNotJSON)
+	}
+	if !isSimplePath(path) {
+		return m.b.sjsonEdit(d, func(raw []byte) ([]byte, error) { return sjson.DeleteBytes(raw, path) })
+	}
+	parent := root
+	last := path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		parent, last = lookup(root, path[:i]), path[i+1:]
+		if parent == nil {
+			return nil
+		}
+	}
+	if o := object(parent); o != nil {
+		if o.Get(last) != nil {
+			o.Del(last)
+			d.dirty = true
+		}
+	} else if a, ok := m.b.array(parent); ok {
+		if last == "-1" && len(a) > 0 {
+			last = strconv.Itoa(len(a) - 1)
+		}
+		if i, ok := index(last); ok && i < len(a) {
+			parent.Del(last)
+			d.dirty = true
+		}
+	}
+	return nil
+}
+
+func (m *Message) set(key string, v *fastjson.Value) error {
+	d, path := m.target(key)
+	if path == "" {
+		return fmt.Errorf("set: empty key")
+	}
+	root := m.b.tree(d)
+	if root == nil {
+		if len(bytes.TrimSpace(d.raw)) != 0 {
+			return fmt.Errorf("set %q: %w", key, ErrNotJSON)
+		}
+		root = m.b.arena.NewObject()
+		d.v, d.parsed = root, true
+	}
+	if !isSimplePath(path) {
+		raw := v.MarshalTo(nil)
+		return m.b.sjsonEdit(d, func(doc []byte) ([]byte, error) { return sjson.SetRawBytes(doc, path, raw) })
+	}
+	cur := root
+	rest := path
+	for {
+		p, tail, more := strings.Cut(rest, ".")
+		var next *fastjson.Value
+		if more {
+			next = child(cur, p)
+			if m.b.isContainer(next) {
+				cur, rest = next, tail
+				continue
+			}
+			// Like sjson: an index makes an array, -1 only where nothing
+			// is in the way; any other key makes an object.
+			np, _, _ := strings.Cut(tail, ".")
+			if _, num := index(np); num || (np == "-1" && next == nil) {
+				next = m.b.arena.NewArray()
+			} else {
+				next = m.b.arena.NewObject()
+			}
+		} else {
+			next = v
+		}
+		if o := object(cur); o != nil {
+			o.Set(p, next)
+		} else if a, ok := m.b.array(cur); ok {
+			if p == "-1" {
+				cur.SetArrayItem(len(a), next)
+			} else if n, ok := index(p); ok {
+				cur.SetArrayItem(n, next)
+			} else {
+				return fmt.Errorf("set %q: %q is not an index of an array", key, p)
+			}
+		} else {
+			return fmt.Errorf("set %q: cannot set %q inside a value that is not an object or array", key, p)
+		}
+		if !more {
+			break
+		}
+		cur, rest = next, tail
+	}
+	d.dirty = true
+	return nil
+}
+
+// isSimplePath reports whether path is a plain dotted path (keys, array
+// indices, -1) that the native tree handles; anything using gjson's
+// syntax (modifiers, queries, wildcards, escapes, pipes) is not.
+func isSimplePath(path string) bool {
+	if path == "" {
+		return false
+	}
+	for i := 0; i < len(path); i++ {
+		switch path[i] {
+		case '@', '#', '|', '*', '?', '\\', '(', ')', '!', '=', '<', '>', '%', '[', ']', '{', '}', ',', ':':
+			return false
+		case '.':
+			if i == 0 || i == len(path)-1 || path[i-1] == '.' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func index(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func child(v *fastjson.Value, key string) *fastjson.Value {
+	if o := object(v); o != nil {
+		return o.Get(key)
+	}
+	if a := v.GetArray(); a != nil {
+		if n, ok := index(key); ok && n < len(a) {
+			return a[n]
+		}
+	}
+	return nil
+}
+
+func (b *batch) isContainer(v *fastjson.Value) bool {
+	if v == nil {
+		return false
+	}
+	if object(v) != nil {
+		return true
+	}
+	_, ok := b.array(v)
+	return ok
+}
+
+// newString returns a string value for s. It is stored as its JSON text
+// (quoted, escaped as engine/frame escapes) so that serialization writes
+// it as is, like the strings of a parsed record, which keep their
+// original bytes: fastjson's own string values would be re-escaped.
+func (b *batch) newString(s string) *fastjson.Value {
+	start := len(b.scratch)
+	b.scratch = frame.AppendString(b.scratch, []byte(s))
+	return b.arena.NewNumberString(string(b.scratch[start:]))
+}
+
+// newStringBytes is newString for bytes. The quoted text is parsed by a
+// batch parser (kept across batches) rather than copied into a Go
+// string: no allocation per call once the batch memory is warm.
+func (b *batch) newStringBytes(s []byte) *fastjson.Value {
+	start := len(b.scratch)
+	b.scratch = frame.AppendString(b.scratch, s)
+	q := b.scratch[start:len(b.scratch):len(b.scratch)]
+	if v, err := b.parser().ParseBytes(q); err == nil {
+		return v
+	}
+	return b.arena.NewNumberString(string(q))
+}
+
+func lookup(v *fastjson.Value, path string) *fastjson.Value {
+	for v != nil {
+		i := strings.IndexByte(path, '.')
+		if i < 0 {
+			return child(v, path)
+		}
+		v = child(v, path[:i])
+		path = path[i+1:]
+	}
+	return nil
+}
+
+// appendJSON serializes v: keys in order, strings escaped as
+// engine/frame does, numbers as their original text.
+func appendJSON(dst []byte, v *fastjson.Value) []byte {
+	if o := object(v); o != nil {
+		dst = append(dst, '{')
+		first := true
+		o.Visit(func(k []byte, c *fastjson.Value) {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = frame.AppendString(dst, k)
+			dst = append(dst, ':')
+			dst = appendJSON(dst, c)
+		})
+		return append(dst, '}')
+	}
+	if a := v.GetArray(); a != nil {
+		dst = append(dst, '[')
+		for i, c := range a {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSON(dst, c)
+		}
+		return append(dst, ']')
+	}
+	// Scalars: parsed strings keep their original bytes, new strings are
+	// stored escaped (newString), numbers keep their text.
+	return v.MarshalTo(dst)
+}
+
+// gjsonGet evaluates a path with gjson over the serialized document.
+func (b *batch) gjsonGet(d *doc, path string) Value {
+	r := gjson.GetBytes(b.serialize(d), path)
+	if !r.Exists() {
+		return Value{}
+	}
+	var p fastjson.Parser
+	v, err := p.Parse(r.Raw)
+	if err != nil {
+		// gjson can return non-JSON raw text (e.g. from @this on
+		// non-JSON input): expose it as a string.
+		return Value{v: b.newString(r.String())}
+	}
+	return Value{v: b.clone(v, false)}
+}
+
+// sjsonEdit applies an sjson edit to the serialized document and parses
+// the result back.
+func (b *batch) sjsonEdit(d *doc, edit func([]byte) ([]byte, error)) error {
+	raw, err := edit(b.serialize(d))
+	if err != nil {
+		return err
+	}
+	*d = doc{raw: raw}
+	if b.tree(d) == nil {
+		return fmt.Errorf("edit produced invalid JSON")
+	}
+	return nil
+}

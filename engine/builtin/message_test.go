@@ -1,0 +1,99 @@
+package builtin
+
+import (
+	"testing"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// TestPathsMatchSjson checks the native tree edits against sjson/gjson,
+// Substation's own implementation, on the same documents and paths.
+func TestPathsMatchSjson(t *testing.T) {
+	docs := []string{
+		`{"a":"b","c":{"d":[1,2,{"e":"f"}]},"n":3.5,"u":"\u00e9\n"}`,
+		`{}`,
+		`{"a":[]}`,
+		`{"a":"x\/y\"z","b":[],"c":{"d":"\ud83d\ude00"},"e":-0.50e+3}`,
+	}
+	paths := []string{"a", "x", "c.d", "c.d.1", "c.d.2.e", "c.d.-1", "c.d.5", "new.deep.key", "a.-1", "c.new", "list.0", "c.d.#", "c.d.#.e", "c|@reverse"}
+	values := []string{`"v"`, `{"k":[true,null]}`, `12`}
+	for _, d := range docs {
+		for _, p := range paths {
+			// Get.
+			b := &batch{}
+			m := b.newMessage(0)
+			m.data.raw = []byte(d)
+			got := m.GetValue(p)
+			want := gjson.Get(d, p)
+			if got.Exists() != want.Exists() || (want.Exists() && got.String() != want.String()) {
+				t.Errorf("get %s %s: got %v %q, want %v %q", d, p, got.Exists(), got.String(), want.Exists(), want.String())
+			}
+			// Delete.
+			m = b.newMessage(0)
+			m.data.raw = []byte(d)
+			if err := m.DeleteValue(p); err == nil {
+				if w, err := sjson.Delete(d, p); err == nil && w != string(m.Data()) {
+					t.Errorf("delete %s %s: got %s, want %s", d, p, m.Data(), w)
+				}
+			}
+			// Set.
+			for _, v := range values {
+				if p == "c.d.#" || p == "c.d.#.e" || p == "c|@reverse" {
+					continue // not settable in sjson either
+				}
+				m := b.newMessage(0)
+				m.data.raw = []byte(d)
+				err := m.SetRaw(p, []byte(v))
+				w, werr := sjson.SetRaw(d, p, v)
+				if (err != nil) != (werr != nil) {
+					t.Errorf("set %s %s=%s: err %v, sjson err %v", d, p, v, err, werr)
+					continue
+				}
+				if err == nil && w != string(m.Data()) {
+					t.Errorf("set %s %s=%s:\n got %s\nwant %s", d, p, v, m.Data(), w)
+				}
+			}
+		}
+	}
+}
+
+func TestMetaAndConversions(t *testing.T) {
+	b := &batch{}
+	m := b.newMessage(0)
+	m.data.raw = []byte(`{"i":30400402455622563,"f":1.0,"s":"{\"x\":1}","bin":"a"}`)
+	for _, tc := range []struct{ src, dst, want string }{
+		{"i", "meta i", `{"i":30400402455622563}`},
+		{"f", "meta f", `{"i":30400402455622563,"f":1}`},
+		{"s", "meta s", `{"i":30400402455622563,"f":1,"s":{"x":1}}`},
+	} {
+		if err := m.SetValue(tc.dst, m.GetValue(tc.src)); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(m.Metadata()); got != tc.want {
+			t.Errorf("%s: metadata %s, want %s", tc.dst, got, tc.want)
+		}
+	}
+	if got := m.GetValue("meta s.x").Int(); got != 1 {
+		t.Errorf("meta s.x = %d", got)
+	}
+	if err := m.SetBytes("b", []byte{0xff, 0x00}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetValue("b").String(); got != "/wA=" {
+		t.Errorf("non-UTF-8 bytes: %q", got)
+	}
+	if err := m.SetString("t", `{"y":2}`); err != nil {
+		t.Fatal(err)
+	}
+	if !m.GetValue("t").IsString() {
+		t.Error("SetString must write a string")
+	}
+	// A copied object is independent of its source.
+	_ = m.SetRaw("o", []byte(`{"k":1}`))
+	_ = m.SetValue("p", m.GetValue("o"))
+	_ = m.SetInt("o.k", 2)
+	if got := m.GetValue("p.k").Int(); got != 1 {
+		t.Errorf("copy aliases its source: p.k = %d", got)
+	}
+}

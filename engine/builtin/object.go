@@ -1,0 +1,122 @@
+package builtin
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Object transforms: object_copy, object_delete, object_insert,
+// object_to_*. (object_jq: to do.)
+
+func init() {
+	RegisterTransform("object_copy", newObjectCopy)
+	RegisterTransform("object_delete", newObjectDelete)
+	RegisterTransform("object_insert", newObjectInsert)
+	RegisterTransform("object_to_boolean", newObjectTo(func(m *Message, k string, v Value) error { return m.SetBool(k, v.Bool()) }))
+	RegisterTransform("object_to_float", newObjectTo(func(m *Message, k string, v Value) error { return m.SetFloat(k, v.Float()) }))
+	RegisterTransform("object_to_integer", newObjectTo(func(m *Message, k string, v Value) error { return m.SetInt(k, v.Int()) }))
+	RegisterTransform("object_to_unsigned_integer", newObjectTo(func(m *Message, k string, v Value) error { return m.SetUint(k, v.Uint()) }))
+	RegisterTransform("object_to_string", newObjectTo(func(m *Message, k string, v Value) error { return m.SetString(k, v.String()) }))
+}
+
+type objectSettings struct {
+	ID
+	Object ObjectSettings `json:"object"`
+}
+
+// object_copy: source+target copies a value; source only replaces the
+// data with the value; target only wraps the data into an object.
+func newObjectCopy(c *Compiler, raw json.RawMessage) (Transform, error) {
+	var s objectSettings
+	if err := c.Decode(raw, &s); err != nil {
+		return nil, err
+	}
+	src, dst := s.Object.SourceKey, s.Object.TargetKey
+	switch {
+	case src != "" && dst != "":
+		return PerMessage(func(_ context.Context, m *Message) (bool, error) {
+			v := m.GetValue(src)
+			if !v.Exists() {
+				return false, nil
+			}
+			return false, m.SetValue(dst, v)
+		}), nil
+	case src != "":
+		return PerMessage(func(_ context.Context, m *Message) (bool, error) {
+			v := m.GetValue(src)
+			m.SetData(v.AppendText(nil))
+			return false, nil
+		}), nil
+	case dst != "":
+		return PerMessage(func(_ context.Context, m *Message) (bool, error) {
+			data := m.Data()
+			if len(data) == 0 {
+				return false, nil
+			}
+			m.SetData(nil)
+			return false, m.SetBytes(dst, data)
+		}), nil
+	}
+	return PerMessage(func(context.Context, *Message) (bool, error) { return false, nil }), nil
+}
+
+func newObjectDelete(c *Compiler, raw json.RawMessage) (Transform, error) {
+	var s objectSettings
+	if err := c.Decode(raw, &s); err != nil {
+		return nil, err
+	}
+	if err := requireKeys(s.Object, true, false); err != nil {
+		return nil, err
+	}
+	key := s.Object.SourceKey
+	return PerMessage(func(_ context.Context, m *Message) (bool, error) {
+		return false, m.DeleteValue(key)
+	}), nil
+}
+
+func newObjectInsert(c *Compiler, raw json.RawMessage) (Transform, error) {
+	var s struct {
+		ID
+		Object ObjectSettings  `json:"object"`
+		Value  json.RawMessage `json:"value"`
+	}
+	if err := c.Decode(raw, &s); err != nil {
+		return nil, err
+	}
+	if err := requireKeys(s.Object, false, true); err != nil {
+		return nil, err
+	}
+	if len(s.Value) == 0 {
+		s.Value = json.RawMessage("null")
+	}
+	val, err := ParseConstant(s.Value)
+	if err != nil {
+		return nil, c.errorf("settings: value: %v", err)
+	}
+	key := s.Object.TargetKey
+	return PerMessage(func(_ context.Context, m *Message) (bool, error) {
+		return false, m.SetValue(key, val.Value())
+	}), nil
+}
+
+// newObjectTo builds object_to_*: read source_key, convert, write
+// target_key. A missing source leaves the message unchanged.
+func newObjectTo(set func(m *Message, key string, v Value) error) TransformFactory {
+	return func(c *Compiler, raw json.RawMessage) (Transform, error) {
+		var s objectSettings
+		if err := c.Decode(raw, &s); err != nil {
+			return nil, err
+		}
+		if err := requireKeys(s.Object, true, true); err != nil {
+			return nil, err
+		}
+		src, dst := s.Object.SourceKey, s.Object.TargetKey
+		return PerMessage(func(_ context.Context, m *Message) (bool, error) {
+			v := m.GetValue(src)
+			if !v.Exists() {
+				return false, nil
+			}
+			return false, set(m, dst, v)
+		}), nil
+	}
+}

@@ -1,0 +1,321 @@
+package builtin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/valyala/fastjson"
+	"github.com/weirhq/weir/engine"
+)
+
+// Steps is a compiled list of transforms, run in order. Nested
+// transforms (meta_switch cases, meta_for_each) are Steps too.
+type Steps struct {
+	steps []step
+}
+
+type step struct {
+	label string // "step 2 (object_copy)"
+	t     Transform
+}
+
+// StepError is the error of a message failed by a step: the step's index
+// and type, and the cause (itself a StepError for nested steps).
+type StepError struct {
+	// Step names the step: "step 2 (object_copy)".
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Len returns the number of steps.
+func (s *Steps) Len() int { return len(s.steps) }
+
+// Run applies every step to msgs in order and appends the survivors, then
+// the messages failed on the way (their Err wrapped in a StepError naming
+// the step), to out. msgs is not modified.
+func (s *Steps) Run(ctx context.Context, msgs, out []*Message) ([]*Message, error) {
+	if len(s.steps) == 0 || len(msgs) == 0 {
+		return append(out, msgs...), nil
+	}
+	b := msgs[0].b
+	bufs := [2][]*Message{b.getBuf(), b.getBuf()}
+	defer func() { b.putBuf(bufs[0]); b.putBuf(bufs[1]) }()
+	failed := b.getBuf()
+	defer func() { b.putBuf(failed) }()
+	cur := msgs
+	for i, st := range s.steps {
+		if len(cur) == 0 {
+			break
+		}
+		next, err := st.t.Transform(ctx, cur, bufs[i%2][:0])
+		bufs[i%2] = next
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", st.label, err)
+		}
+		live := next[:0]
+		for _, m := range next {
+			if m.err != nil {
+				m.err = &StepError{Step: st.label, Err: m.err}
+				failed = append(failed, m)
+				continue
+			}
+			live = append(live, m)
+		}
+		cur = live
+	}
+	out = append(out, cur...)
+	return append(out, failed...), nil
+}
+
+// batch is the memory of one Process call, reused across calls.
+type batch struct {
+	arena   fastjson.Arena
+	parsers []*fastjson.Parser
+	np      int
+	msgs    []Message
+	nm      int
+	extra   []*Message // messages beyond msgs' capacity
+	scratch []byte
+	num     []byte
+	in, out []*Message
+	free    [][]*Message // spare message slices for Steps.Run
+	counts  []int
+}
+
+func (b *batch) getBuf() []*Message {
+	if n := len(b.free); n > 0 {
+		s := b.free[n-1]
+		b.free = b.free[:n-1]
+		return s[:0]
+	}
+	return make([]*Message, 0, 16)
+}
+
+func (b *batch) putBuf(s []*Message) {
+	clear(s[:cap(s)])
+	b.free = append(b.free, s[:0])
+}
+
+func (b *batch) reset() {
+	b.arena.Reset()
+	b.np = 0
+	for i := 0; i < b.nm && i < len(b.msgs); i++ {
+		b.msgs[i] = Message{}
+	}
+	b.nm = 0
+	b.extra = b.extra[:0]
+	b.scratch = b.scratch[:0]
+	clear(b.in)
+	clear(b.out)
+	b.in, b.out = b.in[:0], b.out[:0]
+}
+
+func (b *batch) newMessage(origin int) *Message {
+	var m *Message
+	if b.nm < len(b.msgs) {
+		m = &b.msgs[b.nm]
+		b.nm++
+	} else {
+		m = &Message{}
+		b.extra = append(b.extra, m)
+	}
+	m.b, m.origin = b, origin
+	return m
+}
+
+func (b *batch) parser() *fastjson.Parser {
+	if b.np == len(b.parsers) {
+		b.parsers = append(b.parsers, &fastjson.Parser{})
+	}
+	p := b.parsers[b.np]
+	b.np++
+	return p
+}
+
+// tree returns d's parsed tree, parsing it on first use; nil when d is
+// empty or not JSON.
+func (b *batch) tree(d *doc) *fastjson.Value {
+	if d.parsed {
+		return d.v
+	}
+	d.parsed = true
+	if len(d.raw) == 0 {
+		return nil
+	}
+	if d.p == nil {
+		d.p = b.parser()
+	}
+	v, err := d.p.ParseBytes(d.raw)
+	if err != nil {
+		return nil
+	}
+	d.v = v
+	return v
+}
+
+// serialize returns d's bytes, writing the tree if it changed.
+func (b *batch) serialize(d *doc) []byte {
+	if !d.dirty {
+		return d.raw
+	}
+	start := len(b.scratch)
+	b.scratch = appendJSON(b.scratch, d.v)
+	d.raw = b.scratch[start:len(b.scratch):len(b.scratch)]
+	d.dirty = false
+	return d.raw
+}
+
+// Plan is a compiled transforms list: built once, safe for concurrent
+// Process calls.
+type Plan struct {
+	steps    *Steps
+	pool     sync.Pool
+	warnings []string
+}
+
+// Compile compiles a list of Substation transform objects into a plan.
+// Errors name the transform by index and type ("transforms[2]
+// (object_copy): settings: \"object.source_key\" must be a string, not a
+// JSON number"); unknown settings are accepted and listed by Warnings.
+func Compile(transforms []json.RawMessage) (*Plan, error) {
+	c := &Compiler{}
+	s, err := c.Transforms("transforms", transforms)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{steps: s, warnings: c.Warnings()}
+	p.pool.New = func() any { return &batch{} }
+	return p, nil
+}
+
+// Warnings returns what compiling accepted but a user should know, one
+// line each, naming the transform: settings Substation ignores (unknown
+// keys), which weir ignores too.
+func (p *Plan) Warnings() []string { return p.warnings }
+
+// Process runs every record through the plan: each record is parsed once
+// (when a step reads it), every step applies to the parsed document, and
+// each output is serialized once. It returns one Result per record: its
+// outputs (StatusOK), StatusDropped when it produced none, or
+// StatusFailed with a StepError naming the step that failed it. After
+// the records, a control message runs through the steps so that
+// aggregating transforms flush; what it produces is attributed to the
+// last record. A non-nil error fails the whole batch.
+func (p *Plan) Process(ctx context.Context, records []engine.Record) ([]engine.Result, error) {
+	b := p.pool.Get().(*batch)
+	defer func() { b.reset(); p.pool.Put(b) }()
+	if cap(b.msgs) < len(records)+1 {
+		b.msgs = make([]Message, len(records)+1)
+	}
+	b.msgs = b.msgs[:cap(b.msgs)]
+	in := b.in[:0]
+	for i := range records {
+		m := b.newMessage(i)
+		m.data.raw = records[i].Data
+		in = append(in, m)
+	}
+	ctrl := b.newMessage(-1)
+	ctrl.ctrl = true
+	in = append(in, ctrl)
+	b.in = in
+	out, err := p.steps.Run(ctx, in, b.out[:0])
+	b.out = out
+	if err != nil {
+		return nil, err
+	}
+	results := make([]engine.Result, len(records))
+	if len(records) == 0 {
+		return results, nil
+	}
+	// Count the outputs of every record, then give each its window of
+	// one Output slice and one byte buffer: two allocations per batch.
+	last := len(records) - 1
+	if cap(b.counts) < len(records) {
+		b.counts = make([]int, len(records))
+	}
+	counts := b.counts[:len(records)]
+	clear(counts)
+	size, n := 0, 0
+	for _, m := range out {
+		o := m.origin
+		if o < 0 {
+			o = last
+		}
+		if m.err != nil {
+			if results[o].Status != engine.StatusFailed {
+				results[o].Status, results[o].Err = engine.StatusFailed, m.err
+			}
+			continue
+		}
+		if m.ctrl {
+			continue
+		}
+		counts[o]++
+		n++
+		size += len(m.Data())
+	}
+	buf := make([]byte, 0, size)
+	outs := make([]engine.Output, n)
+	off := 0
+	for i := range results {
+		r := &results[i]
+		if r.Status == engine.StatusFailed {
+			continue
+		}
+		if counts[i] == 0 {
+			r.Status = engine.StatusDropped
+			continue
+		}
+		r.Outputs = outs[off : off : off+counts[i]]
+		off += counts[i]
+	}
+	for _, m := range out {
+		o := m.origin
+		if o < 0 {
+			o = last
+		}
+		r := &results[o]
+		if m.err != nil || m.ctrl || r.Status == engine.StatusFailed {
+			continue
+		}
+		start := len(buf)
+		buf = append(buf, m.Data()...)
+		r.Outputs = append(r.Outputs, engine.Output{Data: buf[start:len(buf):len(buf)]})
+	}
+	return results, nil
+}
+
+// Stage is a built-in stage: an engine.Stage running a Plan.
+type Stage struct {
+	plan *Plan
+}
+
+// NewStage compiles a stage's transforms list.
+func NewStage(transforms []json.RawMessage) (*Stage, error) {
+	p, err := Compile(transforms)
+	if err != nil {
+		return nil, err
+	}
+	return &Stage{plan: p}, nil
+}
+
+// Warnings returns the plan's compile warnings (Plan.Warnings).
+func (s *Stage) Warnings() []string { return s.plan.Warnings() }
+
+// Process implements engine.Stage.
+func (s *Stage) Process(ctx context.Context, records []engine.Record) ([]engine.Result, error) {
+	return s.plan.Process(ctx, records)
+}
+
+// Close implements engine.Stage; a built-in stage holds no resources.
+func (s *Stage) Close(context.Context) error { return nil }
+
+// Describe implements engine.Describer: built-in stages name themselves
+// "builtin:transforms".
+func (s *Stage) Describe() (module, digest string) { return "builtin:transforms", "" }
