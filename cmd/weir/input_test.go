@@ -99,13 +99,15 @@ func TestInputs(t *testing.T) {
 				stdin = bytes.NewReader(tc.stdin)
 			}
 			r := weir(t, stdin, args...)
-			noFailures(t, r)
 			if tc.empty {
-				if r.stdout != "" {
-					t.Fatalf("output from an empty input:\n%s", r.stdout)
+				// An empty input is a warning (exit 0), not silence.
+				if r.code != 0 || r.stdout != "" || !strings.HasPrefix(r.stderr, "weir: warning: input ") ||
+					!strings.HasSuffix(r.stderr, " is empty (no records)\n") || strings.Count(r.stderr, "\n") != 1 {
+					t.Fatalf("want exit 0, no output and one warning, got %v\nstdout: %s", r, r.stdout)
 				}
 				return
 			}
+			noFailures(t, r)
 			if r.stdout != want.stdout {
 				t.Fatalf("output differs from plain NDJSON's:\n%.500s", r.stdout)
 			}
