@@ -187,8 +187,19 @@ func TestNonUTF8(t *testing.T) {
 				t.Errorf("output is not valid UTF-8 JSON: %q", l)
 			}
 		}
-		if failed > 0 && !strings.Contains(r.stderr, "weir: record ") {
-			t.Errorf("unclear failure: %s", r.stderr)
+		// Records 0 and 2 are not UTF-8: weir does not write U+FFFD into
+		// event.original (its hash is of the raw bytes); they fail,
+		// naming the first invalid byte.
+		for _, want := range []string{
+			"weir: record 0 (stdin, seq 1) failed: ", "the input record is not valid UTF-8 (first invalid byte 0xff at byte offset 21)",
+			"weir: record 2 (stdin, seq 3) failed: ", "the input record is not valid UTF-8 (first invalid byte 0xc3 at byte offset 14)",
+		} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+			}
+		}
+		if r.code != 1 || len(lines) != 1 {
+			t.Errorf("want exit 1 and one output, got %d: %v", len(lines), r)
 		}
 	})
 	t.Run("passthrough", func(t *testing.T) {
