@@ -294,8 +294,8 @@ func (d *Decoder) choose(early bool) bool {
 	data := d.buf[d.pos:]
 	i := skipSpace(data, 0)
 	if i == len(data) {
-		if early {
-			return false
+		if early || d.format != FormatAuto && d.rerr == nil {
+			return false // a forced document: read on to its first byte
 		}
 		d.mode = modeNDJSON // white space only, or a broken stream
 		return true
