@@ -328,3 +328,21 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestNotCloudTrail: {"Records": null} and {} are not CloudTrail events:
+// the reference module fails them, naming the record, instead of writing
+// an almost empty document with outcome "success" (exit 0).
+func TestNotCloudTrail(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pipe := ctPipeline(t)
+	for name, in := range map[string]string{"records-null.json": `{"Records": null}`, "empty.json": "{}\n"} {
+		f := writeFile(t, dir, name, []byte(in))
+		r := weir(t, nil, "run", "-p", pipe, f)
+		want := "weir: record 0 (" + f + ", seq 0) failed: stage \"normalize\" (module "
+		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, want) ||
+			!strings.Contains(r.stderr, "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName") {
+			t.Errorf("%s: want exit 1, no output and the record named, got %v\nstdout: %s", name, r, r.stdout)
+		}
+	}
+}

@@ -451,6 +451,12 @@ func corpus(t testing.TB) [][]byte {
 	for _, line := range bytes.Split(sharedFile(t, "testdata/cloudtrail/panther/panther_cloudtrail_tests.jsonl"), []byte("\n")) {
 		var c struct{ Log json.RawMessage }
 		if json.Unmarshal(line, &c) == nil && len(c.Log) > 0 {
+			// 8 logs have lower-cased keys ("eventname"): not CloudTrail
+			// events, which the module fails (modules/cloudtrail-ecs
+			// tests them).
+			if !bytes.Contains(c.Log, []byte(`"eventTime"`)) && !bytes.Contains(c.Log, []byte(`"eventName"`)) {
+				continue
+			}
 			var buf bytes.Buffer
 			json.Compact(&buf, c.Log)
 			recs = append(recs, buf.Bytes())
