@@ -31,17 +31,24 @@ func newRunCmd(g *globals) *cobra.Command {
 		Short: "Run a pipeline over records from files or stdin, NDJSON to stdout",
 		Long: `Run reads records from the files given (or stdin when there are none, or
 for "-"): NDJSON, a JSON array, or a CloudTrail {"Records":[...]} file, each
-optionally gzip- or zstd-compressed. It runs them through the pipeline in
-batches and writes the outputs to the pipeline's outputs (stdout by default)
-as NDJSON, in input order.
+optionally gzip- or zstd-compressed; --format lines reads one record per
+line (bytes as they are), --format raw one record per file. Inputs are
+streamed with bounded memory: a batch runs when it is full or when a
+partial one has waited 200 ms for more input. It runs them through the
+pipeline and writes the outputs to the pipeline's outputs (stdout by
+default) as NDJSON, in input order.
 
 Every failed record is reported on stderr as
   weir: record N (source, seq S) failed: stage "name" (module ...): error
 N counting the records of all inputs from 0, S being the line number for
-NDJSON and the element index for arrays. An input that cannot be decoded is
-reported and skipped. The exit status is 0 when every record went through
-(dropped and dead-lettered records included), 1 when a record or an input
-failed, 2 for usage and configuration errors, 130 when interrupted.
+NDJSON and the element index for arrays. An input that cannot be opened or
+decoded is reported and skipped (when it breaks midway, as a truncated
+gzip file does, the records before the break have run and the byte offset
+of the break is given); a saved Lambda event given without --event is
+refused; an empty input is a warning. The exit status is 0 when every
+record went through (dropped and dead-lettered records included), 1 when
+a record or an input failed, 2 for usage and configuration errors (or when
+no input can be read), 130 when interrupted.
 
 With --event (kinesis, sqs, sns, s3, dynamodb, firehose, apigw or auto),
 every input is a saved AWS Lambda event, decoded as the Lambda function
@@ -58,7 +65,7 @@ with its sequence number or id, the others running.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.pipeline, "pipeline", "p", "", "pipeline configuration file (YAML or JSON)")
-	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: auto, ndjson, json, cloudtrail")
+	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: auto, ndjson, json, cloudtrail, lines, raw")
 	cmd.Flags().IntVar(&o.batchSize, "batch-size", 1000, "records per batch")
 	cmd.Flags().BoolVar(&o.summary, "summary", false, "print counts and throughput to stderr at the end")
 	cmd.Flags().StringVar(&o.event, "event", "", "inputs are saved Lambda events of this source: kinesis, sqs, sns, s3, dynamodb, firehose, apigw, auto")
