@@ -361,7 +361,9 @@ func (d *Decoder) more() (bool, error) {
 	if d.eof || d.rerr != nil {
 		return false, nil
 	}
-	if d.mode != modeUnset && d.pos > 0 {
+	// Drop what is consumed when it is at least half the data (or the
+	// room runs out): copies stay linear in the input.
+	if d.mode != modeUnset && d.pos > 0 && (d.pos >= len(d.buf)/2 || cap(d.buf)-len(d.buf) < 4<<10) {
 		n := copy(d.buf, d.buf[d.pos:])
 		d.base += int64(d.pos)
 		d.buf = d.buf[:n]
@@ -371,10 +373,12 @@ func (d *Decoder) more() (bool, error) {
 		return false, &DecodeError{Source: d.source, Offset: d.base + int64(d.pos),
 			Msg: fmt.Sprintf("record larger than %d bytes", MaxRecordBytes)}
 	}
-	// Read at least as much as is pending, so that scanning a long record
-	// again after each read stays linear.
-	want := max(64<<10, len(d.buf)-d.pos)
-	if cap(d.buf)-len(d.buf) < want {
+	// Grow by as much as is pending when the room runs out, so that a
+	// reader filling the room scans a long record again only after its
+	// size doubled, and buffer copies stay linear even for a reader that
+	// returns a few bytes at a time.
+	if cap(d.buf)-len(d.buf) < 4<<10 {
+		want := max(64<<10, len(d.buf)-d.pos)
 		nb := make([]byte, len(d.buf), len(d.buf)+want)
 		copy(nb, d.buf)
 		d.buf = nb
