@@ -281,3 +281,28 @@ func TestDynamoDBDocuments(t *testing.T) {
 		}
 	}
 }
+
+func TestLooksLikeEvent(t *testing.T) {
+	for _, tc := range []struct {
+		rec, source string
+	}{
+		{`{"kinesis":{"data":"e30="},"eventSource":"aws:kinesis"}`, SourceKinesis},
+		{`{"Records":[{"kinesis":{"data":"e30="},"eventSource":"aws:kinesis"}]}`, SourceKinesis},
+		{`{"messageId":"1","body":"{}","eventSource":"aws:sqs"}`, SourceSQS},
+		{`{"EventSource":"aws:sns","Sns":{}}`, SourceSNS},
+		{`{"eventSource":"aws:s3","s3":{}}`, SourceS3},
+		{`{"eventSource":"aws:dynamodb","dynamodb":{}}`, SourceDynamoDB},
+		{`{"invocationId":"i","deliveryStreamArn":"a","records":[]}`, SourceFirehose},
+		{`{"requestContext":{},"rawPath":"/"}`, SourceAPIGW},
+		{`{"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin"}`, ""},
+		{`{"Records":[{"eventSource":"s3.amazonaws.com"}]}`, ""},
+		{`{"eventSource":"aws:kinesis"}`, ""}, // no kinesis member
+		{`[1]`, ""},
+		{`not json`, ""},
+	} {
+		source, why, ok := LooksLikeEvent([]byte(tc.rec))
+		if source != tc.source || ok != (tc.source != "") || ok && why == "" {
+			t.Errorf("%s: %q %q %v, want %q", tc.rec, source, why, ok, tc.source)
+		}
+	}
+}
