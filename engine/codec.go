@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -25,6 +24,12 @@ const (
 	// FormatCloudTrail is a CloudTrail log file: an object whose
 	// "Records" array holds one record per element.
 	FormatCloudTrail Format = "cloudtrail"
+	// FormatLines is one record per line, bytes as they are: only the
+	// line's "\n" (or "\r\n") is removed; empty lines are skipped. For
+	// text such as syslog.
+	FormatLines Format = "lines"
+	// FormatRaw is one record per input: its whole (decompressed) bytes.
+	FormatRaw Format = "raw"
 )
 
 // MaxInputBytes bounds the size of one decoded input (after
@@ -36,10 +41,10 @@ func ParseFormat(s string) (Format, error) {
 	switch f := Format(s); f {
 	case "":
 		return FormatAuto, nil
-	case FormatAuto, FormatNDJSON, FormatJSON, FormatCloudTrail:
+	case FormatAuto, FormatNDJSON, FormatJSON, FormatCloudTrail, FormatLines, FormatRaw:
 		return f, nil
 	}
-	return "", fmt.Errorf("codec: unknown format %q (want auto, ndjson, json or cloudtrail)", s)
+	return "", fmt.Errorf("codec: unknown format %q (want auto, ndjson, json, cloudtrail, lines or raw)", s)
 }
 
 // DecodeError is a malformed input, located by its byte offset in the
@@ -52,7 +57,12 @@ type DecodeError struct {
 	Offset int64
 	// Msg says what is wrong.
 	Msg string
+	// Err is the underlying read or decompression error, if any.
+	Err error
 }
+
+// Unwrap returns the underlying read or decompression error.
+func (e *DecodeError) Unwrap() error { return e.Err }
 
 // Error formats the error as "codec: <source>: <msg> at byte offset N".
 func (e *DecodeError) Error() string {
@@ -90,66 +100,22 @@ func DecodeRecords(r io.Reader, source string) ([]Record, error) {
 // or the document itself); FormatCloudTrail requires an object with a
 // "Records" array; FormatNDJSON splits lines whatever they hold.
 func DecodeRecordsFormat(r io.Reader, source string, format Format) ([]Record, error) {
-	if format == "" {
-		format = FormatAuto
-	}
-	if _, err := ParseFormat(string(format)); err != nil {
-		return nil, err
-	}
-	data, err := readInput(r, source)
+	d, err := NewDecoder(r, source, format)
 	if err != nil {
 		return nil, err
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // UTF-8 BOM
-	d := &decoder{data: data, source: source}
-	switch format {
-	case FormatNDJSON:
-		return d.ndjson(), nil
-	case FormatJSON:
-		return d.document(false)
-	case FormatCloudTrail:
-		return d.document(true)
-	}
-	return d.auto()
-}
-
-// readInput reads all of r, decompressing gzip or zstd.
-func readInput(r io.Reader, source string) ([]byte, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, err := br.Peek(4)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("codec: %s: %w", source, err)
-	}
-	var src io.Reader = br
-	var closer func()
-	codec := ""
-	switch {
-	case bytes.HasPrefix(magic, gzipMagic):
-		codec = "gzip: "
-		zr, err := newGzipReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("codec: %s: gzip: %w", source, err)
+	d.limit = MaxInputBytes
+	var out []Record
+	for {
+		rec, err := d.Next()
+		if err == io.EOF {
+			return out, nil
 		}
-		src = zr
-	case bytes.HasPrefix(magic, zstdMagic):
-		codec = "zstd: "
-		zr, err := newZstdReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("codec: %s: zstd: %w", source, err)
+			return nil, err
 		}
-		src, closer = zr, zr.Close
+		out = append(out, rec)
 	}
-	if closer != nil {
-		defer closer()
-	}
-	data, err := io.ReadAll(io.LimitReader(src, MaxInputBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("codec: %s: %s%w", source, codec, err)
-	}
-	if len(data) > MaxInputBytes {
-		return nil, fmt.Errorf("codec: %s: input larger than %d bytes after decompression", source, MaxInputBytes)
-	}
-	return data, nil
 }
 
 type decoder struct {
@@ -219,14 +185,14 @@ func (d *decoder) document(cloudtrail bool) ([]Record, error) {
 	switch {
 	case cloudtrail:
 		if d.data[i] != '{' {
-			return nil, d.errorf(&syntaxError{i, `expected a CloudTrail object {"Records": [...]}`})
+			return nil, d.errorf(synErr(i, `expected a CloudTrail object {"Records": [...]}`))
 		}
 		e, recs, err := d.object(i)
 		if err != nil {
 			return nil, d.errorf(err)
 		}
 		if recs < 0 {
-			return nil, d.errorf(&syntaxError{i, `no "Records" array in the CloudTrail object`})
+			return nil, d.errorf(synErr(i, `no "Records" array in the CloudTrail object`))
 		}
 		if _, err := d.array(recs, 0); err != nil {
 			return nil, d.errorf(err)
@@ -248,7 +214,7 @@ func (d *decoder) document(cloudtrail bool) ([]Record, error) {
 	}
 	if j := skipSpace(d.data, end); j != len(d.data) {
 		d.out = nil
-		return nil, d.errorf(&syntaxError{j, "unexpected data after the JSON document"})
+		return nil, d.errorf(synErr(j, "unexpected data after the JSON document"))
 	}
 	return d.out, nil
 }
@@ -269,10 +235,10 @@ func (d *decoder) object(i int) (end, records int, err *syntaxError) {
 	}
 	for {
 		if i == len(data) {
-			return 0, 0, &syntaxError{i, "unexpected end of input in object"}
+			return 0, 0, synErr(i, "unexpected end of input in object")
 		}
 		if data[i] != '"' {
-			return 0, 0, &syntaxError{i, fmt.Sprintf("expected a string key, found %s", quoteByte(data[i]))}
+			return 0, 0, synErr(i, fmt.Sprintf("expected a string key, found %s", quoteByte(data[i])))
 		}
 		kend, err := skipString(data, i)
 		if err != nil {
@@ -281,7 +247,7 @@ func (d *decoder) object(i int) (end, records int, err *syntaxError) {
 		key := data[i+1 : kend-1]
 		i = skipSpace(data, kend)
 		if i == len(data) || data[i] != ':' {
-			return 0, 0, &syntaxError{i, "expected ':' after object key"}
+			return 0, 0, synErr(i, "expected ':' after object key")
 		}
 		i = skipSpace(data, i+1)
 		vstart := i
@@ -294,7 +260,7 @@ func (d *decoder) object(i int) (end, records int, err *syntaxError) {
 		}
 		i = skipSpace(data, i)
 		if i == len(data) {
-			return 0, 0, &syntaxError{i, "unexpected end of input in object"}
+			return 0, 0, synErr(i, "unexpected end of input in object")
 		}
 		switch data[i] {
 		case ',':
@@ -302,7 +268,7 @@ func (d *decoder) object(i int) (end, records int, err *syntaxError) {
 		case '}':
 			return i + 1, records, nil
 		default:
-			return 0, 0, &syntaxError{i, fmt.Sprintf("expected ',' or '}' after object value, found %s", quoteByte(data[i]))}
+			return 0, 0, synErr(i, fmt.Sprintf("expected ',' or '}' after object value, found %s", quoteByte(data[i])))
 		}
 	}
 }

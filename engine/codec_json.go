@@ -12,7 +12,16 @@ const maxJSONDepth = 10000
 type syntaxError struct {
 	off int
 	msg string
+	// eof is set when the input ended before the value did: a streaming
+	// reader reads more and scans again.
+	eof bool
 }
+
+// synErr is a syntax error at off.
+func synErr(off int, msg string) *syntaxError { return &syntaxError{off: off, msg: msg} }
+
+// endErr is a syntax error for input that ended at off.
+func endErr(off int, msg string) *syntaxError { return &syntaxError{off: off, msg: msg, eof: true} }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -35,7 +44,7 @@ func quoteByte(c byte) string {
 // anything, so arrays are split at the cost of one pass over their bytes.
 func skipValue(data []byte, i, depth int) (int, *syntaxError) {
 	if i >= len(data) {
-		return 0, &syntaxError{i, "unexpected end of input, expected a JSON value"}
+		return 0, endErr(i, "unexpected end of input, expected a JSON value")
 	}
 	switch c := data[i]; {
 	case c == '"':
@@ -53,17 +62,17 @@ func skipValue(data []byte, i, depth int) (int, *syntaxError) {
 	case c == 'n':
 		return skipLiteral(data, i, "null")
 	default:
-		return 0, &syntaxError{i, fmt.Sprintf("invalid character %s looking for the beginning of a value", quoteByte(c))}
+		return 0, synErr(i, fmt.Sprintf("invalid character %s looking for the beginning of a value", quoteByte(c)))
 	}
 }
 
 func skipLiteral(data []byte, i int, lit string) (int, *syntaxError) {
 	for k := 0; k < len(lit); k++ {
 		if i+k >= len(data) {
-			return 0, &syntaxError{i + k, fmt.Sprintf("unexpected end of input in literal %s", lit)}
+			return 0, endErr(i+k, fmt.Sprintf("unexpected end of input in literal %s", lit))
 		}
 		if data[i+k] != lit[k] {
-			return 0, &syntaxError{i + k, fmt.Sprintf("invalid character %s in literal %s", quoteByte(data[i+k]), lit)}
+			return 0, synErr(i+k, fmt.Sprintf("invalid character %s in literal %s", quoteByte(data[i+k]), lit))
 		}
 	}
 	return i + len(lit), nil
@@ -79,7 +88,7 @@ func skipString(data []byte, i int) (int, *syntaxError) {
 			return i + 1, nil
 		case c == '\\':
 			if i+1 >= len(data) {
-				return 0, &syntaxError{i, "unexpected end of input in string escape"}
+				return 0, endErr(i, "unexpected end of input in string escape")
 			}
 			switch data[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -87,23 +96,23 @@ func skipString(data []byte, i int) (int, *syntaxError) {
 			case 'u':
 				for k := 2; k < 6; k++ {
 					if i+k >= len(data) {
-						return 0, &syntaxError{i + k, "unexpected end of input in \\u escape"}
+						return 0, endErr(i+k, "unexpected end of input in \\u escape")
 					}
 					if !isHex(data[i+k]) {
-						return 0, &syntaxError{i + k, fmt.Sprintf("invalid character %s in \\u escape", quoteByte(data[i+k]))}
+						return 0, synErr(i+k, fmt.Sprintf("invalid character %s in \\u escape", quoteByte(data[i+k])))
 					}
 				}
 				i += 6
 			default:
-				return 0, &syntaxError{i + 1, fmt.Sprintf("invalid escape character %s in string", quoteByte(data[i+1]))}
+				return 0, synErr(i+1, fmt.Sprintf("invalid escape character %s in string", quoteByte(data[i+1])))
 			}
 		case c < 0x20:
-			return 0, &syntaxError{i, fmt.Sprintf("invalid control character 0x%02x in string", c)}
+			return 0, synErr(i, fmt.Sprintf("invalid control character 0x%02x in string", c))
 		default:
 			i++
 		}
 	}
-	return 0, &syntaxError{start, "unterminated string"}
+	return 0, endErr(start, "unterminated string")
 }
 
 func isHex(c byte) bool {
@@ -123,13 +132,18 @@ func skipNumber(data []byte, i int) (int, *syntaxError) {
 		for i < len(data) && isDigit(data[i]) {
 			i++
 		}
+	case i >= len(data):
+		return 0, endErr(i, "invalid number: expected a digit")
 	default:
-		return 0, &syntaxError{i, "invalid number: expected a digit"}
+		return 0, synErr(i, "invalid number: expected a digit")
 	}
 	if i < len(data) && data[i] == '.' {
 		i++
-		if i >= len(data) || !isDigit(data[i]) {
-			return 0, &syntaxError{i, "invalid number: expected a digit after '.'"}
+		if i >= len(data) {
+			return 0, endErr(i, "invalid number: expected a digit after '.'")
+		}
+		if !isDigit(data[i]) {
+			return 0, synErr(i, "invalid number: expected a digit after '.'")
 		}
 		for i < len(data) && isDigit(data[i]) {
 			i++
@@ -140,8 +154,11 @@ func skipNumber(data []byte, i int) (int, *syntaxError) {
 		if i < len(data) && (data[i] == '+' || data[i] == '-') {
 			i++
 		}
-		if i >= len(data) || !isDigit(data[i]) {
-			return 0, &syntaxError{i, "invalid number: expected a digit in the exponent"}
+		if i >= len(data) {
+			return 0, endErr(i, "invalid number: expected a digit in the exponent")
+		}
+		if !isDigit(data[i]) {
+			return 0, synErr(i, "invalid number: expected a digit in the exponent")
 		}
 		for i < len(data) && isDigit(data[i]) {
 			i++
@@ -158,7 +175,7 @@ func skipArray(data []byte, i, depth int) (int, *syntaxError) {
 // calling each (when not nil) with every element's position and bounds.
 func scanArray(data []byte, i, depth int, each func(start, end, n int)) (int, *syntaxError) {
 	if depth > maxJSONDepth {
-		return 0, &syntaxError{i, fmt.Sprintf("nesting deeper than %d", maxJSONDepth)}
+		return 0, synErr(i, fmt.Sprintf("nesting deeper than %d", maxJSONDepth))
 	}
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == ']' {
@@ -174,7 +191,7 @@ func scanArray(data []byte, i, depth int, each func(start, end, n int)) (int, *s
 		}
 		i = skipSpace(data, end)
 		if i >= len(data) {
-			return 0, &syntaxError{i, "unexpected end of input in array"}
+			return 0, endErr(i, "unexpected end of input in array")
 		}
 		switch data[i] {
 		case ',':
@@ -182,14 +199,14 @@ func scanArray(data []byte, i, depth int, each func(start, end, n int)) (int, *s
 		case ']':
 			return i + 1, nil
 		default:
-			return 0, &syntaxError{i, fmt.Sprintf("expected ',' or ']' after array element, found %s", quoteByte(data[i]))}
+			return 0, synErr(i, fmt.Sprintf("expected ',' or ']' after array element, found %s", quoteByte(data[i])))
 		}
 	}
 }
 
 func skipObject(data []byte, i, depth int) (int, *syntaxError) {
 	if depth > maxJSONDepth {
-		return 0, &syntaxError{i, fmt.Sprintf("nesting deeper than %d", maxJSONDepth)}
+		return 0, synErr(i, fmt.Sprintf("nesting deeper than %d", maxJSONDepth))
 	}
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
@@ -197,18 +214,21 @@ func skipObject(data []byte, i, depth int) (int, *syntaxError) {
 	}
 	for {
 		if i >= len(data) {
-			return 0, &syntaxError{i, "unexpected end of input in object"}
+			return 0, endErr(i, "unexpected end of input in object")
 		}
 		if data[i] != '"' {
-			return 0, &syntaxError{i, fmt.Sprintf("expected a string key, found %s", quoteByte(data[i]))}
+			return 0, synErr(i, fmt.Sprintf("expected a string key, found %s", quoteByte(data[i])))
 		}
 		end, err := skipString(data, i)
 		if err != nil {
 			return 0, err
 		}
 		i = skipSpace(data, end)
-		if i >= len(data) || data[i] != ':' {
-			return 0, &syntaxError{i, "expected ':' after object key"}
+		if i >= len(data) {
+			return 0, endErr(i, "expected ':' after object key")
+		}
+		if data[i] != ':' {
+			return 0, synErr(i, "expected ':' after object key")
 		}
 		i = skipSpace(data, i+1)
 		end, err = skipValue(data, i, depth)
@@ -217,7 +237,7 @@ func skipObject(data []byte, i, depth int) (int, *syntaxError) {
 		}
 		i = skipSpace(data, end)
 		if i >= len(data) {
-			return 0, &syntaxError{i, "unexpected end of input in object"}
+			return 0, endErr(i, "unexpected end of input in object")
 		}
 		switch data[i] {
 		case ',':
@@ -225,7 +245,7 @@ func skipObject(data []byte, i, depth int) (int, *syntaxError) {
 		case '}':
 			return i + 1, nil
 		default:
-			return 0, &syntaxError{i, fmt.Sprintf("expected ',' or '}' after object value, found %s", quoteByte(data[i]))}
+			return 0, synErr(i, fmt.Sprintf("expected ',' or '}' after object value, found %s", quoteByte(data[i])))
 		}
 	}
 }

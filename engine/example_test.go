@@ -1,10 +1,13 @@
 package engine_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -220,4 +223,39 @@ func ExampleRouteOutputs() {
 	// sink: record 1: route "alerts": route has no configured output
 	// {"n":0}
 	// <nil>
+}
+
+// A Decoder streams the records of an input one at a time; when the input
+// breaks midway (here a gzip stream cut short), the records decoded
+// completely come first, then an error locating the break.
+func ExampleDecoder() {
+	var full bytes.Buffer
+	zw := gzip.NewWriter(&full)
+	for i := range 1000 {
+		fmt.Fprintf(zw, "{\"n\":%d,\"pad\":\"%s\"}\n", i, strings.Repeat("x", i%37))
+	}
+	zw.Close()
+	cut := full.Bytes()[:full.Len()/2]
+
+	dec, err := engine.NewDecoder(bytes.NewReader(cut), "events.ndjson.gz", engine.FormatAuto)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var last engine.Record
+	for {
+		rec, err := dec.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Printf("%d records, the last %s (line %s)\n", dec.Records(), last.Data[:12], last.Meta.SequenceNumber)
+			fmt.Println(errors.Is(err, io.ErrUnexpectedEOF))
+			break
+		}
+		last = rec
+	}
+	// Output:
+	// 480 records, the last {"n":479,"pa (line 480)
+	// true
 }

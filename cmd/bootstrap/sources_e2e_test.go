@@ -238,21 +238,16 @@ outputs:
 		ev := `{"Records":[
 {"eventID":"1","eventName":"INSERT","eventSource":"aws:dynamodb","eventSourceARN":"arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2024","dynamodb":{"ApproximateCreationDateTime":1700000000,"Keys":{"id":{"S":"u1"}},"NewImage":{"id":{"S":"u1"},"age":{"N":"42"},"tags":{"SS":["a","b"]},"admin":{"BOOL":true},"profile":{"M":{"city":{"S":"Paris"}}}},"SequenceNumber":"111","StreamViewType":"NEW_AND_OLD_IMAGES"}},
 {"eventID":"2","eventName":"MODIFY","eventSource":"aws:dynamodb","eventSourceARN":"arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2024","dynamodb":{"Keys":{"id":{"S":"u1"}},"NewImage":{"id":{"S":"u1"},"age":{"N":"43"}},"OldImage":{"id":{"S":"u1"},"age":{"N":"42"}},"SequenceNumber":"222","StreamViewType":"NEW_AND_OLD_IMAGES"}}]}`
+		// The stream records become {"event_name", "keys", "new_image",
+		// ...} documents (host/lambda's TestDynamoDBDocuments checks
+		// them): not CloudTrail events, which the reference module
+		// fails, each reported by its sequence number.
 		resp := invoke(t, port, []byte(ev))
-		if string(resp) != `{"batchItemFailures":[]}` {
+		if string(resp) != `{"batchItemFailures":[{"itemIdentifier":"111"},{"itemIdentifier":"222"}]}` {
 			t.Errorf("response %s", resp)
 		}
-		var originals []string
-		for _, d := range outputs(t) {
-			originals = append(originals, d.Event.Original)
-		}
-		sort.Strings(originals)
-		want := []string{
-			`{"event_name":"INSERT","keys":{"id":"u1"},"new_image":{"admin":true,"age":42,"id":"u1","profile":{"city":"Paris"},"tags":["a","b"]}}`,
-			`{"event_name":"MODIFY","keys":{"id":"u1"},"new_image":{"age":43,"id":"u1"},"old_image":{"age":42,"id":"u1"}}`,
-		}
-		if strings.Join(originals, "\n") != strings.Join(want, "\n") {
-			t.Errorf("DynamoDB records:\n%s\nwant\n%s", strings.Join(originals, "\n"), strings.Join(want, "\n"))
+		if docs := outputs(t); len(docs) != 0 {
+			t.Errorf("%d outputs from DynamoDB records", len(docs))
 		}
 	})
 	t.Run("firehose", func(t *testing.T) {

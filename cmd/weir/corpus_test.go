@@ -119,7 +119,7 @@ func TestCorpora(t *testing.T) {
 		read    func(*testing.T, []string) []corpusRecord
 		records int
 		// wrapped: the CloudTrail record is under "log" (panther's
-		// test-case wrapper), so the module sees no CloudTrail field.
+		// test-case wrapper): not a CloudTrail event, every record fails.
 		wrapped bool
 	}{
 		{name: "stratus-red-team", files: glob(t, filepath.Join(dir, "stratus-red-team", "*.json")), read: readArrays, records: 310},
@@ -132,6 +132,17 @@ func TestCorpora(t *testing.T) {
 				t.Fatalf("the corpus has %d records, want %d", len(recs), tc.records)
 			}
 			r := weir(t, nil, append([]string{"run", "-p", pipe}, tc.files...)...)
+			if tc.wrapped {
+				// The module fails what is not a CloudTrail event
+				// instead of writing an almost empty document.
+				if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "not a CloudTrail event: no eventTime and no eventName\n") != len(recs) {
+					t.Fatalf("want exit 1, no output and %d failures naming the record, got %v", len(recs), r)
+				}
+				if !strings.Contains(r.stderr, "weir: record 460 ("+tc.files[0]+", seq 461) failed: ") {
+					t.Errorf("the failures do not name the records:\n%.500s", r.stderr)
+				}
+				return
+			}
 			noFailures(t, r)
 			lines := r.lines()
 			if len(lines) != len(recs) {

@@ -31,17 +31,24 @@ func newRunCmd(g *globals) *cobra.Command {
 		Short: "Run a pipeline over records from files or stdin, NDJSON to stdout",
 		Long: `Run reads records from the files given (or stdin when there are none, or
 for "-"): NDJSON, a JSON array, or a CloudTrail {"Records":[...]} file, each
-optionally gzip- or zstd-compressed. It runs them through the pipeline in
-batches and writes the outputs to the pipeline's outputs (stdout by default)
-as NDJSON, in input order.
+optionally gzip- or zstd-compressed; --format lines reads one record per
+line (bytes as they are), --format raw one record per file. Inputs are
+streamed with bounded memory: a batch runs when it is full or when a
+partial one has waited 200 ms for more input. It runs them through the
+pipeline and writes the outputs to the pipeline's outputs (stdout by
+default) as NDJSON, in input order.
 
 Every failed record is reported on stderr as
   weir: record N (source, seq S) failed: stage "name" (module ...): error
 N counting the records of all inputs from 0, S being the line number for
-NDJSON and the element index for arrays. An input that cannot be decoded is
-reported and skipped. The exit status is 0 when every record went through
-(dropped and dead-lettered records included), 1 when a record or an input
-failed, 2 for usage and configuration errors, 130 when interrupted.
+NDJSON and the element index for arrays. An input that cannot be opened or
+decoded is reported and skipped (when it breaks midway, as a truncated
+gzip file does, the records before the break have run and the byte offset
+of the break is given); a saved Lambda event given without --event is
+refused; an empty input is a warning. The exit status is 0 when every
+record went through (dropped and dead-lettered records included), 1 when
+a record or an input failed, 2 for usage and configuration errors (or when
+no input can be read), 130 when interrupted.
 
 With --event (kinesis, sqs, sns, s3, dynamodb, firehose, apigw or auto),
 every input is a saved AWS Lambda event, decoded as the Lambda function
@@ -58,7 +65,7 @@ with its sequence number or id, the others running.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.pipeline, "pipeline", "p", "", "pipeline configuration file (YAML or JSON)")
-	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: auto, ndjson, json, cloudtrail")
+	cmd.Flags().StringVar(&o.format, "format", "auto", "input format: auto, ndjson, json, cloudtrail, lines, raw")
 	cmd.Flags().IntVar(&o.batchSize, "batch-size", 1000, "records per batch")
 	cmd.Flags().BoolVar(&o.summary, "summary", false, "print counts and throughput to stderr at the end")
 	cmd.Flags().StringVar(&o.event, "event", "", "inputs are saved Lambda events of this source: kinesis, sqs, sns, s3, dynamodb, firehose, apigw, auto")
@@ -66,25 +73,40 @@ with its sequence number or id, the others running.`,
 	return cmd
 }
 
-// checkInputs fails when an input file cannot be read, before any module
-// is compiled or any record written.
+// checkInputs fails when no input file can be read, before any module
+// is compiled or any record written. When only some cannot, they are
+// reported in their turn and the others run.
 func checkInputs(args []string) error {
+	var first error
 	for _, name := range args {
 		if name == "-" {
-			continue
+			return nil
 		}
-		fi, err := os.Stat(name)
-		if err != nil {
-			return fmt.Errorf("run: input: %w", err)
+		err := checkInput(name)
+		if err == nil {
+			return nil
 		}
-		if fi.IsDir() {
-			return fmt.Errorf("run: input %s: is a directory", name)
+		if first == nil {
+			first = err
 		}
+	}
+	return first
+}
+
+// checkInput fails when the input file name cannot be read.
+func checkInput(name string) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return fmt.Errorf("run: input: %w", err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("run: input %s: is a directory", name)
 	}
 	return nil
 }
 
-// decodeInput reads every record of one input ("-" is stdin).
+// decodeInput reads every record of one input ("-" is stdin) into memory
+// (weir bench measures over records held in memory).
 func decodeInput(g *globals, format engine.Format, name string) ([]engine.Record, error) {
 	if name == "-" {
 		return engine.DecodeRecordsFormat(g.stdin, "stdin", format)
@@ -97,13 +119,9 @@ func decodeInput(g *globals, format engine.Format, name string) ([]engine.Record
 	return engine.DecodeRecordsFormat(f, name, format)
 }
 
-// decode reads the records of one input: a saved Lambda event with
-// --event (its undecodable units reported and counted as failed
-// inputs, its other records returned), else records.
-func (r *runner) decode(ctx context.Context, format engine.Format, name string) ([]engine.Record, error) {
-	if r.events == nil {
-		return decodeInput(r.g, format, name)
-	}
+// decodeEvent reads the records of one saved Lambda event (--event), its
+// undecodable units reported.
+func (r *runner) decodeEvent(ctx context.Context, name string, emit func(inItem) bool) ([]engine.Record, error) {
 	var payload []byte
 	var err error
 	if name == "-" {
@@ -119,8 +137,9 @@ func (r *runner) decode(ctx context.Context, format engine.Format, name string) 
 		return nil, err
 	}
 	for _, e := range unitErrs {
-		r.undecoded++
-		fmt.Fprintf(r.g.stderr, "weir: event %s: %v\n", name, e)
+		if !emit(inItem{msg: fmt.Sprintf("weir: event %s: %v", name, e), undecoded: true}) {
+			return nil, ctx.Err()
+		}
 	}
 	return recs, nil
 }
@@ -293,40 +312,168 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	return nil
 }
 
-// inputs decodes the inputs one after the other and runs their records in
-// batches of size records (a batch may span inputs; the records of an
-// input are dropped once they ran). An input that cannot be decoded is
-// reported and counted, and the run goes on.
+// flushAfter is how long a partial batch waits for more records from a
+// slow input (a pipe) before it runs: records of "tail -f | weir run"
+// come out promptly, and a hot swap shows while stdin is still open.
+const flushAfter = 200 * time.Millisecond
+
+// inItem is what the reading goroutine hands the batching loop: a record,
+// or a line for stderr.
+type inItem struct {
+	rec   engine.Record
+	isRec bool
+	msg   string
+	// failed: msg reports an input that failed (exit 1); undecoded: a
+	// unit of a saved event that failed.
+	failed, undecoded bool
+}
+
+// inputs streams the records of the inputs, one after the other, into
+// batches of size records (a batch may span inputs). A reading goroutine
+// decodes them (NDJSON, arrays, CloudTrail files, gzip, zstd: streamed,
+// so memory stays bounded whatever the size of an input) and the loop
+// runs a batch when it is full, or when a partial batch has waited
+// flushAfter for more. An input that cannot be opened or decoded is
+// reported and counted, the records it delivered before the problem
+// run, and the run goes on.
 func (r *runner) inputs(ctx context.Context, format engine.Format, args []string, size int) (inputErrors int, err error) {
-	var pending []engine.Record
-	for _, name := range args {
-		if err := ctx.Err(); err != nil {
-			return inputErrors, fmt.Errorf("run: %w", err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	items := make(chan inItem, size)
+	go func() {
+		defer close(items)
+		emit := func(it inItem) bool {
+			select {
+			case items <- it:
+				return true
+			case <-ctx.Done():
+				return false
+			}
 		}
-		recs, err := r.decode(ctx, format, name)
-		if err != nil {
-			inputErrors++
-			fmt.Fprintf(r.g.stderr, "weir: input %s failed, skipped: %v\n", name, err)
-			continue
+		for _, name := range args {
+			if !r.read(ctx, format, name, emit) {
+				return
+			}
 		}
-		pending = append(pending, recs...)
-		done := 0
-		for len(pending)-done >= size {
-			if err := r.batch(ctx, pending[done:done+size]); err != nil {
+	}()
+	pending := make([]engine.Record, 0, size)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		err := r.batch(ctx, pending)
+		clear(pending) // let the records go
+		pending = pending[:0]
+		return err
+	}
+	for {
+		var it inItem
+		var ok bool
+		select {
+		case it, ok = <-items:
+		case <-timer.C:
+			if err := flush(); err != nil {
 				return inputErrors, err
 			}
-			done += size
+			continue
+		case <-ctx.Done():
+			return inputErrors, fmt.Errorf("run: %w", ctx.Err())
 		}
-		n := copy(pending, pending[done:])
-		clear(pending[n:]) // let the decoded inputs go
-		pending = pending[:n]
-	}
-	if len(pending) > 0 {
-		if err := r.batch(ctx, pending); err != nil {
-			return inputErrors, err
+		if !ok {
+			break
+		}
+		if !it.isRec {
+			switch {
+			case it.failed:
+				inputErrors++
+			case it.undecoded:
+				r.undecoded++
+			}
+			fmt.Fprintln(r.g.stderr, it.msg)
+			continue
+		}
+		if len(pending) == 0 {
+			timer.Reset(flushAfter)
+		}
+		pending = append(pending, it.rec)
+		if len(pending) == size {
+			timer.Stop()
+			if err := flush(); err != nil {
+				return inputErrors, err
+			}
 		}
 	}
-	return inputErrors, nil
+	timer.Stop()
+	if err := ctx.Err(); err != nil {
+		return inputErrors, fmt.Errorf("run: %w", err)
+	}
+	return inputErrors, flush()
+}
+
+// read decodes one input ("-" is stdin) and hands its records to emit,
+// reporting a saved Lambda event given without --event, an empty input
+// (a warning) and an input that cannot be opened or decoded (after the
+// records it delivered). It returns false when the run is cancelled.
+func (r *runner) read(ctx context.Context, format engine.Format, name string, emit func(inItem) bool) bool {
+	fail := func(err error) bool {
+		return emit(inItem{msg: fmt.Sprintf("weir: input %s failed, skipped: %v", name, err), failed: true})
+	}
+	if r.events != nil {
+		recs, err := r.decodeEvent(ctx, name, emit)
+		if err != nil {
+			return ctx.Err() == nil && fail(err)
+		}
+		for _, rec := range recs {
+			if !emit(inItem{rec: rec, isRec: true}) {
+				return false
+			}
+		}
+		return true
+	}
+	var in io.Reader = r.g.stdin
+	source := "stdin"
+	if name != "-" {
+		if err := checkInput(name); err != nil {
+			return fail(err)
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		in, source = f, name
+	}
+	dec, err := engine.NewDecoder(in, source, format)
+	if err != nil {
+		return fail(err)
+	}
+	for {
+		rec, err := dec.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			msg := fmt.Sprintf("weir: input %s failed, skipped: %v", name, err)
+			if n := dec.Records(); n > 0 {
+				msg = fmt.Sprintf("weir: input %s failed after %d records (they ran): %v", name, n, err)
+			}
+			return emit(inItem{msg: msg, failed: true})
+		}
+		if dec.Records() == 1 && format != engine.FormatLines && format != engine.FormatRaw {
+			if src, why, ok := lambda.LooksLikeEvent(rec.Data); ok {
+				return fail(fmt.Errorf("this is a saved AWS Lambda %s event (%s), not records: replay it with --event %s (or --event auto)", src, why, src))
+			}
+		}
+		if !emit(inItem{rec: rec, isRec: true}) {
+			return false
+		}
+	}
+	if dec.Records() == 0 {
+		return emit(inItem{msg: fmt.Sprintf("weir: warning: input %s is empty (no records)", source)})
+	}
+	return true
 }
 
 // summary prints the counts of the run, per stage too, on stderr.

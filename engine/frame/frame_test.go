@@ -354,7 +354,16 @@ func TestApply(t *testing.T) {
 	}{
 		{"empty ops", OutputOps, func(o *Ops) {}, input, `{}`},
 		{"set string escapes", OutputOps, func(o *Ops) { o.SetString("s", "é\"\n\x01\u2028") }, input, `{"s":"é\"\n\u0001\u2028"}`},
-		{"set string bytes", OutputOps, func(o *Ops) { o.SetStringBytes("s", []byte("\xff")) }, input, `{"s":"\ufffd"}`},
+		// weir never replaces bytes in a string it writes: not UTF-8 fails.
+		{"set string bytes not UTF-8", OutputOps, func(o *Ops) { o.SetStringBytes("s", []byte("ab\xff")) }, input,
+			`error: a string the module set is not valid UTF-8 (first invalid byte 0xff at byte offset 2 of "ab\xff")`},
+		{"set original not UTF-8", OutputOps, func(o *Ops) { o.SetOriginal("event.original") }, "{\"a\":\"\xc3\x28\"}",
+			"error: the input record is not valid UTF-8 (first invalid byte 0xc3 at byte offset 6)"},
+		{"copy string not UTF-8", OutputOps, func(o *Ops) { o.CopyString("x", "a") }, "{\"a\":\"ok \xed\xa0\x80\"}",
+			"error: the input record is not valid UTF-8 (first invalid byte 0xed at byte offset 9)"},
+		{"edit keeps a key not UTF-8", OutputEdit, func(o *Ops) { o.SetInt("n", 1) }, "{\"\xfe\":1}",
+			"error: the input record is not valid UTF-8 (first invalid byte 0xfe at byte offset 2)"},
+		{"copy of a valid field from an invalid record", OutputOps, func(o *Ops) { o.CopyString("x", "a") }, "{\"a\":\"ok\",\"b\":\"\xff\"}", `{"x":"ok"}`},
 		{"set JSON is re-serialized compactly", OutputOps, func(o *Ops) { o.SetJSON("j", []byte(` { "a" : [ 1 , "x" ] } `)) }, input, `{"j":{"a":[1,"x"]}}`},
 		{"set int", OutputOps, func(o *Ops) { o.SetInt("min", math.MinInt64); o.SetInt("max", math.MaxInt64) }, input,
 			`{"min":-9223372036854775808,"max":9223372036854775807}`},

@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 )
@@ -388,22 +390,75 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		}
 		parent.set(segs[len(segs)-1], val)
 	}
-	var bad []byte
+	var bad badValues
 	out := appendNode(dst, root, &bad)
-	if bad != nil {
-		return dst, fmt.Errorf("the document would hold %q, which is not a JSON number", bad)
+	if bad.num != nil {
+		return dst, fmt.Errorf("the document would hold %q, which is not a JSON number", bad.num)
+	}
+	if bad.str != nil {
+		return dst, invalidUTF8(input, bad.str)
 	}
 	return out, nil
 }
 
-// appendNode serializes n; a number that is not valid JSON goes to *bad.
-func appendNode(dst []byte, n *node, bad *[]byte) []byte {
+// badValues are the first values that cannot be written as they are: a
+// number that is not a JSON number, a string that is not UTF-8.
+type badValues struct {
+	num []byte
+	str []byte
+}
+
+// ErrInvalidUTF8 is matched by errors.Is when Applier.Apply refuses a
+// document because a string in it is not valid UTF-8. weir never replaces
+// bytes in a JSON string it writes (U+FFFD would make event.original
+// differ from the record that event.hash was computed over): the record
+// fails instead, its error naming the byte offset of the first invalid
+// byte, and the dead-letter entry keeps the record's exact bytes (in
+// record_base64).
+var ErrInvalidUTF8 = errors.New("not valid UTF-8")
+
+// invalidUTF8 describes a string s that is not UTF-8: from the input
+// record (located in it) or set by the module.
+func invalidUTF8(input, s []byte) error {
+	if off := firstInvalid(input); off >= 0 {
+		return fmt.Errorf("the input record is %w (first invalid byte 0x%02x at byte offset %d); weir does not replace bytes in the JSON strings it writes", ErrInvalidUTF8, input[off], off)
+	}
+	off := firstInvalid(s)
+	return fmt.Errorf("a string the module set is %w (first invalid byte 0x%02x at byte offset %d of %q)", ErrInvalidUTF8, s[off], off, s)
+}
+
+// firstInvalid returns the offset of the first byte of b that is not part
+// of valid UTF-8, or -1.
+func firstInvalid(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// appendStr is AppendString; a string that is not UTF-8 goes to bad.
+func appendStr(dst, s []byte, bad *badValues) []byte {
+	if bad.str == nil && !utf8.Valid(s) {
+		bad.str = s
+	}
+	return AppendString(dst, s)
+}
+
+// appendNode serializes n; values that cannot be written go to *bad.
+func appendNode(dst []byte, n *node, bad *badValues) []byte {
 	dst = append(dst, '{')
 	for i, k := range n.keys {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, []byte(k))
+		dst = appendStr(dst, []byte(k), bad)
 		dst = append(dst, ':')
 		switch v := &n.vals[i]; v.kind {
 		case valObj:
@@ -411,7 +466,7 @@ func appendNode(dst []byte, n *node, bad *[]byte) []byte {
 		case valRaw:
 			dst = append(dst, v.raw...)
 		case valStr:
-			dst = AppendString(dst, v.str)
+			dst = appendStr(dst, v.str, bad)
 		case valParsed:
 			dst = appendValue(dst, v.fv, bad)
 		}
@@ -447,12 +502,12 @@ func AppendDigest(dst []byte, algo byte, data []byte) ([]byte, error) {
 // JSON does not (NaN, 01, 1., -), which Applier.Apply refuses to write
 // (validate documents with fastjson.Validate to reject them up front).
 func AppendValue(dst []byte, v *fastjson.Value) []byte {
-	var bad []byte
+	var bad badValues
 	return appendValue(dst, v, &bad)
 }
 
-// appendValue is AppendValue; a number that is not valid JSON goes to *bad.
-func appendValue(dst []byte, v *fastjson.Value, bad *[]byte) []byte {
+// appendValue is AppendValue; values that cannot be written go to *bad.
+func appendValue(dst []byte, v *fastjson.Value, bad *badValues) []byte {
 	switch v.Type() {
 	case fastjson.TypeObject:
 		o, _ := v.Object()
@@ -463,7 +518,7 @@ func appendValue(dst []byte, v *fastjson.Value, bad *[]byte) []byte {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = AppendString(dst, k)
+			dst = appendStr(dst, k, bad)
 			dst = append(dst, ':')
 			dst = appendValue(dst, vv, bad)
 		})
@@ -479,12 +534,12 @@ func appendValue(dst []byte, v *fastjson.Value, bad *[]byte) []byte {
 		}
 		return append(dst, ']')
 	case fastjson.TypeString:
-		return AppendString(dst, v.GetStringBytes())
+		return appendStr(dst, v.GetStringBytes(), bad)
 	case fastjson.TypeNumber:
 		start := len(dst)
 		dst = v.MarshalTo(dst)
-		if *bad == nil && !validNumber(dst[start:]) {
-			*bad = append([]byte{}, dst[start:]...)
+		if bad.num == nil && !validNumber(dst[start:]) {
+			bad.num = append([]byte{}, dst[start:]...)
 		}
 		return dst
 	default:

@@ -143,7 +143,48 @@ func TestDeaggregateErrors(t *testing.T) {
 func FuzzDeaggregate(f *testing.F) {
 	good, _ := Aggregate([]UserRecord{{PartitionKey: "a", ExplicitHashKey: "1", Data: []byte("1")}}, 0)
 	f.Add(good[0].Data[len(Magic) : len(good[0].Data)-DigestSize])
+	f.Add([]byte{0x0a, 0x01, 'a', 0x1a, 0x04, 0x08, 0x00, 0x1a, 0x00})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, _ = Deaggregate(seal(body))
+		got, err := Deaggregate(seal(body))
+		if err != nil {
+			return
+		}
+		// What decodes re-aggregates to the same records, and the
+		// reference deaggregator (awslabs) reads the same ones from
+		// the re-aggregated record.
+		for _, r := range got {
+			if r.PartitionKey == "" {
+				return // valid protobuf, but Add refuses it
+			}
+		}
+		agg, err := Aggregate(got, 0)
+		if err != nil {
+			return // too large for one Kinesis record
+		}
+		var again []UserRecord
+		for _, a := range agg {
+			rs, err := Deaggregate(a.Data)
+			if err != nil {
+				t.Fatalf("re-aggregated record does not decode: %v", err)
+			}
+			again = append(again, rs...)
+			ref, err := deaggregator.DeaggregateRecords([]types.Record{{Data: a.Data, PartitionKey: &a.PartitionKey}})
+			if err != nil || len(ref) != len(rs) {
+				t.Fatalf("reference deaggregator: %d records, %v; want %d", len(ref), err, len(rs))
+			}
+			for i, r := range ref {
+				if *r.PartitionKey != rs[i].PartitionKey || !bytes.Equal(r.Data, rs[i].Data) {
+					t.Fatalf("reference record %d = %q/%q, want %q/%q", i, *r.PartitionKey, r.Data, rs[i].PartitionKey, rs[i].Data)
+				}
+			}
+		}
+		if len(again) != len(got) {
+			t.Fatalf("%d records, %d after a round trip", len(got), len(again))
+		}
+		for i := range got {
+			if got[i].PartitionKey != again[i].PartitionKey || got[i].ExplicitHashKey != again[i].ExplicitHashKey || !bytes.Equal(got[i].Data, again[i].Data) {
+				t.Fatalf("record %d changed in a round trip: %+v -> %+v", i, got[i], again[i])
+			}
+		}
 	})
 }

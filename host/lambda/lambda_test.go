@@ -255,3 +255,54 @@ func TestDecodeEvent(t *testing.T) {
 		t.Errorf("S3 without a client: %v %v", unitErrs, err)
 	}
 }
+
+// TestDynamoDBDocuments: DynamoDB stream records become plain JSON
+// documents (event name, keys, images with their attribute types
+// unwrapped), in order, each carrying its sequence number.
+func TestDynamoDBDocuments(t *testing.T) {
+	ev := `{"Records":[
+{"eventID":"1","eventName":"INSERT","eventSource":"aws:dynamodb","eventSourceARN":"arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2024","dynamodb":{"ApproximateCreationDateTime":1700000000,"Keys":{"id":{"S":"u1"}},"NewImage":{"id":{"S":"u1"},"age":{"N":"42"},"tags":{"SS":["a","b"]},"admin":{"BOOL":true},"profile":{"M":{"city":{"S":"Paris"}}}},"SequenceNumber":"111","StreamViewType":"NEW_AND_OLD_IMAGES"}},
+{"eventID":"2","eventName":"MODIFY","eventSource":"aws:dynamodb","eventSourceARN":"arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2024","dynamodb":{"Keys":{"id":{"S":"u1"}},"NewImage":{"id":{"S":"u1"},"age":{"N":"43"}},"OldImage":{"id":{"S":"u1"},"age":{"N":"42"}},"SequenceNumber":"222","StreamViewType":"NEW_AND_OLD_IMAGES"}}]}`
+	h := &Handler{Source: SourceAuto}
+	recs, unitErrs, err := h.DecodeEvent(context.Background(), []byte(ev))
+	if err != nil || len(unitErrs) != 0 {
+		t.Fatal(err, unitErrs)
+	}
+	want := []struct{ seq, data string }{
+		{"111", `{"event_name":"INSERT","keys":{"id":"u1"},"new_image":{"admin":true,"age":42,"id":"u1","profile":{"city":"Paris"},"tags":["a","b"]}}`},
+		{"222", `{"event_name":"MODIFY","keys":{"id":"u1"},"new_image":{"age":43,"id":"u1"},"old_image":{"age":42,"id":"u1"}}`},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
+	for i, w := range want {
+		if string(recs[i].Data) != w.data || recs[i].Meta.SequenceNumber != w.seq {
+			t.Errorf("record %d = %s %s, want %s %s", i, recs[i].Meta.SequenceNumber, recs[i].Data, w.seq, w.data)
+		}
+	}
+}
+
+func TestLooksLikeEvent(t *testing.T) {
+	for _, tc := range []struct {
+		rec, source string
+	}{
+		{`{"kinesis":{"data":"e30="},"eventSource":"aws:kinesis"}`, SourceKinesis},
+		{`{"Records":[{"kinesis":{"data":"e30="},"eventSource":"aws:kinesis"}]}`, SourceKinesis},
+		{`{"messageId":"1","body":"{}","eventSource":"aws:sqs"}`, SourceSQS},
+		{`{"EventSource":"aws:sns","Sns":{}}`, SourceSNS},
+		{`{"eventSource":"aws:s3","s3":{}}`, SourceS3},
+		{`{"eventSource":"aws:dynamodb","dynamodb":{}}`, SourceDynamoDB},
+		{`{"invocationId":"i","deliveryStreamArn":"a","records":[]}`, SourceFirehose},
+		{`{"requestContext":{},"rawPath":"/"}`, SourceAPIGW},
+		{`{"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin"}`, ""},
+		{`{"Records":[{"eventSource":"s3.amazonaws.com"}]}`, ""},
+		{`{"eventSource":"aws:kinesis"}`, ""}, // no kinesis member
+		{`[1]`, ""},
+		{`not json`, ""},
+	} {
+		source, why, ok := LooksLikeEvent([]byte(tc.rec))
+		if source != tc.source || ok != (tc.source != "") || ok && why == "" {
+			t.Errorf("%s: %q %q %v, want %q", tc.rec, source, why, ok, tc.source)
+		}
+	}
+}

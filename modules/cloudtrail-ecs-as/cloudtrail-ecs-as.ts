@@ -2,7 +2,7 @@
 // written in AssemblyScript on weir's AssemblyScript SDK. Same views, same
 // operation list byte for byte (sdk/compat checks it on the corpora): the
 // host parses the record, resolves the 7 views and applies the list.
-import { Record, Output, Ops, handle, declarePaths, DIGEST_SHA256, VIEW_STRING } from "../../sdk/assemblyscript/weir";
+import { Record, Output, Ops, handle, declarePaths, DIGEST_SHA256, VIEW_STRING, VIEW_MISSING, viewsPresent } from "../../sdk/assemblyscript/weir";
 export { weir_abi_version, weir_alloc, weir_transform, weir_manifest } from "../../sdk/assemblyscript/weir";
 
 function myAbort(message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void {
@@ -17,6 +17,8 @@ const iEventSource = 3;
 const iSourceIP = 4;
 const iTLSVersion = 5;
 const iPrincipalID = 6;
+const iEventTime = 7;
+const iEventName = 8;
 
 declarePaths([
   "errorCode",
@@ -26,6 +28,8 @@ declarePaths([
   "sourceIPAddress",
   "tlsDetails.tlsVersion",
   "userIdentity.principalId",
+  "eventTime",
+  "eventName",
 ]);
 
 // The constant runs of the operation list, encoded once.
@@ -50,6 +54,10 @@ const opsSuccess = new Ops().setStringLit("event.outcome", "success");
 
 const SUFFIX = ".amazonaws.com";
 const NOT_OBJECT = "cloudtrail-ecs: the record is not a JSON object";
+// Every CloudTrail event has eventTime and eventName (shippers may move
+// eventTime to @timestamp): an object with neither ({"Records": null}, {},
+// a saved Lambda event) is not one.
+const NOT_CLOUDTRAIL = "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName";
 
 // Scratch space for lower-cased values (setString copies what it is given).
 let lowerPtr: usize = 0;
@@ -186,6 +194,10 @@ export function isIP(ptr: usize, len: u32): bool {
 function transform(r: Record, out: Output): void {
   if (!isObject(r.data, r.dataLen)) {
     out.fail(NOT_OBJECT);
+    return;
+  }
+  if (viewsPresent() && r.viewType(iEventTime) == VIEW_MISSING && r.viewType(iEventName) == VIEW_MISSING) {
+    out.fail(NOT_CLOUDTRAIL);
     return;
   }
   const d = out.beginDoc();

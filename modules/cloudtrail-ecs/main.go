@@ -24,6 +24,9 @@ func handle(r *weir.Record) error {
 		return errNotObject
 	}
 	values = r.Values(values[:0])
+	if msg := notCloudTrail(values); msg != "" {
+		return errors.New(msg)
+	}
 	d := r.Doc()
 	normalize(values, &d.Ops)
 	return d.Emit()

@@ -21,6 +21,8 @@ const (
 	iSourceIP
 	iTLSVersion
 	iPrincipalID
+	iEventTime
+	iEventName
 	nPaths
 )
 
@@ -32,6 +34,8 @@ var paths = []string{
 	iSourceIP:     "sourceIPAddress",
 	iTLSVersion:   "tlsDetails.tlsVersion",
 	iPrincipalID:  "userIdentity.principalId",
+	iEventTime:    "eventTime",
+	iEventName:    "eventName",
 }
 
 const awsServiceSuffix = ".amazonaws.com"
@@ -76,6 +80,19 @@ func ops(build func(o *frame.Ops)) *frame.Ops {
 // lowerBuf is scratch space for lower-cased values (a module instance runs
 // one record at a time; SetStringBytes copies what it is given).
 var lowerBuf []byte
+
+// notCloudTrail reports a record that is not a CloudTrail event: a JSON
+// object with neither eventTime nor eventName (every CloudTrail event has
+// both; shippers such as Logstash move eventTime to @timestamp, so one of
+// them is enough). Such an object ({"Records": null}, {}, a test-case
+// wrapper, a saved Lambda event) would otherwise become an almost empty
+// ECS document with outcome "success".
+func notCloudTrail(v []weir.Value) string {
+	if !v[iEventTime].Exists() && !v[iEventName].Exists() {
+		return "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName"
+	}
+	return ""
+}
 
 // normalize writes the ECS document of one CloudTrail record as operations
 // on d. v holds the values of paths (v[iErrorCode], ...). Keys come in the

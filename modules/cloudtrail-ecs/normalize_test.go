@@ -154,13 +154,11 @@ func corpora(t testing.TB) (names []string, records [][]byte) {
 			}
 		}
 	}
-	lines(shared(t, "testdata/cloudtrail/panther/panther_cloudtrail_tests.jsonl"), func(name string, line []byte) {
-		var c struct{ Log json.RawMessage }
-		if err := json.Unmarshal(line, &c); err != nil || len(c.Log) == 0 {
-			t.Fatalf("%s: no log: %v", name, err)
+	for _, r := range pantherLogs(t) {
+		if isCloudTrail(r.log) {
+			add(r.name, r.log)
 		}
-		add(name, c.Log)
-	})
+	}
 	otrf, _ := filepath.Glob(filepath.Join(shared(t, "testdata/cloudtrail/otrf"), "*.json"))
 	for _, f := range otrf {
 		lines(f, func(name string, line []byte) { add(name, line) })
@@ -169,6 +167,65 @@ func corpora(t testing.TB) (names []string, records [][]byte) {
 		t.Fatalf("only %d corpus records", len(records))
 	}
 	return names, records
+}
+
+// pantherLog is one panther test case's log record.
+type pantherLog struct {
+	name string
+	log  []byte
+}
+
+// pantherLogs returns the log records of the panther corpus.
+func pantherLogs(t testing.TB) []pantherLog {
+	t.Helper()
+	p := shared(t, "testdata/cloudtrail/panther/panther_cloudtrail_tests.jsonl")
+	var out []pantherLog
+	sc := bufio.NewScanner(bytes.NewReader(readFile(t, p)))
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		name := filepath.Base(p) + ":" + strconv.Itoa(n)
+		var c struct{ Log json.RawMessage }
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil || len(c.Log) == 0 {
+			t.Fatalf("%s: no log: %v", name, err)
+		}
+		out = append(out, pantherLog{name, c.Log})
+	}
+	return out
+}
+
+// isCloudTrail reports whether a record has eventTime or eventName (8
+// panther test logs have lower-cased keys: "eventtime", "eventname").
+func isCloudTrail(rec []byte) bool {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(rec, &m)
+	_, t := m["eventTime"]
+	_, n := m["eventName"]
+	return t || n
+}
+
+// TestNotCloudTrailCorpus: the panther logs that are not CloudTrail
+// events (lower-cased keys) fail, naming why, instead of becoming almost
+// empty documents with outcome "success".
+func TestNotCloudTrailCorpus(t *testing.T) {
+	var recs [][]byte
+	for _, r := range pantherLogs(t) {
+		if !isCloudTrail(r.log) {
+			recs = append(recs, r.log)
+		}
+	}
+	if len(recs) != 8 {
+		t.Fatalf("%d panther logs without eventTime and eventName, want 8", len(recs))
+	}
+	for _, mode := range []uint16{hostMode, plainMode} {
+		for i, res := range transform(t, recs, mode) {
+			if res.status != frame.StatusFailed || res.msg != "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName" {
+				t.Errorf("mode %d, record %d: status %d %q", mode, i, res.status, res.msg)
+			}
+		}
+	}
 }
 
 // outcome is one record's result, its documents applied.
@@ -319,7 +376,13 @@ func TestFields(t *testing.T) {
 		{"escapes survive", `{"userAgent":"a\"b\u00e9\n"}`, map[string]any{"user_agent.original": "a\"b\u00e9\n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := doc(t, tc.record)
+			// A CloudTrail event has eventTime or eventName (the module
+			// fails records with neither: TestFailures).
+			record := tc.record
+			if !strings.Contains(record, `"eventTime"`) && !strings.Contains(record, `"eventName"`) {
+				record = `{"eventTime":"x",` + record[1:]
+			}
+			m := doc(t, record)
 			for path, want := range tc.want {
 				got, ok := field(m, path)
 				if want == nil {
@@ -345,6 +408,11 @@ func TestFailures(t *testing.T) {
 		{"array record", `[1,2]`, hostMode, "not a JSON object"},
 		{"string record", `"x"`, hostMode, "not a JSON object"},
 		{"invalid JSON on a plain host", `{"eventName":`, plainMode, "cannot parse"},
+		{"empty object", `{}`, hostMode, "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName"},
+		{"Records null", `{"Records": null}`, hostMode, "not a CloudTrail event: no eventTime and no eventName"},
+		{"panther test-case wrapper", `{"rule":"r","log":{"eventTime":"t","eventName":"n"}}`, hostMode, "not a CloudTrail event"},
+		{"lower-case keys", `{"eventtime":"t","eventname":"n"}`, hostMode, "not a CloudTrail event"},
+		{"empty object, plain host", `{}`, plainMode, "not a CloudTrail event"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := transform(t, [][]byte{[]byte(tc.record)}, tc.flags)

@@ -287,6 +287,15 @@ const theDoc = new Doc();
 // Set when a handler writes a document into a frame without FlagHostOps.
 let hostOps = true;
 let docWithoutHostOps = false;
+// Set when the batch's frame carries views (FlagViews).
+let withViews = false;
+
+/** Whether the host resolved the declared paths for this batch (FlagViews):
+ * without views (a plain Extism host), viewType() is VIEW_MISSING for every
+ * path, whatever the record holds. */
+export function viewsPresent(): bool {
+  return withViews;
+}
 
 /** Collects the outcome of one record. */
 export class Output {
@@ -497,6 +506,7 @@ export function weir_transform(ptr: i32, len: i32): i64 {
   let p = base + 16;
   if (!(flags & FLAG_VIEWS) && npaths != 0) return errorFrame("weir: declared paths without FlagViews");
   hostOps = (flags & FLAG_HOST_OPS) != 0;
+  withViews = (flags & FLAG_VIEWS) != 0;
   docWithoutHostOps = false;
   // The frame's paths, matched by name with the declared ones.
   if (npaths > mapCap) {

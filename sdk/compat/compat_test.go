@@ -370,8 +370,25 @@ func TestCloudTrailECSAssemblyScript(t *testing.T) {
 			ok++
 		}
 	}
-	if ok < len(recs)-6 {
-		t.Fatalf("only %d of %d records normalized", ok, len(recs))
+	// Every record normalizes but those that are not CloudTrail events:
+	// not JSON objects, or objects with neither eventTime nor eventName
+	// (8 panther logs have lower-cased keys, and the synthetic records
+	// above), which both modules fail alike.
+	notCT := 0
+	for _, r := range recs {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(r.Data, &m) != nil || m == nil {
+			notCT++
+			continue
+		}
+		_, hasTime := m["eventTime"]
+		_, hasName := m["eventName"]
+		if !hasTime && !hasName {
+			notCT++
+		}
+	}
+	if ok != len(recs)-notCT {
+		t.Fatalf("%d of %d records normalized, want all but the %d that are not CloudTrail events", ok, len(recs), notCT)
 	}
 
 	// Without FlagHostOps the SDK cannot apply its documents: the batch

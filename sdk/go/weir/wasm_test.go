@@ -468,6 +468,12 @@ func corpus(t testing.TB) [][]byte {
 		if len(c.Log) == 0 {
 			continue // a test case without a log
 		}
+		// 8 logs have lower-cased keys ("eventname"): not CloudTrail
+		// events, which the module fails (modules/cloudtrail-ecs tests
+		// them).
+		if !bytes.Contains(c.Log, []byte(`"eventTime"`)) && !bytes.Contains(c.Log, []byte(`"eventName"`)) {
+			continue
+		}
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, c.Log); err != nil {
 			t.Fatalf("panther corpus: %v", err)
