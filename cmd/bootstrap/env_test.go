@@ -16,10 +16,11 @@ import (
 	"github.com/weirhq/weir/host/lambda"
 )
 
-// runtimeEnv are variables the Lambda runtime sets itself; the bootstrap
-// (through the AWS SDK's region lookup) may read them, and a deployment
-// does not set them.
-var runtimeEnv = []string{"LAMBDA_TASK_ROOT", "AWS_REGION", "AWS_DEFAULT_REGION"}
+// runtimeEnv are variables the platform sets itself; the bootstrap reads
+// them (the AWS SDK's region lookup; the HTTP host function, to refuse
+// connections to the Lambda Runtime API and the container credentials
+// endpoint), and a deployment does not set them.
+var runtimeEnv = []string{"LAMBDA_TASK_ROOT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_RUNTIME_API", "AWS_CONTAINER_CREDENTIALS_FULL_URI"}
 
 // TestEnvListed checks that lambda.Env is exactly the set of variables the
 // bootstrap reads: every os.Getenv / os.LookupEnv call in the weir
