@@ -1,0 +1,184 @@
+package builtin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/weirhq/weir/engine"
+)
+
+// textCase is one transform case of the text families: a config, the
+// input records and what each produces (outputs joined by " | ", or
+// "ERR: <substring>" for a failed record, "DROPPED").
+type textCase struct {
+	name, cfg string
+	in        []string
+	want      []string
+}
+
+// runTextCases compiles each case's transform and checks every record.
+func runTextCases(t *testing.T, cases []textCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Compile([]json.RawMessage{json.RawMessage(tc.cfg)})
+			if err != nil {
+				if len(tc.want) == 1 && strings.HasPrefix(tc.want[0], "COMPILE: ") {
+					if !strings.Contains(err.Error(), strings.TrimPrefix(tc.want[0], "COMPILE: ")) {
+						t.Fatalf("compile error %q, want %q", err, tc.want[0])
+					}
+					return
+				}
+				t.Fatal(err)
+			}
+			recs := make([]engine.Record, len(tc.in))
+			for i, s := range tc.in {
+				recs[i] = engine.Record{Data: []byte(s)}
+			}
+			res, err := p.Process(context.Background(), recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				var got string
+				switch {
+				case r.Status == engine.StatusFailed:
+					got = "ERR: " + r.Err.Error()
+				case r.Status == engine.StatusDropped:
+					got = "DROPPED"
+				default:
+					var outs []string
+					for _, o := range r.Outputs {
+						outs = append(outs, string(o.Data))
+					}
+					got = strings.Join(outs, " | ")
+				}
+				want := tc.want[i]
+				if strings.HasPrefix(want, "ERR: ") {
+					if !strings.HasPrefix(got, "ERR: ") || !strings.Contains(got, strings.TrimPrefix(want, "ERR: ")) {
+						t.Errorf("record %d: got %s, want %s", i, got, want)
+					}
+					continue
+				}
+				if got != want {
+					t.Errorf("record %d (%s):\n got %s\nwant %s", i, tc.in[i], got, want)
+				}
+			}
+		})
+	}
+}
+
+// condCase is one condition case.
+type condCase struct {
+	name, cfg, in string
+	want          bool
+	err           string
+}
+
+func runCondCases(t *testing.T, cases []condCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cond, err := (&Compiler{}).Condition("condition", json.RawMessage(tc.cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &batch{}
+			m := b.newMessage(0)
+			m.data.raw = []byte(tc.in)
+			got, err := cond.Condition(context.Background(), m)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			// The control message never matches.
+			ctrl := b.newMessage(-1)
+			ctrl.ctrl = true
+			if ok, _ := cond.Condition(context.Background(), ctrl); ok {
+				t.Error("the control message matched")
+			}
+		})
+	}
+}
+
+func tf(typ, settings string) string {
+	return fmt.Sprintf(`{"type":%q,"settings":%s}`, typ, settings)
+}
+
+func TestStringTransforms(t *testing.T) {
+	ab := `{"object":{"source_key":"a","target_key":"b"}}`
+	runTextCases(t, []textCase{
+		{"lower unicode", tf("string_to_lower", ab), []string{`{"a":"ÀB\u00c9c"}`, `{"a":"ABC"}`}, []string{`{"a":"ÀB\u00c9c","b":"àbéc"}`, `{"a":"ABC","b":"abc"}`}},
+		{"lower missing key", tf("string_to_lower", ab), []string{`{"x":"A"}`}, []string{`{"x":"A"}`}},
+		{"lower number", tf("string_to_lower", ab), []string{`{"a":12}`}, []string{`{"a":12,"b":"12"}`}},
+		{"lower object value nests", tf("string_to_lower", ab), []string{`{"a":{"K":"V"}}`}, []string{`{"a":{"K":"V"},"b":{"k":"v"}}`}},
+		{"upper data", tf("string_to_upper", `{}`), []string{"straße", "abc"}, []string{"STRAßE", "ABC"}},
+		{"snake", tf("string_to_snake", ab), []string{`{"a":"HelloWorld ID"}`}, []string{`{"a":"HelloWorld ID","b":"hello_world_id"}`}},
+		{"only source key", tf("string_to_upper", `{"object":{"source_key":"a"}}`), nil, []string{"COMPILE: go together"}},
+		{"replace regexp expands", tf("string_replace", `{"object":{"source_key":"a","target_key":"a"},"pattern":"(\\w+)@(\\w+)","replacement":"$2 at $1"}`), []string{`{"a":"me@host"}`}, []string{`{"a":"host at me"}`}},
+		{"replace literal all", tf("string_replace", `{"pattern":"ab","replacement":"X"}`), []string{"abcabab", "none", ""}, []string{"XcXX", "none", ""}},
+		{"replace literal with dollar", tf("string_replace", `{"pattern":"a","replacement":"$$"}`), []string{"bab"}, []string{"b$b"}},
+		{"replace bad pattern", tf("string_replace", `{"pattern":"("}`), nil, []string{"COMPILE: pattern"}},
+		{"replace no pattern", tf("string_replace", `{}`), nil, []string{"COMPILE: pattern is required"}},
+		{"replace array value", tf("string_replace", `{"object":{"source_key":"a","target_key":"a"},"pattern":"x","replacement":"y"}`), []string{`{"a":["x","xx"]}`}, []string{`{"a":["y","yy"]}`}},
+		{"append data", tf("string_append", `{"suffix":"!"}`), []string{"hé"}, []string{"hé!"}},
+		{"append suffix key missing", tf("string_append", `{"object":{"source_key":"a","target_key":"b"},"suffix_key":"s"}`), []string{`{"a":"x"}`, `{"a":"x","s":1}`}, []string{`{"a":"x"}`, `{"a":"x","s":1,"b":"x1"}`}},
+		{"append needs suffix", tf("string_append", `{}`), nil, []string{"COMPILE: suffix or suffix_key is required"}},
+		{"split unicode separator", tf("string_split", `{"object":{"source_key":"a","target_key":"a"},"separator":"→"}`), []string{`{"a":"x→y→"}`}, []string{`{"a":["x","y",""]}`}},
+		{"split escapes", tf("string_split", `{"separator":","}`), []string{`a"b,c\d`}, []string{`["a\"b","c\\d"]`}},
+		{"split nested json element", tf("string_split", `{"separator":"|"}`), []string{`{"k":1}|x`}, []string{`[{"k":1},"x"]`}},
+		{"split missing", tf("string_split", `{"object":{"source_key":"a","target_key":"a"},"separator":","}`), []string{`{}`}, []string{`{}`}},
+		{"capture no match", tf("string_capture", `{"object":{"source_key":"a","target_key":"b"},"pattern":"(\\d+)"}`), []string{`{"a":"xyz"}`}, []string{`{"a":"xyz","b":""}`}},
+		{"capture no match data", tf("string_capture", `{"pattern":"(\\d+)"}`), []string{`xyz`}, []string{``}},
+		{"capture count no match", tf("string_capture", `{"object":{"source_key":"a","target_key":"b"},"pattern":"(\\d)","count":2}`), []string{`{"a":"xyz"}`}, []string{`{"a":"xyz","b":null}`}},
+		{"capture count", tf("string_capture", `{"object":{"source_key":"a","target_key":"b"},"pattern":"(\\d)","count":2}`), []string{`{"a":"1a2b3"}`}, []string{`{"a":"1a2b3","b":["1","2"]}`}},
+		{"capture named unicode", tf("string_capture", `{"object":{"source_key":"a","target_key":"b"},"pattern":"(?P<user>[^@]+)@(?P<host>.+)"}`), []string{`{"a":"jörg@exämple"}`}, []string{`{"a":"jörg@exämple","b":{"user":"jörg","host":"exämple"}}`}},
+		{"capture named no match data", tf("string_capture", `{"pattern":"(?P<n>\\d+)"}`), []string{`abc`}, []string{``}},
+	})
+}
+
+func TestStringUUID(t *testing.T) {
+	p, err := Compile([]json.RawMessage{json.RawMessage(tf("string_uuid", `{"object":{"target_key":"id"}}`))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Process(context.Background(), []engine.Record{{Data: []byte(`{}`)}, {Data: []byte(`{}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range res {
+		var v struct{ ID string }
+		if err := json.Unmarshal(r.Outputs[0].Data, &v); err != nil {
+			t.Fatal(err)
+		}
+		if len(v.ID) != 36 || v.ID[14] != '4' || !strings.ContainsRune("89ab", rune(v.ID[19])) || strings.Count(v.ID, "-") != 4 {
+			t.Fatalf("not a version 4 UUID: %q", v.ID)
+		}
+		ids = append(ids, v.ID)
+	}
+	if ids[0] == ids[1] {
+		t.Fatal("two records got the same UUID")
+	}
+}
+
+func TestStringConditions(t *testing.T) {
+	runCondCases(t, []condCase{
+		{name: "greater missing source is empty", cfg: `{"type":"string_greater_than","settings":{"object":{"source_key":"x"},"value":"a"}}`, in: `{}`, want: false},
+		{name: "less missing source is empty", cfg: `{"type":"string_less_than","settings":{"object":{"source_key":"x"},"value":"a"}}`, in: `{}`, want: true},
+		{name: "greater missing target uses value", cfg: `{"type":"string_greater_than","settings":{"object":{"source_key":"a","target_key":"t"},"value":"b"}}`, in: `{"a":"c"}`, want: true},
+		{name: "greater bytes not runes", cfg: `{"type":"string_greater_than","settings":{"value":"z"}}`, in: `é`, want: true},
+		{name: "less number as text", cfg: `{"type":"string_less_than","settings":{"object":{"source_key":"a"},"value":"2"}}`, in: `{"a":10}`, want: true},
+	})
+}
