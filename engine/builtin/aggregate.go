@@ -85,12 +85,11 @@ func (c *Compiler) batchLimits(s BatchSettings) (batchLimits, error) {
 }
 
 type aggregateTo struct {
-	toString  bool
-	sep       []byte
-	target    string
-	batchKey  string
-	limits    batchLimits
-	hasTarget bool
+	toString bool
+	sep      []byte
+	target   string
+	batchKey string
+	limits   batchLimits
 }
 
 func newAggregateTo(toString bool) TransformFactory {

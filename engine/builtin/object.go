@@ -6,7 +6,7 @@ import (
 )
 
 // Object transforms: object_copy, object_delete, object_insert,
-// object_to_*. (object_jq: to do.)
+// object_to_*. (object_jq: jq.go.)
 
 func init() {
 	RegisterTransform("object_copy", newObjectCopy)
