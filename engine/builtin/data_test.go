@@ -295,3 +295,12 @@ func TestAggregateConcurrentBatches(t *testing.T) {
 		}
 	}
 }
+
+func TestTestMessage(t *testing.T) {
+	runCases(t, []dataCase{
+		{"object value, after the last record", `[{"type":"test_message","settings":{"value":{"a":1}}}]`,
+			[]string{`x`, `y`}, []string{`ok: x`, `ok: y | {"a":1}`}},
+		{"string value", `[{"type":"test_message","settings":{"value":"hi"}},{"type":"string_to_upper"}]`,
+			[]string{`x`}, []string{`ok: X | HI`}},
+	})
+}
