@@ -304,3 +304,4 @@ func TestTestMessage(t *testing.T) {
 			[]string{`x`}, []string{`ok: X | HI`}},
 	})
 }
+

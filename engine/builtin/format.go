@@ -255,7 +255,10 @@ func newFormatFromPrettyPrint(c *Compiler, raw json.RawMessage) (Transform, erro
 	return &prettyPrint{}, nil
 }
 
-type prettyPrint struct{}
+// prettyPrint keeps its state in the batch, keyed by the transform's
+// address: the field makes every instance distinct (pointers to
+// zero-size values may be equal).
+type prettyPrint struct{ _ byte }
 
 type prettyState struct {
 	buf    []byte
