@@ -304,4 +304,3 @@ func TestTestMessage(t *testing.T) {
 			[]string{`x`}, []string{`ok: X | HI`}},
 	})
 }
-
