@@ -182,3 +182,47 @@ func TestStringConditions(t *testing.T) {
 		{name: "less number as text", cfg: `{"type":"string_less_than","settings":{"object":{"source_key":"a"},"value":"2"}}`, in: `{"a":10}`, want: true},
 	})
 }
+
+func TestNumberTransforms(t *testing.T) {
+	aa := `{"object":{"source_key":"a","target_key":"a"}}`
+	runTextCases(t, []textCase{
+		{"add strings and bools", tf("number_math_addition", aa), []string{`{"a":["1.5",true,null,"x",2]}`}, []string{`{"a":4.5}`}},
+		{"add not an array", tf("number_math_addition", aa), []string{`{"a":5}`, `{"a":"[1,2]"}`}, []string{`{"a":5}`, `{"a":"[1,2]"}`}},
+		{"add missing", tf("number_math_addition", aa), []string{`{"b":[1]}`}, []string{`{"b":[1]}`}},
+		{"add empty array", tf("number_math_addition", aa), []string{`{"a":[]}`}, []string{`{"a":0}`}},
+		{"add big no exponent", tf("number_math_multiplication", `{}`), []string{`[1e10,1e10]`}, []string{`100000000000000000000`}},
+		{"subtract order", tf("number_math_subtraction", `{}`), []string{`[10,1,2]`}, []string{`7`}},
+		{"divide by zero fails the record", tf("number_math_division", aa), []string{`{"a":[1,0]}`}, []string{`ERR: not a JSON number`}},
+		{"divide by zero data", tf("number_math_division", `{}`), []string{`[1,0]`}, []string{`+Inf`}},
+		{"data not json", tf("number_math_addition", `{}`), []string{`nope`}, []string{`nope`}},
+		{"max string number", tf("number_maximum", `{"object":{"source_key":"a","target_key":"b"},"value":3}`), []string{`{"a":"7"}`, `{"a":"x"}`}, []string{`{"a":"7","b":7}`, `{"a":"x","b":3}`}},
+		{"min data text", tf("number_minimum", `{"value":3}`), []string{`10`, `1.25`, `abc`}, []string{`3`, `1.25`, `0`}},
+		{"min missing", tf("number_minimum", `{"object":{"source_key":"a","target_key":"b"},"value":3}`), []string{`{}`}, []string{`{}`}},
+		{"keys together", tf("number_minimum", `{"object":{"target_key":"b"}}`), nil, []string{"COMPILE: go together"}},
+	})
+}
+
+func TestNetworkDomainTransforms(t *testing.T) {
+	ab := `{"object":{"source_key":"a","target_key":"b"}}`
+	runTextCases(t, []textCase{
+		{"registered multi-label suffix", tf("network_domain_registered_domain", ab), []string{`{"a":"www.bbc.co.uk"}`, `{"a":"x.y.s3.amazonaws.com"}`}, []string{`{"a":"www.bbc.co.uk","b":"bbc.co.uk"}`, `{"a":"x.y.s3.amazonaws.com","b":"y.s3.amazonaws.com"}`}},
+		{"registered of a suffix fails", tf("network_domain_registered_domain", ab), []string{`{"a":"co.uk"}`}, []string{`ERR: cannot derive eTLD+1`}},
+		{"registered missing", tf("network_domain_registered_domain", ab), []string{`{}`}, []string{`{}`}},
+		{"subdomain deep", tf("network_domain_subdomain", ab), []string{`{"a":"a.b.example.com"}`}, []string{`{"a":"a.b.example.com","b":"a.b"}`}},
+		{"no subdomain fails", tf("network_domain_subdomain", ab), []string{`{"a":"example.com"}`}, []string{`ERR: no subdomain`}},
+		{"tld", tf("network_domain_top_level_domain", `{}`), []string{`www.bbc.co.uk`, `localhost`, `bücher.example.de`}, []string{`co.uk`, `localhost`, `de`}},
+	})
+}
+
+func TestArrayTransforms(t *testing.T) {
+	aa := `{"object":{"source_key":"a","target_key":"a"}}`
+	runTextCases(t, []textCase{
+		{"join mixed", tf("array_join", `{"object":{"source_key":"a","target_key":"b"},"separator":", "}`), []string{`{"a":["x",1,true,null,{"k":"v"},"é"]}`}, []string{`{"a":["x",1,true,null,{"k":"v"},"é"],"b":"x, 1, true, , {\"k\":\"v\"}, é"}`}},
+		{"join not array", tf("array_join", `{"object":{"source_key":"a","target_key":"b"},"separator":"."}`), []string{`{"a":"x"}`, `{}`}, []string{`{"a":"x"}`, `{}`}},
+		{"join empty", tf("array_join", `{"separator":"."}`), []string{`[]`}, []string{``}},
+		{"zip ragged", tf("array_zip", aa), []string{`{"a":[["a","b","c"],[1,2]]}`}, []string{`{"a":[["a",1],["b",2],["c"]]}`}},
+		{"zip scalar row", tf("array_zip", aa), []string{`{"a":[["a","b"],7]}`}, []string{`{"a":[["a",7],["b"]]}`}},
+		{"zip keeps types", tf("array_zip", `{}`), []string{`[[{"k":1},"x\"y"],[1.5,null]]`}, []string{`[[{"k":1},1.5],["x\"y",null]]`}},
+		{"zip not array", tf("array_zip", aa), []string{`{"a":"x"}`}, []string{`{"a":"x"}`}},
+	})
+}
