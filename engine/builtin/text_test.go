@@ -226,3 +226,56 @@ func TestArrayTransforms(t *testing.T) {
 		{"zip not array", tf("array_zip", aa), []string{`{"a":"x"}`}, []string{`{"a":"x"}`}},
 	})
 }
+
+func TestNumberConditions(t *testing.T) {
+	c := func(typ, settings string) string { return tf(typ, settings) }
+	runCondCases(t, []condCase{
+		{name: "and key", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{"f":6}`, want: true},
+		{name: "and key string number", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{"f":"6"}`, want: true},
+		{name: "and missing key is 0", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{}`, want: false},
+		{name: "and data not integer", cfg: c("number_bitwise_and", `{"value":1}`), in: `1.5`, err: "data is not an integer"},
+		{name: "or zero", cfg: c("number_bitwise_or", `{"value":0}`), in: `0`, want: false},
+		{name: "xor same", cfg: c("number_bitwise_xor", `{"value":5}`), in: `5`, want: false},
+		{name: "not minus one", cfg: c("number_bitwise_not", `{"object":{"source_key":"f"}}`), in: `{"f":-1}`, want: false},
+		{name: "length array", cfg: c("number_length_equal_to", `{"object":{"source_key":"a"},"value":2}`), in: `{"a":[1,[2,3]]}`, want: true},
+		{name: "length bytes vs chars", cfg: c("number_length_equal_to", `{"object":{"source_key":"a"},"value":4}`), in: `{"a":"héé"}`, want: false},
+		{name: "length chars", cfg: c("number_length_equal_to", `{"object":{"source_key":"a"},"value":3,"measurement":"char"}`), in: `{"a":"héé"}`, want: true},
+		{name: "length bytes", cfg: c("number_length_equal_to", `{"object":{"source_key":"a"},"value":5,"measurement":"byte"}`), in: `{"a":"héé"}`, want: true},
+		{name: "length missing is 0", cfg: c("number_length_less_than", `{"object":{"source_key":"z"},"value":1}`), in: `{"a":"x"}`, want: true},
+		{name: "length number text", cfg: c("number_length_greater_than", `{"object":{"source_key":"a"},"value":2}`), in: `{"a":1234}`, want: true},
+		{name: "length data runes", cfg: c("number_length_equal_to", `{"value":2,"measurement":"rune"}`), in: `日本`, want: true},
+	})
+	if _, err := (&Compiler{}).Condition("c", json.RawMessage(c("number_length_equal_to", `{"measurement":"word"}`))); err == nil || !strings.Contains(err.Error(), `measurement "word"`) {
+		t.Errorf("bad measurement: %v", err)
+	}
+}
+
+func TestNetworkIPConditions(t *testing.T) {
+	c := func(typ string) string { return tf(typ, `{"object":{"source_key":"ip"}}`) }
+	runCondCases(t, []condCase{
+		{name: "v6 loopback", cfg: c("network_ip_loopback"), in: `{"ip":"::1"}`, want: true},
+		{name: "v4-mapped private", cfg: c("network_ip_private"), in: `{"ip":"::ffff:10.1.2.3"}`, want: true},
+		{name: "v6 ula private", cfg: c("network_ip_private"), in: `{"ip":"fd00::1"}`, want: true},
+		{name: "not an ip", cfg: c("network_ip_valid"), in: `{"ip":"10.0.0.256"}`, want: false},
+		{name: "zone is not valid", cfg: c("network_ip_valid"), in: `{"ip":"fe80::1%eth0"}`, want: false},
+		{name: "missing", cfg: c("network_ip_valid"), in: `{}`, want: false},
+		{name: "link-local unicast is unicast", cfg: c("network_ip_unicast"), in: `{"ip":"fe80::1"}`, want: true},
+		{name: "multicast is not unicast", cfg: c("network_ip_unicast"), in: `{"ip":"ff02::1"}`, want: false},
+		{name: "v6 unspecified", cfg: c("network_ip_unspecified"), in: `{"ip":"::"}`, want: true},
+		{name: "global", cfg: c("network_ip_global_unicast"), in: `{"ip":"2001:db8::1"}`, want: true},
+	})
+}
+
+func TestFormatConditions(t *testing.T) {
+	runCondCases(t, []condCase{
+		{name: "json number", cfg: `{"type":"format_json"}`, in: `12`, want: true},
+		{name: "json trailing garbage", cfg: `{"type":"format_json"}`, in: `{"a":1}x`, want: false},
+		{name: "json empty", cfg: `{"type":"format_json"}`, in: ``, want: false},
+		{name: "mime bzip2", cfg: `{"type":"format_mime","settings":{"type":"application/x-bzip2"}}`, in: "BZh91AY", want: true},
+		{name: "mime text", cfg: `{"type":"format_mime","settings":{"type":"text/plain; charset=utf-8"}}`, in: "hello", want: true},
+		{name: "mime json is text", cfg: `{"type":"format_mime","settings":{"type":"application/json"}}`, in: `{"a":1}`, want: false},
+	})
+	if _, err := (&Compiler{}).Condition("c", json.RawMessage(`{"type":"format_mime"}`)); err == nil || !strings.Contains(err.Error(), "type is required") {
+		t.Errorf("format_mime without type: %v", err)
+	}
+}
