@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -277,5 +278,24 @@ func TestFormatConditions(t *testing.T) {
 	})
 	if _, err := (&Compiler{}).Condition("c", json.RawMessage(`{"type":"format_mime"}`)); err == nil || !strings.Contains(err.Error(), "type is required") {
 		t.Errorf("format_mime without type: %v", err)
+	}
+}
+
+// TestFloatOf: reading numbers with fastjson's parser gives strconv's
+// result.
+func TestFloatOf(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "0.1", "0.123456789", "1e10", "1.7976931348623157e308", "5e-324", "123456789012345678901234567890",
+		"9007199254740993", "-2.5E-3", "0.30000000000000004", "1.0000000000000002", "4.35", "2.2250738585072011e-308"} {
+		b := &batch{}
+		m := b.newMessage(0)
+		m.data.raw = []byte(`[` + s + `,"` + s + `"]`)
+		v := m.GetValue("@this")
+		want, _ := strconv.ParseFloat(s, 64)
+		if got := floatOf(b, v.Index(0)); got != want {
+			t.Errorf("%s: number read as %v, want %v", s, got, want)
+		}
+		if got := floatOf(b, v.Index(1)); got != want {
+			t.Errorf("%s: string read as %v, want %v", s, got, want)
+		}
 	}
 }
