@@ -302,3 +302,54 @@ func TestFloatOf(t *testing.T) {
 		}
 	}
 }
+
+// TestUtilityRandom: about half of the messages pass (2,000 draws: a
+// count outside 800-1,200 is 9 standard deviations away).
+func TestUtilityRandom(t *testing.T) {
+	cond, err := (&Compiler{}).Condition("c", json.RawMessage(`{"type":"utility_random"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &batch{}
+	m := b.newMessage(0)
+	m.data.raw = []byte(`{}`)
+	n := 0
+	for i := 0; i < 2000; i++ {
+		ok, err := cond.Condition(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			n++
+		}
+	}
+	if n < 800 || n > 1200 {
+		t.Fatalf("%d of 2000 passed", n)
+	}
+	ctrl := b.newMessage(-1)
+	ctrl.ctrl = true
+	for i := 0; i < 50; i++ {
+		if ok, _ := cond.Condition(context.Background(), ctrl); ok {
+			t.Fatal("the control message passed")
+		}
+	}
+}
+
+// TestTextFamiliesComplete: every Substation v2.8.0 string_*, number_*,
+// network_* and array_* transform and every condition is implemented.
+func TestTextFamiliesComplete(t *testing.T) {
+	for _, name := range TransformTypes() {
+		fam, _, _ := strings.Cut(name, "_")
+		switch fam {
+		case "string", "number", "network", "array":
+			if s, _, _ := TransformStatus(name); s != Implemented {
+				t.Errorf("transform %s: %s", name, s)
+			}
+		}
+	}
+	for _, name := range ConditionTypes() {
+		if s, _, _ := ConditionStatus(name); s != Implemented {
+			t.Errorf("condition %s: %s", name, s)
+		}
+	}
+}
