@@ -184,6 +184,15 @@ func TestStringConditions(t *testing.T) {
 		{name: "greater missing target uses value", cfg: `{"type":"string_greater_than","settings":{"object":{"source_key":"a","target_key":"t"},"value":"b"}}`, in: `{"a":"c"}`, want: true},
 		{name: "greater bytes not runes", cfg: `{"type":"string_greater_than","settings":{"value":"z"}}`, in: `é`, want: true},
 		{name: "less number as text", cfg: `{"type":"string_less_than","settings":{"object":{"source_key":"a"},"value":"2"}}`, in: `{"a":10}`, want: true},
+		{name: "equal missing target uses value", cfg: tf("string_equal_to", `{"object":{"source_key":"a","target_key":"t"},"value":"x"}`), in: `{"a":"x"}`, want: true},
+		{name: "equal target wins over value", cfg: tf("string_equal_to", `{"object":{"source_key":"a","target_key":"t"},"value":"x"}`), in: `{"a":"x","t":"y"}`, want: false},
+		{name: "equal missing source never matches", cfg: tf("string_equal_to", `{"object":{"source_key":"a"},"value":""}`), in: `{}`, want: false},
+		{name: "equal data ignores target", cfg: tf("string_equal_to", `{"object":{"target_key":"t"},"value":"abc"}`), in: `abc`, want: true},
+		{name: "contains missing source is empty", cfg: tf("string_contains", `{"object":{"source_key":"a"},"value":""}`), in: `{}`, want: true},
+		{name: "starts with unicode", cfg: tf("string_starts_with", `{"object":{"source_key":"a"},"value":"é"}`), in: `{"a":"\u00e9t\u00e9"}`, want: true},
+		{name: "ends with number text", cfg: tf("string_ends_with", `{"object":{"source_key":"a"},"value":"5"}`), in: `{"a":[1,5]}`, want: false},
+		{name: "ends with array text", cfg: tf("string_ends_with", `{"object":{"source_key":"a"},"value":"5]"}`), in: `{"a":[1,5]}`, want: true},
+		{name: "match missing source is empty", cfg: tf("string_match", `{"object":{"source_key":"a"},"pattern":"^$"}`), in: `{}`, want: true},
 	})
 }
 
@@ -234,6 +243,11 @@ func TestArrayTransforms(t *testing.T) {
 func TestNumberConditions(t *testing.T) {
 	c := func(typ, settings string) string { return tf(typ, settings) }
 	runCondCases(t, []condCase{
+		{name: "equal data not a number", cfg: c("number_equal_to", `{"value":1}`), in: ` 1`, err: "data is not a number"},
+		{name: "equal missing source", cfg: c("number_equal_to", `{"object":{"source_key":"a"},"value":0}`), in: `{}`, want: false},
+		{name: "greater missing source is 0", cfg: c("number_less_than", `{"object":{"source_key":"a"},"value":1}`), in: `{}`, want: true},
+		{name: "greater missing target uses value", cfg: c("number_greater_than", `{"object":{"source_key":"a","target_key":"t"},"value":1}`), in: `{"a":2}`, want: true},
+		{name: "greater target wins", cfg: c("number_greater_than", `{"object":{"source_key":"a","target_key":"t"},"value":1}`), in: `{"a":2,"t":"3"}`, want: false},
 		{name: "and key", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{"f":6}`, want: true},
 		{name: "and key string number", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{"f":"6"}`, want: true},
 		{name: "and missing key is 0", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{}`, want: false},
