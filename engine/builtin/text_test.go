@@ -367,3 +367,25 @@ func TestTextFamiliesComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestOperatorConditions(t *testing.T) {
+	op := func(typ, src, conds string) string {
+		return tf(typ, `{"object":{"source_key":"`+src+`"},"conditions":[`+conds+`]}`)
+	}
+	isX := `{"type":"string_equal_to","settings":{"value":"x"}}`
+	hasX := `{"type":"string_contains","settings":{"value":"x"}}`
+	runCondCases(t, []condCase{
+		{name: "all missing fails", cfg: op("meta_all", "a", isX), in: `{}`, want: false},
+		{name: "none missing fails", cfg: op("meta_none", "a", isX), in: `{}`, want: false},
+		{name: "any missing fails", cfg: op("meta_any", "a", isX), in: `{}`, want: false},
+		{name: "all empty array passes", cfg: op("all", "a", isX), in: `{"a":[]}`, want: true},
+		{name: "none empty array passes", cfg: op("none", "a", isX), in: `{"a":[]}`, want: true},
+		{name: "any empty array fails", cfg: op("any", "a", isX), in: `{"a":[]}`, want: false},
+		{name: "all elements", cfg: op("all", "a", isX), in: `{"a":["x","x"]}`, want: true},
+		{name: "all one differs", cfg: op("all", "a", isX), in: `{"a":["x","y"]}`, want: false},
+		{name: "any one", cfg: op("any", "a", isX), in: `{"a":["y","x"]}`, want: true},
+		{name: "scalar is one element", cfg: op("all", "a", isX), in: `{"a":"x"}`, want: true},
+		{name: "none scalar looks at the whole data", cfg: op("none", "a", hasX), in: `{"a":"y","b":"x"}`, want: false},
+		{name: "none elements", cfg: op("none", "a", isX), in: `{"a":["y","z"]}`, want: true},
+	})
+}
