@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/weirhq/weir/engine"
+	"golang.org/x/net/publicsuffix"
 )
 
 // textCase is one transform case of the text families: a config, the
@@ -388,4 +389,50 @@ func TestOperatorConditions(t *testing.T) {
 		{name: "none scalar looks at the whole data", cfg: op("none", "a", hasX), in: `{"a":"y","b":"x"}`, want: false},
 		{name: "none elements", cfg: op("none", "a", isX), in: `{"a":["y","z"]}`, want: true},
 	})
+}
+
+// TestSubdomainQuirks: network_domain_subdomain removes the first
+// ".<registered domain>" from the name, wherever it is, as Substation's
+// strings.Replace does.
+func TestSubdomainQuirks(t *testing.T) {
+	ab := `{"object":{"source_key":"a","target_key":"b"}}`
+	runTextCases(t, []textCase{
+		{"repeated domain", tf("network_domain_subdomain", ab), []string{`{"a":"b.com.b.com"}`}, []string{`ERR: no subdomain`}},
+		{"domain inside", tf("network_domain_subdomain", ab), []string{`{"a":"x.b.com.y.b.com"}`}, []string{`{"a":"x.b.com.y.b.com","b":"x.y.b.com"}`}},
+		{"label ending like the domain", tf("network_domain_subdomain", ab), []string{`{"a":"ab.com.b.com"}`}, []string{`{"a":"ab.com.b.com","b":"ab.com"}`}},
+		{"plain", tf("network_domain_subdomain", `{}`), []string{`a.b.c.example.org`}, []string{`a.b.c`}},
+	})
+}
+
+// TestSubdomainMatchesReplace compares network_domain_subdomain with the
+// strings.Replace formulation Substation uses, over tricky names.
+func TestSubdomainMatchesReplace(t *testing.T) {
+	p, err := Compile([]json.RawMessage{json.RawMessage(tf("network_domain_subdomain", `{}`))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"b.com.b.com", "x.b.com.y.b.com", "ab.com.b.com", "com.b.com", "a.co.uk", "x.a.co.uk",
+		"a.b.c.d.example.org", ".b.com", "b.com.", "b.com..b.com", "x.y.s3.amazonaws.com", "a.b.a.b.a.b", "localhost", "xn--bcher-kva.example"} {
+		var want string
+		d, err := publicsuffix.EffectiveTLDPlusOne(name)
+		if err == nil {
+			want = strings.Replace(name, "."+d, "", 1)
+			if want == d {
+				want = "ERR"
+			}
+		} else {
+			want = "ERR"
+		}
+		res, err := p.Process(context.Background(), []engine.Record{{Data: []byte(name)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "ERR"
+		if res[0].Status == engine.StatusOK {
+			got = string(res[0].Outputs[0].Data)
+		}
+		if got != want {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
+	}
 }
