@@ -46,10 +46,14 @@
 // v2.8.0 type; an entry with a refusal reason cannot be registered). A
 // factory decodes its settings strictly with Compiler.Decode into a
 // struct embedding ID (the "id" setting) and using ObjectSettings for
-// "object"; an unknown or mistyped setting becomes an error naming the
-// transform's index and type ("transforms[2] (object_copy): settings:
-// unknown setting \"sorce_key\""). Factories check required settings at
-// compile time. Transforms of Substation's usual shape (map the value at
+// "object"; a mistyped setting becomes an error naming the transform's
+// index and type ("transforms[2] (object_copy): settings:
+// \"object.source_key\" must be a string, not a JSON number"), while an
+// unknown one is accepted, as Substation accepts it, with a warning
+// (Plan.Warnings: "transforms[2] (object_copy): settings: unknown setting
+// \"object.sorce_key\" ignored ...") that the stage builder logs and
+// "weir validate" prints. Factories check required settings at compile
+// time. Transforms of Substation's usual shape (map the value at
 // source_key to target_key, or the whole data when neither is set) are
 // one call: PerValue(settings.Object, func(in, dst []byte) ([]byte,
 // error)). Others work on one message in place: return

@@ -380,11 +380,17 @@ func (b *batch) newString(s string) *fastjson.Value {
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
-// newStringBytes is newString for bytes.
+// newStringBytes is newString for bytes. The quoted text is parsed by a
+// batch parser (kept across batches) rather than copied into a Go
+// string: no allocation per call once the batch memory is warm.
 func (b *batch) newStringBytes(s []byte) *fastjson.Value {
 	start := len(b.scratch)
 	b.scratch = frame.AppendString(b.scratch, s)
-	return b.arena.NewNumberString(b.scratchString(start))
+	q := b.scratch[start:len(b.scratch):len(b.scratch)]
+	if v, err := b.parser().ParseBytes(q); err == nil {
+		return v
+	}
+	return b.arena.NewNumberString(string(q))
 }
 
 // scratchString returns the bytes of the batch's scratch buffer from
