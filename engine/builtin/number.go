@@ -29,17 +29,13 @@ func init() {
 }
 
 // dataValue returns the data as Substation's transforms read it when no
-// source_key is set: the parsed document, or, when the data is not JSON,
-// its text as a string (missing when empty).
+// source_key is set (bytesToValue): the parsed document, or, when the
+// data is not JSON (or empty), its text as a string.
 func dataValue(m *Message) Value {
 	if v := m.b.tree(&m.data); v != nil {
 		return Value{v: v}
 	}
-	data := m.Data()
-	if len(data) == 0 {
-		return Value{}
-	}
-	return Value{v: m.b.newStringBytes(data)}
+	return Value{v: m.b.newStringBytes(m.Data())}
 }
 
 // floatOf returns v.Float(), reading JSON numbers with fastjson's

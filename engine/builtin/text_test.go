@@ -211,6 +211,7 @@ func TestNumberTransforms(t *testing.T) {
 		{"data not json", tf("number_math_addition", `{}`), []string{`nope`}, []string{`nope`}},
 		{"max string number", tf("number_maximum", `{"object":{"source_key":"a","target_key":"b"},"value":3}`), []string{`{"a":"7"}`, `{"a":"x"}`}, []string{`{"a":"7","b":7}`, `{"a":"x","b":3}`}},
 		{"min data text", tf("number_minimum", `{"value":3}`), []string{`10`, `1.25`, `abc`}, []string{`3`, `1.25`, `0`}},
+		{"max empty data reads 0", tf("number_maximum", `{"value":-2}`), []string{``}, []string{`0`}},
 		{"min missing", tf("number_minimum", `{"object":{"source_key":"a","target_key":"b"},"value":3}`), []string{`{}`}, []string{`{}`}},
 		{"keys together", tf("number_minimum", `{"object":{"target_key":"b"}}`), nil, []string{"COMPILE: go together"}},
 	})
