@@ -78,6 +78,7 @@ func BenchmarkTransform(b *testing.B) {
 			}
 		})
 	}
+	benchDataTransforms(b) // time_*, hash_*, format_*, object_jq, aggregate_* (bench_data_test.go)
 }
 
 // cut splits "type/variant".

@@ -64,6 +64,12 @@
 // flight, create new ones with Message.NewMessage (keeping the input
 // record they are attributed to), and flush on the control message
 // (Message.IsControl) the plan sends after the last record of a batch.
+// State that spans the batch (an open aggregate) lives in the batch, not
+// in the Transform (shared by concurrent batches, and called one message
+// at a time inside meta_switch): batch.stateOf(t, ...), keyed by the
+// transform's address (give the type a field: pointers to zero-size
+// values may be equal). aggregate.go documents how aggregates are
+// attributed to input records.
 // Nested transform lists (meta_switch, meta_for_each, meta_err) are
 // compiled with Compiler.Transforms and run with Steps.Run; conditions
 // with Compiler.Condition / Compiler.Conditions.

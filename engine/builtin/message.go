@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -168,12 +169,18 @@ func (m *Message) SetBytes(key string, b []byte) error {
 
 // SetInt sets an integer at key.
 func (m *Message) SetInt(key string, n int64) error {
-	return m.set(key, m.b.arena.NewNumberString(strconv.FormatInt(n, 10)))
+	b := m.b
+	start := len(b.scratch)
+	b.scratch = strconv.AppendInt(b.scratch, n, 10)
+	return m.set(key, b.arena.NewNumberString(b.scratchString(start)))
 }
 
 // SetUint sets an unsigned integer at key.
 func (m *Message) SetUint(key string, n uint64) error {
-	return m.set(key, m.b.arena.NewNumberString(strconv.FormatUint(n, 10)))
+	b := m.b
+	start := len(b.scratch)
+	b.scratch = strconv.AppendUint(b.scratch, n, 10)
+	return m.set(key, b.arena.NewNumberString(b.scratchString(start)))
 }
 
 // SetFloat sets a number at key, written as Go's shortest decimal
@@ -370,7 +377,7 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 func (b *batch) newString(s string) *fastjson.Value {
 	start := len(b.scratch)
 	b.scratch = frame.AppendString(b.scratch, []byte(s))
-	return b.arena.NewNumberString(string(b.scratch[start:]))
+	return b.arena.NewNumberString(b.scratchString(start))
 }
 
 // newStringBytes is newString for bytes. The quoted text is parsed by a
@@ -384,6 +391,19 @@ func (b *batch) newStringBytes(s []byte) *fastjson.Value {
 		return v
 	}
 	return b.arena.NewNumberString(string(q))
+}
+
+// scratchString returns the bytes of the batch's scratch buffer from
+// start to its end as a string, without copying. This is safe because
+// scratch is append-only during a batch (a function may truncate only
+// what it appended itself) and everything made from it lives in the
+// batch: a growing buffer leaves the old bytes where they were, and the
+// buffer is reused only after Process has copied the outputs.
+func (b *batch) scratchString(start int) string {
+	if start == len(b.scratch) {
+		return ""
+	}
+	return unsafe.String(&b.scratch[start], len(b.scratch)-start)
 }
 
 func lookup(v *fastjson.Value, path string) *fastjson.Value {
