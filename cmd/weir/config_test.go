@@ -162,7 +162,7 @@ func TestUndecodableInput(t *testing.T) {
 		"weir: input " + bad + " failed, skipped: codec: " + bad + ": unexpected end of input",
 		"weir: input " + badGzip + " failed, skipped: codec: " + badGzip + ": ",
 	} {
-		if !strings.Contains(r.stderr, want) {
+		if !strings.Contains(r.stderr, `level=WARN msg="swap: built-in stage: transforms[0] (object_copy): settings: unknown setting \"pattern\" ignored`) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
@@ -216,6 +216,17 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unknown setting warns", func(t *testing.T) {
+		// Substation ignores settings it does not know; weir accepts them
+		// with a warning naming the transform and the key.
+		cfg := writeFile(t, dir, "warn.yaml", []byte("version: 1\nstages:\n  - name: b\n    transforms:\n"+
+			"      - {type: object_copy, settings: {object: {source_key: a, target_key: b}, pattern: x}}\n"))
+		r := weir(t, nil, "validate", "-p", cfg)
+		want := `transforms[0] (object_copy): settings: unknown setting "pattern" ignored`
+		if r.code != 0 || !strings.Contains(r.stdout, `warning: stage 0 "b": `+want) || !strings.Contains(r.stderr, `level=WARN msg="swap: built-in stage: transforms[0] (object_copy): settings: unknown setting \"pattern\" ignored`) {
+			t.Fatalf("%v\nstdout: %s", r, r.stdout)
+		}
+	})
 	t.Run("missing output folder", func(t *testing.T) {
 		cfg := writeFile(t, dir, "out.yaml", []byte("version: 1\nstages:\n  - module: "+module+
 			"\noutputs:\n  default: {type: file, path: no/such/dir/out.ndjson}\n"))

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/engine/builtin"
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
@@ -39,6 +40,17 @@ status 2.`,
 			fmt.Fprintf(g.stdout, "%s: ok (%d stages, %d outputs)\n", path, len(cfg.Stages), len(cfg.Outputs))
 			for _, s := range l.stages {
 				fmt.Fprintf(g.stdout, "  stage %q: %s sha256:%s\n", s.name, s.module, s.digest)
+			}
+			// Settings Substation ignores are accepted with a warning.
+			for i, sc := range cfg.Stages {
+				if !sc.IsBuiltin() {
+					continue
+				}
+				if p, err := builtin.Compile(sc.RawTransforms()); err == nil {
+					for _, w := range p.Warnings() {
+						fmt.Fprintf(g.stdout, "  warning: stage %d %q: %s\n", i, sc.Name, w)
+					}
+				}
 			}
 			return nil
 		},

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"regexp"
@@ -8,8 +9,8 @@ import (
 )
 
 // String conditions: string_contains, string_starts_with,
-// string_ends_with, string_equal_to, string_match. (string_greater_than,
-// string_less_than: to do.)
+// string_ends_with, string_equal_to, string_match, string_greater_than,
+// string_less_than.
 
 func init() {
 	RegisterCondition("string_contains", newStringCondition(strings.Contains))
@@ -17,6 +18,49 @@ func init() {
 	RegisterCondition("string_ends_with", newStringCondition(strings.HasSuffix))
 	RegisterCondition("string_equal_to", newStringCondition(func(a, b string) bool { return a == b }))
 	RegisterCondition("string_match", newStringMatch)
+	RegisterCondition("string_greater_than", newStringOrder(func(c int) bool { return c > 0 }))
+	RegisterCondition("string_less_than", newStringOrder(func(c int) bool { return c < 0 }))
+}
+
+// newStringOrder builds string_greater_than and string_less_than as
+// Substation does: the bytes of the data (no source_key) or of the value
+// at source_key (a missing value is empty) are compared with the value
+// at target_key when it exists, else with the "value" setting.
+func newStringOrder(ok func(cmp int) bool) ConditionFactory {
+	return func(c *Compiler, raw json.RawMessage) (Condition, error) {
+		var s struct {
+			ID
+			Object ObjectSettings `json:"object"`
+			Value  string         `json:"value"`
+		}
+		if err := c.Decode(raw, &s); err != nil {
+			return nil, err
+		}
+		src, tgt, want := s.Object.SourceKey, s.Object.TargetKey, []byte(s.Value)
+		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
+			if m.ctrl {
+				return false, nil
+			}
+			if src == "" {
+				return ok(bytes.Compare(m.Data(), want)), nil
+			}
+			b := m.b
+			start := len(b.scratch)
+			w := want
+			if tgt != "" {
+				if t := m.GetValue(tgt); t.Exists() {
+					b.scratch = t.AppendText(b.scratch)
+					w = b.scratch[start:]
+				}
+			}
+			mid := len(b.scratch)
+			b.scratch = m.GetValue(src).AppendText(b.scratch)
+			got := b.scratch[mid:]
+			res := ok(bytes.Compare(got, w))
+			b.scratch = b.scratch[:start]
+			return res, nil
+		}), nil
+	}
 }
 
 // text returns the text a condition inspects: the value at source_key

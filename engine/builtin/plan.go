@@ -174,8 +174,9 @@ func (b *batch) serialize(d *doc) []byte {
 // Plan is a compiled transforms list: built once, safe for concurrent
 // Process calls.
 type Plan struct {
-	steps *Steps
-	pool  sync.Pool
+	steps    *Steps
+	pool     sync.Pool
+	warnings []string
 }
 
 // Compile compiles a list of Substation transform objects into a plan.
@@ -187,10 +188,15 @@ func Compile(transforms []json.RawMessage) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{steps: s}
+	p := &Plan{steps: s, warnings: c.Warnings()}
 	p.pool.New = func() any { return &batch{} }
 	return p, nil
 }
+
+// Warnings returns what compiling accepted but a user should know, one
+// line each, naming the transform: settings Substation ignores (unknown
+// keys), which weir ignores too.
+func (p *Plan) Warnings() []string { return p.warnings }
 
 // Process runs every record through the plan: each record is parsed once
 // (when a step reads it), every step applies to the parsed document, and
@@ -317,6 +323,9 @@ func NewStage(transforms []json.RawMessage) (*Stage, error) {
 	}
 	return &Stage{plan: p}, nil
 }
+
+// Warnings returns the plan's compile warnings (Plan.Warnings).
+func (s *Stage) Warnings() []string { return s.plan.Warnings() }
 
 // Process implements engine.Stage.
 func (s *Stage) Process(ctx context.Context, records []engine.Record) ([]engine.Result, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -126,6 +127,7 @@ type Config struct {
 // transforms[1] (object_copy)") so that every error names it.
 type Compiler struct {
 	path string
+	warn *[]string // shared by sub-compilers
 }
 
 func (c *Compiler) errorf(format string, args ...any) error {
@@ -144,36 +146,60 @@ func (c *Compiler) wrap(err error) error {
 }
 
 func (c *Compiler) sub(elem string) *Compiler {
-	if c.path == "" {
-		return &Compiler{path: elem}
+	if c.warn == nil {
+		c.warn = new([]string)
 	}
-	return &Compiler{path: c.path + ": " + elem}
+	if c.path == "" {
+		return &Compiler{path: elem, warn: c.warn}
+	}
+	return &Compiler{path: c.path + ": " + elem, warn: c.warn}
 }
 
 // Sub returns a compiler whose errors are prefixed with elem too (e.g.
 // "cases[1]"), for factories that compile nested lists.
 func (c *Compiler) Sub(elem string) *Compiler { return c.sub(elem) }
 
-// Decode decodes settings into dst strictly: an unknown key is an error
-// naming it, as is a value of the wrong type. Absent settings leave dst
-// unchanged.
+// Decode decodes settings into dst. A value of the wrong type is an
+// error naming the setting. An unknown setting is accepted, as Substation
+// accepts it, with a warning naming it (Compiler.Warnings, logged by the
+// stage builders and printed by "weir validate"). Absent settings leave
+// dst unchanged.
 func (c *Compiler) Decode(settings json.RawMessage, dst any) error {
 	if len(bytes.TrimSpace(settings)) == 0 || string(bytes.TrimSpace(settings)) == "null" {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(settings))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	if err := json.Unmarshal(settings, dst); err != nil {
 		var te *json.UnmarshalTypeError
-		switch {
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return c.errorf("settings: unknown setting %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-		case errors.As(err, &te):
+		if errors.As(err, &te) {
 			return c.errorf("settings: %q must be a %s, not a JSON %s", te.Field, te.Type, te.Value)
 		}
 		return c.errorf("settings: %v", err)
 	}
+	for _, k := range unknownSettings(settings, reflect.TypeOf(dst), "") {
+		c.warnf("settings: unknown setting %q ignored (Substation ignores it too)", k)
+	}
 	return nil
+}
+
+// warnf records a warning prefixed with the compiler's path.
+func (c *Compiler) warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if c.path != "" {
+		msg = c.path + ": " + msg
+	}
+	if c.warn == nil {
+		c.warn = new([]string)
+	}
+	*c.warn = append(*c.warn, msg)
+}
+
+// Warnings returns the warnings of everything compiled so far (unknown
+// settings), in order.
+func (c *Compiler) Warnings() []string {
+	if c.warn == nil {
+		return nil
+	}
+	return *c.warn
 }
 
 // ParseConfig decodes one transform or condition object strictly.

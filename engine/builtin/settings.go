@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"sort"
+	"strings"
 
 	"github.com/valyala/fastjson"
 )
@@ -79,4 +82,96 @@ func requireKeys(o ObjectSettings, source, target bool) error {
 		return fmt.Errorf("settings: object.target_key is required")
 	}
 	return nil
+}
+
+// unknownSettings returns the keys of the JSON object raw that a value of
+// type t does not decode (encoding/json's rules: tags, embedded structs,
+// case-insensitive names), recursing into nested objects and lists of
+// objects; prefix names the nesting ("object.").
+func unknownSettings(raw json.RawMessage, t reflect.Type, prefix string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+	case reflect.Slice, reflect.Array:
+		if t.Elem() == reflect.TypeOf(byte(0)) {
+			return nil
+		}
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil
+		}
+		var out []string
+		for i, it := range items {
+			out = append(out, unknownSettings(it, t.Elem(), fmt.Sprintf("%s[%d].", strings.TrimSuffix(prefix, "."), i))...)
+		}
+		return out
+	default:
+		return nil
+	}
+	if t == reflect.TypeOf(Constant{}) {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	collectFields(t, fields)
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		ft, ok := fields[k]
+		if !ok {
+			for name, typ := range fields {
+				if strings.EqualFold(name, k) {
+					ft, ok = typ, true
+					break
+				}
+			}
+		}
+		if !ok {
+			out = append(out, prefix+k)
+			continue
+		}
+		out = append(out, unknownSettings(obj[k], ft, prefix+k+".")...)
+	}
+	return out
+}
+
+// collectFields maps the JSON names of t's fields (embedded structs'
+// fields included) to their types.
+func collectFields(t reflect.Type, fields map[string]reflect.Type) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				collectFields(ft, fields)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, dup := fields[name]; !dup {
+			fields[name] = f.Type
+		}
+	}
 }

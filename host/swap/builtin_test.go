@@ -58,7 +58,7 @@ stages:
 		cfg                     []byte
 	}{
 		{name: "good 2", cfg: cfg(2, `{"a":1,"b":1,"v":2}`), want: `{"a":"x","b":"x","v":2}`},
-		{name: "unknown setting", reason: ReasonBuild, cfg: []byte("version: 1\nstages:\n  - transforms: [{type: object_copy, settings: {objet: {}}}]\n"), log: `unknown setting \"objet\"`},
+		{name: "mistyped setting", reason: ReasonBuild, cfg: []byte("version: 1\nstages:\n  - transforms: [{type: object_copy, settings: {object: {source_key: [a]}}}]\n"), log: `must be a string`},
 		{name: "refused transform", reason: ReasonBuild, cfg: []byte("version: 1\nstages:\n  - transforms: [{type: send_aws_sqs}]\n"), log: "not supported by weir"},
 		{name: "smoke fails", reason: ReasonBuild, cfg: cfg(3, `nope`), log: "smoke test"},
 		{name: "good 3", cfg: cfg(3, `{"a":1,"b":1,"v":3}`), want: `{"a":"x","b":"x","v":3}`},

@@ -162,6 +162,9 @@ func (l *Loader) buildStage(ctx context.Context, srcs engine.SourcesConfig, sc e
 		if err := smokeTest(ctx, st, sc.Smoke); err != nil {
 			return nil, fmt.Errorf("smoke test: %w", err)
 		}
+		for _, w := range st.Warnings() {
+			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: built-in stage: "+w, slog.String("stage", sc.Name))
+		}
 		l.log.LogAttrs(ctx, slog.LevelInfo, "swap: built-in stage compiled", slog.String("stage", sc.Name), slog.Int("transforms", len(sc.Transforms)))
 		return st, nil
 	}
