@@ -86,6 +86,24 @@ type batch struct {
 	in, out []*Message
 	free    [][]*Message // spare message slices for Steps.Run
 	counts  []int
+	state   map[any]any // per-batch state of stateful transforms (aggregate_*)
+}
+
+// stateOf returns the state a stateful transform keeps for this batch
+// (key is the transform itself), made by mk on first use. A compiled
+// Transform is shared by concurrent batches, and a nested one (inside
+// meta_switch) sees one message per call, so state that spans the batch
+// lives here and is dropped when the batch ends.
+func (b *batch) stateOf(key any, mk func() any) any {
+	if s, ok := b.state[key]; ok {
+		return s
+	}
+	if b.state == nil {
+		b.state = map[any]any{}
+	}
+	s := mk()
+	b.state[key] = s
+	return s
 }
 
 func (b *batch) getBuf() []*Message {
@@ -114,6 +132,7 @@ func (b *batch) reset() {
 	clear(b.in)
 	clear(b.out)
 	b.in, b.out = b.in[:0], b.out[:0]
+	clear(b.state)
 }
 
 func (b *batch) newMessage(origin int) *Message {
