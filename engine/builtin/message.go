@@ -118,6 +118,9 @@ func (m *Message) GetValue(key string) Value {
 		return Value{}
 	}
 	if path == "@this" {
+		if !d.dirty {
+			return Value{v: v, raw: d.raw}
+		}
 		return Value{v: v}
 	}
 	if !isSimplePath(path) {
