@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/weirhq/weir/engine"
@@ -107,4 +108,103 @@ func TestReferenceBuiltins(t *testing.T) {
 		same++
 	}
 	t.Logf("%d/%d records byte-identical", same, len(recs))
+}
+
+// TestMixedPipeline runs, through the weir binary, a pipeline where
+// built-in stages and a Wasm module mix: built-ins filter the records
+// (dropping Describe/List/Get calls), the Go module normalizes, and
+// built-ins label the document and route failures to their own output
+// (meta_switch inserting "meta route"). The expected outputs come from the
+// module alone, run in-process on the records the filter keeps.
+func TestMixedPipeline(t *testing.T) {
+	dir := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail", "stratus-red-team", "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no stratus-red-team corpus")
+	}
+	y := `version: 1
+stages:
+  - name: filter
+    transforms:
+      - type: meta_switch
+        settings:
+          cases:
+            - condition: {type: string_match, settings: {object: {source_key: eventName}, pattern: '^(Describe|List|Get)'}}
+              transforms: [{type: utility_drop}]
+  - name: normalize
+    module: ` + ctModule(t) + `
+  - name: route
+    transforms:
+      - {type: object_insert, settings: {object: {target_key: labels.pipeline}, value: mixed}}
+      - type: meta_switch
+        settings:
+          cases:
+            - condition: {type: string_equal_to, settings: {object: {source_key: event.outcome}, value: failure}}
+              transforms:
+                - {type: object_insert, settings: {object: {target_key: meta route}, value: failures}}
+outputs:
+  default: {type: file, path: ok.ndjson}
+  failures: {type: file, path: failures.ndjson}
+`
+	p := writeFile(t, dir, "mixed.yaml", []byte(y))
+	r := weirExec(t, "", nil, append([]string{"run", "-p", p}, files...)...)
+	if r.code != 0 {
+		t.Fatalf("%v", r)
+	}
+
+	// Expected: the records the filter keeps, normalized by the module,
+	// labelled, split by outcome.
+	var recs []engine.Record
+	dropped := 0
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range rs {
+			var ct struct{ EventName string }
+			_ = json.Unmarshal(rec.Data, &ct)
+			if n := ct.EventName; strings.HasPrefix(n, "Get") || strings.HasPrefix(n, "List") || strings.HasPrefix(n, "Describe") {
+				dropped++
+				continue
+			}
+			recs = append(recs, rec)
+		}
+	}
+	res := runBatch(t, ctPipeline(t), recs)
+	var wantOK, wantFailed string
+	for i, rr := range res.Records {
+		if rr.Err != nil || len(rr.Outputs) != 1 {
+			t.Fatalf("module on record %d: %v", i, rr.Err)
+		}
+		d := rr.Outputs[0].Data
+		line := string(d[:len(d)-1]) + `,"labels":{"pipeline":"mixed"}}` + "\n"
+		var doc struct{ Event struct{ Outcome string } }
+		if err := json.Unmarshal(d, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.Event.Outcome == "failure" {
+			wantFailed += line
+		} else {
+			wantOK += line
+		}
+	}
+	if dropped == 0 || wantFailed == "" || wantOK == "" {
+		t.Fatalf("corpus does not exercise the pipeline: %d dropped, failures %d bytes, ok %d bytes", dropped, len(wantFailed), len(wantOK))
+	}
+	for name, want := range map[string]string{"ok.ndjson": wantOK, "failures.ndjson": wantFailed} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s: %d bytes, want %d:\n%.600s\nwant:\n%.600s", name, len(got), len(want), got, want)
+		}
+	}
+	t.Logf("%d records dropped by the filter, %d normalized", dropped, len(recs))
 }
