@@ -74,7 +74,7 @@ func text(m *Message, src string) (string, bool) {
 	if !v.Exists() {
 		return "", false
 	}
-	return v.String(), true
+	return m.text(v), true
 }
 
 func newStringCondition(cmp func(s, value string) bool) ConditionFactory {

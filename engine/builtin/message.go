@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -372,15 +373,34 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 // original bytes: fastjson's own string values would be re-escaped.
 func (b *batch) newString(s string) *fastjson.Value {
 	start := len(b.scratch)
-	b.scratch = frame.AppendString(b.scratch, []byte(s))
-	return b.arena.NewNumberString(string(b.scratch[start:]))
+	b.scratch = frame.AppendString(b.scratch, unsafe.Slice(unsafe.StringData(s), len(s)))
+	return b.arena.NewNumberString(b.scratchString(start))
 }
 
 // newStringBytes is newString for bytes.
 func (b *batch) newStringBytes(s []byte) *fastjson.Value {
 	start := len(b.scratch)
 	b.scratch = frame.AppendString(b.scratch, s)
-	return b.arena.NewNumberString(string(b.scratch[start:]))
+	return b.arena.NewNumberString(b.scratchString(start))
+}
+
+// scratchString returns b.scratch[start:] as a string without copying.
+// During a batch the scratch buffer grows (a reallocation leaves the old
+// bytes as they were) and is truncated only over temporary bytes no
+// string points to; it is reused after Process returned, when no value
+// of the batch is reachable. Like every Value, the string is valid during
+// the Process call only.
+func (b *batch) scratchString(start int) string {
+	s := b.scratch[start:len(b.scratch):len(b.scratch)]
+	return unsafe.String(unsafe.SliceData(s), len(s))
+}
+
+// text returns v's text (Value.String) in batch memory: no allocation
+// once the scratch buffer has grown, valid during the Process call.
+func (m *Message) text(v Value) string {
+	start := len(m.b.scratch)
+	m.b.scratch = v.AppendText(m.b.scratch)
+	return m.b.scratchString(start)
 }
 
 func lookup(v *fastjson.Value, path string) *fastjson.Value {

@@ -16,7 +16,7 @@ func init() {
 	RegisterTransform("object_to_float", newObjectTo(func(m *Message, k string, v Value) error { return m.SetFloat(k, v.Float()) }))
 	RegisterTransform("object_to_integer", newObjectTo(func(m *Message, k string, v Value) error { return m.SetInt(k, v.Int()) }))
 	RegisterTransform("object_to_unsigned_integer", newObjectTo(func(m *Message, k string, v Value) error { return m.SetUint(k, v.Uint()) }))
-	RegisterTransform("object_to_string", newObjectTo(func(m *Message, k string, v Value) error { return m.SetString(k, v.String()) }))
+	RegisterTransform("object_to_string", newObjectTo(func(m *Message, k string, v Value) error { return m.SetString(k, m.text(v)) }))
 }
 
 type objectSettings struct {
