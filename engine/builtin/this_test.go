@@ -46,3 +46,31 @@ func TestThisKeepsRecordBytes(t *testing.T) {
 		t.Errorf("changed record: hash %s, want %s", got.H2, want)
 	}
 }
+
+// A key written "\@name" (gjson's escape, as ECS's @timestamp needs) is
+// the key "@name", natively: set, read, delete, nested.
+func TestEscapedAtKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, transform, in, want string
+	}{
+		{"set", `{"type":"object_copy","settings":{"object":{"source_key":"t","target_key":"\\@timestamp"}}}`, `{"t":"x"}`, `{"t":"x","@timestamp":"x"}`},
+		{"set nested", `{"type":"object_copy","settings":{"object":{"source_key":"t","target_key":"a.\\@b"}}}`, `{"t":1}`, `{"t":1,"a":{"@b":1}}`},
+		{"read", `{"type":"object_copy","settings":{"object":{"source_key":"a.\\@b","target_key":"c"}}}`, `{"a":{"@b":[1]}}`, `{"a":{"@b":[1]},"c":[1]}`},
+		{"delete", `{"type":"object_delete","settings":{"object":{"source_key":"\\@timestamp"}}}`, `{"@timestamp":1,"k":2}`, `{"k":2}`},
+		{"meta", `{"type":"object_copy","settings":{"object":{"source_key":"t","target_key":"meta \\@t"}}}`, `{"t":"x"}`, `{"t":"x"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := builtin.Compile([]json.RawMessage{json.RawMessage(tc.transform)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.Process(context.Background(), []engine.Record{{Data: []byte(tc.in)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := res[0]; r.Status != engine.StatusOK || string(r.Outputs[0].Data) != tc.want {
+				t.Errorf("got %+v (%s), want %s", r, r.Outputs[0].Data, tc.want)
+			}
+		})
+	}
+}
