@@ -323,7 +323,7 @@ func (m *Message) route() string {
 		return ""
 	}
 	v := m.GetValue(RouteKey)
-	if !v.IsString() {
+	if !v.Exists() || !v.IsString() {
 		return ""
 	}
 	return v.String()
