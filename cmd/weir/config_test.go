@@ -162,7 +162,7 @@ func TestUndecodableInput(t *testing.T) {
 		"weir: input " + bad + " failed, skipped: codec: " + bad + ": unexpected end of input",
 		"weir: input " + badGzip + " failed, skipped: codec: " + badGzip + ": ",
 	} {
-		if !strings.Contains(r.stderr, `level=WARN msg="swap: built-in stage: transforms[0] (object_copy): settings: unknown setting \"pattern\" ignored`) {
+		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
@@ -223,7 +223,8 @@ func TestValidate(t *testing.T) {
 			"      - {type: object_copy, settings: {object: {source_key: a, target_key: b}, pattern: x}}\n"))
 		r := weir(t, nil, "validate", "-p", cfg)
 		want := `transforms[0] (object_copy): settings: unknown setting "pattern" ignored`
-		if r.code != 0 || !strings.Contains(r.stdout, `warning: stage 0 "b": `+want) || !strings.Contains(r.stderr, `level=WARN msg="swap: built-in stage: transforms[0] (object_copy): settings: unknown setting \"pattern\" ignored`) {
+		if r.code != 0 || !strings.Contains(r.stdout, `warning: stage 0 "b": `+want) ||
+			!strings.Contains(r.stderr, `level=WARN msg="swap: built-in stage: transforms[0] (object_copy): settings: unknown setting \"pattern\" ignored`) {
 			t.Fatalf("%v\nstdout: %s", r, r.stdout)
 		}
 	})

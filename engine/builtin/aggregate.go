@@ -85,12 +85,11 @@ func (c *Compiler) batchLimits(s BatchSettings) (batchLimits, error) {
 }
 
 type aggregateTo struct {
-	toString  bool
-	sep       []byte
-	target    string
-	batchKey  string
-	limits    batchLimits
-	hasTarget bool
+	toString bool
+	sep      []byte
+	target   string
+	batchKey string
+	limits   batchLimits
 }
 
 func newAggregateTo(toString bool) TransformFactory {
@@ -110,9 +109,7 @@ func newAggregateTo(toString bool) TransformFactory {
 				return nil, c.errorf("settings: separator is required")
 			}
 			t.sep = []byte(*s.Separator)
-			if t.target != "" {
-				return nil, c.errorf("settings: aggregate_to_string has no object.target_key (it replaces the data)")
-			}
+			t.target = "" // as in Substation, the string always replaces the data
 		}
 		var err error
 		if t.limits, err = c.batchLimits(s.Batch); err != nil {

@@ -43,12 +43,12 @@ var transformBenches = []transformBench{
 	{"aggregate_to_array", `{"type":"aggregate_to_array"}`, consoleLogin},
 }
 
-// BenchmarkTransform runs each transform of transformBenches alone over
-// 100 copies of its record per batch; ns/op and allocs/op are per
-// record (b.N counts records).
+// benchDataTransforms runs, under BenchmarkTransform, each transform of
+// transformBenches alone over 100 copies of its record per batch; ns/op
+// and allocs/op are per record (b.N counts records).
 //
 //	go test ./engine/builtin -run '^$' -bench 'BenchmarkTransform/' -benchmem
-func BenchmarkTransform(b *testing.B) {
+func benchDataTransforms(b *testing.B) {
 	for _, tb := range transformBenches {
 		b.Run(tb.name, func(b *testing.B) {
 			rec := tb.record(b)

@@ -12,7 +12,7 @@ const (
 	useHTTP    = "use a Wasm stage calling weir's HTTP host function (capabilities: http)"
 	useDynamo  = "use a Wasm stage calling weir's DynamoDB host function (capabilities: dynamodb)"
 	useKV      = "use a Wasm stage with weir's table or cache host functions (capabilities: tables, cache)"
-	useMetrics = "weir counts records, bytes and errors per stage itself (see the metrics section of the README)"
+	useMetrics = "weir measures records in/out/dropped/failed, bytes, per-stage duration and iterator age itself (EMF metrics on Lambda, see WEIR_METRICS; weir run --summary): remove this transform"
 )
 
 var transformCatalog = catalog(map[string]string{
@@ -52,9 +52,9 @@ var transformCatalog = catalog(map[string]string{
 	// Meta.
 	"meta_err":             "",
 	"meta_for_each":        "",
-	"meta_kv_store_lock":   useKV,
-	"meta_metric_duration": useMetrics,
-	"meta_retry":           "weir retries at the source (Lambda event source retries, on_error policies); a transform cannot re-run a record",
+	"meta_kv_store_lock":   "KV store locks guard enrich_kv_store_* and send_* transforms, which weir does not run; deduplicate or lock in a Wasm stage with weir's table or cache host functions (capabilities: tables, cache)",
+	"meta_metric_duration": "weir measures every stage's duration itself (EMF metrics on Lambda, weir run --summary): list the wrapped transforms directly in the stage",
+	"meta_retry":           "built-in transforms do no I/O, so a retry gives the same result; catch errors with meta_err or the stage's on_error, and let the source retry failed records (Lambda event source retries, WEIR_MAX_ATTEMPTS)",
 	"meta_switch":          "",
 	// Number.
 	"number_maximum":             "",
@@ -110,14 +110,14 @@ var transformCatalog = catalog(map[string]string{
 	"time_to_unix":         "",
 	"time_to_unix_milli":   "",
 	// Utility.
-	"utility_control":          "weir batches at the source; a transform cannot end a batch",
+	"utility_control":          "weir batches at the source (weir run --batch-size, the Lambda event source's batch) and aggregate_* flush at the end of every batch: remove this transform",
 	"utility_delay":            "a pipeline stage must not sleep; rate-limit at the source or output",
 	"utility_drop":             "",
 	"utility_err":              "",
 	"utility_metric_bytes":     useMetrics,
 	"utility_metric_count":     useMetrics,
 	"utility_metric_freshness": useMetrics,
-	"utility_secret":           "weir reads no secrets inside pipelines; pass configuration through the stage or environment",
+	"utility_secret":           "weir reads no secrets inside pipelines (Substation uses them for enrich_http_* and send_* credentials, which weir refuses): give a Wasm stage its settings through the stage's config",
 })
 
 var conditionCatalog = catalog(map[string]string{

@@ -7,8 +7,9 @@ import (
 
 // Operators: all/any/none (and their meta_ names). With object.source_key
 // they apply to every element of the array at that key (a non-array value
-// is one element): all = every element passes every condition, any = some
-// element passes some condition, none = no element passes any condition.
+// is one element, a missing one fails): all = every element passes every
+// condition, any = some element passes some condition, none = no element
+// passes any condition.
 
 func init() {
 	for _, op := range []string{"all", "any", "none"} {
@@ -48,13 +49,22 @@ func (o *operator) Condition(ctx context.Context, m *Message) (bool, error) {
 	if o.src == "" {
 		return o.eval(ctx, m)
 	}
+	// Substation: a missing value never passes; a value that is not an
+	// array is one element (for none, Substation evaluates the whole data
+	// then, which weir reproduces); an empty array has no elements (all
+	// and none pass, any fails).
 	v := m.GetValue(o.src)
-	for i, n := 0, max(v.Len(), 1); i < n; i++ {
-		e := v
-		if v.IsArray() {
-			e = v.Index(i)
+	if !v.Exists() {
+		return false, nil
+	}
+	if !v.IsArray() {
+		if o.op == "none" {
+			return o.eval(ctx, m.NewMessage(m.Data()))
 		}
-		ok, err := o.eval(ctx, m.NewMessage(e.AppendText(nil)))
+		return o.eval(ctx, m.NewMessage(v.AppendText(nil)))
+	}
+	for i, n := 0, v.Len(); i < n; i++ {
+		ok, err := o.eval(ctx, m.NewMessage(v.Index(i).AppendText(nil)))
 		if err != nil {
 			return false, err
 		}

@@ -41,7 +41,7 @@ func newNetworkIP(pred func(net.IP) bool) ConditionFactory {
 			if src == "" {
 				return pred(net.ParseIP(string(m.Data()))), nil
 			}
-			return pred(net.ParseIP(m.text(m.GetValue(src)))), nil
+			return pred(net.ParseIP(m.GetValue(src).String())), nil
 		}), nil
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -18,9 +17,9 @@ import (
 // "char"/"rune").
 
 func init() {
-	RegisterCondition("number_equal_to", newNumberCondition(func(a, b float64) bool { return a == b }))
-	RegisterCondition("number_greater_than", newNumberCondition(func(a, b float64) bool { return a > b }))
-	RegisterCondition("number_less_than", newNumberCondition(func(a, b float64) bool { return a < b }))
+	RegisterCondition("number_equal_to", newNumberCondition(func(a, b float64) bool { return a == b }, true))
+	RegisterCondition("number_greater_than", newNumberCondition(func(a, b float64) bool { return a > b }, false))
+	RegisterCondition("number_less_than", newNumberCondition(func(a, b float64) bool { return a < b }, false))
 	RegisterCondition("number_bitwise_and", newNumberBitwise(func(v, x int64) bool { return v&x != 0 }))
 	RegisterCondition("number_bitwise_or", newNumberBitwise(func(v, x int64) bool { return v|x != 0 }))
 	RegisterCondition("number_bitwise_xor", newNumberBitwise(func(v, x int64) bool { return v^x != 0 }))
@@ -102,22 +101,13 @@ func newNumberLength(match func(n, want int) bool) ConditionFactory {
 	}
 }
 
-// number returns the number a condition inspects: the value at
-// source_key, or the data read as a number when source_key is empty. ok
-// is false when source_key is set and missing.
-func number(m *Message, src string) (float64, bool) {
-	if src == "" {
-		f, _ := strconv.ParseFloat(strings.TrimSpace(string(m.Data())), 64)
-		return f, true
-	}
-	v := m.GetValue(src)
-	if !v.Exists() {
-		return 0, false
-	}
-	return v.Float(), true
-}
-
-func newNumberCondition(cmp func(got, want float64) bool) ConditionFactory {
+// newNumberCondition builds number_equal_to, number_greater_than and
+// number_less_than as Substation does: the data parsed as a number (an
+// error when it is not one), or the value at source_key (read as gjson
+// reads numbers) against the value at target_key when that exists, else
+// the "value" setting. For number_equal_to a missing source value never
+// matches; for the others it reads as 0.
+func newNumberCondition(cmp func(got, want float64) bool, needSource bool) ConditionFactory {
 	return func(c *Compiler, raw json.RawMessage) (Condition, error) {
 		var s struct {
 			ID
@@ -132,16 +122,24 @@ func newNumberCondition(cmp func(got, want float64) bool) ConditionFactory {
 			if m.ctrl {
 				return false, nil
 			}
+			if src == "" {
+				f, err := strconv.ParseFloat(string(m.Data()), 64)
+				if err != nil {
+					return false, fmt.Errorf("data is not a number: %w", err)
+				}
+				return cmp(f, want), nil
+			}
+			v := m.GetValue(src)
+			if needSource && !v.Exists() {
+				return false, nil
+			}
 			w := want
 			if tgt != "" {
-				t, ok := number(m, tgt)
-				if !ok {
-					return false, nil
+				if t := m.GetValue(tgt); t.Exists() {
+					w = floatOf(m.b, t)
 				}
-				w = t
 			}
-			got, ok := number(m, src)
-			return ok && cmp(got, w), nil
+			return cmp(floatOf(m.b, v), w), nil
 		}), nil
 	}
 }

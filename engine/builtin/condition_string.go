@@ -5,21 +5,121 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
-	"strings"
 )
 
-// String conditions: string_contains, string_starts_with,
-// string_ends_with, string_equal_to, string_match, string_greater_than,
-// string_less_than.
+// String conditions, with Substation v2.8.0's semantics: string_contains,
+// string_starts_with, string_ends_with, string_equal_to, string_match,
+// string_greater_than, string_less_than.
 
 func init() {
-	RegisterCondition("string_contains", newStringCondition(strings.Contains))
-	RegisterCondition("string_starts_with", newStringCondition(strings.HasPrefix))
-	RegisterCondition("string_ends_with", newStringCondition(strings.HasSuffix))
-	RegisterCondition("string_equal_to", newStringCondition(func(a, b string) bool { return a == b }))
+	RegisterCondition("string_contains", newStringCondition(bytes.Contains))
+	RegisterCondition("string_starts_with", newStringCondition(bytes.HasPrefix))
+	RegisterCondition("string_ends_with", newStringCondition(bytes.HasSuffix))
+	RegisterCondition("string_equal_to", newStringEqualTo)
 	RegisterCondition("string_match", newStringMatch)
 	RegisterCondition("string_greater_than", newStringOrder(func(c int) bool { return c > 0 }))
 	RegisterCondition("string_less_than", newStringOrder(func(c int) bool { return c < 0 }))
+}
+
+// stringSettings are the settings of Substation's string conditions.
+type stringSettings struct {
+	ID
+	Object ObjectSettings `json:"object"`
+	Value  string         `json:"value"`
+}
+
+// withText calls f with the text of v (a string's content, another
+// value's JSON, "" when missing) held in the batch's scratch space.
+func withText(m *Message, v Value, f func([]byte) bool) bool {
+	b := m.b
+	start := len(b.scratch)
+	b.scratch = v.AppendText(b.scratch)
+	ok := f(b.scratch[start:])
+	b.scratch = b.scratch[:start]
+	return ok
+}
+
+// newStringCondition builds string_contains, string_starts_with and
+// string_ends_with as Substation does: the data (no source_key) or the
+// text of the value at source_key (a missing value is "") against the
+// "value" setting.
+func newStringCondition(cmp func(s, value []byte) bool) ConditionFactory {
+	return func(c *Compiler, raw json.RawMessage) (Condition, error) {
+		var s stringSettings
+		if err := c.Decode(raw, &s); err != nil {
+			return nil, err
+		}
+		src, want := s.Object.SourceKey, []byte(s.Value)
+		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
+			if m.ctrl {
+				return false, nil
+			}
+			if src == "" {
+				return cmp(m.Data(), want), nil
+			}
+			return withText(m, m.GetValue(src), func(got []byte) bool { return cmp(got, want) }), nil
+		}), nil
+	}
+}
+
+// newStringEqualTo: the data (no source_key) equals "value"; otherwise
+// the value at source_key, which must exist, equals the value at
+// target_key when that exists, else "value".
+func newStringEqualTo(c *Compiler, raw json.RawMessage) (Condition, error) {
+	var s stringSettings
+	if err := c.Decode(raw, &s); err != nil {
+		return nil, err
+	}
+	src, tgt, want := s.Object.SourceKey, s.Object.TargetKey, []byte(s.Value)
+	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
+		if m.ctrl {
+			return false, nil
+		}
+		if src == "" {
+			return bytes.Equal(m.Data(), want), nil
+		}
+		v := m.GetValue(src)
+		if !v.Exists() {
+			return false, nil
+		}
+		if tgt != "" {
+			if t := m.GetValue(tgt); t.Exists() {
+				return withText(m, v, func(got []byte) bool {
+					return withText(m, t, func(w []byte) bool { return bytes.Equal(got, w) })
+				}), nil
+			}
+		}
+		return withText(m, v, func(got []byte) bool { return bytes.Equal(got, want) }), nil
+	}), nil
+}
+
+func newStringMatch(c *Compiler, raw json.RawMessage) (Condition, error) {
+	var s struct {
+		ID
+		Object  ObjectSettings `json:"object"`
+		Pattern string         `json:"pattern"`
+	}
+	if err := c.Decode(raw, &s); err != nil {
+		return nil, err
+	}
+	if s.Pattern == "" {
+		return nil, c.errorf("settings: pattern is required")
+	}
+	re, err := regexp.Compile(s.Pattern)
+	if err != nil {
+		return nil, c.errorf("settings: pattern: %v", err)
+	}
+	src := s.Object.SourceKey
+	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
+		if m.ctrl {
+			return false, nil
+		}
+		if src == "" {
+			return re.Match(m.Data()), nil
+		}
+		// A missing value is "", as in Substation.
+		return withText(m, m.GetValue(src), re.Match), nil
+	}), nil
 }
 
 // newStringOrder builds string_greater_than and string_less_than as
@@ -61,79 +161,4 @@ func newStringOrder(ok func(cmp int) bool) ConditionFactory {
 			return res, nil
 		}), nil
 	}
-}
-
-// text returns the text a condition inspects: the value at source_key
-// (its gjson string), or the whole data when source_key is empty. ok is
-// false when source_key is set and missing.
-func text(m *Message, src string) (string, bool) {
-	if src == "" {
-		return string(m.Data()), true
-	}
-	v := m.GetValue(src)
-	if !v.Exists() {
-		return "", false
-	}
-	return m.text(v), true
-}
-
-func newStringCondition(cmp func(s, value string) bool) ConditionFactory {
-	return func(c *Compiler, raw json.RawMessage) (Condition, error) {
-		var s struct {
-			ID
-			Object ObjectSettings `json:"object"`
-			Value  string         `json:"value"`
-		}
-		if err := c.Decode(raw, &s); err != nil {
-			return nil, err
-		}
-		src, tgt, want := s.Object.SourceKey, s.Object.TargetKey, s.Value
-		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
-			w := want
-			if tgt != "" {
-				t, ok := text(m, tgt)
-				if !ok {
-					return false, nil
-				}
-				w = t
-			}
-			if src == "" {
-				return cmp(string(m.Data()), w), nil
-			}
-			got, ok := text(m, src)
-			if !ok {
-				return false, nil
-			}
-			return cmp(got, w), nil
-		}), nil
-	}
-}
-
-func newStringMatch(c *Compiler, raw json.RawMessage) (Condition, error) {
-	var s struct {
-		ID
-		Object  ObjectSettings `json:"object"`
-		Pattern string         `json:"pattern"`
-	}
-	if err := c.Decode(raw, &s); err != nil {
-		return nil, err
-	}
-	re, err := regexp.Compile(s.Pattern)
-	if err != nil {
-		return nil, c.errorf("settings: pattern: %v", err)
-	}
-	src := s.Object.SourceKey
-	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-		if m.ctrl {
-			return false, nil
-		}
-		if src == "" {
-			return re.Match(m.Data()), nil
-		}
-		got, ok := text(m, src)
-		return ok && re.MatchString(got), nil
-	}), nil
 }

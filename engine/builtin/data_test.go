@@ -295,3 +295,24 @@ func TestAggregateConcurrentBatches(t *testing.T) {
 		}
 	}
 }
+
+func TestTestMessage(t *testing.T) {
+	runCases(t, []dataCase{
+		{"object value, after the last record", `[{"type":"test_message","settings":{"value":{"a":1}}}]`,
+			[]string{`x`, `y`}, []string{`ok: x`, `ok: y | {"a":1}`}},
+		{"string value", `[{"type":"test_message","settings":{"value":"hi"}},{"type":"string_to_upper"}]`,
+			[]string{`x`}, []string{`ok: X | HI`}},
+	})
+}
+
+func TestObjectToString(t *testing.T) {
+	runCases(t, []dataCase{
+		{"object as written", `[{"type":"object_to_string","settings":{"object":{"source_key":"a","target_key":"s"}}}]`,
+			[]string{`{"a":{"b": 1,  "c":[1, 2]}}`}, []string{`ok: {"a":{"b":1,"c":[1,2]},"s":"{\"b\": 1,  \"c\":[1, 2]}"}`}},
+		{"after an edit, as serialized", `[{"type":"object_insert","settings":{"object":{"target_key":"x"},"value":1}},
+			{"type":"object_to_string","settings":{"object":{"source_key":"a","target_key":"a"}}}]`,
+			[]string{`{"a":[1, {"b": 2}]}`}, []string{`ok: {"a":"[1,{\"b\":2}]","x":1}`}},
+		{"scalars", `[{"type":"object_to_string","settings":{"object":{"source_key":"a","target_key":"a"}}}]`,
+			[]string{`{"a":1.50}`, `{"a":true}`, `{"a":"s"}`}, []string{`ok: {"a":"1.50"}`, `ok: {"a":"true"}`, `ok: {"a":"s"}`}},
+	})
+}

@@ -46,10 +46,14 @@
 // v2.8.0 type; an entry with a refusal reason cannot be registered). A
 // factory decodes its settings strictly with Compiler.Decode into a
 // struct embedding ID (the "id" setting) and using ObjectSettings for
-// "object"; an unknown or mistyped setting becomes an error naming the
-// transform's index and type ("transforms[2] (object_copy): settings:
-// unknown setting \"sorce_key\""). Factories check required settings at
-// compile time. Transforms of Substation's usual shape (map the value at
+// "object"; a mistyped setting becomes an error naming the transform's
+// index and type ("transforms[2] (object_copy): settings:
+// \"object.source_key\" must be a string, not a JSON number"), while an
+// unknown one is accepted, as Substation accepts it, with a warning
+// (Plan.Warnings: "transforms[2] (object_copy): settings: unknown setting
+// \"object.sorce_key\" ignored ...") that the stage builder logs and
+// "weir validate" prints. Factories check required settings at compile
+// time. Transforms of Substation's usual shape (map the value at
 // source_key to target_key, or the whole data when neither is set) are
 // one call: PerValue(settings.Object, func(in, dst []byte) ([]byte,
 // error)). Others work on one message in place: return
@@ -60,6 +64,12 @@
 // flight, create new ones with Message.NewMessage (keeping the input
 // record they are attributed to), and flush on the control message
 // (Message.IsControl) the plan sends after the last record of a batch.
+// State that spans the batch (an open aggregate) lives in the batch, not
+// in the Transform (shared by concurrent batches, and called one message
+// at a time inside meta_switch): batch.stateOf(t, ...), keyed by the
+// transform's address (give the type a field: pointers to zero-size
+// values may be equal). aggregate.go documents how aggregates are
+// attributed to input records.
 // Nested transform lists (meta_switch, meta_for_each, meta_err) are
 // compiled with Compiler.Transforms and run with Steps.Run; conditions
 // with Compiler.Condition / Compiler.Conditions.

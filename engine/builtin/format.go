@@ -33,7 +33,7 @@ func init() {
 // maxInflated bounds what one record may decompress to (gzip, zip), so
 // that a hostile record (a "zip bomb") fails alone instead of exhausting
 // the host's memory.
-const maxInflated = 256 << 20
+var maxInflated int64 = 256 << 20
 
 // errBinaryObject is Substation's error for base64 that decodes to bytes
 // that are not text, when the result goes into a key.
@@ -177,7 +177,7 @@ func newFormatFromZip(c *Compiler, raw json.RawMessage) (Transform, error) {
 		if err != nil {
 			return fmt.Errorf("zip: %w", err)
 		}
-		total := 0
+		var total int64
 		for _, f := range r.File {
 			if f.FileInfo().IsDir() || f.UncompressedSize64 == 0 {
 				continue
@@ -191,7 +191,7 @@ func newFormatFromZip(c *Compiler, raw json.RawMessage) (Transform, error) {
 			if err != nil {
 				return err
 			}
-			if total += len(b); total > maxInflated {
+			if total += int64(len(b)); total > maxInflated {
 				return fmt.Errorf("zip: decompresses to more than %d bytes", maxInflated)
 			}
 			if len(b) > 0 {
@@ -255,7 +255,10 @@ func newFormatFromPrettyPrint(c *Compiler, raw json.RawMessage) (Transform, erro
 	return &prettyPrint{}, nil
 }
 
-type prettyPrint struct{}
+// prettyPrint keeps its state in the batch, keyed by the transform's
+// address: the field makes every instance distinct (pointers to
+// zero-size values may be equal).
+type prettyPrint struct{ _ byte }
 
 type prettyState struct {
 	buf    []byte

@@ -172,12 +172,18 @@ func (m *Message) SetBytes(key string, b []byte) error {
 
 // SetInt sets an integer at key.
 func (m *Message) SetInt(key string, n int64) error {
-	return m.set(key, m.b.arena.NewNumberString(strconv.FormatInt(n, 10)))
+	b := m.b
+	start := len(b.scratch)
+	b.scratch = strconv.AppendInt(b.scratch, n, 10)
+	return m.set(key, b.arena.NewNumberString(b.scratchString(start)))
 }
 
 // SetUint sets an unsigned integer at key.
 func (m *Message) SetUint(key string, n uint64) error {
-	return m.set(key, m.b.arena.NewNumberString(strconv.FormatUint(n, 10)))
+	b := m.b
+	start := len(b.scratch)
+	b.scratch = strconv.AppendUint(b.scratch, n, 10)
+	return m.set(key, b.arena.NewNumberString(b.scratchString(start)))
 }
 
 // SetFloat sets a number at key, written as Go's shortest decimal
@@ -392,34 +398,34 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 // original bytes: fastjson's own string values would be re-escaped.
 func (b *batch) newString(s string) *fastjson.Value {
 	start := len(b.scratch)
-	b.scratch = frame.AppendString(b.scratch, unsafe.Slice(unsafe.StringData(s), len(s)))
+	b.scratch = frame.AppendString(b.scratch, []byte(s))
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
-// newStringBytes is newString for bytes.
+// newStringBytes is newString for bytes. The quoted text is parsed by a
+// batch parser (kept across batches) rather than copied into a Go
+// string: no allocation per call once the batch memory is warm.
 func (b *batch) newStringBytes(s []byte) *fastjson.Value {
 	start := len(b.scratch)
 	b.scratch = frame.AppendString(b.scratch, s)
-	return b.arena.NewNumberString(b.scratchString(start))
+	q := b.scratch[start:len(b.scratch):len(b.scratch)]
+	if v, err := b.parser().ParseBytes(q); err == nil {
+		return v
+	}
+	return b.arena.NewNumberString(string(q))
 }
 
-// scratchString returns b.scratch[start:] as a string without copying.
-// During a batch the scratch buffer grows (a reallocation leaves the old
-// bytes as they were) and is truncated only over temporary bytes no
-// string points to; it is reused after Process returned, when no value
-// of the batch is reachable. Like every Value, the string is valid during
-// the Process call only.
+// scratchString returns the bytes of the batch's scratch buffer from
+// start to its end as a string, without copying. This is safe because
+// scratch is append-only during a batch (a function may truncate only
+// what it appended itself) and everything made from it lives in the
+// batch: a growing buffer leaves the old bytes where they were, and the
+// buffer is reused only after Process has copied the outputs.
 func (b *batch) scratchString(start int) string {
-	s := b.scratch[start:len(b.scratch):len(b.scratch)]
-	return unsafe.String(unsafe.SliceData(s), len(s))
-}
-
-// text returns v's text (Value.String) in batch memory: no allocation
-// once the scratch buffer has grown, valid during the Process call.
-func (m *Message) text(v Value) string {
-	start := len(m.b.scratch)
-	m.b.scratch = v.AppendText(m.b.scratch)
-	return m.b.scratchString(start)
+	if start == len(b.scratch) {
+		return ""
+	}
+	return unsafe.String(&b.scratch[start], len(b.scratch)-start)
 }
 
 func lookup(v *fastjson.Value, path string) *fastjson.Value {

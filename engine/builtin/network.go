@@ -29,11 +29,26 @@ func init() {
 		if err != nil {
 			return dst, err
 		}
-		sub := strings.Replace(s, "."+d, "", 1)
-		if sub == d {
+		// Substation removes the first "."+d from s (not necessarily the
+		// suffix) and fails when what is left is d; done here without
+		// building strings.
+		head, tail := s, ""
+		for from := 0; ; {
+			j := strings.Index(s[from:], d)
+			if j < 0 {
+				break
+			}
+			j += from
+			if j > 0 && s[j-1] == '.' {
+				head, tail = s[:j-1], s[j+len(d):]
+				break
+			}
+			from = j + 1
+		}
+		if len(head)+len(tail) == len(d) && strings.HasPrefix(d, head) && strings.HasSuffix(d, tail) {
 			return dst, errNoSubdomain
 		}
-		return append(dst, sub...), nil
+		return append(append(dst, head...), tail...), nil
 	}))
 	RegisterTransform("network_domain_top_level_domain", newNetworkDomain(func(dst []byte, s string) ([]byte, error) {
 		d, _ := publicsuffix.PublicSuffix(s)

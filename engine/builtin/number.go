@@ -29,17 +29,27 @@ func init() {
 }
 
 // dataValue returns the data as Substation's transforms read it when no
-// source_key is set: the parsed document, or, when the data is not JSON,
-// its text as a string (missing when empty).
+// source_key is set (bytesToValue): the parsed document, or, when the
+// data is not JSON (or empty), its text as a string.
 func dataValue(m *Message) Value {
 	if v := m.b.tree(&m.data); v != nil {
 		return Value{v: v}
 	}
-	data := m.Data()
-	if len(data) == 0 {
-		return Value{}
+	return Value{v: m.b.newStringBytes(m.Data())}
+}
+
+// floatOf returns v.Float(), reading JSON numbers with fastjson's
+// parser, which does not allocate (strconv's does, through its error
+// value).
+func floatOf(b *batch, v Value) float64 {
+	var k int
+	k, b.num = kindOf(v.v, b.num[:0])
+	if k == kNumber {
+		if f, err := v.v.Float64(); err == nil {
+			return f
+		}
 	}
-	return Value{v: m.b.newStringBytes(data)}
+	return v.Float()
 }
 
 // sourceValue returns the value at src, or the data value when src is
@@ -53,17 +63,19 @@ func sourceValue(m *Message, src string) Value {
 
 // setNumber writes f at tgt, or as the data when tgt is empty.
 func setNumber(m *Message, tgt string, f float64) error {
+	b := m.b
+	start := len(b.scratch)
+	b.scratch = strconv.AppendFloat(b.scratch, f, 'f', -1, 64)
+	text := b.scratch[start:len(b.scratch):len(b.scratch)]
 	if tgt == "" {
-		b := m.b
-		start := len(b.scratch)
-		b.scratch = strconv.AppendFloat(b.scratch, f, 'f', -1, 64)
-		m.SetData(b.scratch[start:len(b.scratch):len(b.scratch)])
+		m.SetData(text)
 		return nil
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return fmt.Errorf("result %v is not a JSON number", f)
 	}
-	return m.SetFloat(tgt, f)
+	// SetRaw of the text SetFloat would write, without its allocation.
+	return m.SetRaw(tgt, text)
 }
 
 // keysTogether checks Substation's rule that source_key and target_key
@@ -92,7 +104,7 @@ func newNumberMath(op func(a, b float64) float64) TransformFactory {
 			}
 			var f float64
 			for i, n := 0, v.Len(); i < n; i++ {
-				e := v.Index(i).Float()
+				e := floatOf(m.b, v.Index(i))
 				if i == 0 {
 					f = e
 					continue
@@ -123,7 +135,7 @@ func newNumberBound(op func(a, b float64) float64) TransformFactory {
 			if !v.Exists() {
 				return false, nil
 			}
-			return false, setNumber(m, tgt, op(v.Float(), bound))
+			return false, setNumber(m, tgt, op(floatOf(m.b, v), bound))
 		}), nil
 	}
 }

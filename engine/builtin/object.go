@@ -3,10 +3,12 @@ package builtin
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/tidwall/gjson"
 )
 
 // Object transforms: object_copy, object_delete, object_insert,
-// object_to_*. (object_jq: to do.)
+// object_to_*. (object_jq: jq.go.)
 
 func init() {
 	RegisterTransform("object_copy", newObjectCopy)
@@ -16,7 +18,7 @@ func init() {
 	RegisterTransform("object_to_float", newObjectTo(func(m *Message, k string, v Value) error { return m.SetFloat(k, v.Float()) }))
 	RegisterTransform("object_to_integer", newObjectTo(func(m *Message, k string, v Value) error { return m.SetInt(k, v.Int()) }))
 	RegisterTransform("object_to_unsigned_integer", newObjectTo(func(m *Message, k string, v Value) error { return m.SetUint(k, v.Uint()) }))
-	RegisterTransform("object_to_string", newObjectTo(func(m *Message, k string, v Value) error { return m.SetString(k, m.text(v)) }))
+	RegisterTransform("object_to_string", newObjectToString)
 }
 
 type objectSettings struct {
@@ -122,4 +124,32 @@ func newObjectTo(set func(m *Message, key string, v Value) error) TransformFacto
 			return false, set(m, dst, v)
 		}), nil
 	}
+}
+
+// object_to_string writes the value at source_key as a string: a
+// string's text, a scalar's JSON, and an object's or array's JSON as
+// written in the record (Substation's gjson String keeps the original
+// spacing), or as serialized when the record was already changed.
+func newObjectToString(c *Compiler, raw json.RawMessage) (Transform, error) {
+	var s objectSettings
+	if err := c.Decode(raw, &s); err != nil {
+		return nil, err
+	}
+	if err := requireKeys(s.Object, true, true); err != nil {
+		return nil, err
+	}
+	src, dst := s.Object.SourceKey, s.Object.TargetKey
+	return PerMessage(func(_ context.Context, m *Message) (bool, error) {
+		v := m.GetValue(src)
+		if !v.Exists() {
+			return false, nil
+		}
+		if v.IsObject() || v.IsArray() {
+			d, path := m.target(src)
+			if r := gjson.GetBytes(m.b.serialize(d), path); r.Exists() && (r.IsObject() || r.IsArray()) {
+				return false, m.SetString(dst, r.Raw)
+			}
+		}
+		return false, m.SetString(dst, v.String())
+	}), nil
 }

@@ -200,7 +200,8 @@ type Plan struct {
 
 // Compile compiles a list of Substation transform objects into a plan.
 // Errors name the transform by index and type ("transforms[2]
-// (object_copy): settings: unknown setting \"sorce_key\"").
+// (object_copy): settings: \"object.source_key\" must be a string, not a
+// JSON number"); unknown settings are accepted and listed by Warnings.
 func Compile(transforms []json.RawMessage) (*Plan, error) {
 	c := &Compiler{}
 	s, err := c.Transforms("transforms", transforms)

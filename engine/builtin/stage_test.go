@@ -151,7 +151,7 @@ func TestCatalog(t *testing.T) {
 	if s, why, _ := builtin.TransformStatus("enrich_dns_ip_lookup"); s != builtin.Refused || !strings.Contains(why, "DNS host function") {
 		t.Errorf("enrich_dns_ip_lookup: %s %s", s, why)
 	}
-	if s, _, _ := builtin.ConditionStatus("utility_random"); s != builtin.ToDo {
+	if s, _, _ := builtin.ConditionStatus("utility_random"); s != builtin.Implemented {
 		t.Errorf("utility_random: %s", s)
 	}
 	if _, _, ok := builtin.TransformStatus("nope"); ok {

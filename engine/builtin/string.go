@@ -171,10 +171,15 @@ func newStringReplace(c *Compiler, raw json.RawMessage) (Transform, error) {
 	})
 }
 
-// appendElem appends one element of a JSON array of strings, written as
-// Substation sets a string: text holding a JSON object or array is
-// nested, other valid UTF-8 is a string, anything else base64.
-func appendElem(dst, s []byte) []byte {
+// appendElem appends one element of a JSON array of strings. With nest
+// (the data shape: Substation appends each element as bytes to a
+// temporary document) text holding a JSON object or array is nested and
+// invalid UTF-8 is base64; without (the object shape: Substation sets a
+// []string) every element is a string.
+func appendElem(dst, s []byte, nest bool) []byte {
+	if !nest {
+		return frame.AppendString(dst, s)
+	}
 	if (bytes.HasPrefix(s, []byte("{")) || bytes.HasPrefix(s, []byte("["))) && json.Valid(s) {
 		return append(dst, s...)
 	}
@@ -198,6 +203,7 @@ func newStringSplit(c *Compiler, raw json.RawMessage) (Transform, error) {
 		return nil, fmt.Errorf("settings: separator is required")
 	}
 	sep := []byte(s.Separator)
+	nest := s.Object.SourceKey == ""
 	return PerValue(s.Object, func(in, dst []byte) ([]byte, error) {
 		dst = append(dst, '[')
 		for i := 0; ; i++ {
@@ -206,10 +212,10 @@ func newStringSplit(c *Compiler, raw json.RawMessage) (Transform, error) {
 			}
 			j := bytes.Index(in, sep)
 			if j < 0 {
-				dst = appendElem(dst, in)
+				dst = appendElem(dst, in, nest)
 				break
 			}
-			dst = appendElem(dst, in[:j])
+			dst = appendElem(dst, in[:j], nest)
 			in = in[j+len(sep):]
 		}
 		return append(dst, ']'), nil
@@ -308,7 +314,7 @@ func newStringCapture(c *Compiler, raw json.RawMessage) (Transform, error) {
 			if n := len(loc); n > 2 && loc[n-2] >= 0 {
 				match = in[loc[n-2]:loc[n-1]]
 			}
-			b.scratch = appendElem(b.scratch, match)
+			b.scratch = appendElem(b.scratch, match, src == "")
 		}
 		b.scratch = append(b.scratch, ']')
 		out := b.scratch[start:len(b.scratch):len(b.scratch)]

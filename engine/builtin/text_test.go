@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/weirhq/weir/engine"
+	"golang.org/x/net/publicsuffix"
 )
 
 // textCase is one transform case of the text families: a config, the
@@ -138,6 +140,9 @@ func TestStringTransforms(t *testing.T) {
 		{"split unicode separator", tf("string_split", `{"object":{"source_key":"a","target_key":"a"},"separator":"→"}`), []string{`{"a":"x→y→"}`}, []string{`{"a":["x","y",""]}`}},
 		{"split escapes", tf("string_split", `{"separator":","}`), []string{`a"b,c\d`}, []string{`["a\"b","c\\d"]`}},
 		{"split nested json element", tf("string_split", `{"separator":"|"}`), []string{`{"k":1}|x`}, []string{`[{"k":1},"x"]`}},
+		{"split object shape keeps strings", tf("string_split", `{"object":{"source_key":"a","target_key":"a"},"separator":"|"}`), []string{`{"a":"{\"k\":1}|x"}`}, []string{`{"a":["{\"k\":1}","x"]}`}},
+		{"capture count data nests", tf("string_capture", `{"pattern":"(\\[\\d\\])","count":2}`), []string{`[1][2]`}, []string{`[[1],[2]]`}},
+		{"capture count object keeps strings", tf("string_capture", `{"object":{"source_key":"a","target_key":"a"},"pattern":"(\\[\\d\\])","count":2}`), []string{`{"a":"[1][2]"}`}, []string{`{"a":["[1]","[2]"]}`}},
 		{"split missing", tf("string_split", `{"object":{"source_key":"a","target_key":"a"},"separator":","}`), []string{`{}`}, []string{`{}`}},
 		{"capture no match", tf("string_capture", `{"object":{"source_key":"a","target_key":"b"},"pattern":"(\\d+)"}`), []string{`{"a":"xyz"}`}, []string{`{"a":"xyz","b":""}`}},
 		{"capture no match data", tf("string_capture", `{"pattern":"(\\d+)"}`), []string{`xyz`}, []string{``}},
@@ -180,6 +185,15 @@ func TestStringConditions(t *testing.T) {
 		{name: "greater missing target uses value", cfg: `{"type":"string_greater_than","settings":{"object":{"source_key":"a","target_key":"t"},"value":"b"}}`, in: `{"a":"c"}`, want: true},
 		{name: "greater bytes not runes", cfg: `{"type":"string_greater_than","settings":{"value":"z"}}`, in: `é`, want: true},
 		{name: "less number as text", cfg: `{"type":"string_less_than","settings":{"object":{"source_key":"a"},"value":"2"}}`, in: `{"a":10}`, want: true},
+		{name: "equal missing target uses value", cfg: tf("string_equal_to", `{"object":{"source_key":"a","target_key":"t"},"value":"x"}`), in: `{"a":"x"}`, want: true},
+		{name: "equal target wins over value", cfg: tf("string_equal_to", `{"object":{"source_key":"a","target_key":"t"},"value":"x"}`), in: `{"a":"x","t":"y"}`, want: false},
+		{name: "equal missing source never matches", cfg: tf("string_equal_to", `{"object":{"source_key":"a"},"value":""}`), in: `{}`, want: false},
+		{name: "equal data ignores target", cfg: tf("string_equal_to", `{"object":{"target_key":"t"},"value":"abc"}`), in: `abc`, want: true},
+		{name: "contains missing source is empty", cfg: tf("string_contains", `{"object":{"source_key":"a"},"value":""}`), in: `{}`, want: true},
+		{name: "starts with unicode", cfg: tf("string_starts_with", `{"object":{"source_key":"a"},"value":"é"}`), in: `{"a":"\u00e9t\u00e9"}`, want: true},
+		{name: "ends with number text", cfg: tf("string_ends_with", `{"object":{"source_key":"a"},"value":"5"}`), in: `{"a":[1,5]}`, want: false},
+		{name: "ends with array text", cfg: tf("string_ends_with", `{"object":{"source_key":"a"},"value":"5]"}`), in: `{"a":[1,5]}`, want: true},
+		{name: "match missing source is empty", cfg: tf("string_match", `{"object":{"source_key":"a"},"pattern":"^$"}`), in: `{}`, want: true},
 	})
 }
 
@@ -197,6 +211,7 @@ func TestNumberTransforms(t *testing.T) {
 		{"data not json", tf("number_math_addition", `{}`), []string{`nope`}, []string{`nope`}},
 		{"max string number", tf("number_maximum", `{"object":{"source_key":"a","target_key":"b"},"value":3}`), []string{`{"a":"7"}`, `{"a":"x"}`}, []string{`{"a":"7","b":7}`, `{"a":"x","b":3}`}},
 		{"min data text", tf("number_minimum", `{"value":3}`), []string{`10`, `1.25`, `abc`}, []string{`3`, `1.25`, `0`}},
+		{"max empty data reads 0", tf("number_maximum", `{"value":-2}`), []string{``}, []string{`0`}},
 		{"min missing", tf("number_minimum", `{"object":{"source_key":"a","target_key":"b"},"value":3}`), []string{`{}`}, []string{`{}`}},
 		{"keys together", tf("number_minimum", `{"object":{"target_key":"b"}}`), nil, []string{"COMPILE: go together"}},
 	})
@@ -230,6 +245,11 @@ func TestArrayTransforms(t *testing.T) {
 func TestNumberConditions(t *testing.T) {
 	c := func(typ, settings string) string { return tf(typ, settings) }
 	runCondCases(t, []condCase{
+		{name: "equal data not a number", cfg: c("number_equal_to", `{"value":1}`), in: ` 1`, err: "data is not a number"},
+		{name: "equal missing source", cfg: c("number_equal_to", `{"object":{"source_key":"a"},"value":0}`), in: `{}`, want: false},
+		{name: "greater missing source is 0", cfg: c("number_less_than", `{"object":{"source_key":"a"},"value":1}`), in: `{}`, want: true},
+		{name: "greater missing target uses value", cfg: c("number_greater_than", `{"object":{"source_key":"a","target_key":"t"},"value":1}`), in: `{"a":2}`, want: true},
+		{name: "greater target wins", cfg: c("number_greater_than", `{"object":{"source_key":"a","target_key":"t"},"value":1}`), in: `{"a":2,"t":"3"}`, want: false},
 		{name: "and key", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{"f":6}`, want: true},
 		{name: "and key string number", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{"f":"6"}`, want: true},
 		{name: "and missing key is 0", cfg: c("number_bitwise_and", `{"object":{"source_key":"f"},"value":4}`), in: `{}`, want: false},
@@ -277,5 +297,143 @@ func TestFormatConditions(t *testing.T) {
 	})
 	if _, err := (&Compiler{}).Condition("c", json.RawMessage(`{"type":"format_mime"}`)); err == nil || !strings.Contains(err.Error(), "type is required") {
 		t.Errorf("format_mime without type: %v", err)
+	}
+}
+
+// TestFloatOf: reading numbers with fastjson's parser gives strconv's
+// result.
+func TestFloatOf(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "0.1", "0.123456789", "1e10", "1.7976931348623157e308", "5e-324", "123456789012345678901234567890",
+		"9007199254740993", "-2.5E-3", "0.30000000000000004", "1.0000000000000002", "4.35", "2.2250738585072011e-308"} {
+		b := &batch{}
+		m := b.newMessage(0)
+		m.data.raw = []byte(`[` + s + `,"` + s + `"]`)
+		v := m.GetValue("@this")
+		want, _ := strconv.ParseFloat(s, 64)
+		if got := floatOf(b, v.Index(0)); got != want {
+			t.Errorf("%s: number read as %v, want %v", s, got, want)
+		}
+		if got := floatOf(b, v.Index(1)); got != want {
+			t.Errorf("%s: string read as %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestUtilityRandom: about half of the messages pass (2,000 draws: a
+// count outside 800-1,200 is 9 standard deviations away).
+func TestUtilityRandom(t *testing.T) {
+	cond, err := (&Compiler{}).Condition("c", json.RawMessage(`{"type":"utility_random"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &batch{}
+	m := b.newMessage(0)
+	m.data.raw = []byte(`{}`)
+	n := 0
+	for i := 0; i < 2000; i++ {
+		ok, err := cond.Condition(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			n++
+		}
+	}
+	if n < 800 || n > 1200 {
+		t.Fatalf("%d of 2000 passed", n)
+	}
+	ctrl := b.newMessage(-1)
+	ctrl.ctrl = true
+	for i := 0; i < 50; i++ {
+		if ok, _ := cond.Condition(context.Background(), ctrl); ok {
+			t.Fatal("the control message passed")
+		}
+	}
+}
+
+// TestTextFamiliesComplete: every Substation v2.8.0 string_*, number_*,
+// network_* and array_* transform and every condition is implemented.
+func TestTextFamiliesComplete(t *testing.T) {
+	for _, name := range TransformTypes() {
+		fam, _, _ := strings.Cut(name, "_")
+		switch fam {
+		case "string", "number", "network", "array":
+			if s, _, _ := TransformStatus(name); s != Implemented {
+				t.Errorf("transform %s: %s", name, s)
+			}
+		}
+	}
+	for _, name := range ConditionTypes() {
+		if s, _, _ := ConditionStatus(name); s != Implemented {
+			t.Errorf("condition %s: %s", name, s)
+		}
+	}
+}
+
+func TestOperatorConditions(t *testing.T) {
+	op := func(typ, src, conds string) string {
+		return tf(typ, `{"object":{"source_key":"`+src+`"},"conditions":[`+conds+`]}`)
+	}
+	isX := `{"type":"string_equal_to","settings":{"value":"x"}}`
+	hasX := `{"type":"string_contains","settings":{"value":"x"}}`
+	runCondCases(t, []condCase{
+		{name: "all missing fails", cfg: op("meta_all", "a", isX), in: `{}`, want: false},
+		{name: "none missing fails", cfg: op("meta_none", "a", isX), in: `{}`, want: false},
+		{name: "any missing fails", cfg: op("meta_any", "a", isX), in: `{}`, want: false},
+		{name: "all empty array passes", cfg: op("all", "a", isX), in: `{"a":[]}`, want: true},
+		{name: "none empty array passes", cfg: op("none", "a", isX), in: `{"a":[]}`, want: true},
+		{name: "any empty array fails", cfg: op("any", "a", isX), in: `{"a":[]}`, want: false},
+		{name: "all elements", cfg: op("all", "a", isX), in: `{"a":["x","x"]}`, want: true},
+		{name: "all one differs", cfg: op("all", "a", isX), in: `{"a":["x","y"]}`, want: false},
+		{name: "any one", cfg: op("any", "a", isX), in: `{"a":["y","x"]}`, want: true},
+		{name: "scalar is one element", cfg: op("all", "a", isX), in: `{"a":"x"}`, want: true},
+		{name: "none scalar looks at the whole data", cfg: op("none", "a", hasX), in: `{"a":"y","b":"x"}`, want: false},
+		{name: "none elements", cfg: op("none", "a", isX), in: `{"a":["y","z"]}`, want: true},
+	})
+}
+
+// TestSubdomainQuirks: network_domain_subdomain removes the first
+// ".<registered domain>" from the name, wherever it is, as Substation's
+// strings.Replace does.
+func TestSubdomainQuirks(t *testing.T) {
+	ab := `{"object":{"source_key":"a","target_key":"b"}}`
+	runTextCases(t, []textCase{
+		{"repeated domain", tf("network_domain_subdomain", ab), []string{`{"a":"b.com.b.com"}`}, []string{`ERR: no subdomain`}},
+		{"domain inside", tf("network_domain_subdomain", ab), []string{`{"a":"x.b.com.y.b.com"}`}, []string{`{"a":"x.b.com.y.b.com","b":"x.y.b.com"}`}},
+		{"label ending like the domain", tf("network_domain_subdomain", ab), []string{`{"a":"ab.com.b.com"}`}, []string{`{"a":"ab.com.b.com","b":"ab.com"}`}},
+		{"plain", tf("network_domain_subdomain", `{}`), []string{`a.b.c.example.org`}, []string{`a.b.c`}},
+	})
+}
+
+// TestSubdomainMatchesReplace compares network_domain_subdomain with the
+// strings.Replace formulation Substation uses, over tricky names.
+func TestSubdomainMatchesReplace(t *testing.T) {
+	p, err := Compile([]json.RawMessage{json.RawMessage(tf("network_domain_subdomain", `{}`))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"b.com.b.com", "x.b.com.y.b.com", "ab.com.b.com", "com.b.com", "a.co.uk", "x.a.co.uk",
+		"a.b.c.d.example.org", ".b.com", "b.com.", "b.com..b.com", "x.y.s3.amazonaws.com", "a.b.a.b.a.b", "localhost", "xn--bcher-kva.example"} {
+		var want string
+		d, err := publicsuffix.EffectiveTLDPlusOne(name)
+		if err == nil {
+			want = strings.Replace(name, "."+d, "", 1)
+			if want == d {
+				want = "ERR"
+			}
+		} else {
+			want = "ERR"
+		}
+		res, err := p.Process(context.Background(), []engine.Record{{Data: []byte(name)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "ERR"
+		if res[0].Status == engine.StatusOK {
+			got = string(res[0].Outputs[0].Data)
+		}
+		if got != want {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
 	}
 }

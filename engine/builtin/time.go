@@ -81,6 +81,23 @@ func (t timeIO) setInt(m *Message, n int64) error {
 	return nil
 }
 
+// intOf is v.Int() without allocating for plain integers (numbers, or
+// strings holding one): their text is read into the batch's buffer.
+func (b *batch) intOf(v Value) int64 {
+	var k int
+	k, b.num = kindOf(v.v, b.num[:0])
+	t := b.num
+	if k == kString && len(t) >= 2 {
+		t = t[1 : len(t)-1]
+	}
+	if k == kNumber || k == kString {
+		if n, ok := parseSmallInt(t); ok {
+			return n
+		}
+	}
+	return v.Int()
+}
+
 func loadLocation(c *Compiler, name string) (*time.Location, error) {
 	if name == "" {
 		return nil, nil
@@ -119,7 +136,10 @@ func newTimeFromString(c *Compiler, raw json.RawMessage) (Transform, error) {
 		if !v.Exists() {
 			return false, nil
 		}
-		str := v.String()
+		b := m.b
+		start := len(b.scratch)
+		b.scratch = v.AppendText(b.scratch)
+		str := b.scratchString(start)
 		var t time.Time
 		if loc != nil {
 			t, err = time.ParseInLocation(layout, str, loc)
@@ -150,13 +170,13 @@ func newTimeToString(c *Compiler, raw json.RawMessage) (Transform, error) {
 		if !v.Exists() {
 			return false, nil
 		}
-		t := time.Unix(0, v.Int()).In(loc)
+		t := time.Unix(0, m.b.intOf(v)).In(loc)
 		b := m.b
 		start := len(b.scratch)
 		b.scratch = t.AppendFormat(b.scratch, layout)
 		out := b.scratch[start:len(b.scratch):len(b.scratch)]
 		if io.dst != "" {
-			return false, m.SetText(io.dst, string(out))
+			return false, m.SetText(io.dst, b.scratchString(start))
 		}
 		m.SetData(out)
 		return false, nil
@@ -179,7 +199,7 @@ func newTimeInt(conv func(int64) int64) TransformFactory {
 			if !v.Exists() {
 				return false, nil
 			}
-			return false, io.setInt(m, conv(v.Int()))
+			return false, io.setInt(m, conv(m.b.intOf(v)))
 		}), nil
 	}
 }

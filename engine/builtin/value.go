@@ -231,6 +231,15 @@ func (v Value) Float() float64 {
 // Int returns the value as an int64, as gjson does: an integer's exact
 // value, a float truncated, a numeric string parsed, true = 1.
 func (v Value) Int() int64 {
+	var buf [64]byte
+	if k, b := kindOf(v.v, buf[:0]); k == kNumber || k == kString {
+		if k == kString {
+			b = b[1 : len(b)-1]
+		}
+		if n, ok := parseSmallInt(b); ok {
+			return n
+		}
+	}
 	k, s := v.scalar()
 	switch k {
 	case kTrue:
@@ -243,6 +252,33 @@ func (v Value) Int() int64 {
 		return floatToInt(f)
 	}
 	return 0
+}
+
+// parseSmallInt parses an optionally signed decimal integer that fits an
+// int64 without allocating; ok is false for anything else (fractions,
+// exponents, overflow), which Int then hands to strconv.
+func parseSmallInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg || (len(b) > 0 && b[0] == '+') {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0') // 19 digits cannot overflow a uint64
+	}
+	switch {
+	case !neg && n <= math.MaxInt64:
+		return int64(n), true
+	case neg && n <= math.MaxInt64+1:
+		return int64(-n), true
+	}
+	return 0, false
 }
 
 func floatToInt(f float64) int64 {
