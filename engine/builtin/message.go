@@ -398,7 +398,7 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 // original bytes: fastjson's own string values would be re-escaped.
 func (b *batch) newString(s string) *fastjson.Value {
 	start := len(b.scratch)
-	b.scratch = frame.AppendString(b.scratch, []byte(s))
+	b.scratch = frame.AppendString(b.scratch, unsafe.Slice(unsafe.StringData(s), len(s))) // read only: no copy
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
