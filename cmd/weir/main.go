@@ -71,7 +71,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	root.AddCommand(newRunCmd(g), newConsumeCmd(g), newInspectCmd(g), newValidateCmd(g), newSignCmd(g), newVerifyCmd(g), newPrecompileCmd(g),
-		newBenchCmd(g), newBenchChildCmd(g), newReleaseCmd(g))
+		newBenchCmd(g), newBenchChildCmd(g), newReleaseCmd(g), newImportCmd(g))
 	return root
 }
 

@@ -276,7 +276,7 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	}
 	// Configuration and input problems are found before the (slow) module
 	// compilation, and before stdin is read.
-	cfg, err := loadConfig(o.pipeline)
+	cfg, err := loadConfig(g, o.pipeline)
 	if err != nil {
 		return err
 	}
