@@ -63,7 +63,9 @@ func openRecording(t *testing.T, oc engine.OutputConfig) (map[string]engine.Sink
 	t.Helper()
 	rec := &recordingSink{}
 	typ := fmt.Sprintf("rec-%p", rec)
-	engine.RegisterSink(typ, func(context.Context, string, engine.OutputConfig, *engine.Config) (engine.Sink, error) { return rec, nil })
+	engine.RegisterSink(typ, func(context.Context, string, engine.OutputConfig, *engine.Config) (engine.Sink, error) {
+		return rec, nil
+	})
 	oc.Type = typ
 	sinks, err := engine.OpenSinksContext(context.Background(), &engine.Config{Outputs: map[string]engine.OutputConfig{"default": oc}}, nil, nil)
 	if err != nil {
