@@ -99,7 +99,9 @@ func jsonAnswer(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	switch r.Header.Get("X-Amz-Target") {
 	case "AmazonSQS.SendMessageBatch":
-		var req struct{ Entries []struct{ Id, MessageBody string } }
+		var req struct {
+			Entries []struct{ Id, MessageBody string }
+		}
 		_ = json.Unmarshal(body, &req)
 		var ok []map[string]string
 		for _, e := range req.Entries {
@@ -148,7 +150,9 @@ func TestAssumeRoleEveryAWSOutput(t *testing.T) {
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("x-account"), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond }).
+	if err := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
+	}).
 		Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("x-account")}, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
