@@ -162,8 +162,10 @@ type Undelivered struct {
 // every entry that was not delivered (the failed ones and those of later
 // chunks never sent); entries before them were delivered.
 type Error struct {
+	// Name, Op and Noun are the Deliverer's (Config).
 	Name, Op, Noun string
-	Entries        []Undelivered
+	// Entries are the entries not delivered, in order.
+	Entries []Undelivered
 	// Attempts is the number of calls made for the failing chunk.
 	Attempts int
 	// Err is why delivery stopped: the call's error, the context's,
