@@ -189,7 +189,7 @@ func (s *stage) Process(ctx context.Context, records []engine.Record) ([]engine.
 	size := (n + k - 1) / k
 	k = (n + size - 1) / size
 	if k == 1 {
-		if err := s.runChunk(ctx, b, records, res); err != nil {
+		if err := s.runChunk(ctx, b, 0, records, res); err != nil {
 			return nil, s.fail(err)
 		}
 		return res, nil
@@ -198,9 +198,9 @@ func (s *stage) Process(ctx context.Context, records []engine.Record) ([]engine.
 	var wg sync.WaitGroup
 	for i := 1; i < k; i++ {
 		lo, hi := i*size, min((i+1)*size, n)
-		wg.Go(func() { errs[i] = s.runChunk(ctx, b, records[lo:hi], res[lo:hi]) })
+		wg.Go(func() { errs[i] = s.runChunk(ctx, b, lo, records[lo:hi], res[lo:hi]) })
 	}
-	errs[0] = s.runChunk(ctx, b, records[:size], res[:size])
+	errs[0] = s.runChunk(ctx, b, 0, records[:size], res[:size])
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
@@ -277,8 +277,9 @@ func (inst *instance) trim() {
 	clear(inst.parsed)
 }
 
-// runChunk runs records on one instance and fills res.
-func (s *stage) runChunk(ctx context.Context, b *batch, recs []engine.Record, res []engine.Result) (err error) {
+// runChunk runs records on one instance and fills res. base is the index
+// of recs[0] in the batch, for messages.
+func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) (err error) {
 	inst, err := s.acquire(ctx)
 	if err != nil {
 		return err
@@ -294,12 +295,12 @@ func (s *stage) runChunk(ctx context.Context, b *batch, recs []engine.Record, re
 	if s.mode == modeRecord {
 		return s.runRecords(cctx, b, recs, res)
 	}
-	return s.runFrame(cctx, b, recs, res)
+	return s.runFrame(cctx, b, base, recs, res)
 }
 
 // runFrame builds the input frame, calls the module once, and decodes the
 // output frame.
-func (s *stage) runFrame(cctx *callCtx, b *batch, recs []engine.Record, res []engine.Result) error {
+func (s *stage) runFrame(cctx *callCtx, b *batch, base int, recs []engine.Record, res []engine.Result) error {
 	inst := cctx.inst
 	views := len(s.cm.paths) > 0
 	flags := frame.FlagHostOps
@@ -350,7 +351,7 @@ func (s *stage) runFrame(cctx *callCtx, b *batch, recs []engine.Record, res []en
 	if err := b.spend(len(out)); err != nil {
 		return err
 	}
-	return s.decode(inst, out, recs, res)
+	return s.decode(cctx, b, base, out, recs, res)
 }
 
 // parser returns the i-th parser of the worker: each record of a chunk
@@ -448,7 +449,14 @@ func (s *stage) callBatch(cctx *callCtx, in []byte) ([]byte, error) {
 
 // decode turns the output frame into results, copying everything it keeps
 // (out aliases guest or kernel memory) and applying document operations.
-func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []engine.Result) error {
+//
+// Applying is bounded like the module's own output: the frame was counted
+// against the batch's max_output_bytes, and every document built from an
+// operation list counts in place of its list, checked as it is written
+// (a few bytes of operations can ask for megabytes), under the batch
+// deadline.
+func (s *stage) decode(cctx *callCtx, b *batch, base int, out []byte, recs []engine.Record, res []engine.Result) error {
+	inst := cctx.inst
 	or, err := frame.ReadOutput(out, len(inst.sent))
 	if err != nil {
 		var be *frame.BatchError
@@ -467,9 +475,11 @@ func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []e
 			size += 2*len(recs[i].Data) + 256
 		}
 	}
-	slab := make([]byte, 0, size)
+	slab := make([]byte, 0, min(size, int(b.max)+len(out)))
 	outs := make([]engine.Output, 0, len(inst.sent))
 	rec := &inst.outRec
+	inst.applier.Check = cctx.done
+	defer func() { inst.applier.Check = nil }()
 	for j, i := range inst.sent {
 		if err := or.Next(rec); err != nil {
 			inst.bad = true
@@ -489,9 +499,25 @@ func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []e
 			start := len(slab)
 			if o.Kind == frame.OutputRaw {
 				slab = append(slab, o.Body...)
-			} else if slab, err = inst.applier.Apply(slab, o.Kind, o.Body, recs[i].Data, inst.parsed[j]); err != nil {
-				recErr = fmt.Errorf("output %d: %w", k, err)
-				break
+			} else {
+				// The list's bytes were counted with the frame; its
+				// document counts instead.
+				inst.applier.Max = int(max(b.max-b.spent.Load()+int64(len(o.Body)), 1))
+				slab, err = inst.applier.Apply(slab, o.Kind, o.Body, recs[i].Data, inst.parsed[j])
+				switch {
+				case errors.Is(err, frame.ErrTooLarge):
+					return fmt.Errorf("%w: record %d, output %d: its %d-byte operation list builds a document that takes the batch past %d bytes", ErrOutputTooLarge, base+i, k, len(o.Body), b.max)
+				case errors.Is(err, errApplyTimeout):
+					return fmt.Errorf("%w (applying the operations of record %d, output %d)", inst.ctxError(cctx), base+i, k)
+				case err != nil:
+					recErr = fmt.Errorf("output %d: %w", k, err)
+				}
+				if recErr != nil {
+					break
+				}
+				if err := b.spend(len(slab) - start - len(o.Body)); err != nil {
+					return fmt.Errorf("record %d, output %d: %w", base+i, k, err)
+				}
 			}
 			outs = append(outs, engine.Output{Route: string(o.Route), Data: slab[start:len(slab):len(slab)]})
 		}
@@ -501,6 +527,18 @@ func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []e
 			continue
 		}
 		res[i] = engine.Result{Status: engine.StatusOK, Outputs: outs[first:len(outs):len(outs)]}
+	}
+	return nil
+}
+
+// errApplyTimeout marks the batch context's end seen while applying
+// operations.
+var errApplyTimeout = errors.New("the batch ended while applying operations")
+
+// done is the applier's Check: the batch's deadline or cancellation.
+func (c *callCtx) done() error {
+	if c.Err() != nil {
+		return errApplyTimeout
 	}
 	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -135,8 +137,21 @@ func SplitPath(p string) []string {
 	return append(segs, string(cur))
 }
 
+// ErrTooLarge is returned (wrapped) by Applier.Apply when the document
+// would grow past Applier.Max.
+var ErrTooLarge = errors.New("document too large")
+
+// checkEvery is how many operations, and how many serialized values,
+// Apply handles between two calls of Applier.Check.
+const checkEvery = 256
+
 // Applier applies operation lists natively. It keeps buffers between
 // calls; it is not safe for concurrent use.
+//
+// An operation list is small but what it builds need not be: a 9-byte
+// set_original copies the whole input record, so a list can ask for
+// documents thousands of times its own size. Max and Check bound what
+// one Apply may cost; a host running untrusted lists sets both.
 type Applier struct {
 	parsers  []*fastjson.Parser
 	inParser fastjson.Parser
@@ -147,6 +162,16 @@ type Applier struct {
 	// Digest computes a digest's lower-case hex and appends it to dst. Nil
 	// uses Go's crypto packages; guests may route it to a host intrinsic.
 	Digest func(dst []byte, algo byte, data []byte) ([]byte, error)
+	// Max bounds the bytes of the document one Apply appends (0: no
+	// bound). Apply checks every value before it writes it, so a document
+	// that would be larger fails with ErrTooLarge having written at most
+	// about Max bytes.
+	Max int
+	// Check, when set, is called every few hundred operations and
+	// serialized values (and before serializing); an error it returns
+	// stops Apply and is returned wrapped. A host returns its context's
+	// error, so that applying respects the batch deadline.
+	Check func() error
 }
 
 // node is an object under construction: ordered keys and their values.
@@ -289,8 +314,13 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		return dst, fmt.Errorf("unknown output kind %d", kind)
 	}
 	r := reader{b: ops}
-	for r.off < len(ops) {
+	for nops := 0; r.off < len(ops); nops++ {
 		opStart := r.off
+		if a.Check != nil && nops%checkEvery == checkEvery-1 {
+			if err := a.Check(); err != nil {
+				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
+			}
+		}
 		code := r.u8("op")
 		path := r.bytes("op path")
 		if r.err != nil {
@@ -388,35 +418,114 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		}
 		parent.set(segs[len(segs)-1], val)
 	}
-	var bad []byte
-	out := appendNode(dst, root, &bad)
-	if bad != nil {
-		return dst, fmt.Errorf("the document would hold %q, which is not a JSON number", bad)
+	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check}
+	if a.Max > 0 && len(dst) < math.MaxInt-a.Max {
+		w.limit = len(dst) + a.Max
+	}
+	if w.check != nil {
+		if err := w.check(); err != nil {
+			return dst, err
+		}
+	}
+	out := w.node(dst, root)
+	switch {
+	case w.err != nil:
+		return dst, w.err
+	case w.bad != nil:
+		return dst, fmt.Errorf("the document would hold %q, which is not a JSON number", w.bad)
 	}
 	return out, nil
 }
 
-// appendNode serializes n; a number that is not valid JSON goes to *bad.
-func appendNode(dst []byte, n *node, bad *[]byte) []byte {
-	dst = append(dst, '{')
-	for i, k := range n.keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = AppendString(dst, []byte(k))
-		dst = append(dst, ':')
-		switch v := &n.vals[i]; v.kind {
-		case valObj:
-			dst = appendNode(dst, v.obj, bad)
-		case valRaw:
-			dst = append(dst, v.raw...)
-		case valStr:
-			dst = AppendString(dst, v.str)
-		case valParsed:
-			dst = appendValue(dst, v.fv, bad)
+// writer serializes a document under a size limit (an absolute length of
+// dst) and calls check now and then. After the first error it writes
+// nothing more.
+type writer struct {
+	limit int
+	max   int // the document's budget, for the message
+	check func() error
+	n     int // values written, for check
+	err   error
+	bad   []byte // the first number that is not valid JSON
+}
+
+// room reports whether n more bytes fit after dst, recording the error
+// when they do not.
+func (w *writer) room(dst []byte, n int) bool {
+	if w.err != nil {
+		return false
+	}
+	if n <= w.limit-len(dst) {
+		return true
+	}
+	w.err = fmt.Errorf("%w: it would exceed %d bytes", ErrTooLarge, w.max)
+	return false
+}
+
+// tick calls check every checkEvery values.
+func (w *writer) tick() bool {
+	if w.err != nil {
+		return false
+	}
+	w.n++
+	if w.check != nil && w.n%checkEvery == 0 {
+		if err := w.check(); err != nil {
+			w.err = err
+			return false
 		}
 	}
-	return append(dst, '}')
+	return true
+}
+
+// str appends s quoted, if it fits. The common case (the worst-case
+// escaped size fits) costs one comparison; otherwise the exact size is
+// computed before anything is written.
+func (w *writer) str(dst, s []byte) []byte {
+	if w.limit-len(dst) < 6*len(s)+2 {
+		if !w.room(dst, QuotedLen(s)) {
+			return dst
+		}
+	}
+	return AppendString(dst, s)
+}
+
+// byte appends c, if it fits.
+func (w *writer) byte(dst []byte, c byte) []byte {
+	if !w.room(dst, 1) {
+		return dst
+	}
+	return append(dst, c)
+}
+
+// node serializes n.
+func (w *writer) node(dst []byte, n *node) []byte {
+	dst = w.byte(dst, '{')
+	for i, k := range n.keys {
+		if !w.tick() {
+			return dst
+		}
+		if i > 0 {
+			dst = w.byte(dst, ',')
+		}
+		dst = w.str(dst, []byte(k))
+		dst = w.byte(dst, ':')
+		if w.err != nil {
+			return dst
+		}
+		switch v := &n.vals[i]; v.kind {
+		case valObj:
+			dst = w.node(dst, v.obj)
+		case valRaw:
+			if w.room(dst, len(v.raw)) {
+				dst = append(dst, v.raw...)
+			}
+		case valStr:
+			dst = w.str(dst, v.str)
+		case valParsed:
+			dst = w.value(dst, v.fv)
+		}
+	}
+	return w.byte(dst, '}')
 }
 
 func (a *Applier) digest(dst []byte, algo byte, data []byte) ([]byte, error) {
@@ -447,47 +556,70 @@ func AppendDigest(dst []byte, algo byte, data []byte) ([]byte, error) {
 // JSON does not (NaN, 01, 1., -), which Applier.Apply refuses to write
 // (validate documents with fastjson.Validate to reject them up front).
 func AppendValue(dst []byte, v *fastjson.Value) []byte {
-	var bad []byte
-	return appendValue(dst, v, &bad)
+	w := writer{limit: math.MaxInt}
+	return w.value(dst, v)
 }
 
-// appendValue is AppendValue; a number that is not valid JSON goes to *bad.
-func appendValue(dst []byte, v *fastjson.Value, bad *[]byte) []byte {
+// value serializes v; a number that is not valid JSON goes to w.bad.
+func (w *writer) value(dst []byte, v *fastjson.Value) []byte {
+	if !w.tick() {
+		return dst
+	}
 	switch v.Type() {
 	case fastjson.TypeObject:
 		o, _ := v.Object()
-		dst = append(dst, '{')
+		dst = w.byte(dst, '{')
 		first := true
 		o.Visit(func(k []byte, vv *fastjson.Value) {
+			if w.err != nil {
+				return
+			}
 			if !first {
-				dst = append(dst, ',')
+				dst = w.byte(dst, ',')
 			}
 			first = false
-			dst = AppendString(dst, k)
-			dst = append(dst, ':')
-			dst = appendValue(dst, vv, bad)
+			dst = w.str(dst, k)
+			dst = w.byte(dst, ':')
+			if w.err == nil {
+				dst = w.value(dst, vv)
+			}
 		})
-		return append(dst, '}')
+		return w.byte(dst, '}')
 	case fastjson.TypeArray:
 		a, _ := v.Array()
-		dst = append(dst, '[')
+		dst = w.byte(dst, '[')
 		for i, vv := range a {
 			if i > 0 {
-				dst = append(dst, ',')
+				dst = w.byte(dst, ',')
 			}
-			dst = appendValue(dst, vv, bad)
+			if w.err != nil {
+				return dst
+			}
+			dst = w.value(dst, vv)
 		}
-		return append(dst, ']')
+		return w.byte(dst, ']')
 	case fastjson.TypeString:
-		return AppendString(dst, v.GetStringBytes())
+		return w.str(dst, v.GetStringBytes())
 	case fastjson.TypeNumber:
+		// The text of a number comes from the input: bounded by its size.
 		start := len(dst)
 		dst = v.MarshalTo(dst)
-		if *bad == nil && !validNumber(dst[start:]) {
-			*bad = append([]byte{}, dst[start:]...)
+		if !w.room(dst[:start], len(dst)-start) {
+			return dst[:start]
+		}
+		if w.bad == nil && !validNumber(dst[start:]) {
+			w.bad = append([]byte{}, dst[start:]...)
 		}
 		return dst
 	default:
+		// true, false, null
+		n := 4
+		if v.Type() == fastjson.TypeFalse {
+			n = 5
+		}
+		if !w.room(dst, n) {
+			return dst
+		}
 		return v.MarshalTo(dst)
 	}
 }

@@ -1,0 +1,173 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host/hosttest"
+)
+
+// opsWAT is a fast-path module that answers every record with one
+// OutputOps output whose operation list is {{.Ops}} (a data segment),
+// left to the host to apply: a hostile module's cheapest way to make the
+// host do work.
+var opsWAT = template.Must(template.New("ops").Parse(`(module
+  (memory (export "memory") 64)
+  (data (i32.const 1024) "{{.Ops}}")
+  (func (export "weir_abi_version") (result i32) (i32.const 1))
+  ;; input at 4 MiB, the output frame after it; grow to fit both.
+  (func (export "weir_alloc") (param $size i32) (result i32)
+    (local $need i32) (local $have i32)
+    (local.set $need (i32.add (i32.const 0x400000) (i32.add (i32.shl (local.get $size) (i32.const 1)) (i32.const 0x400000))))
+    (local.set $have (i32.shl (memory.size) (i32.const 16)))
+    (if (i32.gt_u (local.get $need) (local.get $have))
+      (then
+        (if (i32.eq
+              (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $need) (local.get $have)) (i32.const 65535)) (i32.const 16)))
+              (i32.const -1))
+          (then (return (i32.const 0))))))
+    (i32.const 0x400000))
+  (func (export "weir_transform") (param $ptr i32) (param $len i32) (result i64)
+    (local $n i32) (local $i i32) (local $out i32) (local $o i32)
+    (local.set $n (i32.load offset=8 (local.get $ptr)))
+    (local.set $out (i32.and (i32.add (i32.add (local.get $ptr) (local.get $len)) (i32.const 7)) (i32.const -8)))
+    (i32.store (local.get $out) (i32.const 0x52494557))
+    (i32.store8 offset=4 (local.get $out) (i32.const 2))
+    (i32.store8 offset=5 (local.get $out) (i32.const 1))
+    (i32.store16 offset=6 (local.get $out) (i32.const 0))
+    (i32.store offset=8 (local.get $out) (local.get $n))
+    (i32.store offset=12 (local.get $out) (i32.const 0))
+    (local.set $o (i32.add (local.get $out) (i32.const 16)))
+    (block $done (loop $rec
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store8 (local.get $o) (i32.const 0))
+      (i32.store offset=1 (local.get $o) (i32.const 1))
+      (i32.store8 offset=5 (local.get $o) (i32.const 1))
+      (i32.store offset=6 (local.get $o) (i32.const 0))
+      (i32.store offset=10 (local.get $o) (i32.const {{.Len}}))
+      (memory.copy (i32.add (local.get $o) (i32.const 14)) (i32.const 1024) (i32.const {{.Len}}))
+      (local.set $o (i32.add (local.get $o) (i32.const {{.Size}})))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $rec)))
+    (i64.or
+      (i64.shl (i64.extend_i32_u (local.get $out)) (i64.const 32))
+      (i64.extend_i32_u (i32.sub (local.get $o) (local.get $out)))))
+)
+`))
+
+// opsModule assembles opsWAT for an operation list.
+func opsModule(t *testing.T, ops []byte) []byte {
+	t.Helper()
+	var lit strings.Builder
+	for _, c := range ops {
+		fmt.Fprintf(&lit, `\%02x`, c)
+	}
+	p := filepath.Join(t.TempDir(), "ops.wat")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = opsWAT.Execute(f, map[string]any{"Ops": lit.String(), "Len": len(ops), "Size": 14 + len(ops)})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readWasm(t, hosttest.WAT(t, p))
+}
+
+// TestAppliedOpsBounded: a module's operation lists are bounded by the
+// batch's max_output_bytes as they are applied, and applying them stops at
+// the batch deadline. Without the bound, 2000 set_original ops (14 KB)
+// over a 50 KB record built a 100 MB document; without the deadline
+// check, 5000 sha256 ops over a 1 MB record ran for seconds past a 300ms
+// timeout.
+func TestAppliedOpsBounded(t *testing.T) {
+	h, _ := newHost(t)
+	big := `{"s":"` + strings.Repeat("x", 50_000) + `"}`
+	var amplify frame.Ops
+	for i := range 2000 {
+		amplify.SetOriginal(strconv.Itoa(i))
+	}
+	var nuls frame.Ops
+	nuls.SetStringBytes("z", make([]byte, 200_000))
+	var copies frame.Ops
+	for i := range 2000 {
+		copies.Copy(strconv.Itoa(i), "s")
+	}
+	for _, tc := range []struct {
+		name string
+		ops  []byte
+		recs []string
+		next string // a record the stage then transforms
+	}{
+		{"set_original x2000", amplify.B, []string{`{"small":1}`, big}, `{"s":"x"}`},
+		{"200 KB of NUL bytes escape to 1.2 MB", nuls.B, []string{`{}`}, ""},
+		{"copy x2000", copies.B, []string{big}, `{"s":"x"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := load(t, h, "amplify", opsModule(t, tc.ops), engine.StageConfig{Instances: 1, Limits: engine.Limits{MaxOutputBytes: 1 << 20}})
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			res, err := s.Process(context.Background(), records(tc.recs...))
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				n := 0
+				for _, r := range res {
+					for _, o := range r.Outputs {
+						n += len(o.Data)
+					}
+				}
+				t.Fatalf("the batch succeeded with %d bytes of applied documents (max_output_bytes %d)", n, 1<<20)
+			}
+			last := len(tc.recs) - 1
+			want := fmt.Sprintf("record %d, output 0: its %d-byte operation list builds a document that takes the batch past 1048576 bytes", last, len(tc.ops))
+			if !errors.Is(err, ErrOutputTooLarge) || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v, want ErrOutputTooLarge and %q", err, want)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("the refused batch allocated %d MB", alloc>>20)
+			}
+			if tc.next == "" {
+				return
+			}
+			// The stage keeps serving records whose documents fit.
+			if res, err := s.Process(context.Background(), records(tc.next)); err != nil || res[0].Status != engine.StatusOK || len(res[0].Outputs[0].Data) < 2000*5 {
+				t.Errorf("the next batch: %v %v", err, len(res))
+			}
+		})
+	}
+
+	// Applying respects the batch deadline.
+	var slow frame.Ops
+	for range 5000 {
+		slow.SetDigest("h", frame.DigestSHA256)
+	}
+	s := load(t, h, "slow", opsModule(t, slow.B), engine.StageConfig{Instances: 1, Limits: engine.Limits{
+		Timeout: engine.Duration(300 * time.Millisecond), MaxOutputBytes: engine.MaxMaxOutputBytes}})
+	huge := `"` + strings.Repeat("y", 1<<20) + `"`
+	start := time.Now()
+	res, err := s.Process(context.Background(), records(`{}`, huge))
+	took := time.Since(start)
+	if err == nil {
+		t.Fatalf("applying 5000 digests of a 1 MB record succeeded in %v under a 300ms timeout: %v", took, summary(res)[0])
+	}
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "batch call timed out after 300ms (applying the operations of record 1, output 0)") {
+		t.Errorf("error %v", err)
+	}
+	if took > 2*time.Second {
+		t.Errorf("the timed-out batch took %v", took)
+	}
+}
