@@ -204,7 +204,10 @@ func (inst *instance) classify(ctx context.Context, name string, err error) erro
 		return inst.ctxError(ctx)
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return fmt.Errorf("%w during %s: %s%s%s", ErrTrap, name, msg, inst.memNote(), inst.stderr.summary())
+	if note := inst.memNote(); note != "" {
+		return &memoryError{fmt.Errorf("%w during %s: %s%s%s", ErrTrap, name, msg, note, inst.stderr.summary())}
+	}
+	return fmt.Errorf("%w during %s: %s%s", ErrTrap, name, msg, inst.stderr.summary())
 }
 
 // errBatchTimeout is the cause of the per-batch deadline.

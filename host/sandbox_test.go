@@ -171,3 +171,71 @@ func TestAppliedOpsBounded(t *testing.T) {
 		t.Errorf("the timed-out batch took %v", took)
 	}
 }
+
+// TestOversizeRecordFailsAlone: a record too large for the module's
+// memory fails alone, naming its index and size; the rest of its batch
+// succeeds. A module that runs out of memory on small records still
+// fails its batch (the records are not the cause).
+func TestOversizeRecordFailsAlone(t *testing.T) {
+	h, logs := newHost(t)
+	pt, rec := wat(t, "passthrough"), wat(t, "record")
+	const pages = 8                      // 512 KiB
+	mid := strings.Repeat("m", 300_000)  // fits the memory, not weir_alloc's 2x
+	huge := strings.Repeat("h", 600_000) // larger than the memory
+	tooBig := func(i, n int, cause string) string {
+		return fmt.Sprintf("failed:record %d (%d bytes) does not fit the module's memory limit of 524288 bytes (8 pages): %s", i, n, cause)
+	}
+	for _, tc := range []struct {
+		name      string
+		wasm      []byte
+		entry     string
+		instances int
+		in        []string
+		want      []string
+	}{
+		{"fast: weir_alloc cannot fit it", pt, engine.EntryFast, 1, []string{"a", "b", mid, "d"},
+			[]string{"ok:a", "ok:b", tooBig(2, len(mid), "module returned a bad output: weir_alloc(300"), "ok:d"}},
+		{"fast: larger than the memory", pt, engine.EntryFast, 1, []string{"a", huge, "c"},
+			[]string{"ok:a", tooBig(1, len(huge), "larger than the memory, not sent"), "ok:c"}},
+		{"fast: two chunks", pt, engine.EntryFast, 2, []string{"a", "b", "c", mid, "e", huge},
+			[]string{"ok:a", "ok:b", "ok:c", tooBig(3, len(mid), "module returned a bad output"), "ok:e", tooBig(5, len(huge), "larger than the memory, not sent")}},
+		{"batch: larger than the memory", pt, engine.EntryBatch, 1, []string{"a", huge, "c"},
+			[]string{"ok:a", tooBig(1, len(huge), "larger than the memory, not sent"), "ok:c"}},
+		{"record: larger than the memory", rec, "", 1, []string{"hello", huge, "world"},
+			[]string{"ok:HELLO", tooBig(1, len(huge), "larger than the memory, not sent"), "ok:WORLD"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := load(t, h, "m", tc.wasm, engine.StageConfig{Entry: tc.entry, Instances: tc.instances, Limits: engine.Limits{MemoryPages: pages}})
+			res, err := s.Process(context.Background(), records(tc.in...))
+			if err != nil {
+				t.Fatalf("the batch failed: %v", err)
+			}
+			got := summary(res)
+			for i := range tc.want {
+				if !strings.HasPrefix(got[i], tc.want[i]) {
+					t.Errorf("record %d: got %.200q, want %.200q...", i, got[i], tc.want[i])
+				}
+			}
+			for i, r := range res {
+				if r.Err != nil && !errors.Is(r.Err, ErrOutOfMemory) {
+					t.Errorf("record %d: %v does not match ErrOutOfMemory", i, r.Err)
+				}
+			}
+			if res, err := s.Process(context.Background(), records("next")); err != nil || summary(res)[0] != "ok:NEXT" && summary(res)[0] != "ok:next" {
+				t.Errorf("the next batch: %v %v", summary(res), err)
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "splitting a batch that does not fit the module's memory") {
+		t.Errorf("no log of the split:\n%s", logs)
+	}
+	// A memory bomb on small records still fails its batch, unsplit.
+	s := load(t, h, "bomb", pt, engine.StageConfig{Instances: 1, Limits: engine.Limits{MemoryPages: pages}})
+	before := s.calls.Load()
+	if _, err := s.Process(context.Background(), records("!G", "x", "y")); !errors.Is(err, ErrTrap) || !strings.Contains(err.Error(), "memory at its limit of 8 pages") {
+		t.Errorf("memory bomb: %v", err)
+	}
+	if n := s.calls.Load() - before; n != 1 {
+		t.Errorf("the memory bomb's batch made %d calls, want 1 (no split)", n)
+	}
+}

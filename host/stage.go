@@ -277,9 +277,89 @@ func (inst *instance) trim() {
 	clear(inst.parsed)
 }
 
-// runChunk runs records on one instance and fills res. base is the index
-// of recs[0] in the batch, for messages.
-func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) (err error) {
+// runChunk runs records and fills res. base is the index of recs[0] in
+// the batch, for messages.
+//
+// A record too large for the module's memory must fail alone, not take
+// its batch with it: records larger than the memory limit are never sent
+// (runFrame, runRecords), and when a call fails for want of memory (the
+// frame does not fit, weir_alloc cannot return it, the module traps with
+// its memory at the limit) over records large enough to be the cause, the
+// chunk is split in halves, each run on its own instance, until the
+// records that fail on their own are found; they fail with their index and
+// size, the others succeed. A module that runs out of memory on small
+// records fails its batch as before: the records are not the cause.
+func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) error {
+	return s.runSplit(ctx, b, base, recs, res, false)
+}
+
+// suspectBytes is the size from which a record (or chunk) is a plausible
+// cause of a module running out of memory: 1/64 of the memory limit.
+func (s *stage) suspectBytes() int { return int(s.cm.memLimit() / 64) }
+
+// runSplit is runChunk; split is set for the halves of a split chunk.
+func (s *stage) runSplit(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result, split bool) error {
+	err := s.runOnce(ctx, b, base, recs, res)
+	var me *memoryError
+	if err == nil || s.mode == modeRecord || !errors.As(err, &me) || ctx.Err() != nil {
+		return err
+	}
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Data)
+	}
+	if size < s.suspectBytes() {
+		return err
+	}
+	if len(recs) == 1 {
+		if !split {
+			return err
+		}
+		res[0] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base, len(recs[0].Data), err)}
+		return nil
+	}
+	s.env.logger.LogAttrs(ctx, slog.LevelInfo, "host: splitting a batch that does not fit the module's memory",
+		slog.String("module", s.env.label), slog.Int("first", base), slog.Int("records", len(recs)), slog.Int("bytes", size), slog.String("error", err.Error()))
+	mid := len(recs) / 2
+	if err := s.runSplit(ctx, b, base, recs[:mid], res[:mid], true); err != nil {
+		return err
+	}
+	return s.runSplit(ctx, b, base+mid, recs[mid:], res[mid:], true)
+}
+
+// tooBig is the failure of a record that does not fit the module's
+// memory; it matches ErrOutOfMemory and wraps cause.
+func (s *stage) tooBig(index, size int, cause error) error {
+	return &oversizeError{index: index, size: size, limit: s.cm.memLimit(), pages: s.cm.pages, cause: cause}
+}
+
+type oversizeError struct {
+	index, size int
+	limit       uint64
+	pages       uint32
+	cause       error
+}
+
+func (e *oversizeError) Error() string {
+	return fmt.Sprintf("record %d (%d bytes) does not fit the module's memory limit of %d bytes (%d pages): %v", e.index, e.size, e.limit, e.pages, e.cause)
+}
+
+func (e *oversizeError) Unwrap() error { return e.cause }
+
+// Is makes every oversize record match ErrOutOfMemory, whatever the cause.
+func (e *oversizeError) Is(target error) bool { return target == ErrOutOfMemory }
+
+// memoryError marks a call that failed for want of guest memory.
+type memoryError struct{ err error }
+
+func (e *memoryError) Error() string { return e.err.Error() }
+func (e *memoryError) Unwrap() error { return e.err }
+
+// errNotSent is the cause given for a record larger than the memory limit.
+var errNotSent = errors.New("larger than the memory, not sent")
+
+// runOnce runs records on one instance and fills res.
+func (s *stage) runOnce(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) (err error) {
 	inst, err := s.acquire(ctx)
 	if err != nil {
 		return err
@@ -293,7 +373,7 @@ func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.
 		s.release(ctx, cctx.inst, err)
 	}()
 	if s.mode == modeRecord {
-		return s.runRecords(cctx, b, recs, res)
+		return s.runRecords(cctx, b, base, recs, res)
 	}
 	return s.runFrame(cctx, b, base, recs, res)
 }
@@ -310,8 +390,13 @@ func (s *stage) runFrame(cctx *callCtx, b *batch, base int, recs []engine.Record
 	inst.in.Reset(inst.inBuf, flags, s.cm.paths)
 	inst.sent = inst.sent[:0]
 	inst.parsed = inst.parsed[:0]
+	limit := s.cm.memLimit()
 	for i := range recs {
 		r := &recs[i]
+		if uint64(len(r.Data)) > limit {
+			res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(r.Data), errNotSent)}
+			continue
+		}
 		var v *fastjson.Value
 		if views {
 			var err error
@@ -373,7 +458,7 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: the module has no memory", ErrInvalidModule)
 	}
 	if uint64(len(in)) > s.cm.memLimit() {
-		return nil, fmt.Errorf("the %d-byte input frame does not fit the module's %d-byte memory limit", len(in), s.cm.memLimit())
+		return nil, &memoryError{fmt.Errorf("%w: the %d-byte input frame does not fit the module's %d-byte memory limit", ErrOutOfMemory, len(in), s.cm.memLimit())}
 	}
 	inst.beginCall(nil)
 	st := inst.stack[:]
@@ -391,7 +476,7 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 		ptr := uint32(st[0])
 		if ptr == 0 {
 			inst.bad = true
-			return nil, fmt.Errorf("%w: %s(%d) returned 0", ErrBadOutput, exportAlloc, size)
+			return nil, &memoryError{fmt.Errorf("%w: %s(%d) returned 0", ErrBadOutput, exportAlloc, size)}
 		}
 		if _, ok := inst.mem.Read(ptr, uint32(size)); !ok {
 			inst.bad = true
@@ -429,6 +514,9 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 // input, the output frame the Extism output.
 func (s *stage) callBatch(cctx *callCtx, in []byte) ([]byte, error) {
 	inst := cctx.inst
+	if uint64(len(in)) > s.cm.memLimit() {
+		return nil, &memoryError{fmt.Errorf("%w: the %d-byte input frame does not fit the module's %d-byte memory limit", ErrOutOfMemory, len(in), s.cm.memLimit())}
+	}
 	inst.beginCall(in)
 	inst.stack[0] = 0
 	if err := inst.call(cctx, inst.fnBatch, exportBatch, inst.stack[:1]); err != nil {
@@ -544,7 +632,7 @@ func (c *callCtx) done() error {
 }
 
 // runRecords calls the record-mode export once per record.
-func (s *stage) runRecords(cctx *callCtx, b *batch, recs []engine.Record, res []engine.Result) error {
+func (s *stage) runRecords(cctx *callCtx, b *batch, base int, recs []engine.Record, res []engine.Result) error {
 	total := 0
 	for i := range recs {
 		total += len(recs[i].Data)
@@ -565,10 +653,21 @@ func (s *stage) runRecords(cctx *callCtx, b *batch, recs []engine.Record, res []
 			inst.close(cctx.Context)
 			cctx.inst, inst = fresh, fresh
 		}
+		if uint64(len(recs[i].Data)) > s.cm.memLimit() {
+			res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(recs[i].Data), errNotSent)}
+			continue
+		}
 		inst.beginCall(recs[i].Data)
 		inst.stack[0] = 0
 		s.calls.Add(1)
 		if err := inst.call(cctx, inst.fnRecord, name, inst.stack[:1]); err != nil {
+			var me *memoryError
+			if errors.As(err, &me) && len(recs[i].Data) >= s.suspectBytes() && cctx.Err() == nil {
+				// This record alone ran the module out of memory; the
+				// next one runs on a fresh instance.
+				res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(recs[i].Data), err)}
+				continue
+			}
 			if !errors.Is(err, errCleanExit) {
 				return err
 			}
