@@ -239,3 +239,177 @@ func TestOversizeRecordFailsAlone(t *testing.T) {
 		t.Errorf("the memory bomb's batch made %d calls, want 1 (no split)", n)
 	}
 }
+
+// hangWAT is a fast-path module that spins for {{.Spins}} loop turns (a
+// few seconds: a hang that ends, so that a test process gets its CPU
+// back) in its start function, _initialize, weir_manifest, or in
+// weir_transform when the input frame is over 1000 bytes. Otherwise it
+// drops every record.
+var hangWAT = template.Must(template.New("hang").Parse(`(module
+  (memory (export "memory") 4)
+  (data (i32.const 800) "{\"abi\":1,\"sdk\":\"wat/0\",\"paths\":[]}")
+  (func $spin (local $i i64)
+    (loop $l (br_if $l (i64.ne (local.tee $i (i64.add (local.get $i) (i64.const 1))) (i64.const {{.Spins}})))))
+  (func $start {{if eq .Where "start"}}(call $spin){{end}})
+  (start $start)
+  (func (export "_initialize") {{if eq .Where "init"}}(call $spin){{end}})
+  (func (export "weir_abi_version") (result i32) (i32.const 1))
+  (func (export "weir_manifest") (result i64)
+    {{if eq .Where "manifest"}}(call $spin){{end}}
+    (i64.or (i64.shl (i64.const 800) (i64.const 32)) (i64.const 34)))
+  (func (export "weir_alloc") (param $size i32) (result i32)
+    (if (i32.gt_u (local.get $size) (i32.const 0x1e000)) (then (return (i32.const 0))))
+    (i32.const 1024))
+  (func (export "weir_transform") (param $ptr i32) (param $len i32) (result i64)
+    (local $n i32) (local $i i32) (local $out i32)
+    (if (i32.gt_u (local.get $len) (i32.const 1000)) (then (call $spin)))
+    (local.set $n (i32.load offset=8 (local.get $ptr)))
+    (local.set $out (i32.const 0x20000))
+    (i32.store (local.get $out) (i32.const 0x52494557))
+    (i32.store8 offset=4 (local.get $out) (i32.const 2))
+    (i32.store8 offset=5 (local.get $out) (i32.const 1))
+    (i32.store16 offset=6 (local.get $out) (i32.const 0))
+    (i32.store offset=8 (local.get $out) (local.get $n))
+    (i32.store offset=12 (local.get $out) (i32.const 0))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store8 (i32.add (i32.add (local.get $out) (i32.const 16)) (local.get $i)) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $out)) (i64.const 32))
+      (i64.extend_i32_u (i32.add (i32.const 16) (local.get $n)))))
+)
+`))
+
+// hangSpins makes hangWAT spin for about 0.3s on an idle machine (one
+// turn a cycle at 4 GHz), a few seconds on a loaded one: always past the
+// 100ms deadlines of the tests.
+const hangSpins = 1_200_000_000
+
+// hangModule assembles hangWAT hanging at where.
+func hangModule(t *testing.T, where string) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), where+".wat")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = hangWAT.Execute(f, map[string]any{"Where": where, "Spins": hangSpins})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readWasm(t, hosttest.WAT(t, p))
+}
+
+// waitUnstuck waits for abandoned calls to return (the spin ends) so that
+// the garbage collector is back on for the next tests.
+func waitUnstuck(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for gcHolders() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d detached calls still running after 2 minutes", gcHolders())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestInitHang: a module that hangs while it initializes (start function,
+// _initialize, weir_manifest) is refused at its deadline with an error
+// that says so, with and without preemption; without it, the stuck call
+// is abandoned and the load returns anyway.
+func TestInitHang(t *testing.T) {
+	h, _ := newHost(t)
+	off := false
+	for _, where := range []string{"start", "init", "manifest"} {
+		what := map[string]string{"start": "start function", "init": "_initialize", "manifest": "weir_manifest"}[where]
+		for _, preempt := range []*bool{nil, &off} {
+			t.Run(fmt.Sprintf("%s/preempt=%v", where, preempt == nil), func(t *testing.T) {
+				defer waitUnstuck(t)
+				start := time.Now()
+				st, err := h.LoadModule(context.Background(), "hang", hangModule(t, where), engine.StageConfig{
+					Limits: engine.Limits{Timeout: engine.Duration(100 * time.Millisecond), Preempt: preempt}})
+				took := time.Since(start)
+				if err == nil {
+					st.Close(context.Background())
+					t.Fatalf("a module hanging in %s loaded (in %v)", what, took)
+				}
+				want := fmt.Sprintf("module init (%s) did not finish within 100ms", what)
+				if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "batch call") {
+					t.Errorf("error %q, want %q matching ErrTimeout", err, want)
+				}
+				if preempt != nil && !strings.Contains(err.Error(), "abandoned") {
+					t.Errorf("error %q does not say the call was abandoned", err)
+				}
+				if took > 3*time.Second {
+					t.Errorf("the refusal took %v", took)
+				}
+			})
+		}
+	}
+}
+
+// TestNoPreemptHang: with preempt: false a batch that never returns
+// cannot be stopped, but its caller is: the batch fails at the deadline
+// or at cancellation, the instance is abandoned (never reused), the stage
+// serves the next batch on a new one, and the stuck call, when it
+// returns at last, closes its instance and lets the collector run again.
+func TestNoPreemptHang(t *testing.T) {
+	h, logs := newHost(t)
+	off := false
+	wasm := hangModule(t, "transform")
+	hang := strings.Repeat("!", 2000)
+	for _, tc := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want error
+		msg  string
+	}{
+		{"deadline", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) },
+			ErrTimeout, "batch call timed out after 100ms: the module (compiled without preemption) did not return; its instance is abandoned"},
+		{"interrupt", func() (context.Context, context.CancelFunc) {
+			// Canceled as a signal does, without a Go timer (which the
+			// stuck call's P may hold; see detach).
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() { nap(50 * time.Millisecond); cancel() }()
+			return ctx, cancel
+		}, ErrCanceled, "batch canceled: context canceled: the module (compiled without preemption) did not return"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer waitUnstuck(t)
+			s := load(t, h, "hang", wasm, engine.StageConfig{Instances: 1, Limits: engine.Limits{Timeout: engine.Duration(100 * time.Millisecond), Preempt: &off}})
+			ctx, cancel := tc.ctx()
+			defer cancel()
+			start := time.Now()
+			_, err := s.Process(ctx, records("ok", hang))
+			took := time.Since(start)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %v, want %q", err, tc.msg)
+			}
+			if took > 3*time.Second {
+				t.Errorf("the abandoned batch took %v", took)
+			}
+			if gcHolders() == 0 || s.cm.stuck.Load() != 1 {
+				t.Fatalf("the spin ended within %v: %d turns are too few on this machine", took, hangSpins)
+			}
+			before := s.created.Load()
+			res, err := s.Process(context.Background(), records("a", "b"))
+			if err != nil || summary(res)[0] != "dropped" {
+				t.Fatalf("the next batch: %v %v", summary(res), err)
+			}
+			if n := s.created.Load() - before; n != 1 {
+				t.Errorf("%d instances made for the next batch, want 1 (the stuck one is not reused)", n)
+			}
+			waitUnstuck(t)
+			if n := s.cm.stuck.Load(); n != 0 {
+				t.Errorf("%d calls still counted as stuck", n)
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "an abandoned module call returned at last") {
+		t.Errorf("no log of the late return:\n%s", logs)
+	}
+}
