@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -106,7 +107,9 @@ func (c *compiled) detach(ctx context.Context, env *callEnv, what string, f func
 	// deadline, or a sleep) may sit in the timer heap of the P that now
 	// runs the call, and the call never yields it: such timers were seen
 	// to fire only when the call returned.
+	// Short calls (record mode) are caught by yielding first.
 	deadline, hasDeadline := ctx.Deadline()
+	start := time.Now()
 	pause := 20 * time.Microsecond
 	for {
 		select {
@@ -114,9 +117,14 @@ func (c *compiled) detach(ctx context.Context, env *callEnv, what string, f func
 			return true, err
 		case <-ctx.Done():
 		default:
-			if !hasDeadline || time.Now().Before(deadline) {
-				nap(pause)
-				pause = min(2*pause, 5*time.Millisecond)
+			now := time.Now()
+			if !hasDeadline || now.Before(deadline) {
+				if now.Sub(start) < 50*time.Microsecond {
+					runtime.Gosched()
+				} else {
+					nap(pause)
+					pause = min(2*pause, 5*time.Millisecond)
+				}
 				continue
 			}
 		}
