@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -107,24 +106,25 @@ func (c *compiled) detach(ctx context.Context, env *callEnv, what string, f func
 	// deadline, or a sleep) may sit in the timer heap of the P that now
 	// runs the call, and the call never yields it: such timers were seen
 	// to fire only when the call returned.
-	// Short calls (record mode) are caught by yielding first.
+	// The caller never blocks in the scheduler here: a goroutine made
+	// runnable on the P that runs the call, or queued in its run queue, or
+	// a Go timer in its heap (ctx's deadline) waits until the call returns,
+	// and idle Ps are not always woken to take them; yielding
+	// (runtime.Gosched) and a watchdog goroutine failed that way under
+	// load. A system call hands the caller's P over and returns on an idle
+	// one. The cost: a short call waits for the first sleep (Linux timer
+	// slack: about 60µs), which matters in record mode only.
 	deadline, hasDeadline := ctx.Deadline()
-	start := time.Now()
-	pause := 20 * time.Microsecond
+	pause := 2 * time.Microsecond
 	for {
 		select {
 		case err := <-done:
 			return true, err
 		case <-ctx.Done():
 		default:
-			now := time.Now()
-			if !hasDeadline || now.Before(deadline) {
-				if now.Sub(start) < 50*time.Microsecond {
-					runtime.Gosched()
-				} else {
-					nap(pause)
-					pause = min(2*pause, 5*time.Millisecond)
-				}
+			if !hasDeadline || time.Now().Before(deadline) {
+				nap(pause)
+				pause = min(2*pause, 5*time.Millisecond)
 				continue
 			}
 		}

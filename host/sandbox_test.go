@@ -363,14 +363,15 @@ func TestNoPreemptHang(t *testing.T) {
 	wasm := hangModule(t, "transform")
 	hang := strings.Repeat("!", 2000)
 	for _, tc := range []struct {
-		name string
-		ctx  func() (context.Context, context.CancelFunc)
-		want error
-		msg  string
+		name    string
+		timeout time.Duration
+		ctx     func() (context.Context, context.CancelFunc)
+		want    error
+		msg     string
 	}{
-		{"deadline", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) },
+		{"deadline", 100 * time.Millisecond, func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) },
 			ErrTimeout, "batch call timed out after 100ms: the module (compiled without preemption) did not return; its instance is abandoned"},
-		{"interrupt", func() (context.Context, context.CancelFunc) {
+		{"interrupt", time.Minute, func() (context.Context, context.CancelFunc) {
 			// Canceled as a signal does, without a Go timer (which the
 			// stuck call's P may hold; see detach).
 			ctx, cancel := context.WithCancel(context.Background())
@@ -380,7 +381,7 @@ func TestNoPreemptHang(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer waitUnstuck(t)
-			s := load(t, h, "hang", wasm, engine.StageConfig{Instances: 1, Limits: engine.Limits{Timeout: engine.Duration(100 * time.Millisecond), Preempt: &off}})
+			s := load(t, h, "hang", wasm, engine.StageConfig{Instances: 1, Limits: engine.Limits{Timeout: engine.Duration(tc.timeout), Preempt: &off}})
 			ctx, cancel := tc.ctx()
 			defer cancel()
 			start := time.Now()
