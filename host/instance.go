@@ -72,7 +72,9 @@ type instance struct {
 	sent    []int
 	outRec  frame.OutRecord
 	applier frame.Applier
-	scratch []byte
+	// applyCtx is the batch's context while operations are applied.
+	applyCtx context.Context
+	scratch  []byte
 
 	// bad is set when the instance must not be reused.
 	bad bool
@@ -117,6 +119,7 @@ func instanceFrom(ctx context.Context) *instance {
 func (c *compiled) newInstance(ctx context.Context, env *callEnv) (*instance, error) {
 	inst := &instance{cm: c, env: env}
 	inst.kern.limit = c.memLimit()
+	inst.applier.Check = inst.applyCheck
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions().

@@ -300,8 +300,7 @@ func (s *stage) suspectBytes() int { return int(s.cm.memLimit() / 64) }
 // runSplit is runChunk; split is set for the halves of a split chunk.
 func (s *stage) runSplit(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result, split bool) error {
 	err := s.runOnce(ctx, b, base, recs, res)
-	var me *memoryError
-	if err == nil || s.mode == modeRecord || !errors.As(err, &me) || ctx.Err() != nil {
+	if err == nil || s.mode == modeRecord || !isMemoryError(err) || ctx.Err() != nil {
 		return err
 	}
 	size := 0
@@ -348,6 +347,12 @@ func (e *oversizeError) Unwrap() error { return e.cause }
 
 // Is makes every oversize record match ErrOutOfMemory, whatever the cause.
 func (e *oversizeError) Is(target error) bool { return target == ErrOutOfMemory }
+
+// isMemoryError reports whether err wraps a *memoryError.
+func isMemoryError(err error) bool {
+	var me *memoryError
+	return errors.As(err, &me)
+}
 
 // memoryError marks a call that failed for want of guest memory.
 type memoryError struct{ err error }
@@ -566,8 +571,8 @@ func (s *stage) decode(cctx *callCtx, b *batch, base int, out []byte, recs []eng
 	slab := make([]byte, 0, min(size, int(b.max)+len(out)))
 	outs := make([]engine.Output, 0, len(inst.sent))
 	rec := &inst.outRec
-	inst.applier.Check = cctx.done
-	defer func() { inst.applier.Check = nil }()
+	inst.applyCtx = cctx
+	defer func() { inst.applyCtx = nil }()
 	for j, i := range inst.sent {
 		if err := or.Next(rec); err != nil {
 			inst.bad = true
@@ -623,9 +628,10 @@ func (s *stage) decode(cctx *callCtx, b *batch, base int, out []byte, recs []eng
 // operations.
 var errApplyTimeout = errors.New("the batch ended while applying operations")
 
-// done is the applier's Check: the batch's deadline or cancellation.
-func (c *callCtx) done() error {
-	if c.Err() != nil {
+// applyCheck is the applier's Check: the batch's deadline or
+// cancellation, while decode runs.
+func (inst *instance) applyCheck() error {
+	if c := inst.applyCtx; c != nil && c.Err() != nil {
 		return errApplyTimeout
 	}
 	return nil
@@ -661,8 +667,7 @@ func (s *stage) runRecords(cctx *callCtx, b *batch, base int, recs []engine.Reco
 		inst.stack[0] = 0
 		s.calls.Add(1)
 		if err := inst.call(cctx, inst.fnRecord, name, inst.stack[:1]); err != nil {
-			var me *memoryError
-			if errors.As(err, &me) && len(recs[i].Data) >= s.suspectBytes() && cctx.Err() == nil {
+			if isMemoryError(err) && len(recs[i].Data) >= s.suspectBytes() && cctx.Err() == nil {
 				// This record alone ran the module out of memory; the
 				// next one runs on a fresh instance.
 				res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(recs[i].Data), err)}
