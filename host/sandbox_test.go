@@ -137,7 +137,7 @@ func TestAppliedOpsBounded(t *testing.T) {
 			if !errors.Is(err, ErrOutputTooLarge) || !strings.Contains(err.Error(), want) {
 				t.Errorf("error %v, want ErrOutputTooLarge and %q", err, want)
 			}
-			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 { // 500+ MB before the fix; -race adds a few
 				t.Errorf("the refused batch allocated %d MB", alloc>>20)
 			}
 			if tc.next == "" {
