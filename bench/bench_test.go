@@ -34,23 +34,23 @@ func repeat(rec []byte, n int) []engine.Record {
 
 // weirStage loads a module on a fresh host with one instance, so that one
 // benchmark goroutine measures one core.
-func weirStage(b *testing.B, pkg, entry string) engine.Stage {
+func weirStage(b testing.TB, pkg, entry string) engine.Stage {
 	return weirStageConfig(b, pkg, engine.StageConfig{Entry: entry, Instances: 1})
 }
 
 // weirStageConfig loads a Go module with the given stage settings.
-func weirStageConfig(b *testing.B, pkg string, sc engine.StageConfig) engine.Stage {
+func weirStageConfig(b testing.TB, pkg string, sc engine.StageConfig) engine.Stage {
 	b.Helper()
 	return weirStageFile(b, hosttest.GoModule(b, pkg), sc)
 }
 
 // asPassthrough builds the AssemblyScript passthrough module.
-func asPassthrough(b *testing.B) string {
+func asPassthrough(b testing.TB) string {
 	return hosttest.AssemblyScript(b, filepath.Join(hosttest.RepoRoot(b), "modules", "passthrough-as", "passthrough-as.ts"), "--runtime", "stub")
 }
 
 // weirStageFile loads a module file with the given stage settings.
-func weirStageFile(b *testing.B, path string, sc engine.StageConfig) engine.Stage {
+func weirStageFile(b testing.TB, path string, sc engine.StageConfig) engine.Stage {
 	b.Helper()
 	pkg := path
 	wasm, err := os.ReadFile(path)
@@ -71,7 +71,7 @@ func weirStageFile(b *testing.B, path string, sc engine.StageConfig) engine.Stag
 	return st
 }
 
-func goSDKPlugin(b *testing.B, pkg string) *extism.Plugin {
+func goSDKPlugin(b testing.TB, pkg string) *extism.Plugin {
 	b.Helper()
 	wasm, err := os.ReadFile(hosttest.GoModule(b, pkg))
 	if err != nil {
@@ -94,7 +94,7 @@ func frameOf(recs []engine.Record) []byte {
 	return w.Finish()
 }
 
-func process(b *testing.B, st engine.Stage, recs []engine.Record) {
+func process(b testing.TB, st engine.Stage, recs []engine.Record) {
 	res, err := st.Process(context.Background(), recs)
 	if err != nil {
 		b.Fatal(err)

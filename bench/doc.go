@@ -7,6 +7,13 @@
 // the cloudtrail-ecs module: one with gjson/sjson (one get and one set per
 // field, the way Substation works) and one with encoding/json structs.
 //
+// The tests in correctness_test.go run in `make test`: each benchmarked
+// configuration once, on a few records, checking its outputs (the
+// cloudtrail-ecs module, on the fast path, without preemption, through
+// weir_batch and behind the Lambda handler, produces the baselines'
+// documents; every passthrough path returns its input), so a benchmark
+// never measures a wrong result.
+//
 // End-to-end numbers come from `weir bench` (cmd/weir), run as a user runs
 // it (cli_test.go): BenchmarkCLI measures the shipped modules as whole
 // pipelines over the Stratus Red Team corpus (throughput, latency, memory,

@@ -40,7 +40,7 @@ const (
 
 // ctCorpus returns the CloudTrail records of the shared corpora, in
 // compact JSON, whose size is between lo and hi bytes.
-func ctCorpus(b *testing.B, lo, hi int) [][]byte {
+func ctCorpus(b testing.TB, lo, hi int) [][]byte {
 	dir := filepath.Join(hosttest.SharedDir(b), "testdata", "cloudtrail")
 	var files []string
 	for _, pat := range []string{"stratus-red-team/*.json", "otrf/*.json", "panther/*.jsonl"} {
@@ -79,7 +79,7 @@ func ctCorpus(b *testing.B, lo, hi int) [][]byte {
 // kinesisLambdaEvent builds a Kinesis event of n user records cycled
 // from corpus, KPL-aggregated the way the KPL does by default (51,200
 // bytes per record). It returns the event and the user records' bytes.
-func kinesisLambdaEvent(b *testing.B, corpus [][]byte, n int) ([]byte, int) {
+func kinesisLambdaEvent(b testing.TB, corpus [][]byte, n int) ([]byte, int) {
 	users := make([]kpl.UserRecord, n)
 	size := 0
 	for i := range users {
@@ -105,7 +105,7 @@ func kinesisLambdaEvent(b *testing.B, corpus [][]byte, n int) ([]byte, int) {
 // discardKinesis is a loopback server answering every PutRecords with
 // success, without storing anything: the handler still aggregates and
 // the SDK still encodes and sends every byte.
-func discardKinesis(b *testing.B) string {
+func discardKinesis(b testing.TB) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		n := bytes.Count(body, []byte(`"PartitionKey"`))
@@ -197,7 +197,7 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 
 // lambdaHandler builds the handler as the bootstrap does, with the
 // cloudtrail-ecs stage (one instance) and a Kinesis output at endpoint.
-func lambdaHandler(b *testing.B, module, endpoint string) *lambda.Handler {
+func lambdaHandler(b testing.TB, module, endpoint string) *lambda.Handler {
 	ctx := context.Background()
 	dir := b.TempDir()
 	yaml := fmt.Sprintf("version: 1\nname: bench\nstages:\n  - name: normalize\n    module: %s\n    instances: 1\noutputs:\n  default: {type: kinesis, stream: out, endpoint: %q}\n", module, endpoint)

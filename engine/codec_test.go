@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/hosttest"
 )
 
 func gzipped(t testing.TB, data []byte) []byte {
@@ -202,18 +204,11 @@ func TestDecodeRecordsLarge(t *testing.T) {
 	}
 }
 
-// corpus returns a folder of the shared test data, skipping the test when
-// the shared folder is absent (failing it in CI).
+// corpus returns a folder of the shared test data (see
+// hosttest.SharedFile: a failure in CI, a skip elsewhere, when missing).
 func corpus(t *testing.T, elem ...string) string {
 	t.Helper()
-	dir := filepath.Join(append([]string{"..", "..", "shared", "testdata"}, elem...)...)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing: %v", err)
-		}
-		t.Skipf("shared test data not found (%v); it lives in ../shared next to the repository", err)
-	}
-	return dir
+	return hosttest.SharedFile(t, path.Join(append([]string{"testdata"}, elem...)...))
 }
 
 func TestDecodeRecordsCloudTrailCorpora(t *testing.T) {

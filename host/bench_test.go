@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host/hosttest"
 )
 
 // BenchmarkFastPathEmptyCall measures one fast-path round trip with an
@@ -62,9 +62,9 @@ func BenchmarkProcessOneRecord(b *testing.B) {
 // path (weir_batch: input through input_load_u64, output through
 // store_u64) on the same module, over batches of CloudTrail-sized records.
 func BenchmarkPassthrough(b *testing.B) {
-	rec, err := os.ReadFile("../../shared/reference/consolelogin.input.json")
+	rec, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
 	if err != nil {
-		rec = []byte(`{"eventVersion":"1.08","eventName":"ConsoleLogin","pad":"` + strings.Repeat("x", 1500) + `"}`)
+		b.Fatal(err)
 	}
 	for _, n := range []int{1, 100, 1000} {
 		data := make([]string, n)
@@ -95,9 +95,9 @@ func BenchmarkPassthrough(b *testing.B) {
 // BenchmarkViews measures host-side parsing for views and native
 // application of an edit (views.wat: one declared path, one edit op).
 func BenchmarkViews(b *testing.B) {
-	rec, err := os.ReadFile("../../shared/reference/consolelogin.input.json")
+	rec, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	h, _ := newHost(b)
 	s := load(b, h, "views", wat(b, "views"), engine.StageConfig{Instances: 1})

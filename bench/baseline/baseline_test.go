@@ -18,9 +18,6 @@ import (
 	"github.com/weirhq/weir/host/hosttest"
 )
 
-// sharedDir is /work/shared seen from this package's directory.
-const sharedDir = "../../../shared"
-
 type baselineFunc struct {
 	name string
 	fn   func([]byte) ([]byte, error)
@@ -31,19 +28,11 @@ var baselines = []baselineFunc{
 	{"Structs", Structs},
 }
 
-// sharedPath returns a path under the shared directory, or stops the test
-// when it is missing: a failure when CI=true, a skip otherwise.
+// sharedPath returns a path under the shared directory (see
+// hosttest.SharedFile: a failure in CI, a skip elsewhere, when missing).
 func sharedPath(tb testing.TB, rel string) string {
 	tb.Helper()
-	p := filepath.Join(sharedDir, filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		msg := fmt.Sprintf("shared data %s not available (%v); it lives in the shared checkout next to this repository", p, err)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	return p
+	return hosttest.SharedFile(tb, rel)
 }
 
 // referenceRecord returns the reference record as received: the file holds

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSignVerify: generate a key, sign a module, verify it; a tampered
@@ -58,7 +62,13 @@ func TestSignVerify(t *testing.T) {
 	}
 }
 
-// TestPrecompile fills a cache folder that a later run uses.
+// TestPrecompile: precompile fills a cache folder, and a later run on it
+// loads the module from there. wazero writes an entry on every miss and
+// none on a hit, so: a run on the precompiled folder leaves it exactly as
+// it was (no new entry, none rewritten), while a run on an empty folder
+// writes the same entries (the run does use its cache folder, with the
+// keys precompile stored). A run that ignored the cache, or looked up
+// other keys, fails one of the two.
 func TestPrecompile(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "p.yaml", []byte("version: 1\nstages:\n  - module: "+ptModule(t)+"\n    smoke: [{input: '{}'}]\n"))
@@ -67,17 +77,57 @@ func TestPrecompile(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "1 module(s) compiled") {
 		t.Fatalf("precompile: %v %s", r, r.stdout)
 	}
-	var files int
-	_ = filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			files++
-		}
-		return nil
-	})
-	if files == 0 {
+	filled := cacheEntries(t, cache)
+	if len(filled) == 0 {
 		t.Fatal("the cache folder is empty")
 	}
 	if r := weir(t, strings.NewReader("{\"a\":1}\n"), "--cache-dir", cache, "run", "-p", cfg); r.code != 0 || r.stdout != "{\"a\":1}\n" {
 		t.Fatalf("run with the cache: %v %q", r, r.stdout)
 	}
+	if after := cacheEntries(t, cache); !reflect.DeepEqual(after, filled) {
+		t.Fatalf("the run wrote to the precompiled cache (a miss):\nbefore %v\nafter  %v", filled, after)
+	}
+	empty := filepath.Join(dir, "empty")
+	if r := weir(t, strings.NewReader("{\"a\":1}\n"), "--cache-dir", empty, "run", "-p", cfg); r.code != 0 || r.stdout != "{\"a\":1}\n" {
+		t.Fatalf("run with an empty cache: %v %q", r, r.stdout)
+	}
+	written := cacheEntries(t, empty)
+	if len(written) == 0 {
+		t.Fatal("a run on an empty cache folder wrote nothing to it: weir run does not use --cache-dir")
+	}
+	if !reflect.DeepEqual(entryNames(written), entryNames(filled)) {
+		t.Fatalf("a run stores other entries than precompile:\nrun        %v\nprecompile %v", entryNames(written), entryNames(filled))
+	}
+}
+
+// cacheEntries lists the files of a compilation cache folder, each with
+// its size and modification time.
+func cacheEntries(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		files[rel] = fmt.Sprintf("%d bytes, modified %s", fi.Size(), fi.ModTime().Format(time.RFC3339Nano))
+		return err
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func entryNames(m map[string]string) []string {
+	var names []string
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }

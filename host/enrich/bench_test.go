@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,12 +24,20 @@ import (
 // slowDNS serves PTR answers on 127.0.0.1 after delay (each query in its
 // own goroutine, as miekg/dns servers do).
 func slowDNS(tb testing.TB, delay time.Duration) string {
+	addr, _ := countingSlowDNS(tb, delay)
+	return addr
+}
+
+// countingSlowDNS is slowDNS that also counts the queries it receives.
+func countingSlowDNS(tb testing.TB, delay time.Duration) (string, *atomic.Int64) {
 	tb.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
+	queries := new(atomic.Int64)
 	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		queries.Add(1)
 		time.Sleep(delay)
 		m := new(dns.Msg)
 		m.SetReply(q)
@@ -38,7 +47,7 @@ func slowDNS(tb testing.TB, delay time.Duration) string {
 	})}
 	go func() { _ = srv.ActivateAndServe() }()
 	tb.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
+	return pc.LocalAddr().String(), queries
 }
 
 // batchKeys is a 1,000-record batch's source IPs: 200 distinct.
@@ -94,13 +103,17 @@ func mustOK(tb testing.TB, resp []byte, n int) {
 	}
 }
 
-// TestDNSBatchTargets checks the targets on a resolver answering
-// after 20 ms: the batched lookup of a 1,000-record batch (200 distinct
-// IPs) within 2 × 200/concurrency × 20 ms, and within 1 ms with a warm
-// cache (checked when WEIR_STRICT_TIMING is set: shared CI machines are
-// noisy). One-at-a-time lookups are measured on 25 records.
+// TestDNSBatchTargets checks, on a resolver answering after 20 ms, the
+// batched lookup of a 1,000-record batch (200 distinct IPs): within the
+// issue's target of 2 × 200/concurrency × 20 ms, and one query per
+// distinct address. Then the same call with a warm cache: no query at all
+// reaches the resolver, and it takes less than the resolver's 20 ms delay
+// (a bound that holds on a shared CI machine; the 1 ms target is
+// TestDNSWarmCacheUnder1msWithStrictTiming's). One-at-a-time lookups are
+// measured on 25 records, for the log.
 func TestDNSBatchTargets(t *testing.T) {
-	addr := slowDNS(t, 20*time.Millisecond)
+	const delay = 20 * time.Millisecond
+	addr, queries := countingSlowDNS(t, delay)
 	keys := batchKeys()
 	ctx := context.Background()
 
@@ -113,23 +126,57 @@ func TestDNSBatchTargets(t *testing.T) {
 
 	enrich.ForgetSharedCaches()
 	env = dnsEnv(t, addr, time.Minute)
+	before := queries.Load()
 	start = time.Now()
 	mustOK(t, env.Call(ctx, enrich.FuncDNS, ptrReq(keys...)), len(keys))
 	batched := time.Since(start)
-	start = time.Now()
-	const warmRuns = 20
-	req := ptrReq(keys...)
-	for range warmRuns {
-		env.Call(ctx, enrich.FuncDNS, req)
+	if n := queries.Load() - before; n != 200 {
+		t.Errorf("the batched lookup sent %d queries for 200 distinct addresses", n)
 	}
-	warm := time.Since(start) / warmRuns
-	t.Logf("one at a time: %s per record (%s for 1,000 records); batched: %s (target %s); warm cache: %s (target 1ms)",
-		perRecord, 1000*perRecord, batched, batchTarget, warm)
+	warm := warmLookup(t, env, keys)
+	if n := queries.Load() - before - 200; n != 0 {
+		t.Errorf("the warm lookups sent %d queries, want 0 (all cached)", n)
+	}
+	t.Logf("one at a time: %s per record (%s for 1,000 records); batched: %s (target %s); warm cache: %s (bound %s)",
+		perRecord, 1000*perRecord, batched, batchTarget, warm, delay)
 	if batched > batchTarget {
 		t.Errorf("batched lookup took %s, want <= %s", batched, batchTarget)
 	}
-	if warm > time.Millisecond && os.Getenv("WEIR_STRICT_TIMING") != "" {
+	if warm >= delay {
+		t.Errorf("warm lookup took %s, want < %s (the resolver's delay)", warm, delay)
+	}
+}
+
+// warmLookup returns the mean time of 20 calls for keys with the cache
+// already filled.
+func warmLookup(t *testing.T, env *enrich.Env, keys []string) time.Duration {
+	t.Helper()
+	const warmRuns = 20
+	req := ptrReq(keys...)
+	ctx := context.Background()
+	start := time.Now()
+	for range warmRuns {
+		mustOK(t, env.Call(ctx, enrich.FuncDNS, req), len(keys))
+	}
+	return time.Since(start) / warmRuns
+}
+
+// TestDNSWarmCacheUnder1msWithStrictTiming checks the 1 ms target
+// for the warm lookup of a 1,000-record batch (200 distinct IPs). Shared
+// CI machines are too noisy for it: it runs only with WEIR_STRICT_TIMING
+// set (on a quiet machine), and skips otherwise, saying so.
+func TestDNSWarmCacheUnder1msWithStrictTiming(t *testing.T) {
+	if os.Getenv("WEIR_STRICT_TIMING") == "" {
+		t.Skip("a timing target: runs only with WEIR_STRICT_TIMING=1, on a quiet machine")
+	}
+	keys := batchKeys()
+	enrich.ForgetSharedCaches()
+	env := dnsEnv(t, slowDNS(t, 20*time.Millisecond), time.Minute)
+	mustOK(t, env.Call(context.Background(), enrich.FuncDNS, ptrReq(keys...)), len(keys))
+	if warm := warmLookup(t, env, keys); warm > time.Millisecond {
 		t.Errorf("warm lookup took %s, want <= 1ms", warm)
+	} else {
+		t.Logf("warm lookup: %s (target 1ms)", warm)
 	}
 }
 

@@ -75,21 +75,47 @@ func TestDNSDnsmasq(t *testing.T) {
 	})
 }
 
+// TestDNSTimeout sends 6 PTR queries to a server that never answers,
+// with a 200 ms timeout: each fails with a timeout error, and the call
+// takes about one timeout, not six (serial lookups would take 1.2 s). The
+// serial case (Concurrency 1) runs too, to show the bound tells the two
+// apart on this machine.
 func TestDNSTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	keys := []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6"}
+	serial := time.Duration(len(keys)) * timeout
 	silent := enrichtest.SilentDNS(t)
-	env, err := New(engine.Capabilities{DNS: &engine.DNSCapability{Resolver: silent, Timeout: engine.Duration(200 * time.Millisecond)}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	rs := results(t, env.Call(context.Background(), FuncDNS, dnsReq("PTR", "192.0.2.1", "192.0.2.2", "192.0.2.3")))
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %s: lookups are not concurrent or not bounded by the timeout", d)
-	}
-	for _, r := range rs {
-		if r.Status != StatusError || !strings.Contains(string(r.Value), "timeout") {
-			t.Fatalf("got %d %q, want a timeout error", r.Status, r.Value)
-		}
+	for _, tc := range []struct {
+		name        string
+		concurrency int // 0: the default (32)
+		min, max    time.Duration
+	}{
+		// Concurrent: one timeout, with room for a loaded machine, but
+		// well under the serial time.
+		{"concurrent", 0, timeout, serial / 2},
+		// Serial: every lookup waits its own timeout.
+		{"serial", 1, serial, 10 * serial},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := New(engine.Capabilities{DNS: &engine.DNSCapability{Resolver: silent, Timeout: engine.Duration(timeout), Concurrency: tc.concurrency}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			rs := results(t, env.Call(context.Background(), FuncDNS, dnsReq("PTR", keys...)))
+			d := time.Since(start)
+			if d < tc.min || d > tc.max {
+				t.Fatalf("%d lookups took %s, want between %s and %s (timeout %s)", len(keys), d, tc.min, tc.max, timeout)
+			}
+			if len(rs) != len(keys) {
+				t.Fatalf("%d results for %d keys", len(rs), len(keys))
+			}
+			for _, r := range rs {
+				if r.Status != StatusError || !strings.Contains(string(r.Value), "timeout") {
+					t.Fatalf("got %d %q, want a timeout error", r.Status, r.Value)
+				}
+			}
+		})
 	}
 }
 

@@ -41,15 +41,33 @@ func RepoRoot(tb testing.TB) string {
 	}
 }
 
-// SharedDir returns the shared test data folder (../shared next to the
-// repository), failing in CI and skipping elsewhere when it is missing.
+// SharedDir returns the shared test data folder, failing in CI and
+// skipping elsewhere when it is missing (see Missing). The folder is
+// ../shared next to the repository, or the one the environment variable
+// WEIR_SHARED names (for checkouts elsewhere, such as git worktrees).
 func SharedDir(tb testing.TB) string {
 	tb.Helper()
-	d := filepath.Join(RepoRoot(tb), "..", "shared")
+	d := os.Getenv("WEIR_SHARED")
+	if d == "" {
+		d = filepath.Join(RepoRoot(tb), "..", "shared")
+	}
 	if _, err := os.Stat(d); err != nil {
-		Missing(tb, "the shared test data folder "+d, "check out weir next to its shared/ folder")
+		Missing(tb, "the shared test data folder "+d, "check out weir next to its shared/ folder, or set WEIR_SHARED")
 	}
 	return d
+}
+
+// SharedFile returns the path of a file or folder of the shared test data
+// (rel is slash-separated, e.g. "reference/consolelogin.input.json"),
+// failing in CI and skipping elsewhere when it is missing. It is the one
+// way tests find shared data: CI is any non-empty value of CI.
+func SharedFile(tb testing.TB, rel string) string {
+	tb.Helper()
+	p := filepath.Join(SharedDir(tb), filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		Missing(tb, "the shared test data "+p, "check out weir next to its shared/ folder, or set WEIR_SHARED")
+	}
+	return p
 }
 
 // Missing fails the test in CI and skips it elsewhere, naming what is

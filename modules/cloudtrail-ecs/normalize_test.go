@@ -16,25 +16,15 @@ import (
 	"github.com/valyala/fastjson"
 	"github.com/weirhq/weir/bench/baseline"
 	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host/hosttest"
 	"github.com/weirhq/weir/sdk/go/weir"
 )
 
-// enrichment lists the reference document's fields that later stages add
-// (lookups and joins), not this module.
-var enrichment = []string{"cloud.account.name", "source.domain", "source.as", "user.full_name", "user.roles"}
-
-// shared returns the path of a file of the shared test data, skipping the
-// test when it is missing (failing under CI=true).
+// shared returns the path of a file of the shared test data (see
+// hosttest.SharedFile: a failure in CI, a skip elsewhere, when missing).
 func shared(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing: %v", err)
-		}
-		t.Skipf("shared test data missing (set CI=true to fail instead): %v", err)
-	}
-	return p
+	return hosttest.SharedFile(t, rel)
 }
 
 func readFile(t testing.TB, p string) []byte {
@@ -78,19 +68,6 @@ func unmarshal(t testing.TB, b []byte) map[string]any {
 	return m
 }
 
-// deletePath removes a dotted path from a decoded document.
-func deletePath(m map[string]any, path string) {
-	segs := strings.Split(path, ".")
-	for _, s := range segs[:len(segs)-1] {
-		next, ok := m[s].(map[string]any)
-		if !ok {
-			return
-		}
-		m = next
-	}
-	delete(m, segs[len(segs)-1])
-}
-
 // keyOrder lists every object key of a JSON document as a dotted path, in
 // document order (fastjson keeps it).
 func keyOrder(t testing.TB, b []byte) []string {
@@ -120,10 +97,9 @@ func TestReference(t *testing.T) {
 	exp := readFile(t, shared(t, "reference/consolelogin.expected.json"))
 	got := normalizeNative(t, in)
 
-	want := unmarshal(t, exp)
-	for _, f := range enrichment {
-		deletePath(want, f)
-	}
+	// The reference document without the fields enrichment adds
+	// (hosttest.EnrichmentFields): what this module alone produces.
+	want := hosttest.ReferenceNormalized(t)
 	if g := unmarshal(t, got); !reflect.DeepEqual(g, want) {
 		w, _ := json.Marshal(want)
 		t.Fatalf("document differs\n got: %s\nwant: %s", got, w)
@@ -133,7 +109,7 @@ func TestReference(t *testing.T) {
 	var wantOrder []string
 	for _, k := range keyOrder(t, exp) {
 		enriched := false
-		for _, f := range enrichment {
+		for _, f := range hosttest.EnrichmentFields {
 			if k == f || strings.HasPrefix(k, f+".") {
 				enriched = true
 			}

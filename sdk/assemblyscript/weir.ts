@@ -540,6 +540,7 @@ export function weir_transform(ptr: i32, len: i32): i64 {
         const n = load<u32>(p + 1);
         if (<usize>n > end - p - 5) return errorFrame("weir: truncated view");
         if (t > VIEW_ARRAY) return errorFrame("weir: unknown view type " + t.toString());
+        if (n != 0 && (t == VIEW_MISSING || (t >= VIEW_TRUE && t <= VIEW_NULL))) return errorFrame("weir: a view of type " + t.toString() + " carries " + n.toString() + " value bytes, want 0");
         const k = load<i32>(mapPtr + (<usize>j << 2));
         if (k >= 0) {
           const v = unchecked(r.views[k]);
@@ -577,5 +578,6 @@ export function weir_transform(ptr: i32, len: i32): i64 {
       }
     }
   }
+  if (p != end) return errorFrame("weir: " + (end - p).toString() + " trailing bytes after the last record");
   return packed();
 }

@@ -21,9 +21,11 @@ func TestCheckpoints(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	filePath := filepath.Join(t.TempDir(), "cp.json")
-	stores := map[string]func() Checkpoints{
-		"file": func() Checkpoints { return &FileCheckpoints{Path: filePath} },
-		"dynamodb": func() Checkpoints {
+	// Each store opens with the subtest's t: a missing dynalite then
+	// skips (or fails, in CI) that subtest alone.
+	stores := map[string]func(t *testing.T) Checkpoints{
+		"file": func(*testing.T) Checkpoints { return &FileCheckpoints{Path: filePath} },
+		"dynamodb": func(t *testing.T) Checkpoints {
 			endpoint := hosttest.Dynalite(t)
 			hosttest.SetAWSEnv(t)
 			cfg, err := awsconf.Load(ctx, "us-east-1", 3, time.Second)
@@ -45,7 +47,7 @@ func TestCheckpoints(t *testing.T) {
 	}
 	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
-			s := open()
+			s := open(t)
 			steps := []struct {
 				put, shard, want string
 			}{

@@ -90,7 +90,14 @@ func TestPutRecordsThrottlingAndPartialFailure(t *testing.T) {
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Wait until the stream is ACTIVE (kinesalite creates it after a
+	// delay, as Kinesis does), polling every 20-200 ms.
+	waiter := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
+	})
+	if err := waiter.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("s")}, 30*time.Second); err != nil {
+		t.Fatalf("stream s never became active: %v", err)
+	}
 
 	// 3000 outputs of 1 KiB: 3 aggregated records; no aggregation: 6 calls.
 	var outputs []engine.Output

@@ -34,15 +34,16 @@ import (
 	"github.com/valyala/fastjson"
 	"github.com/weirhq/weir/bench/baseline"
 	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host/hosttest"
+	"github.com/weirhq/weir/sdk/conformance"
 )
 
 var (
-	buildDir   string
-	buildMu    sync.Mutex
-	built      = map[string][]byte{}
-	wasmCache  = wazero.NewCompilationCache()
-	repoRoot   = filepath.Join("..", "..", "..")
-	sharedRoot = filepath.Join(repoRoot, "..", "shared")
+	buildDir  string
+	buildMu   sync.Mutex
+	built     = map[string][]byte{}
+	wasmCache = wazero.NewCompilationCache()
+	repoRoot  = filepath.Join("..", "..", "..")
 )
 
 func TestMain(m *testing.M) {
@@ -252,6 +253,17 @@ func TestWasmImportsExports(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
+// The golden frames (sdk/testdata/frames) through the Go SDK's conformance
+// module: input frames decoded, output frames written byte for byte, op
+// lists applied in the guest to the hand-written documents, corrupt frames
+// answered with error frames.
+
+func TestWasmGoldenFrames(t *testing.T) {
+	bin := buildModule(t, "sdk/go/weir/testdata/conformance")
+	conformance.Run(t, bin, conformance.Options{Edit: true, ApplyOps: true, RawOps: true})
+}
+
+// ---------------------------------------------------------------------------
 // kitchensink: every SDK feature, on both hosts.
 
 func kitchensinkRecords() [][]byte {
@@ -434,12 +446,9 @@ func compareLines(t testing.TB, what string, got, want []string) {
 
 func sharedFile(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedRoot, rel))
+	b, err := os.ReadFile(hosttest.SharedFile(t, rel))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing: %v", err)
-		}
-		t.Skipf("shared test data missing (set CI=true to fail instead): %v", err)
+		t.Fatal(err)
 	}
 	return b
 }
@@ -449,16 +458,31 @@ func corpus(t testing.TB) [][]byte {
 	t.Helper()
 	var recs [][]byte
 	for _, line := range bytes.Split(sharedFile(t, "testdata/cloudtrail/panther/panther_cloudtrail_tests.jsonl"), []byte("\n")) {
-		var c struct{ Log json.RawMessage }
-		if json.Unmarshal(line, &c) == nil && len(c.Log) > 0 {
-			var buf bytes.Buffer
-			json.Compact(&buf, c.Log)
-			recs = append(recs, buf.Bytes())
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
 		}
+		var c struct{ Log json.RawMessage }
+		if err := json.Unmarshal(line, &c); err != nil {
+			t.Fatalf("panther corpus: %v", err)
+		}
+		if len(c.Log) == 0 {
+			continue // a test case without a log
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, c.Log); err != nil {
+			t.Fatalf("panther corpus: %v", err)
+		}
+		recs = append(recs, buf.Bytes())
 	}
-	otrf, _ := filepath.Glob(filepath.Join(sharedRoot, "testdata/cloudtrail/otrf/*.json"))
+	otrf, _ := filepath.Glob(filepath.Join(hosttest.SharedFile(t, "testdata/cloudtrail/otrf"), "*.json"))
+	if len(otrf) == 0 {
+		t.Fatal("no otrf CloudTrail files in the shared test data")
+	}
 	for _, f := range otrf {
-		b, _ := os.ReadFile(f)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, line := range bytes.Split(b, []byte("\n")) {
 			if len(bytes.TrimSpace(line)) > 0 {
 				recs = append(recs, line)
@@ -487,8 +511,12 @@ func TestWasmCloudTrail(t *testing.T) {
 			t.Fatal(err)
 		}
 		var g, w any
-		json.Unmarshal([]byte(doc), &g)
-		json.Unmarshal(want, &w)
+		if err := json.Unmarshal([]byte(doc), &g); err != nil {
+			t.Fatalf("record %d: the module's output is not JSON: %v\n%s", i, err, doc)
+		}
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatalf("record %d: the baseline's output is not JSON: %v\n%s", i, err, want)
+		}
 		if !reflect.DeepEqual(g, w) {
 			t.Fatalf("record %d differs from the baseline\n got: %s\nwant: %s", i, doc, want)
 		}
