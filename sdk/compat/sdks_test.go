@@ -33,8 +33,12 @@ var tagDropCases = []struct {
 func TestTagDropExamples(t *testing.T) {
 	root := hosttest.RepoRoot(t)
 	builds := map[string]func(t *testing.T) string{
-		"rust": func(t *testing.T) string { return hosttest.Rust(t, filepath.Join(root, "sdk", "rust", "example", "tag_drop.rs")) },
-		"c":    func(t *testing.T) string { return hosttest.C(t, filepath.Join(root, "sdk", "c", "example", "tag_drop.c")) },
+		"rust": func(t *testing.T) string {
+			return hosttest.Rust(t, filepath.Join(root, "sdk", "rust", "example", "tag_drop.rs"))
+		},
+		"c": func(t *testing.T) string {
+			return hosttest.C(t, filepath.Join(root, "sdk", "c", "example", "tag_drop.c"))
+		},
 	}
 	for _, lang := range []string{"rust", "c"} {
 		t.Run(lang, func(t *testing.T) {
