@@ -191,13 +191,29 @@ func RustToolchain(tb testing.TB) string {
 	return rustc
 }
 
-// RustFlags are the flags weir builds Rust modules with.
-var RustFlags = []string{"--edition", "2021", "--target", "wasm32-unknown-unknown", "-C", "opt-level=3", "-C", "panic=abort"}
+// RustFlags are the flags weir builds Rust modules with (the target is
+// added: wasm32-unknown-unknown, or wasm32-wasi).
+var RustFlags = []string{"--edition", "2021", "-C", "opt-level=3", "-C", "panic=abort"}
 
 // Rust builds a Rust module (a single .rs file, path relative to the
 // test's folder or absolute) against weir's Rust SDK (sdk/rust) with
-// Debian's rustc, as `make modules-rust` does, and returns the .wasm path.
+// Debian's rustc for wasm32-unknown-unknown, as `make modules-rust` does,
+// and returns the .wasm path.
 func Rust(tb testing.TB, path string) string {
+	tb.Helper()
+	return rustBuild(tb, path, "wasm32-unknown-unknown")
+}
+
+// RustWASI is Rust for the wasm32-wasi target.
+func RustWASI(tb testing.TB, path string) string {
+	tb.Helper()
+	if _, err := os.Stat("/usr/lib/rustlib/wasm32-wasi/lib"); err != nil {
+		Missing(tb, "the Rust standard library for wasm32-wasi (libstd-rust-dev-wasm32)", "scripts/ensure-tools.sh rust")
+	}
+	return rustBuild(tb, path, "wasm32-wasi")
+}
+
+func rustBuild(tb testing.TB, path, target string) string {
 	tb.Helper()
 	rustc := RustToolchain(tb)
 	root := RepoRoot(tb)
@@ -205,16 +221,17 @@ func Rust(tb testing.TB, path string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	flags := append(append([]string{}, RustFlags...), "--target", target)
 	// rustc wants the SDK's rlib named lib<crate>.rlib.
-	lib := filepath.Join(strings.TrimSuffix(once(tb, "rust-sdk", func(out string) {
+	lib := filepath.Join(strings.TrimSuffix(once(tb, "rust-sdk:"+target, func(out string) {
 		dir := strings.TrimSuffix(out, ".wasm")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			tb.Fatal(err)
 		}
-		runBuild(tb, root, nil, rustc, append(append([]string{}, RustFlags...), "--crate-type", "rlib", "--crate-name", "weir", "-o", filepath.Join(dir, "libweir.rlib"), "sdk/rust/src/lib.rs")...)
+		runBuild(tb, root, nil, rustc, append(flags, "--crate-type", "rlib", "--crate-name", "weir", "-o", filepath.Join(dir, "libweir.rlib"), "sdk/rust/src/lib.rs")...)
 	}), ".wasm"), "libweir.rlib")
-	return once(tb, "rust:"+abs, func(out string) {
-		runBuild(tb, filepath.Dir(abs), nil, rustc, append(append([]string{}, RustFlags...), "--crate-type", "cdylib", "-C", "lto=yes", "-C", "strip=symbols", "--extern", "weir="+lib, "-o", out, abs)...)
+	return once(tb, "rust:"+target+":"+abs, func(out string) {
+		runBuild(tb, filepath.Dir(abs), nil, rustc, append(flags, "--crate-type", "cdylib", "-C", "lto=yes", "-C", "strip=symbols", "--extern", "weir="+lib, "-o", out, abs)...)
 	})
 }
 

@@ -24,8 +24,9 @@ var tagDropCases = []struct {
 	{`[1,2]`, outcome{status: "failed"}},
 }
 
-// TestTagDropExamples builds the Rust and C SDKs' tag-and-drop examples
-// with their real toolchains and runs them under weir's fast path, weir's
+// TestTagDropExamples builds the Rust (wasm32-unknown-unknown and
+// wasm32-wasi) and C SDKs' tag-and-drop examples with their real
+// toolchains and runs them under weir's fast path, weir's
 // plain Extism path (weir_batch), extism go-sdk and the official Extism JS
 // host in Node (weir_batch without FlagHostOps: the SDK applies its edits
 // itself): known outcomes on hand-written records, and the same outputs
@@ -40,7 +41,7 @@ func TestTagDropExamples(t *testing.T) {
 			return hosttest.C(t, filepath.Join(root, "sdk", "c", "example", "tag_drop.c"))
 		},
 	}
-	for _, lang := range []string{"rust", "c"} {
+	for _, lang := range []string{"rust", "rust-wasi", "c"} {
 		t.Run(lang, func(t *testing.T) {
 			wasm, err := os.ReadFile(builds[lang](t))
 			if err != nil {
