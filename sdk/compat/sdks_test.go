@@ -37,6 +37,9 @@ func TestTagDropExamples(t *testing.T) {
 		"rust": func(t *testing.T) string {
 			return hosttest.Rust(t, filepath.Join(root, "sdk", "rust", "example", "tag_drop.rs"))
 		},
+		"rust-wasi": func(t *testing.T) string {
+			return hosttest.RustWASI(t, filepath.Join(root, "sdk", "rust", "example", "tag_drop.rs"))
+		},
 		"c": func(t *testing.T) string {
 			return hosttest.C(t, filepath.Join(root, "sdk", "c", "example", "tag_drop.c"))
 		},
