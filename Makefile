@@ -42,7 +42,7 @@ modules-as: $(AS_WASM)
 # the SDK as an rlib, then each module as a cdylib linked against it.
 RUSTC      ?= /usr/bin/rustc
 RUST_FLAGS := --edition 2021 --target wasm32-unknown-unknown -C opt-level=3 -C panic=abort
-RUST_WASM  := sdk/rust/example/tag_drop.wasm $(foreach m,$(patsubst modules/%/,%,$(dir $(wildcard modules/*-rs/*.rs))),modules/$(m)/$(m).wasm)
+RUST_WASM  := $(patsubst %.rs,%.wasm,$(wildcard sdk/rust/example/*.rs)) $(foreach m,$(patsubst modules/%/,%,$(dir $(wildcard modules/*-rs/*.rs))),modules/$(m)/$(m).wasm)
 
 bin/rust/libweir.rlib: $(wildcard sdk/rust/src/*.rs)
 	scripts/ensure-tools.sh rust
@@ -59,7 +59,7 @@ modules-rust: $(RUST_WASM)
 
 # C modules (sdk/c, clang wasm32-wasi reactors: scripts/ensure-tools.sh c).
 C_FLAGS := --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Werror -Wl,--strip-all -Isdk/c
-C_WASM  := sdk/c/example/tag_drop.wasm
+C_WASM  := $(patsubst %.c,%.wasm,$(wildcard sdk/c/example/*.c))
 
 sdk/c/example/%.wasm: sdk/c/example/%.c sdk/c/weir.c sdk/c/weir.h
 	scripts/ensure-tools.sh c

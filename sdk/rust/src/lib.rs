@@ -384,6 +384,22 @@ impl<'a> Record<'a> {
     pub fn get(&mut self, path: &str) -> Value<'a> {
         get_parsed(self.ctx, self.rec, &mut self.parsed, path)
     }
+    /// The value of the i-th declared path (in `Module::paths` order): the
+    /// same as `get` with that path, without looking the path up.
+    pub fn value(&mut self, i: usize) -> Value<'a> {
+        let ctx = self.ctx;
+        if let Some(&j) = ctx.view_idx.get(i) {
+            if j >= 0 {
+                if let Some(&(t, raw)) = self.rec.views.get(j as usize) {
+                    return Value { kind: t, raw: Cow::Borrowed(raw) };
+                }
+            }
+        }
+        match ctx.paths.get(i) {
+            Some(p) => get_parsed(ctx, self.rec, &mut self.parsed, p),
+            None => Value::missing(),
+        }
+    }
     /// The record parsed in the guest (the slow path: prefer declared
     /// paths and `get`).
     pub fn parsed(&mut self) -> Result<&Json, String> {
