@@ -244,13 +244,24 @@ func TestPassthroughExamples(t *testing.T) {
 	}
 }
 
-// TestHostCallsRust runs sdk/rust/testdata/hostcalls.rs under weir with
-// the cache capability and a config: the SDK's enrichment calls (cache set
-// and get from a prepare function, DNS denied without its capability),
-// intrinsics (digest_hex, base64_encode, json_escape), config and logging
-// reach weir's host and give what Go computes.
-func TestHostCallsRust(t *testing.T) {
-	wasm, err := os.ReadFile(hosttest.Rust(t, filepath.Join(hosttest.RepoRoot(t), "sdk", "rust", "testdata", "hostcalls.rs")))
+// TestHostCalls runs sdk/rust/testdata/hostcalls.rs and
+// sdk/c/testdata/hostcalls.c under weir with the cache capability and a
+// config: the SDKs' enrichment calls (cache set and get from a prepare
+// function, DNS denied without its capability), intrinsics (digest_hex,
+// base64_encode, json_escape), config and logging reach weir's host and
+// give what Go computes.
+func TestHostCalls(t *testing.T) {
+	root := hosttest.RepoRoot(t)
+	t.Run("rust", func(t *testing.T) {
+		hostCalls(t, hosttest.Rust(t, filepath.Join(root, "sdk", "rust", "testdata", "hostcalls.rs")))
+	})
+	t.Run("c", func(t *testing.T) {
+		hostCalls(t, hosttest.C(t, filepath.Join(root, "sdk", "c", "testdata", "hostcalls.c")))
+	})
+}
+
+func hostCalls(t *testing.T, path string) {
+	wasm, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +279,7 @@ func TestHostCallsRust(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close(ctx)
-	recs := []engine.Record{{Data: []byte(`{"a":"é\u2028"}`)}, {Data: []byte("plain text")}, {Data: nil}}
+	recs := []engine.Record{{Data: []byte(`{"a":"É\u2028 \"x\""}`)}, {Data: []byte("plain text\x01\xff")}, {Data: nil}} // no lower-case non-ASCII letters: C upper-cases ASCII only
 	res, err := st.Process(ctx, recs)
 	if err != nil {
 		t.Fatal(err)
