@@ -3,7 +3,7 @@
 // operation list byte for byte (sdk/compat checks it on the corpora): the
 // host parses the record, resolves the 7 views and applies the list.
 import { Record, Output, Ops, handle, declarePaths, DIGEST_SHA256, VIEW_STRING } from "../../sdk/assemblyscript/weir";
-export { weir_abi_version, weir_alloc, weir_transform, weir_manifest } from "../../sdk/assemblyscript/weir";
+export { weir_abi_version, weir_alloc, weir_transform, weir_manifest, weir_batch } from "../../sdk/assemblyscript/weir";
 
 function myAbort(message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void {
   unreachable();

@@ -789,3 +789,71 @@ export function applyOps(kind: u8, ops: usize, opsLen: usize, input: usize, inLe
   }
   return true;
 }
+
+// ---- Views in the guest -------------------------------------------------
+
+let vbuf: usize = 0;
+let vcap: usize = 0;
+let vlen: usize = 0;
+
+function vput(ptr: usize, len: usize): void {
+  if (vlen + len > vcap) {
+    let cap = vcap == 0 ? <usize>4096 : vcap * 2;
+    while (cap < vlen + len) cap *= 2;
+    vbuf = vbuf == 0 ? heap.alloc(cap) : heap.realloc(vbuf, cap);
+    vcap = cap;
+  }
+  memory.copy(vbuf + vlen, ptr, len);
+  vlen += len;
+}
+
+// The view types of the nodes (sdk/ABI.md "Views and value types").
+function viewType(n: i32): u8 {
+  const t = <u32>ng(n, F_T);
+  if (t == J_STR) return 1;
+  if (t == J_NUM) return 2;
+  if (t == J_TRUE) return 3;
+  if (t == J_FALSE) return 4;
+  if (t == J_NULL) return 5;
+  if (t == J_OBJ) return 6;
+  return 7;
+}
+
+/**
+ * Resolves the declared paths in the record at data..data+len in the guest,
+ * for frames that carry no views (hosts without FlagViews): for each path,
+ * types[k] is its view type (0 missing) and offs[k], lens[k] its value
+ * bytes, relative to viewBase() (valid until the next call). A record that
+ * is not JSON gives missing views.
+ */
+export function resolveViews(data: usize, len: usize, paths: ArrayBuffer[], types: u8[], offs: u32[], lens: u32[]): void {
+  nnodes = 0;
+  nbytes = 0;
+  vlen = 0;
+  const root = parse(data, len);
+  for (let k = 0; k < paths.length; k++) {
+    types[k] = 0; offs[k] = 0; lens[k] = 0;
+    if (root < 0) continue;
+    const p = unchecked(paths[k]);
+    splitPath(changetype<usize>(p), <usize>p.byteLength, srcSegs);
+    const v = get(root, srcSegs);
+    if (v < 0) continue;
+    const t = viewType(v);
+    types[k] = t;
+    offs[k] = <u32>vlen;
+    if (t == 1 || t == 2) {
+      vput(bytes + <usize>ng(v, F_A), <usize>ng(v, F_B));
+    } else if (t >= 6) {
+      docLen = 0;
+      badNumber = "";
+      write(v);
+      vput(docPtr, docLen);
+    }
+    lens[k] = <u32>vlen - offs[k];
+  }
+}
+
+/** The base of the values resolveViews wrote. */
+export function viewBase(): usize {
+  return vbuf;
+}

@@ -35,7 +35,7 @@
 // next weir_alloc (the host writes every frame that fits there); the output
 // frame returned by weir_transform stays valid until the next call.
 
-import { applyOps, applyError, docPtr, docLen } from "./apply";
+import { applyOps, applyError, docPtr, docLen, resolveViews, viewBase } from "./apply";
 
 // Extism kernel functions, used by weir_batch only.
 @external("extism:host/env", "input_length") declare function extism_input_length(): u64;
@@ -545,6 +545,11 @@ export function weir_manifest(): i64 {
   return (<i64>changetype<usize>(manifest) << 32) | <i64>manifest.byteLength;
 }
 
+// Views resolved in the guest (frames without FlagViews).
+const gTypes: u8[] = [];
+const gOffs: u32[] = [];
+const gLens: u32[] = [];
+
 // One record and one outcome collector, reused from record to record and
 // from batch to batch (the stub runtime never frees).
 const theRecord = new Record();
@@ -580,6 +585,7 @@ export function weir_transform(ptr: i32, len: i32): i64 {
   const out = theOutput;
   const nd = declared.length;
   while (r.views.length < nd) r.views.push(new View());
+  while (gTypes.length < nd) { gTypes.push(0); gOffs.push(0); gLens.push(0); }
   for (let i: u32 = 0; i < count; i++) {
     if (p + 4 + 4 > end) return errorFrame("weir: truncated record " + i.toString());
     p += 4; // record flags
@@ -614,6 +620,15 @@ export function weir_transform(ptr: i32, len: i32): i64 {
       }
     }
     if (p > end) return errorFrame("weir: record " + i.toString() + " runs past the frame");
+    if (!(flags & FLAG_VIEWS) && nd > 0) {
+      // No views from the host: the SDK parses the record itself.
+      resolveViews(r.data, <usize>r.dataLen, declared, gTypes, gOffs, gLens);
+      const vb = viewBase();
+      for (let k = 0; k < nd; k++) {
+        const v = unchecked(r.views[k]);
+        v.type = gTypes[k]; v.ptr = vb + <usize>gOffs[k]; v.len = gLens[k];
+      }
+    }
     // Outcome: status, then the outputs the handler emits.
     const mark = outLen;
     reserve(5);
