@@ -493,7 +493,7 @@ export function weir_alloc(size: i32): i32 {
   return <i32>inPtr;
 }
 
-let manifest: ArrayBuffer = String.UTF8.encode('{"abi":1,"sdk":"assemblyscript/0.2.0","paths":[]}');
+let manifest: ArrayBuffer = String.UTF8.encode('{"abi":1,"sdk":"assemblyscript/0.3.0","paths":[]}');
 // The declared paths, UTF-8.
 let declared: ArrayBuffer[] = [];
 // Per batch: declared index of each of the frame's paths (-1: not declared).
@@ -522,7 +522,7 @@ function jsonQuote(s: string): string {
  * is the path's index here. Call it once, at top level.
  */
 export function declarePaths(paths: string[]): void {
-  let m = '{"abi":1,"sdk":"assemblyscript/0.2.0","paths":[';
+  let m = '{"abi":1,"sdk":"assemblyscript/0.3.0","paths":[';
   declared = new Array<ArrayBuffer>(paths.length);
   for (let i = 0; i < paths.length; i++) {
     if (i > 0) m += ",";
