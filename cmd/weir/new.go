@@ -93,7 +93,9 @@ func newProject(g *globals, lang, name, dir, sdk string) error {
 			return err
 		}
 		out := strings.TrimSuffix(path.Base(p), ".tmpl")
-		out = strings.Replace(out, "module.", name+".", 1)
+		if strings.HasPrefix(out, "module.") {
+			out = name + strings.TrimPrefix(out, "module")
+		}
 		files[p] = out
 		return nil
 	})
@@ -152,10 +154,15 @@ func isWeirCheckout(dir string) bool {
 }
 
 // findSDK returns the absolute path of the weir checkout to build
-// against: flag, else $WEIR_SDK, else the checkout around the current
-// folder, else around the weir binary.
+// against: flag, else $WEIR_SDK, else the one named by the current
+// folder's .weir-sdk file (written by "weir new"), else the checkout
+// around the current folder, else around the weir binary.
 func findSDK(flag string) (string, error) {
-	for _, c := range []struct{ dir, what string }{{flag, "--sdk"}, {os.Getenv("WEIR_SDK"), "WEIR_SDK"}} {
+	project := ""
+	if b, err := os.ReadFile(sdkFile); err == nil {
+		project = strings.TrimSpace(string(b))
+	}
+	for _, c := range []struct{ dir, what string }{{flag, "--sdk"}, {os.Getenv("WEIR_SDK"), "WEIR_SDK"}, {project, sdkFile}} {
 		if c.dir == "" {
 			continue
 		}
