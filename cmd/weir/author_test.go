@@ -206,7 +206,7 @@ func TestABICheck(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "FAIL  answer/input-two-records: the output frame differs") {
 		t.Errorf("abi-check --expect of another module: want exit 1 and a difference, got %v\n%s", r, r.stdout)
 	}
-	bad := hosttest.WAT(t, "testdata/abi-broken.wat")
+	bad := hosttest.WAT(t, filepath.Join(root, "sdk", "abicheck", "testdata", "abi-broken.wat"))
 	r = sh(t, root, nil, "abi-check", bad)
 	for _, want := range []string{
 		"FAIL  answer/input-two-records: not a valid output frame for 2 records",
