@@ -45,6 +45,15 @@ import { applyOps, applyError, docPtr, docLen, resolveViews, viewBase } from "./
 @external("extism:host/env", "store_u64") declare function extism_store_u64(off: u64, v: u64): void;
 @external("extism:host/env", "store_u8") declare function extism_store_u8(off: u64, v: u32): void;
 @external("extism:host/env", "output_set") declare function extism_output_set(off: u64, n: u64): void;
+// Config and logging.
+@external("extism:host/env", "config_get") declare function extism_config_get(off: u64): u64;
+@external("extism:host/env", "length") declare function extism_length(off: u64): u64;
+@external("extism:host/env", "load_u8") declare function extism_load_u8(off: u64): u32;
+@external("extism:host/env", "free") declare function extism_free(off: u64): void;
+@external("extism:host/env", "log_debug") declare function extism_log_debug(off: u64): void;
+@external("extism:host/env", "log_info") declare function extism_log_info(off: u64): void;
+@external("extism:host/env", "log_warn") declare function extism_log_warn(off: u64): void;
+@external("extism:host/env", "log_error") declare function extism_log_error(off: u64): void;
 
 /** The frame format version this SDK implements. */
 export const ABI_VERSION: i32 = 1;
@@ -298,6 +307,8 @@ export class Doc {
   setInt(path: string, n: i64): void { putOp(OP_SET_INT, path); reserve(8); store<i64>(outPtr + outLen, n); outLen += 8; }
   /** set_digest: path = hex digest of the record (DIGEST_SHA256, ...). */
   setDigest(path: string, algo: u8): void { putOp(OP_SET_DIGEST, path); putU8(algo); }
+  /** set_digest: path = the lower-case hex SHA-256 of the record. */
+  setSHA256(path: string): void { this.setDigest(path, DIGEST_SHA256); }
   /** set_original: path = the record's bytes as a string. */
   setOriginal(path: string): void { putOp(OP_SET_ORIGINAL, path); }
   /** delete: removes path. */
@@ -684,3 +695,49 @@ export function weir_batch(): i32 {
   extism_output_set(off, <u64>olen);
   return 0;
 }
+
+// kernelString copies s (UTF-8) into a new Extism kernel memory block.
+function kernelString(s: string): u64 {
+  const b = String.UTF8.encode(s);
+  const n = <u64>b.byteLength;
+  const off = extism_alloc(n);
+  const p = changetype<usize>(b);
+  for (let i: u64 = 0; i < n; i++) extism_store_u8(off + i, <u32>load<u8>(p + <usize>i));
+  return off;
+}
+
+/**
+ * The stage's config value for key (the pipeline's `config:` map, Extism
+ * config), or null when it is not set. A host call: read config at top
+ * level or rarely, not per record.
+ */
+export function config(key: string): string | null {
+  const k = kernelString(key);
+  const v = extism_config_get(k);
+  extism_free(k);
+  if (v == 0) return null;
+  const n = <usize>extism_length(v);
+  const buf = new ArrayBuffer(<i32>n);
+  const p = changetype<usize>(buf);
+  for (let i: usize = 0; i < n; i++) store<u8>(p + i, <u8>extism_load_u8(v + <u64>i));
+  extism_free(v);
+  return String.UTF8.decode(buf);
+}
+
+function log(level: i32, msg: string): void {
+  const m = kernelString(msg);
+  if (level == 0) extism_log_debug(m);
+  else if (level == 1) extism_log_info(m);
+  else if (level == 2) extism_log_warn(m);
+  else extism_log_error(m);
+  extism_free(m);
+}
+
+/** Logs through the host (weir's log, with the stage and module). */
+export function logDebug(msg: string): void { log(0, msg); }
+/** Logs through the host at info. */
+export function logInfo(msg: string): void { log(1, msg); }
+/** Logs through the host at warn. */
+export function logWarn(msg: string): void { log(2, msg); }
+/** Logs through the host at error. */
+export function logError(msg: string): void { log(3, msg); }
