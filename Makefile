@@ -41,7 +41,7 @@ modules-as: $(AS_WASM)
 # Rust modules (sdk/rust, Debian's rustc, not rustup's: scripts/ensure-tools.sh rust):
 # the SDK as an rlib, then each module as a cdylib linked against it.
 RUSTC      ?= /usr/bin/rustc
-RUST_FLAGS := --edition 2021 --target wasm32-unknown-unknown -C opt-level=3 -C panic=abort
+RUST_FLAGS := --edition 2021 --target wasm32-unknown-unknown -C opt-level=3 -C panic=abort -C target-feature=+bulk-memory
 RUST_WASM  := $(patsubst %.rs,%.wasm,$(wildcard sdk/rust/example/*.rs)) $(foreach m,$(patsubst modules/%/,%,$(dir $(wildcard modules/*-rs/*.rs))),modules/$(m)/$(m).wasm)
 
 bin/rust/libweir.rlib: $(wildcard sdk/rust/src/*.rs)
@@ -58,7 +58,7 @@ modules/%-rs.wasm: modules/%-rs.rs bin/rust/libweir.rlib
 modules-rust: $(RUST_WASM)
 
 # C modules (sdk/c, clang wasm32-wasi reactors: scripts/ensure-tools.sh c).
-C_FLAGS := --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Werror -Wl,--strip-all -Isdk/c
+C_FLAGS := --target=wasm32-wasi -mexec-model=reactor -O2 -mbulk-memory -Wall -Werror -Wl,--strip-all -Isdk/c
 C_WASM  := $(patsubst %.c,%.wasm,$(wildcard sdk/c/example/*.c))
 
 sdk/c/example/%.wasm: sdk/c/example/%.c sdk/c/weir.c sdk/c/weir.h

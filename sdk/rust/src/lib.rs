@@ -307,6 +307,7 @@ impl Doc {
 pub struct Record<'a> {
     index: usize,
     rec: &'a frame::InRecord<'a>,
+    views: &'a [(u8, &'a [u8])],
     ctx: &'a Ctx,
     out: &'a mut Vec<u8>,
     nout: u32,
@@ -324,13 +325,13 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn view<'a>(&self, path: &str, rec: &frame::InRecord<'a>) -> Option<Value<'a>> {
+    fn view<'a>(&self, path: &str, views: &[(u8, &'a [u8])]) -> Option<Value<'a>> {
         let i = self.paths.iter().position(|p| p == path)?;
         let j = *self.view_idx.get(i)?;
         if j < 0 {
             return None;
         }
-        let (t, raw) = *rec.views.get(j as usize)?;
+        let (t, raw) = *views.get(j as usize)?;
         Some(Value { kind: t, raw: Cow::Borrowed(raw) })
     }
     fn host_ops(&self) -> bool {
@@ -338,8 +339,8 @@ impl Ctx {
     }
 }
 
-fn get_parsed<'a>(ctx: &Ctx, rec: &frame::InRecord<'a>, parsed: &mut Option<Result<Json, String>>, path: &str) -> Value<'a> {
-    if let Some(v) = ctx.view(path, rec) {
+fn get_parsed<'a>(ctx: &Ctx, rec: &frame::InRecord<'a>, views: &[(u8, &'a [u8])], parsed: &mut Option<Result<Json, String>>, path: &str) -> Value<'a> {
+    if let Some(v) = ctx.view(path, views) {
         return v;
     }
     let p = parsed.get_or_insert_with(|| Json::parse(rec.data));
@@ -382,7 +383,7 @@ impl<'a> Record<'a> {
     /// guest-side parse (once per record). A record that is not JSON gives
     /// missing values; `parsed` says why.
     pub fn get(&mut self, path: &str) -> Value<'a> {
-        get_parsed(self.ctx, self.rec, &mut self.parsed, path)
+        get_parsed(self.ctx, self.rec, self.views, &mut self.parsed, path)
     }
     /// The value of the i-th declared path (in `Module::paths` order): the
     /// same as `get` with that path, without looking the path up.
@@ -390,13 +391,13 @@ impl<'a> Record<'a> {
         let ctx = self.ctx;
         if let Some(&j) = ctx.view_idx.get(i) {
             if j >= 0 {
-                if let Some(&(t, raw)) = self.rec.views.get(j as usize) {
+                if let Some(&(t, raw)) = self.views.get(j as usize) {
                     return Value { kind: t, raw: Cow::Borrowed(raw) };
                 }
             }
         }
         match ctx.paths.get(i) {
-            Some(p) => get_parsed(ctx, self.rec, &mut self.parsed, p),
+            Some(p) => get_parsed(ctx, self.rec, self.views, &mut self.parsed, p),
             None => Value::missing(),
         }
     }
@@ -443,12 +444,12 @@ impl<'a> Record<'a> {
     }
     /// Starts a new document (an empty object built from operations).
     pub fn doc(&self) -> Doc {
-        Doc { kind: OUTPUT_OPS, ops: Vec::new() }
+        Doc { kind: OUTPUT_OPS, ops: Vec::with_capacity(512) }
     }
     /// Starts an edit of the input record (a JSON object): fields set,
     /// copied or deleted, the others kept in place.
     pub fn edit(&self) -> Doc {
-        Doc { kind: OUTPUT_EDIT, ops: Vec::new() }
+        Doc { kind: OUTPUT_EDIT, ops: Vec::with_capacity(512) }
     }
     /// Outputs a document to the default output.
     pub fn emit_doc(&mut self, d: &Doc) -> Result<(), String> {
@@ -481,27 +482,28 @@ impl<'a> Record<'a> {
 
 /// The batch's records, for a Prepare function.
 pub struct Batch<'a> {
-    recs: &'a [frame::InRecord<'a>],
+    input: &'a frame::Input<'a>,
     ctx: &'a Ctx,
 }
 
 impl<'a> Batch<'a> {
     /// The number of records.
     pub fn len(&self) -> usize {
-        self.recs.len()
+        self.input.records.len()
     }
     /// Whether the batch is empty.
     pub fn is_empty(&self) -> bool {
-        self.recs.is_empty()
+        self.input.records.is_empty()
     }
     /// Record i's bytes.
     pub fn data(&self, i: usize) -> &'a [u8] {
-        self.recs[i].data
+        self.input.records[i].data
     }
     /// The value at path in record i (a view, or a guest-side parse).
     pub fn get(&self, i: usize, path: &str) -> Value<'a> {
         let mut p = None;
-        get_parsed(self.ctx, &self.recs[i], &mut p, path)
+        let input: &'a frame::Input<'a> = self.input;
+        get_parsed(self.ctx, &input.records[i], input.record_views(i), &mut p, path)
     }
 }
 
@@ -566,24 +568,25 @@ impl Runtime {
             Some(h) => h,
             None => return self.error_frame("weir: no handler registered: call Module::handle in the setup function"),
         };
-        let (flags, fpaths, recs) = match frame::read_input(input) {
+        let frame = match frame::read_input(input) {
             Ok(v) => v,
             Err(e) => return self.error_frame(&format!("weir: reading the input frame: {}", e)),
         };
-        let view_idx = self.module.paths.iter().map(|p| fpaths.iter().position(|fp| *fp == p.as_bytes()).map_or(-1, |j| j as isize)).collect();
-        let ctx = Ctx { paths: std::mem::take(&mut self.module.paths), view_idx, flags };
+        let view_idx = self.module.paths.iter().map(|p| frame.paths.iter().position(|fp| *fp == p.as_bytes()).map_or(-1, |j| j as isize)).collect();
+        let ctx = Ctx { paths: std::mem::take(&mut self.module.paths), view_idx, flags: frame.flags };
+        let recs = &frame.records;
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         frame::append_header(&mut out, frame::TYPE_OUTPUT, 0, recs.len() as u32, 0);
         let prep_err = match self.module.prepare {
-            Some(p) => p(&Batch { recs: &recs, ctx: &ctx }).err(),
+            Some(p) => p(&Batch { input: &frame, ctx: &ctx }).err(),
             None => None,
         };
         for (i, rec) in recs.iter().enumerate() {
             let mark = out.len();
             out.push(frame::STATUS_OK);
             out.extend_from_slice(&[0, 0, 0, 0]);
-            let mut r = Record { index: i, rec, ctx: &ctx, out: &mut out, nout: 0, dropped: false, err: None, parsed: None };
+            let mut r = Record { index: i, rec, views: frame.record_views(i), ctx: &ctx, out: &mut out, nout: 0, dropped: false, err: None, parsed: None };
             let res = match &prep_err {
                 Some(e) => Err(e.clone()),
                 None => handler(&mut r),
