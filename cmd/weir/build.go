@@ -28,8 +28,8 @@ The language comes from the folder: go.mod (Go), package.json or a .ts file
 
   Go              GOOS=wasip1 GOARCH=wasm go build -mod=mod -buildmode=c-shared -trimpath
   AssemblyScript  node_modules/.bin/asc NAME.ts --runtime stub -O3 --use abort=NAME/myAbort
-  Rust            Debian's /usr/bin/rustc, wasm32-unknown-unknown, the SDK as an rlib
-  C               clang --target=wasm32-wasi -mexec-model=reactor with sdk/c/weir.c
+  Rust            Debian's /usr/bin/rustc, wasm32-unknown-unknown, bulk memory, the SDK as an rlib
+  C               clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory with sdk/c/weir.c
 
 When a toolchain is missing, build says which and the command that
 installs it. Rust and C projects build against the weir checkout named by
@@ -221,7 +221,9 @@ func buildRust(ctx context.Context, g *globals, dir, root string) (string, error
 	if _, err := os.Stat(lib); err != nil {
 		return "", fmt.Errorf("build: the weir checkout %s has no Rust SDK (sdk/rust/src/lib.rs)", root)
 	}
-	flags := []string{"--edition", "2021", "-C", "opt-level=3", "-C", "panic=abort", "--target", "wasm32-unknown-unknown"}
+	// The flags of make modules-rust (bulk memory: copies become
+	// memory.copy instead of byte loops).
+	flags := []string{"--edition", "2021", "-C", "opt-level=3", "-C", "panic=abort", "-C", "target-feature=+bulk-memory", "--target", "wasm32-unknown-unknown"}
 	target := filepath.Join(dir, "target")
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return "", fmt.Errorf("build: %w", err)
@@ -259,7 +261,8 @@ func buildC(ctx context.Context, g *globals, dir, root string) (string, error) {
 		return "", fmt.Errorf("build: the weir checkout %s has no C SDK (sdk/c/weir.c)", root)
 	}
 	out := filepath.Join(dir, strings.TrimSuffix(src, ".c")+".wasm")
-	err = runTool(ctx, g, dir, nil, clang, "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wall", "-Werror", "-Wl,--strip-all",
+	// The flags of make modules-c.
+	err = runTool(ctx, g, dir, nil, clang, "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-mbulk-memory", "-Wall", "-Werror", "-Wl,--strip-all",
 		"-I", sdkc, "-o", out, src, filepath.Join(sdkc, "weir.c"))
 	return out, err
 }
