@@ -1,13 +1,20 @@
 package compat_test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host"
 	"github.com/weirhq/weir/host/hosttest"
 )
 
@@ -234,5 +241,72 @@ func TestPassthroughExamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHostCalls runs sdk/rust/testdata/hostcalls.rs and
+// sdk/c/testdata/hostcalls.c under weir with the cache capability and a
+// config: the SDKs' enrichment calls (cache set and get from a prepare
+// function, DNS denied without its capability), intrinsics (digest_hex,
+// base64_encode, json_escape), config and logging reach weir's host and
+// give what Go computes.
+func TestHostCalls(t *testing.T) {
+	root := hosttest.RepoRoot(t)
+	t.Run("rust", func(t *testing.T) {
+		hostCalls(t, hosttest.Rust(t, filepath.Join(root, "sdk", "rust", "testdata", "hostcalls.rs")))
+	})
+	t.Run("c", func(t *testing.T) {
+		hostCalls(t, hosttest.C(t, filepath.Join(root, "sdk", "c", "testdata", "hostcalls.c")))
+	})
+}
+
+func hostCalls(t *testing.T, path string) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := host.New(ctx, host.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	st, err := h.LoadModule(ctx, "hostcalls", wasm, engine.StageConfig{
+		Config:       map[string]string{"suffix": "!"},
+		Capabilities: engine.Capabilities{Cache: &engine.CacheCapability{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	recs := []engine.Record{{Data: []byte(`{"a":"É\u2028 \"x\""}`)}, {Data: []byte("plain text\x01\xff")}, {Data: nil}} // no lower-case non-ASCII letters: C upper-cases ASCII only
+	res, err := st.Process(ctx, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Status != engine.StatusOK || len(r.Outputs) != 6 {
+			t.Fatalf("record %d: %v %v %d outputs", i, r.Status, r.Err, len(r.Outputs))
+		}
+		d := recs[i].Data
+		sum := sha256.Sum256(d)
+		want := map[string]string{
+			"sha256": hex.EncodeToString(sum[:]),
+			"base64": base64.StdEncoding.EncodeToString(d),
+			"json":   string(frame.AppendString(nil, d)),
+			"config": "!/true",
+			"cache":  strings.ToUpper(string(d)),
+		}
+		for _, o := range r.Outputs {
+			if o.Route == "dns" {
+				if !strings.HasPrefix(string(o.Data), "denied: ") {
+					t.Errorf("record %d: dns without the capability: %q, want denied", i, o.Data)
+				}
+				continue
+			}
+			if string(o.Data) != want[o.Route] {
+				t.Errorf("record %d route %s: %q, want %q", i, o.Route, o.Data, want[o.Route])
+			}
+		}
 	}
 }
