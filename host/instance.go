@@ -40,6 +40,8 @@ type instance struct {
 	env *callEnv
 	mod api.Module
 	mem api.Memory // nil when the module has no memory
+	// fuel is the rewritten module's loop fuel (nil: not rewritten).
+	fuel api.MutableGlobal
 
 	// Cached exports (nil when not exported).
 	fnAlloc, fnTransform, fnBatch, fnRecord api.Function
@@ -128,6 +130,9 @@ func (c *compiled) newInstance(ctx context.Context, env *callEnv) (*instance, er
 	}
 	inst.mod = mod
 	inst.mem = memoryOf(mod)
+	if c.preempt == preemptFlag {
+		inst.fuel = fuelGlobal(mod)
+	}
 	if init := mod.ExportedFunction(exportInitialize); init != nil {
 		if err := inst.call(cctx, init, exportInitialize, inst.stack[:]); err != nil {
 			inst.close(ctx)
