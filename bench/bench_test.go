@@ -52,13 +52,19 @@ func asPassthrough(b testing.TB) string {
 // weirStageFile loads a module file with the given stage settings.
 func weirStageFile(b testing.TB, path string, sc engine.StageConfig) engine.Stage {
 	b.Helper()
+	return weirStageHost(b, path, sc, host.Options{})
+}
+
+// weirStageHost loads a module file on a host with the given options.
+func weirStageHost(b testing.TB, path string, sc engine.StageConfig, opts host.Options) engine.Stage {
+	b.Helper()
 	pkg := path
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	h, err := host.New(ctx, host.Options{})
+	h, err := host.New(ctx, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -257,4 +263,54 @@ func BenchmarkCloudTrailECS(b *testing.B) {
 		}
 		perEvent(b, 1)
 	})
+}
+
+// asCloudTrailECS builds the AssemblyScript port of cloudtrail-ecs.
+func asCloudTrailECS(b testing.TB) string {
+	return hosttest.AssemblyScript(b, filepath.Join(hosttest.RepoRoot(b), "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")
+}
+
+// preemptModes are the deadline mechanisms BenchmarkPreempt compares: the
+// default (loop fuel added at load time), wazero's per-loop check (the
+// default before), and none (preempt: false).
+var preemptModes = []struct {
+	name    string
+	opts    host.Options
+	preempt bool
+}{
+	{"fuel", host.Options{}, true},
+	{"wazero-check", host.Options{WazeroPreempt: true}, true},
+	{"off", host.Options{}, false},
+}
+
+// BenchmarkPreempt runs the reference job (batches of 1000 reference
+// records, one instance) on the Go and AssemblyScript cloudtrail-ecs
+// modules under each deadline mechanism. Run it with -count N: each round
+// measures every mechanism in turn, so that load on a shared machine
+// spreads over all of them.
+func BenchmarkPreempt(b *testing.B) {
+	rec := reference(b)
+	const batch = 1000
+	recs := repeat(rec, batch)
+	modules := []struct {
+		name string
+		path func(testing.TB) string
+	}{
+		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
+		{"assemblyscript", asCloudTrailECS},
+	}
+	for _, m := range modules {
+		for _, mode := range preemptModes {
+			b.Run(m.name+"/"+mode.name, func(b *testing.B) {
+				preempt := mode.preempt
+				st := weirStageHost(b, m.path(b), engine.StageConfig{Entry: "fast", Instances: 1, Limits: engine.Limits{Preempt: &preempt}}, mode.opts)
+				process(b, st, recs) // warm up
+				b.ResetTimer()
+				for b.Loop() {
+					process(b, st, recs)
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+			})
+		}
+	}
 }
