@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	extism "github.com/extism/go-sdk"
 
@@ -312,5 +313,48 @@ func BenchmarkPreempt(b *testing.B) {
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 			})
 		}
+	}
+}
+
+// BenchmarkPreemptInterleaved is BenchmarkPreempt with the mechanisms
+// alternating batch by batch in one loop, so that a shared machine's load
+// falls on all of them alike: it reports each mechanism's events/s and
+// their ratios to preempt off ("fuel/off" is the default's share of the
+// unchecked speed).
+func BenchmarkPreemptInterleaved(b *testing.B) {
+	rec := reference(b)
+	const batch = 1000
+	recs := repeat(rec, batch)
+	modules := []struct {
+		name string
+		path func(testing.TB) string
+	}{
+		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
+		{"assemblyscript", asCloudTrailECS},
+	}
+	for _, m := range modules {
+		b.Run(m.name, func(b *testing.B) {
+			stages := make([]engine.Stage, len(preemptModes))
+			for i, mode := range preemptModes {
+				preempt := mode.preempt
+				stages[i] = weirStageHost(b, m.path(b), engine.StageConfig{Entry: "fast", Instances: 1, Limits: engine.Limits{Preempt: &preempt}}, mode.opts)
+				process(b, stages[i], recs) // warm up
+			}
+			spent := make([]time.Duration, len(stages))
+			for b.Loop() {
+				for i, st := range stages {
+					start := time.Now()
+					process(b, st, recs)
+					spent[i] += time.Since(start)
+				}
+			}
+			off := spent[len(spent)-1]
+			for i, mode := range preemptModes {
+				b.ReportMetric(float64(b.N*batch)/spent[i].Seconds(), mode.name+"-events/s")
+				if i < len(spent)-1 {
+					b.ReportMetric(off.Seconds()/spent[i].Seconds(), mode.name+"/off")
+				}
+			}
+		})
 	}
 }
