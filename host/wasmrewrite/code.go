@@ -158,10 +158,12 @@ func (rw *rewriter) fn(idx uint32) uint32 {
 }
 
 // expr decodes an expression from r (on e.b) up to and including its
-// final end, shifting function indices, and with loop checks when
-// checks is set.
-func (rw *rewriter) expr(r *reader, e *edit, checks bool) error {
+// final end, shifting function indices. In mode exprScan it records which
+// loops are leaves (rw.leaf); in mode exprBody it adds the loop checks.
+func (rw *rewriter) expr(r *reader, e *edit, mode exprMode) error {
 	depth := 1
+	open := rw.open[:0]
+	loopID := 0
 	for depth > 0 {
 		if r.done() {
 			if r.err != nil {
@@ -175,18 +177,37 @@ func (rw *rewriter) expr(r *reader, e *edit, checks bool) error {
 		case op == 0x02 || op == 0x04: // block, if
 			r.blockType()
 			depth++
+			open = append(open, -1)
 		case op == 0x03: // loop
 			r.blockType()
 			depth++
-			if r.err == nil && checks {
-				e.replace(r.pos, r.pos, rw.chk)
-				rw.loops++
+			switch mode {
+			case exprScan:
+				rw.notLeaf(open)
+				open = append(open, len(rw.leaf))
+				rw.leaf = append(rw.leaf, true)
+			case exprBody:
+				if r.err == nil {
+					if loopID < len(rw.leaf) && rw.leaf[loopID] {
+						e.replace(r.pos, r.pos, rw.leafChk)
+					} else {
+						e.replace(r.pos, r.pos, rw.chk)
+					}
+					rw.loops++
+				}
+				loopID++
 			}
 		case op == 0x0B: // end
 			depth--
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
 		case op <= 0x01 || op == 0x05 || op == 0x0F || op == 0x1A || op == 0x1B || op == 0xD1:
 			// unreachable, nop, else, return, drop, select, ref.is_null
-		case op == 0x10 || op == 0x12 || op == 0xD2: // call, return_call, ref.func
+		case op == 0x10 || op == 0x12: // call, return_call
+			rw.funcIdx(r, e)
+			rw.notLeaf(open)
+		case op == 0xD2: // ref.func
 			rw.funcIdx(r, e)
 		case op == 0x0C || op == 0x0D || (op >= 0x20 && op <= 0x26):
 			// br, br_if, local/global/table get/set/tee
@@ -199,6 +220,7 @@ func (rw *rewriter) expr(r *reader, e *edit, checks bool) error {
 		case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
 			r.u32()
 			r.u32()
+			rw.notLeaf(open)
 		case op == 0x1C: // select t*
 			cnt := r.u32()
 			r.bytes(int(cnt))
@@ -230,7 +252,26 @@ func (rw *rewriter) expr(r *reader, e *edit, checks bool) error {
 			return fmt.Errorf("offset %d (opcode 0x%02x): %w", at, op, r.err)
 		}
 	}
+	rw.open = open
 	return nil
+}
+
+// exprMode says what expr does besides shifting function indices.
+type exprMode int
+
+const (
+	exprConst exprMode = iota // a constant expression: nothing
+	exprScan                  // a body's first pass: find the leaf loops
+	exprBody                  // a body's second pass: add the checks
+)
+
+// notLeaf marks the open loops as containing a call or a loop.
+func (rw *rewriter) notLeaf(open []int) {
+	for _, id := range open {
+		if id >= 0 {
+			rw.leaf[id] = false
+		}
+	}
 }
 
 // rewriteCode instruments every body of a code section.
@@ -249,7 +290,10 @@ func (rw *rewriter) rewriteCode(p []byte) ([]byte, error) {
 			return nil, fmt.Errorf("function body %d: %w", i, r.err)
 		}
 		e.b, e.out, e.copied = b, e.out[:0], 0
-		if err := rw.body(e); err != nil {
+		if int(i) >= len(rw.funcTypes) || int(rw.funcTypes[i]) >= len(rw.typeParams) {
+			return nil, fmt.Errorf("function body %d has no valid type", i)
+		}
+		if err := rw.body(e, rw.typeParams[rw.funcTypes[i]]); err != nil {
 			return nil, fmt.Errorf("function body %d: %w", i, err)
 		}
 		rw.functions++
@@ -262,25 +306,76 @@ func (rw *rewriter) rewriteCode(p []byte) ([]byte, error) {
 	return out, nil
 }
 
-// body rewrites one function body (e.b) into e.out.
-func (rw *rewriter) body(e *edit) error {
+// body rewrites one function body (e.b) into e.out: a first pass finds
+// the leaf loops (no call and no loop inside), which count in a new local
+// and take the global check once every leafFuel iterations; a second pass
+// adds the checks.
+func (rw *rewriter) body(e *edit, params uint32) error {
 	r := &reader{b: e.b}
 	groups := r.u32()
+	afterCount := r.pos
+	locals := uint64(params)
 	for i := uint32(0); i < groups && r.err == nil; i++ {
-		r.u32()
+		locals += uint64(r.u32())
 		r.byte()
 	}
 	if r.err != nil {
 		return fmt.Errorf("locals: %w", r.err)
 	}
-	if err := rw.expr(r, e, true); err != nil {
+	if locals >= 50000 || groups == 1<<32-1 {
+		return fmt.Errorf("%d locals", locals)
+	}
+	codeStart := r.pos
+	rw.leaf = rw.leaf[:0]
+	scratch := &edit{b: e.b, out: rw.scratch[:0]}
+	if err := rw.expr(r, scratch, exprScan); err != nil {
 		return err
 	}
+	rw.scratch = scratch.out
 	if r.pos != len(e.b) {
 		return fmt.Errorf("offset %d: %d bytes after the function's final end", r.pos, len(e.b)-r.pos)
 	}
+	leaves := false
+	for _, l := range rw.leaf {
+		leaves = leaves || l
+	}
+	if leaves {
+		// One more local (an i32 counter, index locals) after the others.
+		e.replace(0, afterCount, appendU32(rw.tmp[:0], groups+1))
+		e.replace(codeStart, codeStart, []byte{0x01, 0x7F})
+		rw.setLeafCheck(uint32(locals))
+	}
+	r.pos = codeStart
+	if err := rw.expr(r, e, exprBody); err != nil {
+		return err
+	}
 	e.replace(len(e.b), len(e.b), nil)
 	return nil
+}
+
+// leafFuel is how many iterations of a leaf loop count as one of the
+// global fuel.
+const leafFuel = 64
+
+// setLeafCheck builds the leaf loop check on local c:
+//
+//	local.get c; i32.const 1; i32.sub; local.tee c; i32.const 1; i32.lt_s
+//	if  i32.const leafFuel; local.set c; <the global check>  end
+//
+// A new local starts at 0, so a leaf loop takes the global check on its
+// first iteration, then once every leafFuel.
+func (rw *rewriter) setLeafCheck(c uint32) {
+	lc := appendU32(nil, c)
+	b := append(rw.leafChk[:0], 0x20)
+	b = append(b, lc...)
+	b = append(b, 0x41, 0x01, 0x6B, 0x22)
+	b = append(b, lc...)
+	b = append(b, 0x41, 0x01, 0x48, 0x04, 0x40, 0x41)
+	b = appendS32(b, leafFuel)
+	b = append(b, 0x21)
+	b = append(b, lc...)
+	b = append(b, rw.chk...)
+	rw.leafChk = append(b, 0x0B)
 }
 
 // prefixFC skips a saturating-truncation, bulk-memory or table instruction.

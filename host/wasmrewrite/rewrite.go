@@ -53,7 +53,7 @@ import (
 
 // Version identifies the rewriting scheme. It changes whenever the output
 // for a given input changes, so caches keyed by it stay correct.
-const Version = 2
+const Version = 3
 
 // ErrUnsupported reports a module the rewriter cannot instrument (an
 // unknown opcode, section or encoding, or a malformed binary).
@@ -120,10 +120,20 @@ type section struct {
 // rewriter holds what the section rewriters share.
 type rewriter struct {
 	importedFuncs uint32
-	chk           []byte
-	loops         int
-	functions     int
-	tmp           [5]byte
+	// typeParams is each type's parameter count; funcTypes each defined
+	// function's type.
+	typeParams []uint32
+	funcTypes  []uint32
+	// chk is the check at a loop header, leafChk the one at a leaf loop's
+	// (it depends on the function's locals).
+	chk, leafChk []byte
+	loops        int
+	functions    int
+	// Per-body scratch.
+	leaf    []bool
+	open    []int
+	scratch []byte
+	tmp     [5]byte
 }
 
 // Instrument returns wasm with a fuel check at every loop header (see the
@@ -174,7 +184,9 @@ func instrument(wasm []byte, opts Options) (*Result, error) {
 		var err error
 		switch s.id {
 		case secType:
-			types, voidType, err = scanTypes(s.payload)
+			types, voidType, rw.typeParams, err = scanTypes(s.payload)
+		case secFunction:
+			rw.funcTypes, err = scanFunctions(s.payload)
 		case secImport:
 			rw.importedFuncs, importedGlobals, err = scanImports(s.payload, opts.ImportModule)
 		case secGlobal:
@@ -304,16 +316,39 @@ func instrument(wasm []byte, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// scanTypes counts the types and finds a () -> () one (-1: none).
-func scanTypes(p []byte) (uint32, int64, error) {
+// scanFunctions reads the function section: each function's type.
+func scanFunctions(p []byte) ([]uint32, error) {
+	r := &reader{b: p}
+	n := r.u32()
+	if int(n) > len(p) {
+		return nil, errEOF
+	}
+	types := make([]uint32, 0, n)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		types = append(types, r.u32())
+	}
+	if r.err == nil && !r.done() {
+		return nil, errors.New("trailing bytes")
+	}
+	return types, r.err
+}
+
+// scanTypes counts the types, finds a () -> () one (-1: none), and
+// returns each type's parameter count.
+func scanTypes(p []byte) (uint32, int64, []uint32, error) {
 	r := &reader{b: p}
 	n := r.u32()
 	void := int64(-1)
+	if int(n) > len(p) {
+		return 0, 0, nil, errEOF
+	}
+	paramCounts := make([]uint32, 0, n)
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		if form := r.byte(); form != 0x60 && r.err == nil {
-			return 0, 0, fmt.Errorf("type %d: form 0x%02x is not supported", i, form)
+			return 0, 0, nil, fmt.Errorf("type %d: form 0x%02x is not supported", i, form)
 		}
 		params := r.u32()
+		paramCounts = append(paramCounts, params)
 		r.bytes(int(params))
 		results := r.u32()
 		r.bytes(int(results))
@@ -322,9 +357,9 @@ func scanTypes(p []byte) (uint32, int64, error) {
 		}
 	}
 	if r.err == nil && !r.done() {
-		return 0, 0, errors.New("trailing bytes")
+		return 0, 0, nil, errors.New("trailing bytes")
 	}
-	return n, void, r.err
+	return n, void, paramCounts, r.err
 }
 
 // scanImports counts the imported functions and globals, and refuses a
@@ -421,7 +456,7 @@ func (rw *rewriter) rewriteGlobals(p, elem []byte) ([]byte, error) {
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.byte()
 		r.byte()
-		if err := rw.expr(r, e, false); err != nil {
+		if err := rw.expr(r, e, exprConst); err != nil {
 			return nil, fmt.Errorf("global %d: %w", i, err)
 		}
 	}
@@ -449,7 +484,7 @@ func (rw *rewriter) rewriteElements(p []byte) ([]byte, error) {
 			if flags&2 != 0 {
 				r.u32() // table index
 			}
-			if err := rw.expr(r, e, false); err != nil {
+			if err := rw.expr(r, e, exprConst); err != nil {
 				return nil, fmt.Errorf("element %d offset: %w", i, err)
 			}
 		}
@@ -460,7 +495,7 @@ func (rw *rewriter) rewriteElements(p []byte) ([]byte, error) {
 		for j := uint32(0); j < cnt && r.err == nil; j++ {
 			if flags&4 == 0 {
 				rw.funcIdx(r, e)
-			} else if err := rw.expr(r, e, false); err != nil {
+			} else if err := rw.expr(r, e, exprConst); err != nil {
 				return nil, fmt.Errorf("element %d item %d: %w", i, j, err)
 			}
 		}
