@@ -17,7 +17,12 @@
 //	end
 //
 // so that a loop iteration costs one load, one store and one predictable
-// branch, and the host runs only once every Options.Fuel iterations. The
+// branch, and the host runs only once every Options.Fuel iterations. A
+// leaf loop (one with no call and no loop inside) counts in a new i32
+// local instead (a register: a decrement and a branch) and takes the
+// sequence above once every 64 iterations, and on its first iteration
+// after each entry (the local starts at 0), so the iterations between two
+// host checks stay bounded however loops nest. The
 // check sees whether the call's context has ended (and then aborts the
 // call) or refills the fuel. Calling into the host regularly matters on
 // its own: Go cannot stop a goroutine running compiled Wasm, so a guest
@@ -29,7 +34,8 @@
 // function, so every defined function's index grows by one: the rewriter
 // shifts them in call, return_call and ref.func instructions (function
 // bodies and constant expressions), exports, the start section, element
-// segments and the "name" section. The fuel global is appended after every
+// segments and the "name" section. The leaf counter is a new last local
+// of its function, so no local index moves. The fuel global is appended after every
 // existing global, and a () -> () type is appended when the module has
 // none, so no other index moves. Custom sections that point into the code
 // section (DWARF ".debug_*" sections) are dropped, since their offsets
