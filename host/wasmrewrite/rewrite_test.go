@@ -275,3 +275,19 @@ func importModule(test string) string {
 	}
 	return "fuel"
 }
+
+// BenchmarkInstrument rewrites the Go reference module (cloudtrail-ecs,
+// ~3 MB): the cost a load pays before compiling (or hitting the
+// compilation cache).
+func BenchmarkInstrument(b *testing.B) {
+	wasm, err := os.ReadFile(hosttest.GoModule(b, "modules/cloudtrail-ecs"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(wasm)))
+	for b.Loop() {
+		if _, err := wasmrewrite.Instrument(wasm, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
