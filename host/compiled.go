@@ -98,8 +98,9 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 		return nil, err
 	}
 	code := wasm
+	var fallback error // why the rewrite was not used
 	if preempt == preemptFlag {
-		if code = instrument(ctx, wasm, digest, logger); code == nil {
+		if code, fallback = instrument(ctx, wasm, digest, logger); fallback != nil {
 			code, preempt = wasm, preemptWazero
 		}
 	}
@@ -114,8 +115,7 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 	cm, err := rt.CompileModule(ctx, code)
 	if err != nil && preempt == preemptFlag {
 		_ = rt.Close(ctx)
-		logger.LogAttrs(ctx, slog.LevelWarn, "host: the module with loop checks does not compile; its deadline is enforced by wazero's slower per-loop check",
-			slog.String("digest", digest), slog.String("reason", err.Error()))
+		fallback = fmt.Errorf("the rewritten module does not compile: %w", err)
 		preempt = preemptWazero
 		rt = newRuntime(preempt)
 		cm, err = rt.CompileModule(ctx, wasm)
@@ -123,6 +123,9 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 	if err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
+	}
+	if fallback != nil {
+		warnFallback(ctx, logger, digest, fallback)
 	}
 	c := &compiled{digest: digest, pages: pages, preempt: preempt, rt: rt, mod: cm}
 	c.info = describe(cm, digest, len(wasm))

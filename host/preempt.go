@@ -55,20 +55,25 @@ const (
 	fuelRefill = 1 << 15
 )
 
-// instrument rewrites wasm for preemptFlag. On failure it returns nil and
-// logs why; the caller then falls back to preemptWazero.
-func instrument(ctx context.Context, wasm []byte, digest string, logger *slog.Logger) []byte {
+// instrument rewrites wasm for preemptFlag. On failure the caller falls
+// back to preemptWazero, and says why once the module compiled (an invalid
+// module gets the compiler's error, not a warning about the rewrite).
+func instrument(ctx context.Context, wasm []byte, digest string, logger *slog.Logger) ([]byte, error) {
 	res, err := wasmrewrite.Instrument(wasm, wasmrewrite.Options{
 		ImportModule: fuelModule, ImportName: fuelFunc, Export: fuelExport, Fuel: fuelRefill,
 	})
 	if err != nil {
-		logger.LogAttrs(ctx, slog.LevelWarn, "host: cannot add loop checks to the module; its deadline is enforced by wazero's slower per-loop check",
-			slog.String("digest", digest), slog.String("reason", err.Error()))
-		return nil
+		return nil, err
 	}
 	logger.LogAttrs(ctx, slog.LevelDebug, "host: added loop checks",
 		slog.String("digest", digest), slog.Int("loops", res.Loops), slog.Int("functions", res.Functions))
-	return res.Wasm
+	return res.Wasm, nil
+}
+
+// warnFallback logs why a module runs with wazero's check.
+func warnFallback(ctx context.Context, logger *slog.Logger, digest string, why error) {
+	logger.LogAttrs(ctx, slog.LevelWarn, "host: cannot add loop checks to the module; its deadline is enforced by wazero's slower per-loop check",
+		slog.String("digest", digest), slog.String("reason", why.Error()))
 }
 
 // instantiateFuel links the fuel check.
