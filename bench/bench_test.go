@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	extism "github.com/extism/go-sdk"
 
@@ -52,13 +54,19 @@ func asPassthrough(b testing.TB) string {
 // weirStageFile loads a module file with the given stage settings.
 func weirStageFile(b testing.TB, path string, sc engine.StageConfig) engine.Stage {
 	b.Helper()
+	return weirStageHost(b, path, sc, host.Options{})
+}
+
+// weirStageHost loads a module file on a host with the given options.
+func weirStageHost(b testing.TB, path string, sc engine.StageConfig, opts host.Options) engine.Stage {
+	b.Helper()
 	pkg := path
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	h, err := host.New(ctx, host.Options{})
+	h, err := host.New(ctx, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -257,4 +265,108 @@ func BenchmarkCloudTrailECS(b *testing.B) {
 		}
 		perEvent(b, 1)
 	})
+}
+
+// asCloudTrailECS builds the AssemblyScript port of cloudtrail-ecs.
+func asCloudTrailECS(b testing.TB) string {
+	return hosttest.AssemblyScript(b, filepath.Join(hosttest.RepoRoot(b), "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")
+}
+
+// preemptModes are the deadline mechanisms BenchmarkPreempt compares: the
+// default (loop fuel added at load time), wazero's per-loop check (the
+// default before), and none (preempt: false).
+var preemptModes = []struct {
+	name    string
+	opts    host.Options
+	preempt bool
+}{
+	{"fuel", host.Options{}, true},
+	{"wazero-check", host.Options{WazeroPreempt: true}, true},
+	{"off", host.Options{}, false},
+}
+
+// BenchmarkPreempt runs the reference job (batches of 1000 reference
+// records, one instance) on the Go and AssemblyScript cloudtrail-ecs
+// modules under each deadline mechanism. Run it with -count N: each round
+// measures every mechanism in turn, so that load on a shared machine
+// spreads over all of them.
+func BenchmarkPreempt(b *testing.B) {
+	rec := reference(b)
+	const batch = 1000
+	recs := repeat(rec, batch)
+	modules := []struct {
+		name string
+		path func(testing.TB) string
+	}{
+		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
+		{"assemblyscript", asCloudTrailECS},
+	}
+	for _, m := range modules {
+		for _, mode := range preemptModes {
+			b.Run(m.name+"/"+mode.name, func(b *testing.B) {
+				preempt := mode.preempt
+				st := weirStageHost(b, m.path(b), engine.StageConfig{Entry: "fast", Instances: 1, Limits: engine.Limits{Preempt: &preempt}}, mode.opts)
+				process(b, st, recs) // warm up
+				b.ResetTimer()
+				for b.Loop() {
+					process(b, st, recs)
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+			})
+		}
+	}
+}
+
+// BenchmarkPreemptInterleaved is BenchmarkPreempt with the mechanisms
+// alternating batch by batch in one loop, so that a shared machine's load
+// falls on all of them alike: it reports each mechanism's events/s and
+// their ratios to preempt off ("fuel/off" is the default's share of the
+// unchecked speed), over the whole run and as the median of the batch by
+// batch ratios.
+func BenchmarkPreemptInterleaved(b *testing.B) {
+	rec := reference(b)
+	const batch = 1000
+	recs := repeat(rec, batch)
+	modules := []struct {
+		name string
+		path func(testing.TB) string
+	}{
+		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
+		{"assemblyscript", asCloudTrailECS},
+	}
+	for _, m := range modules {
+		b.Run(m.name, func(b *testing.B) {
+			stages := make([]engine.Stage, len(preemptModes))
+			for i, mode := range preemptModes {
+				preempt := mode.preempt
+				stages[i] = weirStageHost(b, m.path(b), engine.StageConfig{Entry: "fast", Instances: 1, Limits: engine.Limits{Preempt: &preempt}}, mode.opts)
+				process(b, stages[i], recs) // warm up
+			}
+			spent := make([]time.Duration, len(stages))
+			// ratios[i] holds, batch by batch, off's time over mode i's:
+			// the median is robust to load spikes on a shared machine.
+			ratios := make([][]float64, len(stages))
+			took := make([]time.Duration, len(stages))
+			for b.Loop() {
+				for i, st := range stages {
+					start := time.Now()
+					process(b, st, recs)
+					took[i] = time.Since(start)
+					spent[i] += took[i]
+				}
+				for i := range stages {
+					ratios[i] = append(ratios[i], took[len(took)-1].Seconds()/took[i].Seconds())
+				}
+			}
+			off := spent[len(spent)-1]
+			for i, mode := range preemptModes {
+				b.ReportMetric(float64(b.N*batch)/spent[i].Seconds(), mode.name+"-events/s")
+				if i < len(spent)-1 {
+					b.ReportMetric(off.Seconds()/spent[i].Seconds(), mode.name+"/off")
+					slices.Sort(ratios[i])
+					b.ReportMetric(ratios[i][len(ratios[i])/2], mode.name+"/off-median")
+				}
+			}
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -248,5 +249,52 @@ func TestLambdaKinesisOutputs(t *testing.T) {
 			t.Fatalf("output record %d is no baseline document (or one too many):\n%s", i, u)
 		}
 		want[string(u)]--
+	}
+}
+
+// TestPreemptModesSameOutputs: BenchmarkPreempt's configurations return
+// the same bytes for every record of the reference corpus: the module
+// rewritten with loop fuel (the default) and compiled with wazero's check
+// give exactly what the unmodified module gives with no deadline check,
+// for the Go and the AssemblyScript modules.
+func TestPreemptModesSameOutputs(t *testing.T) {
+	recs := append([][]byte{reference(t)}, ctCorpus(t, 1300, 1800)...)
+	batch := make([]engine.Record, len(recs))
+	for i, r := range recs {
+		batch[i] = engine.Record{Data: r}
+	}
+	for _, m := range []struct {
+		name string
+		path string
+	}{
+		{"go", hosttest.GoModule(t, "modules/cloudtrail-ecs")},
+		{"assemblyscript", asCloudTrailECS(t)},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			var want []engine.Result
+			for _, mode := range slices.Backward(preemptModes) { // "off" first: the unmodified module
+				preempt := mode.preempt
+				st := weirStageHost(t, m.path, engine.StageConfig{Entry: "fast", Instances: 1, Limits: engine.Limits{Preempt: &preempt}}, mode.opts)
+				res, err := st.Process(context.Background(), batch)
+				if err != nil {
+					t.Fatalf("%s: %v", mode.name, err)
+				}
+				if want == nil {
+					want = res
+					continue
+				}
+				for i := range res {
+					if res[i].Status != want[i].Status || len(res[i].Outputs) != len(want[i].Outputs) {
+						t.Fatalf("%s: record %d: status %v with %d outputs, unmodified module: %v with %d", mode.name, i, res[i].Status, len(res[i].Outputs), want[i].Status, len(want[i].Outputs))
+					}
+					for j := range res[i].Outputs {
+						if !bytes.Equal(res[i].Outputs[j].Data, want[i].Outputs[j].Data) {
+							t.Fatalf("%s: record %d output %d differs\n got: %s\nwant: %s", mode.name, i, j, res[i].Outputs[j].Data, want[i].Outputs[j].Data)
+						}
+					}
+				}
+			}
+			t.Logf("%d records, same outputs under every deadline mechanism", len(recs))
+		})
 	}
 }

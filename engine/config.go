@@ -140,13 +140,14 @@ type Limits struct {
 	// MaxOutputBytes caps the bytes a module may return for one batch
 	// (default 64 MiB).
 	MaxOutputBytes int64 `json:"max_output_bytes,omitempty" yaml:"max_output_bytes,omitempty"`
-	// Preempt compiles the module with a deadline check at every loop
-	// header, so that a batch running past Timeout is stopped (default
-	// true). false makes loop-heavy guests (Go: about 3x) faster but a
-	// call cannot be stopped: past Timeout (or on Ctrl-C) the batch fails
-	// and its instance is abandoned, its call left running on a CPU with
-	// the garbage collector off until it returns. Only for modules you
-	// trust.
+	// Preempt enforces Timeout inside the guest (default true): the host
+	// adds a fuel counter to every loop header at load time and stops a
+	// batch running past Timeout at its next check. false leaves the
+	// deadline unenforceable inside the guest: past Timeout (or on Ctrl-C)
+	// the batch fails and its instance is abandoned, its call left running
+	// on a CPU with the garbage collector off until it returns.
+	// Deprecated: false is no longer faster in practice (bench/RESULTS.md,
+	// BenchmarkPreemptInterleaved); weir warns when it is set.
 	Preempt *bool `json:"preempt,omitempty" yaml:"preempt,omitempty"`
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -47,9 +48,13 @@ const manifestMax = 1 << 20
 type compiled struct {
 	digest string
 	pages  uint32
-	rt     wazero.Runtime
-	mod    wazero.CompiledModule
-	info   *ModuleInfo
+	// preempt is how calls are stopped when their context ends (after
+	// any fallback: preemptWazero when the rewrite failed); preemptOff
+	// calls run detached (detach.go).
+	preempt preemptMode
+	rt      wazero.Runtime
+	mod     wazero.CompiledModule
+	info    *ModuleInfo
 	// paths are the manifest's declared paths and their split form.
 	paths    []string
 	pathSegs [][]string
@@ -59,24 +64,27 @@ type compiled struct {
 	// spare is the instance made while probing, handed to the first stage
 	// that needs one.
 	spare atomic.Pointer[instance]
-	// preempt is set when the code checks deadlines; without it calls run
-	// detached (detach.go).
-	preempt bool
 	// stuck counts abandoned calls still running in this runtime, which
 	// must then stay open.
 	stuck atomic.Int64
 }
 
+// cacheKey identifies compiled code: the module's digest, its memory
+// limit and the requested deadline mechanism. A rewritten module is
+// compiled from different bytes (the rewriter's output for this digest
+// and wasmrewrite.Version), so wazero's own compilation cache, keyed by
+// the compiled bytes, keeps it apart too.
 type cacheKey struct {
 	digest  string
 	pages   uint32
-	preempt bool
+	preempt preemptMode
+	rewrite int
 }
 
 // compile compiles wasm in a new runtime, links the host modules, and
 // probes the module (one instance: _initialize, weir_abi_version,
 // weir_manifest), keeping that instance as a spare.
-func compile(ctx context.Context, wasm []byte, digest string, pages uint32, preempt bool, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
+func compile(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
 	c, err := compileModule(ctx, wasm, digest, pages, preempt, cache, logger, probeTimeout)
 	if err != nil {
 		return nil, err
@@ -89,22 +97,46 @@ func compile(ctx context.Context, wasm []byte, digest string, pages uint32, pree
 }
 
 // compileModule compiles wasm in a new runtime and describes it.
-func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32, preempt bool, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
+func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
 	if err := checkMagic(wasm); err != nil {
 		return nil, err
 	}
-	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(pages).WithCloseOnContextDone(preempt)
-	if cache != nil {
-		rc = rc.WithCompilationCache(cache)
+	code := wasm
+	var fallback error // why the rewrite was not used
+	if preempt == preemptFlag {
+		if code, fallback = instrument(ctx, wasm, digest, logger); fallback != nil {
+			code, preempt = wasm, preemptWazero
+		}
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	cm, err := rt.CompileModule(ctx, wasm)
+	newRuntime := func(preempt preemptMode) wazero.Runtime {
+		rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(pages).WithCloseOnContextDone(preempt == preemptWazero)
+		if cache != nil {
+			rc = rc.WithCompilationCache(cache)
+		}
+		return wazero.NewRuntimeWithConfig(ctx, rc)
+	}
+	rt := newRuntime(preempt)
+	cm, err := rt.CompileModule(ctx, code)
+	if err != nil && preempt == preemptFlag {
+		_ = rt.Close(ctx)
+		fallback = fmt.Errorf("the rewritten module does not compile: %w", err)
+		preempt = preemptWazero
+		rt = newRuntime(preempt)
+		cm, err = rt.CompileModule(ctx, wasm)
+	}
 	if err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
 	}
-	c := &compiled{digest: digest, pages: pages, rt: rt, mod: cm, preempt: preempt}
+	if fallback != nil {
+		warnFallback(ctx, logger, digest, fallback)
+	}
+	c := &compiled{digest: digest, pages: pages, preempt: preempt, rt: rt, mod: cm}
 	c.info = describe(cm, digest, len(wasm))
+	if preempt == preemptFlag {
+		// The fuel check is the host's own import, not the module's.
+		c.info.Imports = slices.DeleteFunc(c.info.Imports, func(im Import) bool { return im.Module == fuelModule })
+	}
 	c.env = callEnv{
 		label:    "sha256:" + shortDigest(digest),
 		logger:   logger,
@@ -120,6 +152,11 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 func (c *compiled) prepare(ctx context.Context, probeTimeout time.Duration) error {
 	if err := linkHostModules(ctx, c.rt, c.info); err != nil {
 		return err
+	}
+	if c.preempt == preemptFlag {
+		if err := instantiateFuel(ctx, c.rt); err != nil {
+			return fmt.Errorf("host: instantiate %s: %w", fuelModule, err)
+		}
 	}
 	if err := checkImports(c.rt, c.info); err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/wasmrewrite"
 )
 
 // maxModuleBytes bounds the module files NewStage reads.
@@ -33,6 +34,12 @@ type Options struct {
 	// Logger receives the host's and the modules' logs (Extism log_*
 	// calls, with the module's name). Nil means slog.Default().
 	Logger *slog.Logger
+	// WazeroPreempt enforces the batch deadline of preempting stages with
+	// wazero's per-loop context check (an indirect call at every loop
+	// header) instead of rewriting the module with a stop-flag check at
+	// every loop header (the default, much cheaper; see RATIONALE.md).
+	// For comparison, and as an escape hatch.
+	WazeroPreempt bool
 }
 
 // Host compiles modules and makes stages that run them. It is safe for
@@ -40,6 +47,8 @@ type Options struct {
 type Host struct {
 	logger *slog.Logger
 	cache  wazero.CompilationCache
+	// preempt is the mechanism of preempting stages.
+	preempt preemptMode
 
 	mu      sync.Mutex
 	modules map[cacheKey]*cacheEntry
@@ -61,7 +70,10 @@ type cacheEntry struct {
 // New returns a Host. With Options.CacheDir, compiled code is cached in
 // that folder across processes.
 func New(ctx context.Context, opts Options) (*Host, error) {
-	h := &Host{logger: opts.Logger, modules: make(map[cacheKey]*cacheEntry)}
+	h := &Host{logger: opts.Logger, modules: make(map[cacheKey]*cacheEntry), preempt: preemptFlag}
+	if opts.WazeroPreempt {
+		h.preempt = preemptWazero
+	}
 	if h.logger == nil {
 		h.logger = slog.Default()
 	}
@@ -202,10 +214,12 @@ func (h *Host) load(ctx context.Context, wasm []byte, sc engine.StageConfig) (en
 	if err := checkMagic(wasm); err != nil {
 		return nil, fail(err)
 	}
+	preempt := h.preempt
 	if !sc.Limits.Preempts() {
-		h.logger.Warn("stage runs without preemption: a call past its deadline cannot be stopped, only abandoned (it keeps a CPU, and the garbage collector stays off, until it returns)", "stage", sc.Name, "module", sc.Module, "digest", digest)
+		preempt = preemptOff
+		h.logger.Warn("stage runs without preemption: a call past its deadline cannot be stopped, only abandoned (it keeps a CPU, and the garbage collector stays off, until it returns); preempt: false is deprecated and no longer needed for speed (the default deadline check costs about as little)", "stage", sc.Name, "module", sc.Module, "digest", digest)
 	}
-	e, err := h.acquire(ctx, wasm, digest, sc.Limits.MemoryPages, sc.Limits.Preempts(), time.Duration(sc.Limits.Timeout))
+	e, err := h.acquire(ctx, wasm, digest, sc.Limits.MemoryPages, preempt, time.Duration(sc.Limits.Timeout))
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -219,8 +233,11 @@ func (h *Host) load(ctx context.Context, wasm []byte, sc engine.StageConfig) (en
 
 // acquire returns the compiled module for (digest, pages), compiling it
 // once however many callers ask at the same time.
-func (h *Host) acquire(ctx context.Context, wasm []byte, digest string, pages uint32, preempt bool, timeout time.Duration) (*cacheEntry, error) {
+func (h *Host) acquire(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, timeout time.Duration) (*cacheEntry, error) {
 	key := cacheKey{digest: digest, pages: pages, preempt: preempt}
+	if preempt == preemptFlag {
+		key.rewrite = wasmrewrite.Version
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()

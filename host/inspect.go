@@ -78,7 +78,7 @@ func Inspect(ctx context.Context, wasm []byte) (*ModuleInfo, error) {
 	sum := sha256.Sum256(wasm)
 	digest := hex.EncodeToString(sum[:])
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := compileModule(ctx, wasm, digest, engine.MaxMemoryPages, true, nil, logger, engine.DefaultTimeout)
+	c, err := compileModule(ctx, wasm, digest, engine.MaxMemoryPages, preemptWazero, nil, logger, engine.DefaultTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("host: inspect: %w", err)
 	}

@@ -40,6 +40,8 @@ type instance struct {
 	env *callEnv
 	mod api.Module
 	mem api.Memory // nil when the module has no memory
+	// fuel is the rewritten module's loop fuel (nil: not rewritten).
+	fuel api.MutableGlobal
 
 	// Cached exports (nil when not exported).
 	fnAlloc, fnTransform, fnBatch, fnRecord api.Function
@@ -139,7 +141,7 @@ func (c *compiled) newInstance(ctx context.Context, env *callEnv) (*instance, er
 		return err
 	}
 	var err error
-	if c.preempt {
+	if c.preempt != preemptOff {
 		err = instantiate()
 	} else {
 		var finished bool
@@ -157,6 +159,9 @@ func (c *compiled) newInstance(ctx context.Context, env *callEnv) (*instance, er
 	}
 	inst.mod = mod
 	inst.mem = memoryOf(mod)
+	if c.preempt == preemptFlag {
+		inst.fuel = fuelGlobal(mod)
+	}
 	if init := mod.ExportedFunction(exportInitialize); init != nil {
 		if err := inst.call(cctx, init, exportInitialize, inst.stack[:]); err != nil {
 			inst.close(ctx)
@@ -204,7 +209,7 @@ func (inst *instance) beginCall(input []byte) {
 // detached (see detach.go): when ctx ends first, the call is abandoned
 // with the instance.
 func (inst *instance) call(ctx context.Context, fn api.Function, name string, stack []uint64) error {
-	if inst.cm.preempt {
+	if inst.cm.preempt != preemptOff {
 		bad, err := inst.run(ctx, fn, name, stack)
 		inst.bad = inst.bad || bad
 		return err
