@@ -27,6 +27,9 @@ type Config struct {
 
 	// source names where the configuration was read from, for errors.
 	source string
+	// secrets are the values references resolved to (Resolved), longest
+	// first, for Redact.
+	secrets []redaction
 }
 
 // StageConfig configures one stage: a Wasm module and its settings.
