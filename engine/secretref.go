@@ -185,12 +185,8 @@ func (c *Config) walkRefs(clone bool, f func(path, s string) (string, error)) er
 	}
 	for i := range c.Stages {
 		sc := &c.Stages[i]
-		name := sc.Name
-		if name == "" {
-			name = fmt.Sprint(i)
-		}
-		visit(fmt.Sprintf("stages[%s].config", name), reflect.ValueOf(&sc.Config).Elem())
-		visit(fmt.Sprintf("stages[%s].capabilities", name), reflect.ValueOf(&sc.Capabilities).Elem())
+		visit(fmt.Sprintf("stages[%d].config", i), reflect.ValueOf(&sc.Config).Elem())
+		visit(fmt.Sprintf("stages[%d].capabilities", i), reflect.ValueOf(&sc.Capabilities).Elem())
 	}
 	return errors.Join(errs...)
 }
