@@ -328,5 +328,4 @@ func firstLineIsBrace(data []byte) bool {
 	return string(bytes.TrimSpace(line)) == "{"
 }
 
-var (
-)
+var ()
