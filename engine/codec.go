@@ -327,5 +327,3 @@ func firstLineIsBrace(data []byte) bool {
 	}
 	return string(bytes.TrimSpace(line)) == "{"
 }
-
-var ()
