@@ -141,6 +141,10 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (any, error) {
 		return h.firehose(ctx, payload)
 	case SourceAPIGW:
 		return h.apigw(ctx, payload)
+	case SourceEventBridge:
+		return h.eventBridge(ctx, payload)
+	case SourceDirect:
+		return h.direct(ctx, payload)
 	}
 	return nil, fmt.Errorf("lambda: unknown source %q (want one of %s)", src, sourceList)
 }
