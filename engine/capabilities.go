@@ -86,6 +86,10 @@ type DynamoDBCapability struct {
 	Region string `json:"region,omitempty" yaml:"region,omitempty"`
 	// Endpoint overrides the service endpoint (dynalite, LocalStack).
 	Endpoint string `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	// AssumeRoleARN reads the tables as this IAM role (STS AssumeRole
+	// from the function's credentials, renewed before expiry): tables in
+	// another account.
+	AssumeRoleARN string `json:"assume_role_arn,omitempty" yaml:"assume_role_arn,omitempty"`
 	// Timeout per request (default 5s).
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 	// Concurrency bounds the requests in flight for one call (default 8).
@@ -118,9 +122,10 @@ type CacheCapability struct {
 	// TTLAttribute names the expiry attribute (epoch seconds; default
 	// "ttl").
 	TTLAttribute string `json:"ttl_attribute,omitempty" yaml:"ttl_attribute,omitempty"`
-	// Region and Endpoint as in DynamoDBCapability.
-	Region   string `json:"region,omitempty" yaml:"region,omitempty"`
-	Endpoint string `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	// Region, Endpoint and AssumeRoleARN as in DynamoDBCapability.
+	Region        string `json:"region,omitempty" yaml:"region,omitempty"`
+	Endpoint      string `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	AssumeRoleARN string `json:"assume_role_arn,omitempty" yaml:"assume_role_arn,omitempty"`
 }
 
 // Empty reports whether no capability is granted.
