@@ -58,9 +58,9 @@ func Detect(payload []byte) (string, error) {
 		return SourceDirect, nil
 	}
 	var probe struct {
-		DetailType *string          `json:"detail-type"`
+		DetailType *string         `json:"detail-type"`
 		Detail     json.RawMessage `json:"detail"`
-		Records []struct {
+		Records    []struct {
 			EventSource    string `json:"eventSource"`
 			EventSourceSNS string `json:"EventSource"`
 		} `json:"Records"`
