@@ -143,6 +143,9 @@ func (l *Loader) sourceOptions(sc engine.SourcesConfig, baseDir string) source.O
 	if len(sc.HTTPSAllow) > 0 {
 		o.HTTPSAllow = append(append([]string(nil), o.HTTPSAllow...), sc.HTTPSAllow...)
 	}
+	if sc.AssumeRoleARN != "" {
+		o.AssumeRoleARN = sc.AssumeRoleARN
+	}
 	return o
 }
 

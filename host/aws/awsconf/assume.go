@@ -1,6 +1,9 @@
 package awsconf
 
 import (
+	"context"
+	"sync"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -26,4 +29,28 @@ func AssumeRole(cfg aws.Config, roleARN string) aws.Config {
 	out := cfg.Copy()
 	out.Credentials = aws.NewCredentialsCache(provider)
 	return out
+}
+
+var (
+	rolesMu sync.Mutex
+	roles   = map[string]aws.CredentialsProvider{}
+)
+
+// RoleCredentials returns the process-wide cached credentials of the role
+// roleARN, assumed with STS from the default AWS configuration's
+// credentials: for a client built from options rather than from an
+// aws.Config (Client.Options, then the Credentials field).
+func RoleCredentials(ctx context.Context, roleARN string) (aws.CredentialsProvider, error) {
+	rolesMu.Lock()
+	defer rolesMu.Unlock()
+	if p, ok := roles[roleARN]; ok {
+		return p, nil
+	}
+	cfg, err := Load(ctx, "", 3, 0)
+	if err != nil {
+		return nil, err
+	}
+	p := AssumeRole(cfg, roleARN).Credentials
+	roles[roleARN] = p
+	return p, nil
 }
