@@ -31,6 +31,9 @@ type Capabilities struct {
 	// path, file:// or s3://bucket/key), loaded once per process into
 	// memory and shared by every stage naming the same file.
 	MMDB map[string]string `json:"mmdb,omitempty" yaml:"mmdb,omitempty"`
+	// MMDBAssumeRoleARN reads the s3:// MMDB files as this IAM role (STS
+	// AssumeRole): databases kept in another account.
+	MMDBAssumeRoleARN string `json:"mmdb_assume_role_arn,omitempty" yaml:"mmdb_assume_role_arn,omitempty"`
 }
 
 // DNSCapability configures DNS lookups.
