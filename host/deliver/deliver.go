@@ -153,6 +153,9 @@ type Undelivered struct {
 	// Code and Message are the last reason the service gave (empty for
 	// entries never sent, or sent in a call that failed as a whole).
 	Code, Message string
+	// Refused is set when the service failed the entry as not
+	// retryable (a sender fault).
+	Refused bool
 }
 
 // Error is a delivery that did not complete: Entries lists, in order,
@@ -181,14 +184,25 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "%s of outputs %s: %v", e.Op, Outputs(e.Entries), e.Err)
 		return b.String()
 	}
-	n, code, msg := 0, "", ""
+	n, code, msg, refused := 0, "", "", false
 	for _, u := range e.Entries {
 		if u.Code != "" {
 			n++
-			code, msg = u.Code, u.Message
+			if !refused || u.Refused {
+				code, msg = u.Code, u.Message
+			}
+			refused = refused || u.Refused
 		}
 	}
-	fmt.Fprintf(&b, "%d %s (outputs %s) still failed after %d attempts: %s: %s", n, plural(e.Noun), Outputs(e.Entries[:n]), e.Attempts, code, msg)
+	if refused {
+		label := "outputs"
+		if n == 1 && e.Entries[0].Count <= 1 {
+			label = "output"
+		}
+		fmt.Fprintf(&b, "%s %s refused: %s: %s", label, Outputs(e.Entries[:n]), code, msg)
+	} else {
+		fmt.Fprintf(&b, "%d %s (outputs %s) still failed after %d attempts: %s: %s", n, plural(e.Noun), Outputs(e.Entries[:n]), e.Attempts, code, msg)
+	}
 	if rest := len(e.Entries) - n; rest > 0 {
 		fmt.Fprintf(&b, " (%d later %s not sent)", rest, plural(e.Noun))
 	}
@@ -377,7 +391,7 @@ func undelivered[T any](entries []Entry[T], reasons map[int]Failure) []Undeliver
 	for i, e := range entries {
 		out[i] = Undelivered{First: e.First, Count: max(e.Count, 1)}
 		if f, ok := reasons[i]; ok {
-			out[i].Code, out[i].Message = f.Code, f.Message
+			out[i].Code, out[i].Message, out[i].Refused = f.Code, f.Message, !f.Retryable
 			if out[i].Code == "" {
 				out[i].Code = "failed"
 			}

@@ -97,7 +97,7 @@ func TestDeliver(t *testing.T) {
 		{name: "a sender fault stops at once", n: 4,
 			answer:  failIf(false, "InvalidParameterValue", func(c, it int) bool { return it == 0 }),
 			calls:   "[[0 1]]",
-			err:     "1 records (outputs 0) still failed after 1 attempts: InvalidParameterValue",
+			err:     "svc q: output 0 refused: InvalidParameterValue: injected",
 			missing: "[0 2 3]", is: ErrNotDelivered},
 		{name: "retryable call error retried", n: 2,
 			answer: func(c int, _ []int) ([]Failure, error) {

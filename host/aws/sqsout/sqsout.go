@@ -1,15 +1,14 @@
 // Package sqsout is weir's SQS output: outputs go out with
 // SendMessageBatch (at most 10 messages and 1 MiB per call, 1 MiB per
-// message). Failed
-// entries that are not the sender's fault are re-sent with exponential
-// backoff and full jitter; sender faults are errors naming the output.
+// message). Failed entries that are not the sender's fault are re-sent
+// alone with exponential backoff and full jitter (host/deliver's loop);
+// sender faults are errors naming the outputs.
 package sqsout
 
 import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/deliver"
 )
 
 // Service limits of SendMessageBatch (1 MiB since AWS raised them from
@@ -32,9 +32,9 @@ const (
 
 // Sink sends outputs to an SQS queue.
 type Sink struct {
-	client      *sqs.Client
-	queueURL    string
-	maxAttempts int
+	client   *sqs.Client
+	queueURL string
+	d        *deliver.Deliverer[string]
 }
 
 // New returns a sink sending to queueURL with client.
@@ -42,7 +42,16 @@ func New(client *sqs.Client, queueURL string, maxAttempts int) *Sink {
 	if maxAttempts <= 0 {
 		maxAttempts = awsconf.DefaultMaxAttempts
 	}
-	return &Sink{client: client, queueURL: queueURL, maxAttempts: maxAttempts}
+	s := &Sink{client: client, queueURL: queueURL}
+	s.d = deliver.New(deliver.Config[string]{
+		Name:   "sqs " + queueURL,
+		Op:     "SendMessageBatch",
+		Noun:   "message",
+		Limits: deliver.Limits{MaxEntries: MaxMessagesPerCall, MaxBytes: MaxBytesPerCall, MaxEntryBytes: MaxMessageBytes},
+		Policy: deliver.Policy{MaxAttempts: maxAttempts},
+		Send:   s.send,
+	})
+	return s
 }
 
 // Open is the engine.SinkFactory of the "sqs" output type.
@@ -57,60 +66,36 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 
 // Write sends outputs in batches.
 func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
-	var chunk []int
-	size := 0
+	entries := make([]deliver.Entry[string], len(outputs))
 	for i, o := range outputs {
-		if len(o.Data) > MaxMessageBytes {
-			return fmt.Errorf("sqs %s: output %d: %d bytes exceeds the 1 MiB message limit", s.queueURL, i, len(o.Data))
-		}
-		if !utf8.Valid(o.Data) {
+		if len(o.Data) <= MaxMessageBytes && !utf8.Valid(o.Data) {
 			return fmt.Errorf("sqs %s: output %d: not valid UTF-8 (SQS message bodies are text)", s.queueURL, i)
 		}
-		if len(chunk) == MaxMessagesPerCall || size+len(o.Data) > MaxBytesPerCall {
-			if err := s.send(ctx, outputs, chunk); err != nil {
-				return err
-			}
-			chunk, size = nil, 0
-		}
-		chunk = append(chunk, i)
-		size += len(o.Data)
+		entries[i] = deliver.Entry[string]{Item: string(o.Data), Size: len(o.Data), First: i}
 	}
-	if len(chunk) > 0 {
-		return s.send(ctx, outputs, chunk)
-	}
-	return nil
+	return s.d.Deliver(ctx, entries)
 }
 
-func (s *Sink) send(ctx context.Context, outputs []engine.Output, pending []int) error {
-	for attempt := 1; ; attempt++ {
-		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.queueURL)}
-		for _, i := range pending {
-			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(outputs[i].Data))})
-		}
-		resp, err := s.client.SendMessageBatch(ctx, in)
-		if err != nil {
-			return fmt.Errorf("sqs %s: SendMessageBatch of outputs %d-%d: %w", s.queueURL, pending[0], pending[len(pending)-1], err)
-		}
-		if len(resp.Failed) == 0 {
-			return nil
-		}
-		var retry []int
-		for _, f := range resp.Failed {
-			i, _ := strconv.Atoi(aws.ToString(f.Id))
-			if f.SenderFault {
-				return fmt.Errorf("sqs %s: output %d refused: %s: %s", s.queueURL, i, aws.ToString(f.Code), aws.ToString(f.Message))
-			}
-			retry = append(retry, i)
-		}
-		if attempt >= s.maxAttempts {
-			f := resp.Failed[0]
-			return fmt.Errorf("sqs %s: %d messages (first: output %d) still failed after %d attempts: %s: %s", s.queueURL, len(retry), retry[0], attempt, aws.ToString(f.Code), aws.ToString(f.Message))
-		}
-		if err := awsconf.Sleep(ctx, awsconf.Backoff(attempt, 50*time.Millisecond, 2*time.Second)); err != nil {
-			return fmt.Errorf("sqs %s: re-sending %d messages: %w", s.queueURL, len(retry), err)
-		}
-		pending = retry
+// send makes one SendMessageBatch call; entry ids are positions in the
+// call.
+func (s *Sink) send(ctx context.Context, bodies []string) ([]deliver.Failure, error) {
+	in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.queueURL), Entries: make([]types.SendMessageBatchRequestEntry, len(bodies))}
+	for i, b := range bodies {
+		in.Entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(b)}
 	}
+	resp, err := s.client.SendMessageBatch(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	failed := make([]deliver.Failure, 0, len(resp.Failed))
+	for _, f := range resp.Failed {
+		i, err := strconv.Atoi(aws.ToString(f.Id))
+		if err != nil {
+			return nil, fmt.Errorf("SendMessageBatch failed an entry with unknown id %q", aws.ToString(f.Id))
+		}
+		failed = append(failed, deliver.Failure{Index: i, Retryable: !f.SenderFault, Code: aws.ToString(f.Code), Message: aws.ToString(f.Message)})
+	}
+	return failed, nil
 }
 
 // Close does nothing.

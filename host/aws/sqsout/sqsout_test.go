@@ -147,7 +147,7 @@ func TestSQSOutput(t *testing.T) {
 
 	f.fail = func(int, string) (string, bool) { return "InvalidMessageContents", true }
 	err = s.Write(ctx, outs[:3])
-	if err == nil || !strings.Contains(err.Error(), "output 0 refused: InvalidMessageContents") || !strings.Contains(err.Error(), queue) {
+	if err == nil || !strings.Contains(err.Error(), "outputs 0-2 refused: InvalidMessageContents") || !strings.Contains(err.Error(), queue) {
 		t.Errorf("sender fault: %v", err)
 	}
 	f.fail = func(int, string) (string, bool) { return "ServiceUnavailable", false }
