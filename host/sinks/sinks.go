@@ -11,6 +11,7 @@ import (
 	"github.com/weirhq/weir/host/aws/firehoseout"
 	"github.com/weirhq/weir/host/aws/kinesisout"
 	"github.com/weirhq/weir/host/aws/s3out"
+	"github.com/weirhq/weir/host/aws/snsout"
 	"github.com/weirhq/weir/host/aws/sqsout"
 	"github.com/weirhq/weir/host/httpout"
 )
@@ -26,6 +27,7 @@ func Register() {
 		engine.RegisterSink(engine.OutputS3, s3out.Open)
 		engine.RegisterSink(engine.OutputSQS, sqsout.Open)
 		engine.RegisterSink(engine.OutputDynamoDB, dynamodbout.Open)
+		engine.RegisterSink(engine.OutputSNS, snsout.Open)
 		engine.RegisterSink(engine.OutputHTTP, httpout.Open)
 	})
 }
