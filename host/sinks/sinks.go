@@ -8,6 +8,7 @@ import (
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/aws/dynamodbout"
+	"github.com/weirhq/weir/host/aws/eventbridgeout"
 	"github.com/weirhq/weir/host/aws/firehoseout"
 	"github.com/weirhq/weir/host/aws/kinesisout"
 	"github.com/weirhq/weir/host/aws/s3out"
@@ -28,6 +29,7 @@ func Register() {
 		engine.RegisterSink(engine.OutputSQS, sqsout.Open)
 		engine.RegisterSink(engine.OutputDynamoDB, dynamodbout.Open)
 		engine.RegisterSink(engine.OutputSNS, snsout.Open)
+		engine.RegisterSink(engine.OutputEventBridge, eventbridgeout.Open)
 		engine.RegisterSink(engine.OutputHTTP, httpout.Open)
 	})
 }
