@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // DefaultMaxAttempts is the number of calls made for one request (and
@@ -59,6 +61,36 @@ func Load(ctx context.Context, region string, maxAttempts int, maxBackoff time.D
 		return aws.Config{}, fmt.Errorf("aws configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// RoleSessionName is the session name of the roles weir assumes (it
+// appears in the account's CloudTrail as assumed-role/ROLE/weir).
+const RoleSessionName = "weir"
+
+// AssumeRole returns cfg acting as the IAM role roleARN: its credentials
+// come from STS AssumeRole (stscreds), called with cfg's own credentials
+// and cached until shortly before they expire. The STS endpoint is the
+// SDK's (regional; AWS_ENDPOINT_URL_STS overrides it). An empty roleARN
+// returns cfg unchanged.
+func AssumeRole(cfg aws.Config, roleARN string) aws.Config {
+	if roleARN == "" {
+		return cfg
+	}
+	provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = RoleSessionName
+	})
+	cfg.Credentials = aws.NewCredentialsCache(provider)
+	return cfg
+}
+
+// LoadRole is Load followed by AssumeRole(roleARN): the configuration
+// of an output with assume_role_arn.
+func LoadRole(ctx context.Context, region string, maxAttempts int, maxBackoff time.Duration, roleARN string) (aws.Config, error) {
+	cfg, err := Load(ctx, region, maxAttempts, maxBackoff)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return AssumeRole(cfg, roleARN), nil
 }
 
 // Endpoint returns a pointer to endpoint, or nil when it is empty (for a

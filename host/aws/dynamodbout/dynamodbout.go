@@ -55,7 +55,7 @@ func New(client *dynamodb.Client, table string, maxAttempts int) *Sink {
 
 // Open is the engine.SinkFactory of the "dynamodb" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb output %q: %w", name, err)
 	}

@@ -53,7 +53,7 @@ func New(client *firehose.Client, stream string, maxAttempts int) *Sink {
 
 // Open is the engine.SinkFactory of the "firehose" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("firehose output %q: %w", name, err)
 	}

@@ -18,9 +18,12 @@ package kinesisout
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -94,7 +97,7 @@ func New(client *kinesis.Client, opts Options) *Sink {
 
 // Open is the engine.SinkFactory of the "kinesis" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("kinesis output %q: %w", name, err)
 	}
@@ -118,7 +121,30 @@ func record(pk string, data []byte, first, count int) deliver.Entry[entry] {
 // Write puts outputs on the stream. It returns once every record is
 // accepted, or an error naming the outputs that were not.
 func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
-	entries, err := s.entries(outputs)
+	return s.WriteKey(ctx, "", outputs)
+}
+
+// MaxPartitionKeyChars is the longest partition key Kinesis accepts, in
+// Unicode characters.
+const MaxPartitionKeyChars = 256
+
+// PartitionKey returns the partition key of outputs whose batch_key value
+// is key: key itself, or its SHA-256 in hex when it is longer than
+// MaxPartitionKeyChars; "" for an empty key (random keys are used then).
+func PartitionKey(key string) string {
+	if utf8.RuneCountInString(key) > MaxPartitionKeyChars {
+		sum := sha256.Sum256([]byte(key))
+		return hex.EncodeToString(sum[:])
+	}
+	return key
+}
+
+// WriteKey puts outputs whose batch_key value is key on the stream with
+// PartitionKey(key) as their partition key (the key of the aggregated
+// records and of the user records they hold), so that one key's records
+// go to one shard, in order. An empty key is Write: random keys.
+func (s *Sink) WriteKey(ctx context.Context, key string, outputs []engine.Output) error {
+	entries, err := s.entries(outputs, PartitionKey(key))
 	if err != nil {
 		return err
 	}
@@ -141,12 +167,19 @@ func (s *Sink) deliverer() *deliver.Deliverer[entry] {
 	})
 }
 
-// entries turns outputs into Kinesis records.
-func (s *Sink) entries(outputs []engine.Output) ([]deliver.Entry[entry], error) {
+// entries turns outputs into Kinesis records, all with partition key pk,
+// or each with a random one when pk is empty.
+func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entry], error) {
 	var out []deliver.Entry[entry]
+	key := func() string {
+		if pk != "" {
+			return pk
+		}
+		return awsconf.RandomKey()
+	}
 	if !s.opts.Aggregate {
 		for i, o := range outputs {
-			pk := awsconf.RandomKey()
+			pk := key()
 			if len(o.Data)+len(pk) > s.opts.MaxRecordBytes {
 				return nil, fmt.Errorf("kinesis %s: output %d: %d bytes (with its %d-byte partition key) exceeds the stream's %d-byte record limit (max_record_bytes)",
 					s.opts.Stream, i, len(o.Data), len(pk), s.opts.MaxRecordBytes)
@@ -156,14 +189,15 @@ func (s *Sink) entries(outputs []engine.Output) ([]deliver.Entry[entry], error) 
 		return out, nil
 	}
 	// The user records share one partition key (the KPL table then holds
-	// one entry); each aggregated record gets its own random key below.
-	userPK := awsconf.RandomKey()
+	// one entry); each aggregated record gets its own random key below
+	// (or pk).
+	userPK := key()
 	// The aggregator counts the first user record's partition key, as
 	// long as the random key each aggregated record is put with.
 	a := kpl.NewAggregator(s.opts.MaxRecordBytes)
 	next := 0
 	emit := func(ag *kpl.Aggregated) {
-		out = append(out, record(awsconf.RandomKey(), ag.Data, next, ag.Count))
+		out = append(out, record(key(), ag.Data, next, ag.Count))
 		next += ag.Count
 	}
 	for i, o := range outputs {
@@ -223,4 +257,4 @@ var ErrEntriesFailed = deliver.ErrNotDelivered
 // Close does nothing: every Write is complete when it returns.
 func (s *Sink) Close(context.Context) error { return nil }
 
-var _ engine.Sink = (*Sink)(nil)
+var _ engine.KeyedSink = (*Sink)(nil)

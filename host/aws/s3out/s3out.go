@@ -58,7 +58,7 @@ func New(client *s3.Client, opts Options) *Sink {
 // Open is the engine.SinkFactory of the "s3" output type. An endpoint
 // implies path-style addressing (local servers, gofakes3).
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("s3 output %q: %w", name, err)
 	}
