@@ -70,7 +70,7 @@ func New(client *eventbridge.Client, bus, source, detailType string, maxAttempts
 
 // Open is the engine.SinkFactory of the "eventbridge" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("eventbridge output %q: %w", name, err)
 	}

@@ -52,7 +52,7 @@ func New(client *sns.Client, topicARN string, maxAttempts int) *Sink {
 
 // Open is the engine.SinkFactory of the "sns" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("sns output %q: %w", name, err)
 	}
