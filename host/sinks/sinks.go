@@ -11,6 +11,7 @@ import (
 	"github.com/weirhq/weir/host/aws/eventbridgeout"
 	"github.com/weirhq/weir/host/aws/firehoseout"
 	"github.com/weirhq/weir/host/aws/kinesisout"
+	"github.com/weirhq/weir/host/aws/lambdaout"
 	"github.com/weirhq/weir/host/aws/s3out"
 	"github.com/weirhq/weir/host/aws/snsout"
 	"github.com/weirhq/weir/host/aws/sqsout"
@@ -30,6 +31,7 @@ func Register() {
 		engine.RegisterSink(engine.OutputDynamoDB, dynamodbout.Open)
 		engine.RegisterSink(engine.OutputSNS, snsout.Open)
 		engine.RegisterSink(engine.OutputEventBridge, eventbridgeout.Open)
+		engine.RegisterSink(engine.OutputLambda, lambdaout.Open)
 		engine.RegisterSink(engine.OutputHTTP, httpout.Open)
 	})
 }
