@@ -193,6 +193,9 @@ func (c Capabilities) validate(f string, bad func(field, format string, args ...
 			bad(f+".http.allow_hosts", "required: the hosts requests may go to")
 		}
 		for _, host := range h.AllowHosts {
+			if isRef(host) {
+				continue // checked once resolved (NewPipeline)
+			}
 			if _, err := allowlist.Parse(host); err != nil {
 				bad(f+".http.allow_hosts", "%v", err)
 			}

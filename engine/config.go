@@ -18,6 +18,9 @@ type Config struct {
 	// Sources configures how remote module references are fetched
 	// (s3://, appconfig://, https://).
 	Sources SourcesConfig `json:"sources,omitempty" yaml:"sources,omitempty"`
+	// Secrets configures how ${secret:ID} references are read from AWS
+	// Secrets Manager.
+	Secrets SecretsConfig `json:"secrets,omitempty" yaml:"secrets,omitempty"`
 
 	// Dir is the folder of the configuration file; relative module paths
 	// and relative file output paths are resolved against it. LoadConfig
@@ -27,6 +30,9 @@ type Config struct {
 
 	// source names where the configuration was read from, for errors.
 	source string
+	// secrets are the values references resolved to (Resolved), longest
+	// first, for Redact.
+	secrets []redaction
 }
 
 // StageConfig configures one stage: a Wasm module and its settings.
@@ -121,6 +127,22 @@ type SourcesConfig struct {
 	HTTPSAllow []string `json:"https_allow,omitempty" yaml:"https_allow,omitempty"`
 	// Timeout bounds one fetch (default 30s).
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+}
+
+// SecretsConfig configures the Secrets Manager client that resolves
+// ${secret:ID} references (see Config.Resolved).
+type SecretsConfig struct {
+	// Refresh is how often a secret is fetched again (default 5m; a
+	// failed fetch keeps the last value). Outputs and stages opened later
+	// (a hot-swapped pipeline or module version) get the refreshed value.
+	Refresh Duration `json:"refresh,omitempty" yaml:"refresh,omitempty"`
+	// Region overrides the AWS region (default AWS_REGION).
+	Region string `json:"region,omitempty" yaml:"region,omitempty"`
+	// Endpoint overrides the Secrets Manager endpoint URL.
+	Endpoint string `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	// AssumeRoleARN reads the secrets as this IAM role (STS AssumeRole):
+	// secrets kept in another account.
+	AssumeRoleARN string `json:"assume_role_arn,omitempty" yaml:"assume_role_arn,omitempty"`
 }
 
 // Values of SourcesConfig.AppConfig.

@@ -591,10 +591,10 @@ func (c *Config) Validate() error {
 		if oc.MaxRecordBytes < 0 || oc.MaxRecordBytes > KinesisMaxRecordBytes {
 			bad(f+".max_record_bytes", "must be between 1 and %d (10 MiB, the largest maximum record size a Kinesis stream can have; got %d)", KinesisMaxRecordBytes, oc.MaxRecordBytes)
 		}
-		if oc.Endpoint != "" && !strings.HasPrefix(oc.Endpoint, "http://") && !strings.HasPrefix(oc.Endpoint, "https://") {
+		if oc.Endpoint != "" && !isRef(oc.Endpoint) && !strings.HasPrefix(oc.Endpoint, "http://") && !strings.HasPrefix(oc.Endpoint, "https://") {
 			bad(f+".endpoint", "must be an http:// or https:// URL (got %q)", oc.Endpoint)
 		}
-		if oc.QueueURL != "" && !strings.HasPrefix(oc.QueueURL, "http://") && !strings.HasPrefix(oc.QueueURL, "https://") {
+		if oc.QueueURL != "" && !isRef(oc.QueueURL) && !strings.HasPrefix(oc.QueueURL, "http://") && !strings.HasPrefix(oc.QueueURL, "https://") {
 			bad(f+".queue_url", "must be an http:// or https:// URL (got %q)", oc.QueueURL)
 		}
 		if oc.Type == OutputHTTP {
@@ -607,7 +607,17 @@ func (c *Config) Validate() error {
 			bad(f+"."+e[0], "%s", e[1])
 		}
 	}
+	for _, p := range c.checkRefs() {
+		field, msg, _ := strings.Cut(p, ": ")
+		bad(field, "%s", msg)
+	}
 	return errors.Join(errs...)
+}
+
+// isRef reports whether v starts with a ${env:...} or ${secret:...}
+// reference, checked once resolved rather than as written.
+func isRef(v string) bool {
+	return strings.HasPrefix(v, "${"+RefEnv+":") || strings.HasPrefix(v, "${"+RefSecret+":")
 }
 
 func oneOf(v string, allowed ...string) bool {

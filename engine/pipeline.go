@@ -56,6 +56,9 @@ type Pipeline struct {
 	mu     sync.RWMutex
 	closed bool
 	stages []*pipelineStage
+	// redact hides resolved secret values (Config.Redact) in dead letters
+	// and errors.
+	redact func(string) string
 }
 
 type pipelineStage struct {
@@ -86,9 +89,9 @@ func NewPipeline(ctx context.Context, cfg *Config, build StageBuilder) (*Pipelin
 		return nil, errors.New("pipeline: nil stage builder")
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return nil, cfg.redactErr(fmt.Errorf("pipeline: %w", err))
 	}
-	p := &Pipeline{}
+	p := &Pipeline{redact: cfg.Redact}
 	for i, sc := range cfg.Stages {
 		if sc.Name == "" && sc.IsBuiltin() {
 			sc.Name = builtinStageName(i)
@@ -100,7 +103,7 @@ func NewPipeline(ctx context.Context, cfg *Config, build StageBuilder) (*Pipelin
 		}
 		if err != nil {
 			cerr := p.closeStages(ctx)
-			return nil, errors.Join(fmt.Errorf("pipeline: build stage %d %q: %w", i, sc.Name, err), cerr)
+			return nil, cfg.redactErr(errors.Join(fmt.Errorf("pipeline: build stage %d %q: %w", i, sc.Name, err), cerr))
 		}
 		p.stages = append(p.stages, &pipelineStage{
 			name:       sc.Name,
@@ -353,7 +356,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		results, batchErr := ps.stage.Process(ctx, in)
 		stats.Duration = time.Since(t0)
 		if batchErr != nil && ctx.Err() != nil {
-			return nil, fmt.Errorf("pipeline: stage %q: %w", ps.name, batchErr)
+			return nil, p.redactErr(fmt.Errorf("pipeline: stage %q: %w", ps.name, batchErr))
 		}
 		if batchErr == nil && len(results) != len(in) {
 			batchErr = fmt.Errorf("%w: %d results for %d records", ErrResultCount, len(results), len(in))
@@ -409,7 +412,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 				stats.Dropped++
 			case OnErrorDeadLetter:
 				entry := &DeadLetterEntry{
-					Error:          err.Error(),
+					Error:          p.redactText(err.Error()),
 					Stage:          ps.name,
 					Module:         module,
 					Digest:         digest,

@@ -173,6 +173,12 @@ func OpenSinksContext(ctx context.Context, cfg *Config, stdout, stderr io.Writer
 	if cfg == nil {
 		return nil, errors.New("sink: nil configuration")
 	}
+	sinks, err := openSinks(ctx, cfg, stdout, stderr)
+	return sinks, cfg.redactErr(err)
+}
+
+// openSinks is OpenSinksContext; its errors may hold resolved values.
+func openSinks(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (map[string]Sink, error) {
 	sinks := map[string]Sink{}
 	shared := map[string]Sink{}
 	get := func(key string, open func() (Sink, error)) (Sink, error) {

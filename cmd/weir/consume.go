@@ -97,6 +97,11 @@ func consume(ctx context.Context, g *globals, o consumeOptions, ref string) erro
 	default:
 		return fmt.Errorf("consume: --checkpoints %q: want file://path or dynamodb://table", o.checkpoints)
 	}
+	cfg, stopSecrets, err := resolveSecrets(ctx, g, cfg)
+	if err != nil {
+		return err
+	}
+	defer stopSecrets()
 	l, err := buildPipeline(ctx, g, cfg, o.pipeline)
 	if err != nil {
 		return err

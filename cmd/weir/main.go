@@ -101,9 +101,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	printError(stderr, err)
+	printError(g.stderr, err) // g.stderr redacts resolved secrets
 	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "weir: interrupted")
+		fmt.Fprintln(g.stderr, "weir: interrupted")
 		return exitInterrupted
 	}
 	return exitUsage

@@ -283,6 +283,11 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	if err := checkInputs(args); err != nil {
 		return err
 	}
+	cfg, stopSecrets, err := resolveSecrets(ctx, g, cfg)
+	if err != nil {
+		return err
+	}
+	defer stopSecrets()
 	start := time.Now()
 	l, err := buildPipeline(ctx, g, cfg, o.pipeline)
 	if err != nil {

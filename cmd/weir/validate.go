@@ -20,8 +20,9 @@ func newValidateCmd(g *globals) *cobra.Command {
 		Long: `Validate reads a pipeline configuration strictly (unknown keys are errors
 naming their line and column), then reads every module, checks its sha256
 pin, compiles and links it, as "weir run" would, without running anything.
-It prints "ok" and each stage's module and digest, or the problems and exit
-status 2.`,
+It prints "ok", each stage's module and digest and the ${secret:...} and
+${env:...} references (as written: validate reads no secret), or the
+problems and exit status 2.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -40,6 +41,11 @@ status 2.`,
 			fmt.Fprintf(g.stdout, "%s: ok (%d stages, %d outputs)\n", path, len(cfg.Stages), len(cfg.Outputs))
 			for _, s := range l.stages {
 				fmt.Fprintf(g.stdout, "  stage %q: %s sha256:%s\n", s.name, s.module, s.digest)
+			}
+			// References are listed as written: validate never reads
+			// a secret (nor needs AWS access to check a pipeline).
+			for _, ref := range cfg.Refs() {
+				fmt.Fprintf(g.stdout, "  reference %s (resolved by run and consume, not by validate)\n", ref)
 			}
 			// Settings Substation ignores are accepted with a warning.
 			for i, sc := range cfg.Stages {

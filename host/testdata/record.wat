@@ -4,6 +4,7 @@
 ;;   !f error_set + return 1     !r return 3 without an error
 ;;   !d no output (dropped)      !o load_u8 far outside kernel memory
 ;;   !c output config "greeting" !v a per-instance counter kept in a var
+;;   !e error_set with config "greeting" (a module leaking its config)
 ;;   !l log_info, then upper-case
 ;;   !x output "bye", then WASI proc_exit(0)
 ;;   !X WASI proc_exit(3)
@@ -58,6 +59,12 @@
           (then
             (drop (call $load_u8 (i64.const 0x7fffffffffff)))
             (return (i32.const 0))))
+        (if (i32.eq (local.get $cmd) (i32.const 101))
+          (then
+            (local.set $off (call $config_get (call $to_kernel (i32.const 32) (i32.const 8))))
+            (if (i64.eqz (local.get $off)) (then (return (i32.const 1))))
+            (call $error_set (local.get $off))
+            (return (i32.const 1))))
         (if (i32.eq (local.get $cmd) (i32.const 99))
           (then
             (local.set $off (call $config_get (call $to_kernel (i32.const 32) (i32.const 8))))
