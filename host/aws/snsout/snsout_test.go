@@ -86,7 +86,6 @@ func (f *fakeSNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `<PublishBatchResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishBatchResult><Successful>%s</Successful><Failed>%s</Failed></PublishBatchResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishBatchResponse>`, ok.String(), failed.String())
 }
 
-
 // TestSNSOutput: 25 outputs, some of 60 KB, through a loopback SNS that
 // throttles the first call and fails entries 0 and 3 of the next: calls
 // of at most 10 messages and 256 KiB, the failed entries re-sent alone,
