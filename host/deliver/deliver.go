@@ -11,7 +11,8 @@
 //     exponential backoff with full jitter, up to Policy.MaxAttempts calls
 //     per chunk; a whole call that fails with an error marked Retryable
 //     (throttling, 5xx of a client without its own retryer) is retried
-//     the same way; an entry failed as not retryable (a sender fault)
+//     the same way, waiting at least what RetryAfter says; an entry
+//     failed as not retryable (a sender fault)
 //     stops the delivery at once;
 //   - bounding: no wait passes the context's deadline: when the next
 //     retry could not happen before it, delivery stops with an error
@@ -162,8 +163,10 @@ type Undelivered struct {
 // every entry that was not delivered (the failed ones and those of later
 // chunks never sent); entries before them were delivered.
 type Error struct {
+	// Name, Op and Noun are the Deliverer's (Config).
 	Name, Op, Noun string
-	Entries        []Undelivered
+	// Entries are the entries not delivered, in order.
+	Entries []Undelivered
 	// Attempts is the number of calls made for the failing chunk.
 	Attempts int
 	// Err is why delivery stopped: the call's error, the context's,
@@ -263,8 +266,11 @@ func Outputs(entries []Undelivered) string {
 	return strings.Join(parts, ", ")
 }
 
-// retryable marks an error as worth retrying.
-type retryable struct{ err error }
+// retryable marks an error as worth retrying, after at least after.
+type retryable struct {
+	err   error
+	after time.Duration
+}
 
 func (r retryable) Error() string { return r.err.Error() }
 func (r retryable) Unwrap() error { return r.err }
@@ -275,10 +281,30 @@ func Retryable(err error) error {
 	if err == nil {
 		return nil
 	}
-	return retryable{err}
+	return retryable{err: err}
 }
 
-// IsRetryable reports whether err was marked with Retryable.
+// RetryAfter is Retryable with the wait the service asked for (an HTTP
+// Retry-After): the retry waits at least d, still never past the
+// context's deadline.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return retryable{err: err, after: d}
+}
+
+// retryAfter returns the wait err asks for (0: none).
+func retryAfter(err error) time.Duration {
+	var r retryable
+	if errors.As(err, &r) {
+		return r.after
+	}
+	return 0
+}
+
+// IsRetryable reports whether err was marked with Retryable or
+// RetryAfter.
 func IsRetryable(err error) bool {
 	var r retryable
 	return errors.As(err, &r)
@@ -363,7 +389,7 @@ func (d *Deliverer[T]) chunk(ctx context.Context, pending, later []Entry[T]) err
 				return fail(attempt, nil)
 			}
 		}
-		wait := Backoff(attempt, d.c.Policy.BaseBackoff, d.c.Policy.MaxBackoff)
+		wait := max(Backoff(attempt, d.c.Policy.BaseBackoff, d.c.Policy.MaxBackoff), retryAfter(err))
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return fail(attempt, fmt.Errorf("no time left for retry %d before the deadline: %w (last: %v)", attempt+1, context.DeadlineExceeded, errOr(err, reasons)))
 		}

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/weirhq/weir/host/deliver"
 )
 
 // DefaultMaxAttempts is the number of calls made for one request (and
@@ -103,16 +105,10 @@ func Endpoint(endpoint string) *string {
 }
 
 // Backoff returns the wait before retry attempt (1-based): full jitter
-// over an exponential from base, capped at max.
+// over an exponential from base, capped at max (deliver.Backoff, which
+// the outputs' delivery loop uses).
 func Backoff(attempt int, base, max time.Duration) time.Duration {
-	if attempt < 1 {
-		attempt = 1
-	}
-	d := base << min(attempt-1, 20)
-	if d > max || d <= 0 {
-		d = max
-	}
-	return time.Duration(rand.Int64N(int64(d)) + 1)
+	return deliver.Backoff(attempt, base, max)
 }
 
 // Sleep waits for d or until ctx ends, returning ctx's error then.
