@@ -5,7 +5,8 @@
 //
 // Delivery goes through host/deliver: requests stay within the count and
 // byte limits (the preset's or the output's), 429, 408 and 5xx answers
-// and connection failures are retried with jittered backoff, the items an
+// and connection failures are retried with jittered backoff (waiting at
+// least what a Retry-After header asks, up to 30s), the items an
 // Elasticsearch bulk response fails with 429 or 5xx are re-sent alone,
 // and what cannot be delivered is an error naming the outputs. Hosts are
 // checked with host/netguard, as for the http host function: the URL's
@@ -291,7 +292,7 @@ func (s *Sink) send(ctx context.Context, items [][]byte) ([]deliver.Failure, err
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		se := &statusError{status: resp.StatusCode, body: snippet(rb)}
 		if retryableStatus(resp.StatusCode) {
-			return nil, deliver.Retryable(se)
+			return nil, deliver.RetryAfter(se, retryAfter(resp.Header.Get("Retry-After")))
 		}
 		if s.preset == engine.PresetSplunkHEC {
 			if f, ok := splunkInvalidEvent(rb, len(items)); ok {
@@ -304,6 +305,24 @@ func (s *Sink) send(ctx context.Context, items [][]byte) ([]deliver.Failure, err
 		return bulkFailures(rb, len(items))
 	}
 	return nil, nil
+}
+
+// maxRetryAfter caps the wait a Retry-After header may ask for.
+const maxRetryAfter = 30 * time.Second
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date (0 when
+// absent or unreadable), capped at maxRetryAfter.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	return max(0, min(d, maxRetryAfter))
 }
 
 // snippet is the start of a response body for error messages.

@@ -212,6 +212,28 @@ func TestUndeliverable(t *testing.T) {
 	})
 }
 
+// TestRetryAfter: a 429 with "Retry-After: 1" delays the retry by at
+// least a second.
+func TestRetryAfter(t *testing.T) {
+	var first time.Time
+	s := newSIEM(t, &siem{preset: "plain", path: "/",
+		answer: func(n int, _ []json.RawMessage) (int, string, []bool) {
+			if n == 1 {
+				first = time.Now()
+				return http.StatusTooManyRequests, "", nil
+			}
+			if d := time.Since(first); d < 900*time.Millisecond {
+				return http.StatusBadRequest, fmt.Sprintf("retried after %v, before Retry-After", d), nil
+			}
+			return 200, "", nil
+		}})
+	s.retryAfter = "1"
+	if err := open(t, s, engine.OutputConfig{URL: "/"}).Write(context.Background(), outputs(3, 0)); err != nil {
+		t.Fatal(err)
+	}
+	delivered(t, s, 3)
+}
+
 // TestAllowHosts: the URL's host must be allow-listed; a loopback address
 // needs allow_private; the metadata address is refused whatever is set.
 func TestAllowHosts(t *testing.T) {

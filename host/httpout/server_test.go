@@ -29,6 +29,8 @@ type siem struct {
 	// answer scripts the answer to request n (1-based) given its docs;
 	// nil: 200 with the preset's success body.
 	answer func(n int, docs []json.RawMessage) (status int, body string, accepted []bool)
+	// retryAfter is sent as Retry-After with 429 and 503 answers.
+	retryAfter string
 
 	mu       sync.Mutex
 	requests int
@@ -101,6 +103,9 @@ func (s *siem) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if answer == "" && s.preset == "elasticsearch" {
 		answer = bulkAnswer(len(docs), nil)
+	}
+	if s.retryAfter != "" && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+		w.Header().Set("Retry-After", s.retryAfter)
 	}
 	w.WriteHeader(status)
 	io.WriteString(w, answer)
