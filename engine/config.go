@@ -206,6 +206,36 @@ type OutputConfig struct {
 	// Aggregate packs Kinesis outputs into KPL-aggregated records
 	// ("kinesis"; default true).
 	Aggregate *bool `json:"aggregate,omitempty" yaml:"aggregate,omitempty"`
+	// Batch groups outputs before they are written (any type but stdout,
+	// stderr and discard); see BatchConfig. Without it every route's
+	// outputs of a pipeline run are written at once.
+	Batch *BatchConfig `json:"batch,omitempty" yaml:"batch,omitempty"`
+	// BatchKey is a JSON path (gjson syntax, as transforms' key paths)
+	// into each output: outputs with the same value travel together, in
+	// their own writes ("s3": one object per key, {key} in the key
+	// template; "kinesis": the value is the partition key, so one key's
+	// records stay on one shard, in order). An output without the field
+	// has the empty key.
+	BatchKey string `json:"batch_key,omitempty" yaml:"batch_key,omitempty"`
+	// AssumeRoleARN makes an AWS output act as this IAM role (STS
+	// AssumeRole from the default credentials, refreshed before they
+	// expire): cross-account delivery.
+	AssumeRoleARN string `json:"assume_role_arn,omitempty" yaml:"assume_role_arn,omitempty"`
+	// StorageClass of S3 objects ("s3"; e.g. STANDARD_IA, INTELLIGENT_TIERING,
+	// GLACIER_IR; default the bucket's, STANDARD).
+	StorageClass string `json:"storage_class,omitempty" yaml:"storage_class,omitempty"`
+	// ChecksumAlgorithm has S3 verify each object's upload ("s3": CRC32,
+	// CRC32C, CRC64NVME, SHA1 or SHA256; default the SDK's CRC32 when it
+	// can compute one).
+	ChecksumAlgorithm string `json:"checksum_algorithm,omitempty" yaml:"checksum_algorithm,omitempty"`
+	// MessageGroupKey is a JSON path whose value is the message group id
+	// of an SQS FIFO queue (queue URL ending in .fifo); outputs without
+	// it, or with no key set, go to group "weir".
+	MessageGroupKey string `json:"message_group_key,omitempty" yaml:"message_group_key,omitempty"`
+	// DedupKey is a JSON path whose value is the deduplication id of an
+	// SQS FIFO message; default (and when the value is missing or longer
+	// than 128 characters) the SHA-256 of the message body (or value).
+	DedupKey string `json:"dedup_key,omitempty" yaml:"dedup_key,omitempty"`
 	// Endpoint overrides the AWS service endpoint URL (local emulators,
 	// VPC endpoints). Empty: the SDK's default resolution, which honours
 	// AWS_ENDPOINT_URL.
@@ -222,6 +252,25 @@ type OutputConfig struct {
 	// packed up to it.
 	MaxRecordBytes int64 `json:"max_record_bytes,omitempty" yaml:"max_record_bytes,omitempty"`
 }
+
+// BatchConfig is an output's batching (OutputConfig.Batch): outputs are
+// held, per BatchKey value, until Count outputs or Bytes bytes (data plus
+// a newline each) are waiting, or the oldest has waited Interval, and
+// then written together (the service limits still split a write into
+// calls). Whatever waits is written when the sinks are flushed: at the
+// end of every invocation in Lambda (so a batch never outlives the
+// invocation that produced it, and its failure fails that invocation)
+// and when the CLI closes its outputs. A zero field is no limit;
+// Interval defaults to DefaultBatchInterval.
+type BatchConfig struct {
+	Count    int      `json:"count,omitempty" yaml:"count,omitempty"`
+	Bytes    int64    `json:"bytes,omitempty" yaml:"bytes,omitempty"`
+	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
+}
+
+// DefaultBatchInterval is BatchConfig.Interval's default (Substation's
+// batch duration).
+const DefaultBatchInterval = Duration(time.Minute)
 
 // Kinesis record size limits (OutputConfig.MaxRecordBytes).
 const (

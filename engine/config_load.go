@@ -96,11 +96,32 @@ var outputFields = map[string]struct{ required, optional []string }{
 // outputTypeList is the list of output types, for messages.
 const outputTypeList = "stdout, stderr, file, discard, kinesis, firehose, s3, sqs, dynamodb"
 
+// moreOutputFields are optional fields added by issue #13 (kept apart
+// from outputFields so that the table's lines stay as they were).
+var moreOutputFields = map[string][]string{
+	OutputS3:  {"storage_class", "checksum_algorithm"},
+	OutputSQS: {"message_group_key", "dedup_key"},
+}
+
+// optionalFields lists the optional fields of output type typ: its own,
+// assume_role_arn for the AWS outputs (those taking a region), and batch
+// and batch_key for every type but stdout, stderr and discard.
+func optionalFields(typ string) []string {
+	opt := append(append([]string(nil), outputFields[typ].optional...), moreOutputFields[typ]...)
+	if contains(opt, "region") {
+		opt = append(opt, "assume_role_arn")
+	}
+	if !contains([]string{OutputStdout, OutputStderr, OutputDiscard}, typ) {
+		opt = append(opt, "batch", "batch_key")
+	}
+	return opt
+}
+
 // typesUsing lists the output types that use field, for messages.
 func typesUsing(field string) string {
 	var types []string
 	for _, t := range sortedKeys(outputFields) {
-		if contains(outputFields[t].required, field) || contains(outputFields[t].optional, field) {
+		if contains(outputFields[t].required, field) || contains(optionalFields(t), field) {
 			types = append(types, t)
 		}
 	}
@@ -115,6 +136,15 @@ func (oc OutputConfig) setFields() map[string]bool {
 		"compression": oc.Compression != "", "queue_url": oc.QueueURL != "", "table": oc.Table != "",
 		"aggregate": oc.Aggregate != nil, "endpoint": oc.Endpoint != "", "region": oc.Region != "",
 		"max_attempts": oc.MaxAttempts != 0, "max_record_bytes": oc.MaxRecordBytes != 0,
+	} {
+		if v {
+			set[name] = true
+		}
+	}
+	for name, v := range map[string]bool{
+		"batch": oc.Batch != nil, "batch_key": oc.BatchKey != "", "assume_role_arn": oc.AssumeRoleARN != "",
+		"storage_class": oc.StorageClass != "", "checksum_algorithm": oc.ChecksumAlgorithm != "",
+		"message_group_key": oc.MessageGroupKey != "", "dedup_key": oc.DedupKey != "",
 	} {
 		if v {
 			set[name] = true
@@ -517,7 +547,7 @@ func (c *Config) Validate() error {
 			}
 			delete(set, r)
 		}
-		for _, o := range fields.optional {
+		for _, o := range optionalFields(oc.Type) {
 			delete(set, o)
 		}
 		for _, extra := range sortedKeys(set) {
@@ -537,6 +567,9 @@ func (c *Config) Validate() error {
 		}
 		if oc.QueueURL != "" && !isRef(oc.QueueURL) && !strings.HasPrefix(oc.QueueURL, "http://") && !strings.HasPrefix(oc.QueueURL, "https://") {
 			bad(f+".queue_url", "must be an http:// or https:// URL (got %q)", oc.QueueURL)
+		}
+		for _, e := range oc.moreOutputProblems() {
+			bad(f+"."+e[0], "%s", e[1])
 		}
 	}
 	for _, p := range c.checkRefs() {

@@ -229,6 +229,9 @@ func openSinks(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (map[
 				err = fmt.Errorf("type %q is not available in this program (no sink registered for it)", oc.Type)
 			}
 		}
+		if err == nil && (oc.Batch != nil || oc.BatchKey != "") {
+			s = newBatchSink(name, s, oc)
+		}
 		if err != nil {
 			cerr := CloseSinks(context.Background(), sinks)
 			return nil, errors.Join(fmt.Errorf("sink: output %q: %w", name, err), cerr)
@@ -238,10 +241,14 @@ func openSinks(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (map[
 	return sinks, nil
 }
 
-// CloseSinks closes every sink once (a sink shared by several outputs is
-// closed once) and returns the errors joined.
+// CloseSinks flushes the sinks that hold outputs (FlushSinks), then
+// closes every sink once (a sink shared by several outputs is closed
+// once) and returns the errors joined.
 func CloseSinks(ctx context.Context, sinks map[string]Sink) error {
 	var errs []error
+	if err := FlushSinks(ctx, sinks); err != nil {
+		errs = append(errs, err)
+	}
 	done := map[any]bool{}
 	for _, name := range sortedKeys(sinks) {
 		s := sinks[name]

@@ -297,6 +297,12 @@ func (h *Handler) run(ctx context.Context, source string, units []*unit, ordered
 	if err := engine.RouteOutputs(ctx, deliver, h.Sinks); err != nil {
 		return nil, fmt.Errorf("lambda: %s: delivering outputs: %w", source, err)
 	}
+	// Outputs with batch settings hold what they were given: write it
+	// now, so that no output outlives this invocation (a failure fails it,
+	// and the source retries its records).
+	if err := engine.FlushSinks(ctx, h.Sinks); err != nil {
+		return nil, fmt.Errorf("lambda: %s: delivering outputs: %w", source, err)
+	}
 	for ui, u := range units {
 		if out[ui].deadLettered && out[ui].delivered && u.key != "" {
 			if err := h.attempts().Delete(ctx, u.key); err != nil {

@@ -15,6 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/weirhq/weir/host/deliver"
 )
 
 // DefaultMaxAttempts is the number of calls made for one request (and
@@ -61,6 +65,36 @@ func Load(ctx context.Context, region string, maxAttempts int, maxBackoff time.D
 	return cfg, nil
 }
 
+// RoleSessionName is the session name of the roles weir assumes (it
+// appears in the account's CloudTrail as assumed-role/ROLE/weir).
+const RoleSessionName = "weir"
+
+// AssumeRole returns cfg acting as the IAM role roleARN: its credentials
+// come from STS AssumeRole (stscreds), called with cfg's own credentials
+// and cached until shortly before they expire. The STS endpoint is the
+// SDK's (regional; AWS_ENDPOINT_URL_STS overrides it). An empty roleARN
+// returns cfg unchanged.
+func AssumeRole(cfg aws.Config, roleARN string) aws.Config {
+	if roleARN == "" {
+		return cfg
+	}
+	provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = RoleSessionName
+	})
+	cfg.Credentials = aws.NewCredentialsCache(provider)
+	return cfg
+}
+
+// LoadRole is Load followed by AssumeRole(roleARN): the configuration
+// of an output with assume_role_arn.
+func LoadRole(ctx context.Context, region string, maxAttempts int, maxBackoff time.Duration, roleARN string) (aws.Config, error) {
+	cfg, err := Load(ctx, region, maxAttempts, maxBackoff)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return AssumeRole(cfg, roleARN), nil
+}
+
 // Endpoint returns a pointer to endpoint, or nil when it is empty (for a
 // client's BaseEndpoint option).
 func Endpoint(endpoint string) *string {
@@ -71,16 +105,10 @@ func Endpoint(endpoint string) *string {
 }
 
 // Backoff returns the wait before retry attempt (1-based): full jitter
-// over an exponential from base, capped at max.
+// over an exponential from base, capped at max (deliver.Backoff, which
+// the outputs' delivery loop uses).
 func Backoff(attempt int, base, max time.Duration) time.Duration {
-	if attempt < 1 {
-		attempt = 1
-	}
-	d := base << min(attempt-1, 20)
-	if d > max || d <= 0 {
-		d = max
-	}
-	return time.Duration(rand.Int64N(int64(d)) + 1)
+	return deliver.Backoff(attempt, base, max)
 }
 
 // Sleep waits for d or until ctx ends, returning ctx's error then.

@@ -2,7 +2,8 @@
 // become context for another pipeline: every output (a JSON object
 // holding the table's key attributes) is written as one item with
 // BatchWriteItem (at most 25 items per call). UnprocessedItems are
-// re-sent with exponential backoff and full jitter.
+// re-sent alone with exponential backoff and full jitter (host/deliver's
+// loop).
 package dynamodbout
 
 import (
@@ -11,13 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
+	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/deliver"
 )
 
 // MaxItemsPerCall is BatchWriteItem's limit.
@@ -29,9 +31,9 @@ const MaxItemBytes = 400 << 10
 
 // Sink writes outputs as items of one table.
 type Sink struct {
-	client      *dynamodb.Client
-	table       string
-	maxAttempts int
+	client *dynamodb.Client
+	table  string
+	d      *deliver.Deliverer[types.WriteRequest]
 }
 
 // New returns a sink writing to table with client.
@@ -39,12 +41,21 @@ func New(client *dynamodb.Client, table string, maxAttempts int) *Sink {
 	if maxAttempts <= 0 {
 		maxAttempts = awsconf.DefaultMaxAttempts
 	}
-	return &Sink{client: client, table: table, maxAttempts: maxAttempts}
+	s := &Sink{client: client, table: table}
+	s.d = deliver.New(deliver.Config[types.WriteRequest]{
+		Name:   "dynamodb " + table,
+		Op:     "BatchWriteItem",
+		Noun:   "item",
+		Limits: deliver.Limits{MaxEntries: MaxItemsPerCall, MaxEntryBytes: MaxItemBytes},
+		Policy: deliver.Policy{MaxAttempts: maxAttempts},
+		Send:   s.batch,
+	})
+	return s
 }
 
 // Open is the engine.SinkFactory of the "dynamodb" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb output %q: %w", name, err)
 	}
@@ -95,7 +106,7 @@ func attr(v any) types.AttributeValue {
 
 // Write writes every output as an item.
 func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
-	var reqs []types.WriteRequest
+	entries := make([]deliver.Entry[types.WriteRequest], len(outputs))
 	for i, o := range outputs {
 		if len(o.Data) > MaxItemBytes {
 			return fmt.Errorf("dynamodb %s: output %d: %d bytes exceeds the 400 KB item limit", s.table, i, len(o.Data))
@@ -104,35 +115,47 @@ func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
 		if err != nil {
 			return fmt.Errorf("dynamodb %s: output %d: %w", s.table, i, err)
 		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		entries[i] = deliver.Entry[types.WriteRequest]{Item: types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}, Size: len(o.Data), First: i}
 	}
-	for start := 0; start < len(reqs); start += MaxItemsPerCall {
-		end := min(start+MaxItemsPerCall, len(reqs))
-		if err := s.batch(ctx, reqs[start:end], start); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.d.Deliver(ctx, entries)
 }
 
-func (s *Sink) batch(ctx context.Context, pending []types.WriteRequest, first int) error {
-	for attempt := 1; ; attempt++ {
-		resp, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: pending}})
-		if err != nil {
-			return fmt.Errorf("dynamodb %s: BatchWriteItem of outputs %d-%d: %w", s.table, first, first+len(pending)-1, err)
-		}
-		left := resp.UnprocessedItems[s.table]
-		if len(left) == 0 {
-			return nil
-		}
-		if attempt >= s.maxAttempts {
-			return fmt.Errorf("dynamodb %s: %d items of outputs %d-%d still unprocessed after %d attempts", s.table, len(left), first, first+len(pending)-1, attempt)
-		}
-		if err := awsconf.Sleep(ctx, awsconf.Backoff(attempt, 50*time.Millisecond, 2*time.Second)); err != nil {
-			return fmt.Errorf("dynamodb %s: retrying %d unprocessed items: %w", s.table, len(left), err)
-		}
-		pending = left
+// batch makes one BatchWriteItem call. UnprocessedItems do not say which
+// request they were: each is matched to the request it equals, and when
+// one matches none the whole call is reported unprocessed (re-putting an
+// item is idempotent).
+func (s *Sink) batch(ctx context.Context, reqs []types.WriteRequest) ([]deliver.Failure, error) {
+	resp, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: reqs}})
+	if err != nil {
+		return nil, err
 	}
+	left := resp.UnprocessedItems[s.table]
+	if len(left) == 0 {
+		return nil, nil
+	}
+	failure := func(i int) deliver.Failure {
+		return deliver.Failure{Index: i, Retryable: true, Code: "UnprocessedItems", Message: "throughput exceeded or internal error"}
+	}
+	var failed []deliver.Failure
+	matched := make([]bool, len(reqs))
+	for _, l := range left {
+		found := false
+		for i, r := range reqs {
+			if !matched[i] && l.PutRequest != nil && r.PutRequest != nil && reflect.DeepEqual(l.PutRequest.Item, r.PutRequest.Item) {
+				matched[i], found = true, true
+				failed = append(failed, failure(i))
+				break
+			}
+		}
+		if !found {
+			failed = failed[:0]
+			for i := range reqs {
+				failed = append(failed, failure(i))
+			}
+			return failed, nil
+		}
+	}
+	return failed, nil
 }
 
 // Close does nothing.

@@ -27,11 +27,13 @@ import (
 // unprocessedProxy sits between the SDK and dynalite and counts the items
 // of every BatchWriteItem call; the first call is answered, without
 // forwarding, with all its items unprocessed (as DynamoDB does when a
-// partition is throttled).
+// partition is throttled). With partial set, the first call's first
+// `partial` items are left unprocessed and the others forwarded.
 type unprocessedProxy struct {
-	mu    sync.Mutex
-	items []int
-	next  http.Handler
+	mu      sync.Mutex
+	items   []int
+	next    http.Handler
+	partial int
 }
 
 func (p *unprocessedProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +57,27 @@ func (p *unprocessedProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.items = append(p.items, n)
 	first := len(p.items) == 1
 	p.mu.Unlock()
+	if first && p.partial > 0 {
+		left, fwd := map[string][]json.RawMessage{}, map[string][]json.RawMessage{}
+		for table, l := range req.RequestItems {
+			left[table], fwd[table] = l[:p.partial], l[p.partial:]
+		}
+		body, _ = json.Marshal(map[string]any{"RequestItems": fwd})
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", fmt.Sprint(len(body)))
+		rec := httptest.NewRecorder()
+		p.next.ServeHTTP(rec, r)
+		var resp map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || rec.Code != 200 {
+			http.Error(w, fmt.Sprintf("dynalite answered %d %s", rec.Code, rec.Body), 500)
+			return
+		}
+		resp["UnprocessedItems"] = left
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		_ = json.NewEncoder(w).Encode(resp)
+		return
+	}
 	if first {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		_ = json.NewEncoder(w).Encode(map[string]any{"UnprocessedItems": req.RequestItems})
@@ -69,12 +92,25 @@ func (p *unprocessedProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // items, the unprocessed ones re-sent, every item in the table with its
 // types.
 func TestDynamoDBOutput(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		partial int
+		calls   string
+	}{
+		{"all unprocessed", 0, "[25 25 25 10]"},
+		{"three unprocessed, re-sent alone", 3, "[25 3 25 10]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testDynamoDBOutput(t, tc.partial, tc.calls) })
+	}
+}
+
+func testDynamoDBOutput(t *testing.T, partial int, wantCalls string) {
 	hosttest.SetAWSEnv(t)
 	endpoint := hosttest.Dynalite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	target, _ := url.Parse(endpoint)
-	p := &unprocessedProxy{next: httputil.NewSingleHostReverseProxy(target)}
+	p := &unprocessedProxy{next: httputil.NewSingleHostReverseProxy(target), partial: partial}
 	proxy := httptest.NewServer(p)
 	defer proxy.Close()
 
@@ -105,8 +141,8 @@ func TestDynamoDBOutput(t *testing.T) {
 	p.mu.Lock()
 	calls := fmt.Sprint(p.items)
 	p.mu.Unlock()
-	if calls != "[25 25 25 10]" {
-		t.Errorf("BatchWriteItem items per call %s, want [25 25 25 10] (the first one left unprocessed and re-sent)", calls)
+	if calls != wantCalls {
+		t.Errorf("BatchWriteItem items per call %s, want %s (the first call's unprocessed items re-sent)", calls, wantCalls)
 	}
 	scan, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("users")})
 	if err != nil {

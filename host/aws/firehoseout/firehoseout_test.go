@@ -122,7 +122,7 @@ func TestFirehoseOutput(t *testing.T) {
 
 	f.fail = func(int, string) string { return "InternalFailure" }
 	err = New(s.(*Sink).client, "d", 2).Write(ctx, outs[:3])
-	if err == nil || !strings.Contains(err.Error(), "firehose d: 3 records (first: output 0) still failed after 2 attempts: InternalFailure") {
+	if err == nil || !strings.Contains(err.Error(), "firehose d: 3 records (outputs 0-2) still failed after 2 attempts: InternalFailure") {
 		t.Errorf("out of attempts: %v", err)
 	}
 	big := engine.Output{Data: []byte(strings.Repeat("x", MaxRecordBytes))}

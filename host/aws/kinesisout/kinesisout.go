@@ -12,16 +12,18 @@
 // (ProvisionedThroughputExceededException, InternalFailure) are re-sent
 // alone, with exponential backoff and full jitter, up to MaxAttempts
 // calls; whole-call throttling and 5xx errors are retried by the SDK's
-// retryer (see awsconf). Nothing is dropped silently: what cannot be
+// retryer (see awsconf). The loop is host/deliver's. Nothing is dropped silently: what cannot be
 // delivered is an error naming the outputs and the service's reason.
 package kinesisout
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/deliver"
 	"github.com/weirhq/weir/host/kpl"
 )
 
@@ -94,7 +97,7 @@ func New(client *kinesis.Client, opts Options) *Sink {
 
 // Open is the engine.SinkFactory of the "kinesis" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("kinesis output %q: %w", name, err)
 	}
@@ -103,66 +106,98 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 		MaxRecordBytes: int(oc.MaxRecordBytes)}), nil
 }
 
-// entry is one Kinesis record to put, with the outputs it carries.
+// entry is one Kinesis record to put.
 type entry struct {
-	pk    string
-	data  []byte
-	first int // index of its first output in the Write call
-	count int
+	pk   string
+	data []byte
+}
+
+// record returns the delivery entry of a record carrying count outputs
+// from first.
+func record(pk string, data []byte, first, count int) deliver.Entry[entry] {
+	return deliver.Entry[entry]{Item: entry{pk: pk, data: data}, Size: len(data) + len(pk), First: first, Count: count}
 }
 
 // Write puts outputs on the stream. It returns once every record is
 // accepted, or an error naming the outputs that were not.
 func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
-	entries, err := s.entries(outputs)
+	return s.WriteKey(ctx, "", outputs)
+}
+
+// MaxPartitionKeyChars is the longest partition key Kinesis accepts, in
+// Unicode characters.
+const MaxPartitionKeyChars = 256
+
+// PartitionKey returns the partition key of outputs whose batch_key value
+// is key: key itself, or its SHA-256 in hex when it is longer than
+// MaxPartitionKeyChars; "" for an empty key (random keys are used then).
+func PartitionKey(key string) string {
+	if utf8.RuneCountInString(key) > MaxPartitionKeyChars {
+		sum := sha256.Sum256([]byte(key))
+		return hex.EncodeToString(sum[:])
+	}
+	return key
+}
+
+// WriteKey puts outputs whose batch_key value is key on the stream with
+// PartitionKey(key) as their partition key (the key of the aggregated
+// records and of the user records they hold), so that one key's records
+// go to one shard, in order. An empty key is Write: random keys.
+func (s *Sink) WriteKey(ctx context.Context, key string, outputs []engine.Output) error {
+	entries, err := s.entries(outputs, PartitionKey(key))
 	if err != nil {
 		return err
 	}
+	return s.deliverer().Deliver(ctx, entries)
+}
+
+// deliverer returns the delivery loop of PutRecords for this stream.
+func (s *Sink) deliverer() *deliver.Deliverer[entry] {
 	perCall := DefaultBytesPerCall
 	if s.opts.MaxRecordBytes > DefaultMaxRecordBytes {
 		perCall = MaxBytesPerCall
 	}
-	for start := 0; start < len(entries); {
-		end, size := start, 0
-		for end < len(entries) && end-start < MaxRecordsPerCall {
-			n := len(entries[end].data) + len(entries[end].pk)
-			if end > start && size+n > perCall {
-				break
-			}
-			size += n
-			end++
-		}
-		if err := s.put(ctx, entries[start:end]); err != nil {
-			return err
-		}
-		start = end
-	}
-	return nil
+	return deliver.New(deliver.Config[entry]{
+		Name:   "kinesis " + s.opts.Stream,
+		Op:     "PutRecords",
+		Noun:   "record",
+		Limits: deliver.Limits{MaxEntries: MaxRecordsPerCall, MaxBytes: perCall, MaxEntryBytes: s.opts.MaxRecordBytes},
+		Policy: deliver.Policy{MaxAttempts: s.opts.MaxAttempts, BaseBackoff: s.opts.BaseBackoff, MaxBackoff: s.opts.MaxBackoff},
+		Send:   s.put,
+	})
 }
 
-// entries turns outputs into Kinesis records.
-func (s *Sink) entries(outputs []engine.Output) ([]entry, error) {
-	var out []entry
+// entries turns outputs into Kinesis records, all with partition key pk,
+// or each with a random one when pk is empty.
+func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entry], error) {
+	var out []deliver.Entry[entry]
+	key := func() string {
+		if pk != "" {
+			return pk
+		}
+		return awsconf.RandomKey()
+	}
 	if !s.opts.Aggregate {
 		for i, o := range outputs {
-			pk := awsconf.RandomKey()
+			pk := key()
 			if len(o.Data)+len(pk) > s.opts.MaxRecordBytes {
 				return nil, fmt.Errorf("kinesis %s: output %d: %d bytes (with its %d-byte partition key) exceeds the stream's %d-byte record limit (max_record_bytes)",
 					s.opts.Stream, i, len(o.Data), len(pk), s.opts.MaxRecordBytes)
 			}
-			out = append(out, entry{pk: pk, data: o.Data, first: i, count: 1})
+			out = append(out, record(pk, o.Data, i, 1))
 		}
 		return out, nil
 	}
 	// The user records share one partition key (the KPL table then holds
-	// one entry); each aggregated record gets its own random key below.
-	userPK := awsconf.RandomKey()
+	// one entry); each aggregated record gets its own random key below
+	// (or pk).
+	userPK := key()
 	// The aggregator counts the first user record's partition key, as
 	// long as the random key each aggregated record is put with.
 	a := kpl.NewAggregator(s.opts.MaxRecordBytes)
 	next := 0
 	emit := func(ag *kpl.Aggregated) {
-		out = append(out, entry{pk: awsconf.RandomKey(), data: ag.Data, first: next, count: ag.Count})
+		out = append(out, record(key(), ag.Data, next, ag.Count))
 		next += ag.Count
 	}
 	for i, o := range outputs {
@@ -183,72 +218,43 @@ func (s *Sink) entries(outputs []engine.Output) ([]entry, error) {
 // isARN reports whether stream is a stream ARN rather than a name.
 func isARN(stream string) bool { return strings.HasPrefix(stream, "arn:") }
 
-// put sends one chunk, re-sending failed entries.
-func (s *Sink) put(ctx context.Context, chunk []entry) error {
-	pending := chunk
-	var lastCode, lastMsg string
-	for attempt := 1; ; attempt++ {
-		in := &kinesis.PutRecordsInput{Records: make([]types.PutRecordsRequestEntry, len(pending))}
-		if isARN(s.opts.Stream) {
-			in.StreamARN = aws.String(s.opts.Stream)
-		} else {
-			in.StreamName = aws.String(s.opts.Stream)
-		}
-		for i, e := range pending {
-			in.Records[i] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.pk)}
-		}
-		resp, err := s.client.PutRecords(ctx, in)
-		if err != nil {
-			return fmt.Errorf("kinesis %s: PutRecords of outputs %s: %w", s.opts.Stream, span(pending), err)
-		}
-		if aws.ToInt32(resp.FailedRecordCount) == 0 {
-			return nil
-		}
-		if len(resp.Records) != len(pending) {
-			return fmt.Errorf("kinesis %s: PutRecords returned %d results for %d records", s.opts.Stream, len(resp.Records), len(pending))
-		}
-		var failed []entry
-		for i, r := range resp.Records {
-			if r.ErrorCode != nil {
-				failed = append(failed, pending[i])
-				lastCode, lastMsg = aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage)
-			}
-		}
-		if len(failed) == 0 { // FailedRecordCount > 0 but no entry says so
-			return nil
-		}
-		if attempt >= s.opts.MaxAttempts {
-			return fmt.Errorf("kinesis %s: %d records (outputs %s) still failed after %d attempts: %s: %s: %w",
-				s.opts.Stream, len(failed), span(failed), attempt, lastCode, lastMsg, ErrEntriesFailed)
-		}
-		if err := awsconf.Sleep(ctx, awsconf.Backoff(attempt, s.opts.BaseBackoff, s.opts.MaxBackoff)); err != nil {
-			return fmt.Errorf("kinesis %s: re-sending %d failed records (outputs %s): %w", s.opts.Stream, len(failed), span(failed), err)
-		}
-		pending = failed
+// put makes one PutRecords call.
+func (s *Sink) put(ctx context.Context, chunk []entry) ([]deliver.Failure, error) {
+	in := &kinesis.PutRecordsInput{Records: make([]types.PutRecordsRequestEntry, len(chunk))}
+	if isARN(s.opts.Stream) {
+		in.StreamARN = aws.String(s.opts.Stream)
+	} else {
+		in.StreamName = aws.String(s.opts.Stream)
 	}
+	for i, e := range chunk {
+		in.Records[i] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.pk)}
+	}
+	resp, err := s.client.PutRecords(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if aws.ToInt32(resp.FailedRecordCount) == 0 {
+		return nil, nil
+	}
+	if len(resp.Records) != len(chunk) {
+		return nil, fmt.Errorf("PutRecords returned %d results for %d records", len(resp.Records), len(chunk))
+	}
+	var failed []deliver.Failure
+	for i, r := range resp.Records {
+		if r.ErrorCode != nil {
+			// ProvisionedThroughputExceededException and InternalFailure
+			// are the only per-record errors PutRecords reports.
+			failed = append(failed, deliver.Failure{Index: i, Retryable: true, Code: aws.ToString(r.ErrorCode), Message: aws.ToString(r.ErrorMessage)})
+		}
+	}
+	return failed, nil
 }
 
-// ErrEntriesFailed is matched by errors.Is when records were still
-// failed by the service after every attempt.
-var ErrEntriesFailed = errors.New("records not accepted")
-
-// span names the outputs carried by entries: "3-7" or "3-7 and 12 more".
-func span(entries []entry) string {
-	if len(entries) == 0 {
-		return "none"
-	}
-	first := entries[0]
-	s := fmt.Sprintf("%d-%d", first.first, first.first+first.count-1)
-	if first.count == 1 {
-		s = fmt.Sprint(first.first)
-	}
-	if len(entries) > 1 {
-		s += fmt.Sprintf(" and %d more records", len(entries)-1)
-	}
-	return s
-}
+// ErrEntriesFailed is matched by errors.Is when records were not
+// delivered (deliver.ErrNotDelivered).
+var ErrEntriesFailed = deliver.ErrNotDelivered
 
 // Close does nothing: every Write is complete when it returns.
 func (s *Sink) Close(context.Context) error { return nil }
 
-var _ engine.Sink = (*Sink)(nil)
+var _ engine.KeyedSink = (*Sink)(nil)

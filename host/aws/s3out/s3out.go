@@ -1,6 +1,8 @@
 // Package s3out is weir's S3 output: every Write (one batch of one route)
 // becomes one NDJSON object, gzip- or zstd-compressed, under a key made
-// from a template ({date}, {hour}, {uuid}, {route}, {ext}).
+// from a template ({date}, {hour}, {uuid}, {route}, {ext}, and {key}, the
+// value of the output's batch_key: one object per value). Objects get
+// the configured storage class and checksum algorithm.
 package s3out
 
 import (
@@ -14,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/weirhq/weir/engine"
@@ -33,6 +36,11 @@ type Options struct {
 	// Now returns the time used by {date} and {hour} (default time.Now,
 	// in UTC).
 	Now func() time.Time
+	// StorageClass of the objects (default: the bucket's, STANDARD).
+	StorageClass string
+	// ChecksumAlgorithm the SDK computes and S3 verifies for each upload
+	// (default: the SDK's, CRC32).
+	ChecksumAlgorithm string
 }
 
 // Sink writes one object per Write. It is safe for concurrent use.
@@ -58,7 +66,7 @@ func New(client *s3.Client, opts Options) *Sink {
 // Open is the engine.SinkFactory of the "s3" output type. An endpoint
 // implies path-style addressing (local servers, gofakes3).
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("s3 output %q: %w", name, err)
 	}
@@ -66,11 +74,46 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 		o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint)
 		o.UsePathStyle = oc.Endpoint != ""
 	})
-	return New(client, Options{Bucket: oc.Bucket, Key: oc.Key, Compression: oc.Compression, Route: name}), nil
+	key := oc.Key
+	if key == "" && oc.BatchKey != "" {
+		key = DefaultKeyedKey
+	}
+	return New(client, Options{Bucket: oc.Bucket, Key: key, Compression: oc.Compression, Route: name,
+		StorageClass: oc.StorageClass, ChecksumAlgorithm: oc.ChecksumAlgorithm}), nil
 }
 
-// Key expands the key template for time t.
-func (s *Sink) Key(t time.Time) string {
+// DefaultKeyedKey is the key template of an output with a batch_key and
+// no key: the batch key first, so that each value is a prefix.
+const DefaultKeyedKey = "{key}/" + engine.DefaultS3Key
+
+// KeySegment turns a batch_key value into text for {key}: characters
+// other than letters, digits and !-_.*'()=@+,/ become "_", empty path
+// segments, "." and ".." are dropped, and an empty result is "_none".
+func KeySegment(v string) string {
+	mapped := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("!-_.*'()=@+,/", r):
+			return r
+		}
+		return '_'
+	}, v)
+	var parts []string
+	for _, p := range strings.Split(mapped, "/") {
+		if p != "" && p != "." && p != ".." {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return "_none"
+	}
+	return strings.Join(parts, "/")
+}
+
+// Key expands the key template for time t ({key} is "_none").
+func (s *Sink) Key(t time.Time) string { return s.keyFor(t, "") }
+
+// keyFor expands the key template for time t and batch key value key.
+func (s *Sink) keyFor(t time.Time, key string) string {
 	t = t.UTC()
 	ext := map[string]string{engine.CompressionGzip: ".gz", engine.CompressionZstd: ".zst"}[s.opts.Compression]
 	return strings.NewReplacer(
@@ -79,11 +122,18 @@ func (s *Sink) Key(t time.Time) string {
 		"{uuid}", newUUID(),
 		"{route}", s.opts.Route,
 		"{ext}", ext,
+		"{key}", KeySegment(key),
 	).Replace(s.opts.Key)
 }
 
 // Write puts outputs as one object. An empty batch writes nothing.
 func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
+	return s.WriteKey(ctx, "", outputs)
+}
+
+// WriteKey puts outputs whose batch_key value is key as one object, key
+// replacing {key} in the template (see KeySegment).
+func (s *Sink) WriteKey(ctx context.Context, batchKey string, outputs []engine.Output) error {
 	if len(outputs) == 0 {
 		return nil
 	}
@@ -96,7 +146,7 @@ func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
 	if err != nil {
 		return fmt.Errorf("s3 %s: %w", s.opts.Bucket, err)
 	}
-	key := s.Key(s.opts.Now())
+	key := s.keyFor(s.opts.Now(), batchKey)
 	in := &s3.PutObjectInput{
 		Bucket:      aws.String(s.opts.Bucket),
 		Key:         aws.String(key),
@@ -105,6 +155,12 @@ func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
 	}
 	if encoding != "" {
 		in.ContentEncoding = aws.String(encoding)
+	}
+	if s.opts.StorageClass != "" {
+		in.StorageClass = types.StorageClass(s.opts.StorageClass)
+	}
+	if s.opts.ChecksumAlgorithm != "" {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithm(s.opts.ChecksumAlgorithm)
 	}
 	if _, err := s.client.PutObject(ctx, in); err != nil {
 		return fmt.Errorf("s3 %s: PutObject %s (%d outputs): %w", s.opts.Bucket, key, len(outputs), err)
@@ -150,4 +206,4 @@ func newUUID() string {
 // Close does nothing: every Write is complete when it returns.
 func (s *Sink) Close(context.Context) error { return nil }
 
-var _ engine.Sink = (*Sink)(nil)
+var _ engine.KeyedSink = (*Sink)(nil)

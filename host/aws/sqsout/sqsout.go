@@ -1,23 +1,35 @@
 // Package sqsout is weir's SQS output: outputs go out with
 // SendMessageBatch (at most 10 messages and 1 MiB per call, 1 MiB per
-// message). Failed
-// entries that are not the sender's fault are re-sent with exponential
-// backoff and full jitter; sender faults are errors naming the output.
+// message). Failed entries that are not the sender's fault are re-sent
+// alone with exponential backoff and full jitter (host/deliver's loop);
+// sender faults are errors naming the outputs.
+//
+// On a FIFO queue (URL ending in .fifo) every message gets a group id
+// (from Options.GroupKey, else DefaultGroup) and a deduplication id (from
+// Options.DedupKey, else the body's SHA-256), so a message re-sent after
+// a failure within SQS's five-minute deduplication window is stored once.
+// Order within a group holds when no entry fails; an entry re-sent after
+// a partial failure is queued after the group's later messages of the
+// same call.
 package sqsout
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
-	"time"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/tidwall/gjson"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/deliver"
 )
 
 // Service limits of SendMessageBatch (1 MiB since AWS raised them from
@@ -32,85 +44,145 @@ const (
 
 // Sink sends outputs to an SQS queue.
 type Sink struct {
-	client      *sqs.Client
-	queueURL    string
-	maxAttempts int
+	client *sqs.Client
+	opts   Options
+	fifo   bool
+	d      *deliver.Deliverer[message]
+}
+
+// Options configure a Sink.
+type Options struct {
+	// QueueURL is the queue; a name ending in .fifo is a FIFO queue.
+	QueueURL string
+	// MaxAttempts bounds the calls made for one batch's failed entries
+	// (default awsconf.DefaultMaxAttempts).
+	MaxAttempts int
+	// GroupKey is a JSON path (gjson) whose value is a FIFO message's
+	// group id; empty, or a missing value: DefaultGroup.
+	GroupKey string
+	// DedupKey is a JSON path whose value is a FIFO message's
+	// deduplication id; empty, or a missing value: the SHA-256 of the
+	// body in hex.
+	DedupKey string
+}
+
+// DefaultGroup is the message group of FIFO messages without a group
+// key value: one group, so strict order.
+const DefaultGroup = "weir"
+
+// message is one SQS message to send.
+type message struct {
+	body, group, dedup string
 }
 
 // New returns a sink sending to queueURL with client.
 func New(client *sqs.Client, queueURL string, maxAttempts int) *Sink {
-	if maxAttempts <= 0 {
-		maxAttempts = awsconf.DefaultMaxAttempts
+	return NewWithOptions(client, Options{QueueURL: queueURL, MaxAttempts: maxAttempts})
+}
+
+// NewWithOptions returns a sink configured by opts.
+func NewWithOptions(client *sqs.Client, opts Options) *Sink {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = awsconf.DefaultMaxAttempts
 	}
-	return &Sink{client: client, queueURL: queueURL, maxAttempts: maxAttempts}
+	s := &Sink{client: client, opts: opts, fifo: engine.IsFIFOQueue(opts.QueueURL)}
+	s.d = deliver.New(deliver.Config[message]{
+		Name:   "sqs " + opts.QueueURL,
+		Op:     "SendMessageBatch",
+		Noun:   "message",
+		Limits: deliver.Limits{MaxEntries: MaxMessagesPerCall, MaxBytes: MaxBytesPerCall, MaxEntryBytes: MaxMessageBytes},
+		Policy: deliver.Policy{MaxAttempts: opts.MaxAttempts},
+		Send:   s.send,
+	})
+	return s
 }
 
 // Open is the engine.SinkFactory of the "sqs" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
-	cfg, err := awsconf.Load(ctx, oc.Region, oc.MaxAttempts, 0)
+	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("sqs output %q: %w", name, err)
 	}
 	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint) })
-	return New(client, oc.QueueURL, oc.MaxAttempts), nil
+	return NewWithOptions(client, Options{QueueURL: oc.QueueURL, MaxAttempts: oc.MaxAttempts, GroupKey: oc.MessageGroupKey, DedupKey: oc.DedupKey}), nil
+}
+
+// MaxIDChars is the longest FIFO group or deduplication id.
+const MaxIDChars = 128
+
+// fifoID makes v a valid FIFO group or deduplication id: characters
+// outside ASCII 33-126 become "_"; a value longer than MaxIDChars is
+// replaced by its SHA-256 in hex.
+func fifoID(v string) string {
+	if len(v) > MaxIDChars {
+		sum := sha256.Sum256([]byte(v))
+		return hex.EncodeToString(sum[:])
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 33 || r > 126 {
+			return '_'
+		}
+		return r
+	}, v)
+}
+
+// fifoIDs returns the group and deduplication ids of a FIFO message.
+func (s *Sink) fifoIDs(data []byte) (group, dedup string) {
+	group = DefaultGroup
+	if s.opts.GroupKey != "" {
+		if v := gjson.GetBytes(data, s.opts.GroupKey).String(); v != "" {
+			group = fifoID(v)
+		}
+	}
+	if s.opts.DedupKey != "" {
+		if v := gjson.GetBytes(data, s.opts.DedupKey).String(); v != "" {
+			return group, fifoID(v)
+		}
+	}
+	sum := sha256.Sum256(data)
+	return group, hex.EncodeToString(sum[:])
 }
 
 // Write sends outputs in batches.
 func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
-	var chunk []int
-	size := 0
+	entries := make([]deliver.Entry[message], len(outputs))
 	for i, o := range outputs {
-		if len(o.Data) > MaxMessageBytes {
-			return fmt.Errorf("sqs %s: output %d: %d bytes exceeds the 1 MiB message limit", s.queueURL, i, len(o.Data))
+		if len(o.Data) <= MaxMessageBytes && !utf8.Valid(o.Data) {
+			return fmt.Errorf("sqs %s: output %d: not valid UTF-8 (SQS message bodies are text)", s.opts.QueueURL, i)
 		}
-		if !utf8.Valid(o.Data) {
-			return fmt.Errorf("sqs %s: output %d: not valid UTF-8 (SQS message bodies are text)", s.queueURL, i)
+		m := message{body: string(o.Data)}
+		if s.fifo {
+			m.group, m.dedup = s.fifoIDs(o.Data)
 		}
-		if len(chunk) == MaxMessagesPerCall || size+len(o.Data) > MaxBytesPerCall {
-			if err := s.send(ctx, outputs, chunk); err != nil {
-				return err
-			}
-			chunk, size = nil, 0
-		}
-		chunk = append(chunk, i)
-		size += len(o.Data)
+		entries[i] = deliver.Entry[message]{Item: m, Size: len(o.Data), First: i}
 	}
-	if len(chunk) > 0 {
-		return s.send(ctx, outputs, chunk)
-	}
-	return nil
+	return s.d.Deliver(ctx, entries)
 }
 
-func (s *Sink) send(ctx context.Context, outputs []engine.Output, pending []int) error {
-	for attempt := 1; ; attempt++ {
-		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.queueURL)}
-		for _, i := range pending {
-			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(outputs[i].Data))})
+// send makes one SendMessageBatch call; entry ids are positions in the
+// call.
+func (s *Sink) send(ctx context.Context, msgs []message) ([]deliver.Failure, error) {
+	in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.opts.QueueURL), Entries: make([]types.SendMessageBatchRequestEntry, len(msgs))}
+	for i, m := range msgs {
+		in.Entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(m.body)}
+		if s.fifo {
+			in.Entries[i].MessageGroupId = aws.String(m.group)
+			in.Entries[i].MessageDeduplicationId = aws.String(m.dedup)
 		}
-		resp, err := s.client.SendMessageBatch(ctx, in)
-		if err != nil {
-			return fmt.Errorf("sqs %s: SendMessageBatch of outputs %d-%d: %w", s.queueURL, pending[0], pending[len(pending)-1], err)
-		}
-		if len(resp.Failed) == 0 {
-			return nil
-		}
-		var retry []int
-		for _, f := range resp.Failed {
-			i, _ := strconv.Atoi(aws.ToString(f.Id))
-			if f.SenderFault {
-				return fmt.Errorf("sqs %s: output %d refused: %s: %s", s.queueURL, i, aws.ToString(f.Code), aws.ToString(f.Message))
-			}
-			retry = append(retry, i)
-		}
-		if attempt >= s.maxAttempts {
-			f := resp.Failed[0]
-			return fmt.Errorf("sqs %s: %d messages (first: output %d) still failed after %d attempts: %s: %s", s.queueURL, len(retry), retry[0], attempt, aws.ToString(f.Code), aws.ToString(f.Message))
-		}
-		if err := awsconf.Sleep(ctx, awsconf.Backoff(attempt, 50*time.Millisecond, 2*time.Second)); err != nil {
-			return fmt.Errorf("sqs %s: re-sending %d messages: %w", s.queueURL, len(retry), err)
-		}
-		pending = retry
 	}
+	resp, err := s.client.SendMessageBatch(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	failed := make([]deliver.Failure, 0, len(resp.Failed))
+	for _, f := range resp.Failed {
+		i, err := strconv.Atoi(aws.ToString(f.Id))
+		if err != nil {
+			return nil, fmt.Errorf("SendMessageBatch failed an entry with unknown id %q", aws.ToString(f.Id))
+		}
+		failed = append(failed, deliver.Failure{Index: i, Retryable: !f.SenderFault, Code: aws.ToString(f.Code), Message: aws.ToString(f.Message)})
+	}
+	return failed, nil
 }
 
 // Close does nothing.

@@ -25,6 +25,11 @@ type fakeSQS struct {
 	// fail returns the error code for an entry of call n (1-based), ""
 	// to accept it; senderFault marks the code as the sender's.
 	fail func(call int, body string) (code string, senderFault bool)
+	// FIFO queues (URL ending in .fifo): the group of every accepted
+	// message, and the deduplication ids seen (a message with a seen id
+	// is answered as sent but not stored, as SQS does).
+	groups []string
+	dedup  map[string]bool
 }
 
 func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +39,7 @@ func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var req struct {
 		QueueURL string `json:"QueueUrl"`
-		Entries  []struct{ Id, MessageBody string }
+		Entries  []struct{ Id, MessageBody, MessageGroupId, MessageDeduplicationId string }
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		http.Error(w, err.Error(), 400)
@@ -57,6 +62,19 @@ func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(400)
 		fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#TooManyEntriesInBatchRequest","message":"%d entries"}`, len(req.Entries))
 		return
+	}
+	fifo := strings.HasSuffix(req.QueueURL, ".fifo")
+	for _, e := range req.Entries {
+		if fifo && (e.MessageGroupId == "" || e.MessageDeduplicationId == "") {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"__type":"com.amazonaws.sqs#MissingParameter","message":"The request must contain the parameter MessageGroupId."}`)
+			return
+		}
+		if !fifo && (e.MessageGroupId != "" || e.MessageDeduplicationId != "") {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"__type":"com.amazonaws.sqs#InvalidParameterValue","message":"MessageGroupId is only for FIFO queues"}`)
+			return
+		}
 	}
 	if size > maxBatch {
 		w.WriteHeader(400)
@@ -81,7 +99,18 @@ func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			resp.Failed = append(resp.Failed, failed{Id: e.Id, Code: code, Message: "injected", SenderFault: sender})
 			continue
 		}
-		f.accepted = append(f.accepted, e.MessageBody)
+		if fifo {
+			if f.dedup == nil {
+				f.dedup = map[string]bool{}
+			}
+			if !f.dedup[e.MessageDeduplicationId] {
+				f.dedup[e.MessageDeduplicationId] = true
+				f.accepted = append(f.accepted, e.MessageBody)
+				f.groups = append(f.groups, e.MessageGroupId)
+			}
+		} else {
+			f.accepted = append(f.accepted, e.MessageBody)
+		}
 		resp.Successful = append(resp.Successful, ok{Id: e.Id, MessageId: "m-" + e.Id, MD5OfMessageBody: fmt.Sprintf("%x", md5.Sum([]byte(e.MessageBody)))})
 	}
 	f.calls = append(f.calls, bodies)
@@ -147,7 +176,7 @@ func TestSQSOutput(t *testing.T) {
 
 	f.fail = func(int, string) (string, bool) { return "InvalidMessageContents", true }
 	err = s.Write(ctx, outs[:3])
-	if err == nil || !strings.Contains(err.Error(), "output 0 refused: InvalidMessageContents") || !strings.Contains(err.Error(), queue) {
+	if err == nil || !strings.Contains(err.Error(), "outputs 0-2 refused: InvalidMessageContents") || !strings.Contains(err.Error(), queue) {
 		t.Errorf("sender fault: %v", err)
 	}
 	f.fail = func(int, string) (string, bool) { return "ServiceUnavailable", false }
@@ -202,5 +231,76 @@ func TestSQSMessageLimits(t *testing.T) {
 	err = s.Write(ctx, []engine.Output{msg(0, 10), msg(1, 1<<20)})
 	if err == nil || !strings.Contains(err.Error(), "output 1:") || !strings.Contains(err.Error(), "exceeds the 1 MiB message limit") || len(f.calls) != 0 {
 		t.Fatalf("oversize: %v after %d calls", err, len(f.calls))
+	}
+}
+
+// TestSQSFIFO: on a .fifo queue every message carries the group id read
+// from message_group_key (DefaultGroup without it) and a deduplication id
+// (dedup_key's value, else the body's SHA-256): a message re-sent after
+// an injected failure, or sent twice, is stored once.
+func TestSQSFIFO(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	engine.RegisterSink(engine.OutputSQS, Open)
+	for _, tc := range []struct {
+		name, settings string
+		groups         string // of the accepted messages, in order (bob's failed and was re-sent last)
+		accepted       int
+	}{
+		{"group from a field, dedup by hash", "message_group_key: user", "[alice alice weir alice bob]", 5},
+		{"dedup from a field", "message_group_key: user, dedup_key: event.id", "[alice weir bob]", 3},
+		{"no keys: one group", "", "[weir weir weir weir weir]", 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSQS{fail: func(call int, body string) (string, bool) {
+				if call == 1 && strings.Contains(body, `"n":1`) {
+					return "InternalError", false
+				}
+				return "", false
+			}}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			pc, err := engine.ParseConfig([]byte(fmt.Sprintf(`version: 1
+stages: [{module: a.wasm}]
+outputs:
+  default: {type: sqs, queue_url: %q, endpoint: %q, %s}
+`, srv.URL+"/123456789012/alerts.fifo", srv.URL, tc.settings)), "p.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sinks, err := engine.OpenSinksContext(ctx, pc, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var outs []engine.Output
+			for _, d := range []string{
+				`{"user":"alice","event":{"id":"e1"},"n":0}`,
+				`{"user":"bob","event":{"id":"e2"},"n":1}`,
+				`{"user":"alice","event":{"id":"e1"},"n":2}`,
+				`{"event":{"id":"e3"},"n":3}`,
+				`{"user":"alice","event":{"id":"e1"},"n":4}`,
+			} {
+				outs = append(outs, engine.Output{Data: []byte(d)})
+			}
+			if err := sinks["default"].Write(ctx, outs); err != nil {
+				t.Fatal(err)
+			}
+			// The same batch again (a Lambda retry): deduplicated.
+			if err := sinks["default"].Write(ctx, outs); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(f.groups); got != tc.groups || len(f.accepted) != tc.accepted {
+				t.Errorf("groups %s (want %s), %d accepted (want %d)", got, tc.groups, len(f.accepted), tc.accepted)
+			}
+			if len(f.calls) != 3 || len(f.calls[1]) != 1 {
+				t.Errorf("calls %d, the failed message re-sent alone: %v", len(f.calls), f.calls)
+			}
+		})
+	}
+	if id := fifoID(strings.Repeat("x", MaxIDChars+1)); len(id) != 64 {
+		t.Errorf("long id %q", id)
+	}
+	if id := fifoID("a b\tc"); id != "a_b_c" {
+		t.Errorf("id %q", id)
 	}
 }
