@@ -31,6 +31,9 @@ type Capabilities struct {
 	// path, file:// or s3://bucket/key), loaded once per process into
 	// memory and shared by every stage naming the same file.
 	MMDB map[string]string `json:"mmdb,omitempty" yaml:"mmdb,omitempty"`
+	// MMDBAssumeRoleARN reads the s3:// MMDB files as this IAM role (STS
+	// AssumeRole): databases kept in another account.
+	MMDBAssumeRoleARN string `json:"mmdb_assume_role_arn,omitempty" yaml:"mmdb_assume_role_arn,omitempty"`
 }
 
 // DNSCapability configures DNS lookups.
@@ -86,6 +89,10 @@ type DynamoDBCapability struct {
 	Region string `json:"region,omitempty" yaml:"region,omitempty"`
 	// Endpoint overrides the service endpoint (dynalite, LocalStack).
 	Endpoint string `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	// AssumeRoleARN reads the tables as this IAM role (STS AssumeRole
+	// from the function's credentials, renewed before expiry): tables in
+	// another account.
+	AssumeRoleARN string `json:"assume_role_arn,omitempty" yaml:"assume_role_arn,omitempty"`
 	// Timeout per request (default 5s).
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 	// Concurrency bounds the requests in flight for one call (default 8).
@@ -118,9 +125,10 @@ type CacheCapability struct {
 	// TTLAttribute names the expiry attribute (epoch seconds; default
 	// "ttl").
 	TTLAttribute string `json:"ttl_attribute,omitempty" yaml:"ttl_attribute,omitempty"`
-	// Region and Endpoint as in DynamoDBCapability.
-	Region   string `json:"region,omitempty" yaml:"region,omitempty"`
-	Endpoint string `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	// Region, Endpoint and AssumeRoleARN as in DynamoDBCapability.
+	Region        string `json:"region,omitempty" yaml:"region,omitempty"`
+	Endpoint      string `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	AssumeRoleARN string `json:"assume_role_arn,omitempty" yaml:"assume_role_arn,omitempty"`
 }
 
 // Empty reports whether no capability is granted.

@@ -71,8 +71,9 @@ func (e *DecodeError) Error() string {
 
 // DecodeRecords reads every record of r, detecting the layout:
 //
-//   - gzip (magic 1f 8b) and zstd (magic 28 b5 2f fd) input is decompressed
-//     first (one level);
+//   - gzip (magic 1f 8b), zstd (magic 28 b5 2f fd), bzip2 ("BZh1"-"BZh9")
+//     and framed snappy or S2 (stream identifier ff 06 00 00 "sNaPpY" or
+//     "S2sTwO") input is decompressed first (one level);
 //   - a JSON array is one record per element;
 //   - a JSON object with a "Records" array (a CloudTrail log file) is one
 //     record per element of that array;
@@ -326,8 +327,3 @@ func firstLineIsBrace(data []byte) bool {
 	}
 	return string(bytes.TrimSpace(line)) == "{"
 }
-
-var (
-	gzipMagic = []byte{0x1f, 0x8b}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-)

@@ -51,7 +51,7 @@ const (
 // Decoder reads the records of one input as a stream, with bounded
 // memory: NDJSON and lines one line at a time, JSON arrays and CloudTrail
 // {"Records": [...]} files one element at a time, through a streaming
-// tokenizer; gzip and zstd are decompressed on the fly. Its layouts and
+// tokenizer; gzip, zstd, bzip2 and framed snappy are decompressed on the fly. Its layouts and
 // records are those of DecodeRecordsFormat (which runs a Decoder to the
 // end), except that an input longer than the detection window (4 MiB) is
 // classified from its beginning: a first line that is a complete JSON
@@ -69,7 +69,7 @@ type Decoder struct {
 	closer  func()
 	source  string
 	format  Format
-	codec   string // "gzip" or "zstd" when the input is compressed
+	codec   string // "gzip", "zstd", "bzip2" or "snappy" when the input is compressed
 	counted *countReader
 	limit   int64 // total decompressed bytes allowed; 0: unbounded
 
@@ -206,20 +206,26 @@ func (c *countReader) Read(p []byte) (int, error) {
 func (d *Decoder) start() error {
 	d.counted = &countReader{r: d.in}
 	br := bufio.NewReaderSize(d.counted, 64<<10)
-	magic, err := br.Peek(4)
+	magic, err := br.Peek(magicLen)
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("codec: %s: %w", d.source, err)
 	}
 	d.src = br
-	switch {
-	case bytes.HasPrefix(magic, gzipMagic):
+	switch compressionOf(magic) {
+	case "bzip2":
+		d.codec = "bzip2"
+		d.src = newBzip2Reader(br)
+	case "snappy":
+		d.codec = "snappy"
+		d.src = newSnappyReader(br)
+	case "gzip":
 		d.codec = "gzip"
 		zr, err := newGzipReader(br)
 		if err != nil {
 			return &DecodeError{Source: d.source, Msg: "gzip: " + err.Error(), Err: err}
 		}
 		d.src = zr
-	case bytes.HasPrefix(magic, zstdMagic):
+	case "zstd":
 		d.codec = "zstd"
 		zr, err := newZstdReader(br)
 		if err != nil {

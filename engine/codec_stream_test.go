@@ -340,7 +340,7 @@ func FuzzDecoder(f *testing.F) {
 	})
 }
 
-// FuzzDecoderCompressed feeds arbitrary bytes behind gzip and zstd magic
+// FuzzDecoderCompressed feeds arbitrary bytes behind gzip, zstd, bzip2 and snappy magic
 // numbers, whole and cut: the decoder returns records and an error, never
 // panics, and never returns a record the plain decoding does not have.
 func FuzzDecoderCompressed(f *testing.F) {
@@ -348,6 +348,10 @@ func FuzzDecoderCompressed(f *testing.F) {
 	f.Add(zstded(f, []byte("[1,2,3]")), uint16(9))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}, uint16(3))
 	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0}, uint16(5))
+	f.Add(snappied(f, []byte("{\"a\":1}\n{\"b\":2}\n")), uint16(21))
+	f.Add(s2ed(f, []byte("[1,2,3]")), uint16(14))
+	f.Add([]byte("BZh91AY&SY\x00\x00"), uint16(6))
+	f.Add([]byte("\xff\x06\x00\x00sNaPpY\x00\x05\x00\x00"), uint16(12))
 	f.Fuzz(func(t *testing.T, in []byte, cut uint16) {
 		for _, data := range [][]byte{in, in[:min(len(in), int(cut))]} {
 			got, err := decodeAll(t, bytes.NewReader(data), engine.FormatNDJSON)

@@ -127,6 +127,10 @@ type SourcesConfig struct {
 	HTTPSAllow []string `json:"https_allow,omitempty" yaml:"https_allow,omitempty"`
 	// Timeout bounds one fetch (default 30s).
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	// AssumeRoleARN fetches s3:// and appconfig:// (api mode) module
+	// references as this IAM role (STS AssumeRole): modules kept in
+	// another account.
+	AssumeRoleARN string `json:"assume_role_arn,omitempty" yaml:"assume_role_arn,omitempty"`
 }
 
 // SecretsConfig configures the Secrets Manager client that resolves

@@ -30,6 +30,7 @@ apt_install() { # apt_install <command-to-check> <package>...
 ensure_apt() {
 	apt_install wat2wasm wabt
 	apt_install dnsmasq dnsmasq-base
+	apt_install bzip2 bzip2 # bzip2 test inputs (Go has no bzip2 writer)
 	apt_install chromium chromium
 }
 

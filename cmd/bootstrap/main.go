@@ -49,9 +49,14 @@ import (
 	"github.com/weirhq/weir/host/aws/ddbattempts"
 	"github.com/weirhq/weir/host/lambda"
 	"github.com/weirhq/weir/host/metrics"
+	"github.com/weirhq/weir/host/secrets"
 	"github.com/weirhq/weir/host/sinks"
 	"github.com/weirhq/weir/host/swap"
 )
+
+// redactor sits under the logger: resolved secret values never reach the
+// function's logs.
+var redactor = &logRedactor{w: os.Stderr}
 
 func main() {
 	ctx := context.Background()
@@ -76,7 +81,7 @@ func newLogger(level string) (*slog.Logger, error) {
 			return nil, fmt.Errorf("WEIR_LOG_LEVEL: %q is not one of debug, info, warn, error", level)
 		}
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})), nil
+	return slog.New(slog.NewJSONHandler(redactor, &slog.HandlerOptions{Level: lvl})), nil
 }
 
 // taskRoot is the folder of the deployment package.
@@ -133,7 +138,10 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	// appconfig:// and https:// references, digest pins, signatures and
 	// smoke tests; a stage with a poll interval keeps watching its source
 	// for the container's life and swaps new versions in between batches.
-	loader, err := swap.NewLoader(swap.Options{Host: hst, Logger: logger})
+	// ${secret:...} and ${env:...} references are resolved after parsing,
+	// for the zip's pipeline and every version of a remote one.
+	secretPool := &secrets.Pool{Logger: logger}
+	loader, err := swap.NewLoader(swap.Options{Host: hst, Logger: logger, Resolve: secretPool.Resolve})
 	if err != nil {
 		return nil, err
 	}
@@ -152,11 +160,16 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 			return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
 		}
 		cfg = sp.Current().Config
+		redactor.add(cfg)
 		pipe = &swapRunner{p: sp, outputs: cfg.Outputs, logger: logger}
 	} else {
 		if cfg, err = engine.LoadConfig(path); err != nil {
 			return nil, err
 		}
+		if cfg, err = secretPool.Resolve(ctx, cfg); err != nil {
+			return nil, err
+		}
+		redactor.add(cfg)
 		ep, err := engine.NewPipeline(ctx, cfg, loader.Builder(cfg))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
@@ -178,6 +191,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		DeadLetter:  deadLetter,
 		MaxAttempts: maxAttempts,
 		Logger:      logger,
+		Redact:      redactor.redact,
 	}
 	if os.Getenv(lambda.EnvMetrics) != "off" {
 		name := cfg.Name
@@ -242,6 +256,7 @@ type swapRunner struct {
 
 func (r *swapRunner) Run(ctx context.Context, recs []engine.Record) (*engine.BatchResult, error) {
 	res, pv, err := r.p.Run(ctx, recs)
+	redactor.add(pv.Config)
 	if pv.Config != nil && !reflect.DeepEqual(pv.Config.Outputs, r.outputs) {
 		if _, seen := r.warned.LoadOrStore(pv.String(), struct{}{}); !seen {
 			r.logger.Warn("weir bootstrap: this pipeline version changes the outputs; they take effect in new containers", "version", pv.String())

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/weirhq/weir/engine"
@@ -87,7 +88,18 @@ func TestBootstrapSourcesUnderRIE(t *testing.T) {
 	_ = zw.Close()
 	zenc, _ := zstd.NewWriter(nil)
 	trail := zenc.EncodeAll([]byte(`{"Records":[`+strings.Join(ct[3:7], ",")+`]}`), nil)
-	for key, body := range map[string][]byte{"logs/a b.ndjson.gz": gz.Bytes(), "AWSLogs/trail.json.zst": trail} {
+	// bzip2 (made by the bzip2 tool: Go only reads it) and framed snappy.
+	bzCmd := exec.CommandContext(ctx, hosttest.RequireTool(t, "bzip2", "apt-get install bzip2"), "-c")
+	bzCmd.Stdin = strings.NewReader(strings.Join(ct[0:3], "\n") + "\n")
+	bz, err := bzCmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sn bytes.Buffer
+	snw := snappy.NewBufferedWriter(&sn)
+	_, _ = snw.Write([]byte(strings.Join(ct[0:3], "\n") + "\n"))
+	_ = snw.Close()
+	for key, body := range map[string][]byte{"logs/a b.ndjson.gz": gz.Bytes(), "AWSLogs/trail.json.zst": trail, "logs/c.ndjson.bz2": bz, "logs/d.ndjson.sz": sn.Bytes()} {
 		if _, err := sc.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("input"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
 			t.Fatal(err)
 		}
@@ -223,6 +235,38 @@ outputs:
 			t.Errorf("failed SNS message: response %s", resp)
 		}
 		sameIDs(t, outputs(t))
+	})
+	t.Run("direct", func(t *testing.T) {
+		// A JSON array invoking the function directly: one record per
+		// element; a CloudTrail document likewise.
+		if resp := invoke(t, port, []byte("["+ct[11]+","+ct[8]+"]")); string(resp) != `{"records":2}` {
+			t.Errorf("response %s", resp)
+		}
+		sameIDs(t, outputs(t), 11, 8)
+		if resp := invoke(t, port, []byte(`{"Records":[`+ct[10]+`]}`)); string(resp) != `{"records":1}` {
+			t.Errorf("response %s", resp)
+		}
+		sameIDs(t, outputs(t), 10)
+	})
+	t.Run("eventbridge", func(t *testing.T) {
+		// S3 Object Created through EventBridge reads the object;
+		// bzip2 and snappy objects are decompressed.
+		for _, key := range []string{"logs/a b.ndjson.gz", "logs/c.ndjson.bz2", "logs/d.ndjson.sz"} {
+			ev, _ := json.Marshal(map[string]any{"version": "0", "id": "eb-" + key, "detail-type": "Object Created", "source": "aws.s3",
+				"account": "123456789012", "time": "2026-12-07T06:00:00Z", "region": "us-east-1", "resources": []string{"arn:aws:s3:::input"},
+				"detail": map[string]any{"bucket": map[string]string{"name": "input"}, "object": map[string]any{"key": strings.ReplaceAll(key, " ", "+"), "size": 1}}})
+			if resp := invoke(t, port, ev); string(resp) != "null" {
+				t.Errorf("%s: response %s", key, resp)
+			}
+			sameIDs(t, outputs(t), 0, 1, 2)
+		}
+		// Any other event is one record, the whole event: not a
+		// CloudTrail record, so the reference module fails it and the
+		// invocation fails naming the event's id.
+		resp := invoke(t, port, []byte(`{"version":"0","id":"gd-1","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"123456789012","time":"2026-12-07T06:00:00Z","region":"us-east-1","resources":[],"detail":{"severity":8}}`))
+		if !strings.Contains(string(resp), "errorMessage") || !strings.Contains(string(resp), "eventbridge: 1 of 1 failed (gd-1)") {
+			t.Errorf("response %s", resp)
+		}
 	})
 	t.Run("s3", func(t *testing.T) {
 		if resp := invoke(t, port, []byte(s3Notification("logs/a b.ndjson.gz", "AWSLogs/trail.json.zst"))); string(resp) != "null" {

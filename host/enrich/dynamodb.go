@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/aws/awsconf"
 )
 
 // batchGetMax is BatchGetItem's limit of keys per request.
@@ -38,15 +39,16 @@ var unprocessedBackoff = jitterBackoff{base: 25 * time.Millisecond, max: 400 * t
 // (and the cache backend) of the same region and endpoint.
 type ddbClient struct {
 	region, endpoint string
+	roleARN          string // assumed with STS when set
 	once             sync.Once
 	c                *dynamodb.Client
 	err              error
 }
 
-// sharedDDBClient returns the client of a region and endpoint.
-func sharedDDBClient(region, endpoint string) *ddbClient {
-	c, _ := sharedClients.get(configKey("dynamodb", region, endpoint), func() (*ddbClient, error) {
-		return &ddbClient{region: region, endpoint: endpoint}, nil
+// sharedDDBClient returns the client of a region, endpoint and role.
+func sharedDDBClient(region, endpoint, roleARN string) *ddbClient {
+	c, _ := sharedClients.get(configKey("dynamodb", region, endpoint, roleARN), func() (*ddbClient, error) {
+		return &ddbClient{region: region, endpoint: endpoint, roleARN: roleARN}, nil
 	})
 	return c
 }
@@ -90,6 +92,7 @@ func (d *ddbClient) get(ctx context.Context) (*dynamodb.Client, error) {
 			d.err = fmt.Errorf("aws config: %w", err)
 			return
 		}
+		cfg = awsconf.AssumeRole(cfg, d.roleARN)
 		d.c = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 			if d.endpoint != "" {
 				o.BaseEndpoint = aws.String(d.endpoint)
@@ -149,7 +152,7 @@ func newDDB(c engine.DynamoDBCapability, local map[string]*localTable, cnt *coun
 	s := &ddbService{
 		allowed: map[string]bool{},
 		local:   local,
-		client:  sharedDDBClient(c.Region, c.Endpoint),
+		client:  sharedDDBClient(c.Region, c.Endpoint, c.AssumeRoleARN),
 		timeout: durationOr(c.Timeout, 5*time.Second),
 		spec: batchSpec{
 			ttl:         durationOr(c.CacheTTL, 5*time.Minute),

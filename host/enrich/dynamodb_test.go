@@ -2,9 +2,14 @@ package enrich
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +134,68 @@ func TestMMDBGeoLite(t *testing.T) {
 	}
 	if rs := results(t, env.Call(context.Background(), FuncMMDB, []byte(`{"db":"city","ips":["1.1.1.1"]}`))); rs[0].Status != StatusDenied {
 		t.Fatalf("ungranted db: %+v", rs)
+	}
+}
+
+// TestDynamoDBAssumeRole: with assume_role_arn the DynamoDB lookups and
+// the DynamoDB cache are signed with the role's credentials, obtained
+// from a loopback STS server (the real stscreds provider); a proxy in
+// front of dynalite records the access key of every request.
+func TestDynamoDBAssumeRole(t *testing.T) {
+	endpoint := enrichtest.Dynalite(t)
+	client := enrichtest.Client(t, endpoint)
+	enrichtest.ReferenceTables(t, client)
+	enrichtest.Table(t, client, "cache", "pk")
+	hosttest.SetAWSEnv(t)
+	sts := hosttest.STS(t)
+	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var keys []string
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, hosttest.AccessKeyOf(r))
+		mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	const lookupRole, cacheRole = "arn:aws:iam::210987654321:role/weir-lookups", "arn:aws:iam::210987654321:role/weir-cache"
+	env, err := New(engine.Capabilities{
+		DynamoDB: &engine.DynamoDBCapability{Tables: []string{"users"}, Endpoint: proxy.URL, Region: "us-east-1", AssumeRoleARN: lookupRole},
+		Cache:    &engine.CacheCapability{Backend: "dynamodb", Table: "cache", Endpoint: proxy.URL, Region: "us-east-1", AssumeRoleARN: cacheRole},
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	ctx := context.Background()
+	rs := results(t, env.Call(ctx, FuncDynamoDB, []byte(`{"op":"get","table":"users","keys":[{"user_name":"anonymous"}]}`)))
+	if len(rs) != 1 || rs[0].Status != StatusOK {
+		t.Fatalf("lookup: %+v", rs)
+	}
+	rs = results(t, env.Call(ctx, FuncCache, []byte(`{"op":"set","entries":[{"key":"k","value":"v"}]}`)))
+	if len(rs) != 1 || rs[0].Status != StatusOK {
+		t.Fatalf("cache set: %+v", rs)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]bool{hosttest.RoleKey(lookupRole): true, hosttest.RoleKey(cacheRole): true}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if !want[k] {
+			t.Errorf("a DynamoDB request was signed with %q, not a role's key", k)
+		}
+		seen[k] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("keys seen %v, want both roles' keys", keys)
+	}
+	got := strings.Join(sts.Assumed(), ",")
+	if !strings.Contains(got, lookupRole) || !strings.Contains(got, cacheRole) {
+		t.Errorf("STS assumed %s", got)
 	}
 }

@@ -88,8 +88,12 @@ func New(caps engine.Capabilities, opts Options) (*Env, error) {
 	}
 	if len(caps.MMDB) > 0 {
 		e.mmdb = map[string]*mmdbDB{}
+		so := opts.Sources
+		if caps.MMDBAssumeRoleARN != "" {
+			so.AssumeRoleARN = caps.MMDBAssumeRoleARN
+		}
 		for name, path := range caps.MMDB {
-			db, err := openMMDB(path, opts.Sources)
+			db, err := openMMDB(path, so)
 			if err != nil {
 				return nil, fmt.Errorf("enrich: mmdb %q: %w", name, err)
 			}

@@ -56,7 +56,7 @@ func newKV(c engine.CacheCapability, stage string, cnt *counters) *kvService {
 		if s.ttlAttr == "" {
 			s.ttlAttr = "ttl"
 		}
-		s.client = sharedDDBClient(c.Region, c.Endpoint)
+		s.client = sharedDDBClient(c.Region, c.Endpoint, c.AssumeRoleARN)
 	} else {
 		s.mem = sharedCache(c.MaxEntries, "kv", stage)
 	}

@@ -195,7 +195,7 @@ func TestSharedReleased(t *testing.T) {
 	}{
 		{"http client", engine.Capabilities{HTTP: &httpCap}, func() bool { return sharedHTTP.has(string(httpKey)) }},
 		{"dynamodb client", engine.Capabilities{DynamoDB: &engine.DynamoDBCapability{Tables: []string{"t"}, Endpoint: "http://127.0.0.1:9", Region: "released-1"}},
-			func() bool { return sharedClients.has(configKey("dynamodb", "released-1", "http://127.0.0.1:9")) }},
+			func() bool { return sharedClients.has(configKey("dynamodb", "released-1", "http://127.0.0.1:9", "")) }},
 		{"mmdb reader", engine.Capabilities{MMDB: map[string]string{"asn": asn}}, func() bool { return sharedMMDB.has(fileVersion(asn, fi)) }},
 		{"memory cache", engine.Capabilities{Cache: &engine.CacheCapability{MaxEntries: 7}}, func() bool { return sharedCaches.has(configKey("kv", "released", "7")) }},
 	}

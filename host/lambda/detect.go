@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/weirhq/weir/engine"
 )
@@ -20,16 +21,24 @@ const (
 	SourceDynamoDB = "dynamodb"
 	SourceFirehose = "firehose"
 	SourceAPIGW    = "apigw"
+	// SourceEventBridge is an EventBridge event (a rule's target): the
+	// whole event is one record.
+	SourceEventBridge = "eventbridge"
+	// SourceDirect is a direct invocation (aws lambda invoke, a Step
+	// Functions task, another function): the payload is the records, a
+	// JSON object (one record), a JSON array (one per element) or a
+	// CloudTrail {"Records": [...]} document.
+	SourceDirect = "direct"
 )
 
-const sourceList = "auto, kinesis, sqs, sns, s3, dynamodb, firehose, apigw"
+const sourceList = "auto, kinesis, sqs, sns, s3, dynamodb, firehose, apigw, eventbridge, direct"
 
 // ParseSource checks a source name ("" means auto).
 func ParseSource(s string) (string, error) {
 	switch s {
 	case "":
 		return SourceAuto, nil
-	case SourceAuto, SourceKinesis, SourceSQS, SourceSNS, SourceS3, SourceDynamoDB, SourceFirehose, SourceAPIGW:
+	case SourceAuto, SourceKinesis, SourceSQS, SourceSNS, SourceS3, SourceDynamoDB, SourceFirehose, SourceAPIGW, SourceEventBridge, SourceDirect:
 		return s, nil
 	}
 	return "", fmt.Errorf("lambda: unknown source %q (want one of %s)", s, sourceList)
@@ -42,10 +51,16 @@ var ErrUnknownEvent = errors.New("lambda: cannot tell the event's source")
 // Detect tells an event's source from its shape: Records[0].eventSource
 // (aws:kinesis, aws:sqs, aws:s3, aws:dynamodb) or EventSource (aws:sns),
 // a Firehose transformation's deliveryStreamArn, an HTTP request's
-// requestContext.
+// requestContext, an EventBridge event's detail-type and detail. Any
+// other JSON object or array is a direct invocation (SourceDirect).
 func Detect(payload []byte) (string, error) {
+	if t := bytes.TrimSpace(payload); len(t) > 0 && t[0] == '[' {
+		return SourceDirect, nil
+	}
 	var probe struct {
-		Records []struct {
+		DetailType *string         `json:"detail-type"`
+		Detail     json.RawMessage `json:"detail"`
+		Records    []struct {
 			EventSource    string `json:"eventSource"`
 			EventSourceSNS string `json:"EventSource"`
 		} `json:"Records"`
@@ -81,9 +96,16 @@ func Detect(payload []byte) (string, error) {
 		case "aws:dynamodb":
 			return SourceDynamoDB, nil
 		}
-		return "", fmt.Errorf("%w: Records[0].eventSource is %q", ErrUnknownEvent, src)
+		if strings.HasPrefix(src, "aws:") {
+			return "", fmt.Errorf("%w: Records[0].eventSource is %q", ErrUnknownEvent, src)
+		}
+		// A CloudTrail log file ("eventSource": "signin.amazonaws.com")
+		// or other records passed directly.
+		return SourceDirect, nil
+	case probe.DetailType != nil && len(probe.Detail) > 0:
+		return SourceEventBridge, nil
 	}
-	return "", fmt.Errorf("%w: no Records, deliveryStreamArn or requestContext (set WEIR_SOURCE)", ErrUnknownEvent)
+	return SourceDirect, nil
 }
 
 // split cuts one payload into records: gzip/zstd is decompressed, a JSON
@@ -141,6 +163,10 @@ func (h *Handler) DecodeEvent(ctx context.Context, payload []byte) (recs []engin
 		units, err = dynamodbUnits(payload)
 	case SourceFirehose:
 		units, err = firehoseUnits(payload)
+	case SourceEventBridge:
+		units, err = h.eventBridgeUnits(ctx, payload)
+	case SourceDirect:
+		units, err = directUnits(payload)
 	case SourceAPIGW:
 		var body []byte
 		var id string

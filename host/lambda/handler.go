@@ -58,6 +58,10 @@ const DefaultMaxAttempts = 3
 // Handler runs Lambda events through a pipeline. Build it once per
 // container; it is safe for concurrent use.
 type Handler struct {
+	// Redact, when set, is applied to the error text of dead letters
+	// (engine.Config.Redact: resolved secret values back to their
+	// references).
+	Redact func(string) string
 	// Pipeline runs the records: an *engine.Pipeline, or a pipeline whose
 	// configuration hot-swaps (the bootstrap adapts *swap.Pipeline).
 	Pipeline Runner
@@ -137,6 +141,10 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) (any, error) {
 		return h.firehose(ctx, payload)
 	case SourceAPIGW:
 		return h.apigw(ctx, payload)
+	case SourceEventBridge:
+		return h.eventBridge(ctx, payload)
+	case SourceDirect:
+		return h.direct(ctx, payload)
 	}
 	return nil, fmt.Errorf("lambda: unknown source %q (want one of %s)", src, sourceList)
 }
@@ -313,6 +321,14 @@ func (h *Handler) run(ctx context.Context, source string, units []*unit, ordered
 	return out, nil
 }
 
+// redact applies h.Redact.
+func (h *Handler) redact(s string) string {
+	if h.Redact == nil {
+		return s
+	}
+	return h.Redact(s)
+}
+
 // deadLetters builds the dead-letter entries of a unit: one for a decode
 // error (the unit's raw data), else one per failed record (its original
 // data). recs is the batch the pipeline ran, which RecordError.Index
@@ -321,7 +337,7 @@ func (h *Handler) deadLetters(u *unit, recErrs []*engine.RecordError, recs []eng
 	var entries []engine.DeadLetterEntry
 	if u.err != nil {
 		entries = append(entries, engine.DeadLetterEntry{
-			Error: fmt.Sprintf("%v (after %d attempts)", u.err, attempts), Stage: "decode",
+			Error: h.redact(fmt.Sprintf("%v (after %d attempts)", u.err, attempts)), Stage: "decode",
 			SequenceNumber: u.meta.SequenceNumber, PartitionKey: u.meta.PartitionKey, Source: u.meta.Source,
 		})
 		if utf8.Valid(u.raw) {
@@ -333,7 +349,7 @@ func (h *Handler) deadLetters(u *unit, recErrs []*engine.RecordError, recs []eng
 	for _, re := range recErrs {
 		rec := recs[re.Index]
 		entries = append(entries, engine.DeadLetterEntry{
-			Error: fmt.Sprintf("%v (after %d attempts)", re.Err, attempts), Stage: re.Stage, Module: re.Module, Digest: re.Digest,
+			Error: h.redact(fmt.Sprintf("%v (after %d attempts)", re.Err, attempts)), Stage: re.Stage, Module: re.Module, Digest: re.Digest,
 			Index: int(rec.Meta.SubSequenceNumber), SequenceNumber: rec.Meta.SequenceNumber, PartitionKey: rec.Meta.PartitionKey,
 			Source: rec.Meta.Source, Record: string(rec.Data),
 		})

@@ -139,7 +139,11 @@ func TestDetect(t *testing.T) {
 		`{"invocationId":"x","deliveryStreamArn":"a","records":[]}`: SourceFirehose,
 		`{"rawPath":"/","requestContext":{}}`:                       SourceAPIGW,
 		`{"Records":[{"eventSource":"aws:kafka"}]}`:                 "",
-		`[1,2]`: "",
+		`[1,2]`:                        SourceDirect,
+		` [{"a":1}]`:                   SourceDirect,
+		`{"eventName":"ConsoleLogin"}`: SourceDirect,
+		`{"version":"0","id":"e1","detail-type":"GuardDuty Finding","source":"aws.guardduty","detail":{"type":"Recon"}}`: SourceEventBridge,
+		`not json`: "",
 	}
 	for ev, want := range cases {
 		got, err := Detect([]byte(ev))

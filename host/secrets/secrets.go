@@ -264,3 +264,51 @@ func (s *Store) Close() {
 		<-done
 	}
 }
+
+// Pool keeps one Store per SecretsConfig (a configuration's "secrets"
+// block), so that every version of a hot-swapped pipeline shares the
+// cache of the versions before it. It is safe for concurrent use.
+type Pool struct {
+	// Logger is handed to the stores (default slog.Default()).
+	Logger *slog.Logger
+
+	mu     sync.Mutex
+	stores map[engine.SecretsConfig]*Store
+}
+
+// Store returns the started Store for sc, creating it on first use.
+func (p *Pool) Store(ctx context.Context, sc engine.SecretsConfig) *Store {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.stores[sc]; ok {
+		return s
+	}
+	if p.stores == nil {
+		p.stores = map[engine.SecretsConfig]*Store{}
+	}
+	s := New(Options{Region: sc.Region, Endpoint: sc.Endpoint, AssumeRoleARN: sc.AssumeRoleARN, Refresh: time.Duration(sc.Refresh), Logger: p.Logger})
+	s.Start(ctx)
+	p.stores[sc] = s
+	return s
+}
+
+// Resolve resolves cfg's references with the Store of its secrets block
+// (engine.Config.Resolved). A configuration without references is
+// returned as is.
+func (p *Pool) Resolve(ctx context.Context, cfg *engine.Config) (*engine.Config, error) {
+	if len(cfg.Refs()) == 0 {
+		return cfg, nil
+	}
+	return cfg.Resolved(ctx, p.Store(ctx, cfg.Secrets))
+}
+
+// Close stops every store's refresh.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	stores := p.stores
+	p.stores = nil
+	p.mu.Unlock()
+	for _, s := range stores {
+		s.Close()
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/appconfigdata"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/weirhq/weir/host/aws/awsconf"
 )
 
 // DefaultMaxBytes is the default size cap of a fetched object (128 MiB).
@@ -96,6 +98,10 @@ type Options struct {
 	// MinPollInterval is the RequiredMinimumPollIntervalInSeconds asked of
 	// AppConfigData sessions (0: the service's default).
 	MinPollInterval time.Duration
+	// AssumeRoleARN, when set, makes s3:// and AppConfigData (api mode)
+	// fetches use this IAM role's credentials (STS AssumeRole, cached and
+	// renewed): modules, pipelines and MMDB files kept in another account.
+	AssumeRoleARN string
 }
 
 func (o *Options) maxBytes() int64 {
@@ -188,6 +194,13 @@ func Open(ctx context.Context, ref string, o Options) (Source, error) {
 				return nil, fmt.Errorf("%s: %w", ref, err)
 			}
 		}
+		if o.AssumeRoleARN != "" {
+			creds, err := awsconf.RoleCredentials(ctx, o.AssumeRoleARN)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", ref, err)
+			}
+			c = s3.New(c.Options(), func(so *s3.Options) { so.Credentials = creds })
+		}
 		return &s3Source{ref: ref, client: c, bucket: u.Host, key: key, versionID: u.Query().Get("versionId"), max: o.maxBytes()}, nil
 	case "appconfig":
 		if u.Host == "" || len(segs) != 2 || segs[0] == "" || segs[1] == "" {
@@ -204,6 +217,13 @@ func Open(ctx context.Context, ref string, o Options) (Source, error) {
 				if _, c, err = defaultClients(ctx); err != nil {
 					return nil, fmt.Errorf("%s: %w", ref, err)
 				}
+			}
+			if o.AssumeRoleARN != "" {
+				creds, err := awsconf.RoleCredentials(ctx, o.AssumeRoleARN)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", ref, err)
+				}
+				c = appconfigdata.New(c.Options(), func(ao *appconfigdata.Options) { ao.Credentials = creds })
 			}
 			return &apiSource{ref: ref, client: c, app: app, env: env, profile: prof, max: o.maxBytes(), minPoll: o.MinPollInterval}, nil
 		}

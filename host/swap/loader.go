@@ -46,6 +46,11 @@ type Options struct {
 	// BackoffMin and BackoffMax bound the exponential backoff after
 	// source failures (defaults DefaultBackoffMin, DefaultBackoffMax).
 	BackoffMin, BackoffMax time.Duration
+	// Resolve, when set, resolves the ${secret:...} and ${env:...}
+	// references of every pipeline configuration OpenPipeline loads
+	// (each new version again, so it gets refreshed values); see
+	// secrets.Pool.Resolve. PipelineVersion.Config is the resolved copy.
+	Resolve func(context.Context, *engine.Config) (*engine.Config, error)
 }
 
 // maxSignatureBytes caps a fetched signature file.
@@ -137,6 +142,9 @@ func (l *Loader) sourceOptions(sc engine.SourcesConfig, baseDir string) source.O
 	}
 	if len(sc.HTTPSAllow) > 0 {
 		o.HTTPSAllow = append(append([]string(nil), o.HTTPSAllow...), sc.HTTPSAllow...)
+	}
+	if sc.AssumeRoleARN != "" {
+		o.AssumeRoleARN = sc.AssumeRoleARN
 	}
 	return o
 }

@@ -157,6 +157,11 @@ func (l *Loader) loadPipeline(ctx context.Context, ref, dir string, obj *source.
 		return refuse(ReasonConfig, err)
 	}
 	cfg.Dir = dir
+	if l.o.Resolve != nil {
+		if cfg, err = l.o.Resolve(ctx, cfg); err != nil {
+			return refuse(ReasonConfig, err)
+		}
+	}
 	pv.Config = cfg
 	ep, err := engine.NewPipeline(ctx, cfg, l.Builder(cfg))
 	if err != nil {
