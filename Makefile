@@ -14,7 +14,7 @@ FUZZTIME  ?= 30s
 # Tools installed by scripts/ensure-tools.sh (go install, apt) must be found by tests.
 export PATH := $(GOBIN):/usr/sbin:$(PATH)
 
-.PHONY: all build modules modules-as demo test test-go test-deploy deploy-template lint tools bench fuzz clean lambda-zip
+.PHONY: all build modules modules-as modules-rust modules-c demo test test-go test-deploy deploy-template lint tools bench fuzz clean lambda-zip
 
 all: build modules
 
@@ -37,6 +37,35 @@ $(AS_WASM): modules/%.wasm: modules/%.ts sdk/assemblyscript/weir.ts
 	cd tools/node && node_modules/.bin/asc ../../$< --outFile ../../$@ --runtime stub -O3 --use abort=../../$(basename $<)/myAbort
 
 modules-as: $(AS_WASM)
+
+# Rust modules (sdk/rust, Debian's rustc, not rustup's: scripts/ensure-tools.sh rust):
+# the SDK as an rlib, then each module as a cdylib linked against it.
+RUSTC      ?= /usr/bin/rustc
+RUST_FLAGS := --edition 2021 --target wasm32-unknown-unknown -C opt-level=3 -C panic=abort -C target-feature=+bulk-memory
+RUST_WASM  := $(patsubst %.rs,%.wasm,$(wildcard sdk/rust/example/*.rs)) $(foreach m,$(patsubst modules/%/,%,$(dir $(wildcard modules/*-rs/*.rs))),modules/$(m)/$(m).wasm)
+
+bin/rust/libweir.rlib: $(wildcard sdk/rust/src/*.rs)
+	scripts/ensure-tools.sh rust
+	mkdir -p bin/rust
+	$(RUSTC) $(RUST_FLAGS) --crate-type rlib --crate-name weir -o $@ sdk/rust/src/lib.rs
+
+sdk/rust/example/%.wasm: sdk/rust/example/%.rs bin/rust/libweir.rlib
+	$(RUSTC) $(RUST_FLAGS) --crate-type cdylib -C lto=yes -C strip=symbols --extern weir=bin/rust/libweir.rlib -o $@ $<
+
+modules/%-rs.wasm: modules/%-rs.rs bin/rust/libweir.rlib
+	$(RUSTC) $(RUST_FLAGS) --crate-type cdylib -C lto=yes -C strip=symbols --extern weir=bin/rust/libweir.rlib -o $@ $<
+
+modules-rust: $(RUST_WASM)
+
+# C modules (sdk/c, clang wasm32-wasi reactors: scripts/ensure-tools.sh c).
+C_FLAGS := --target=wasm32-wasi -mexec-model=reactor -O2 -mbulk-memory -Wall -Werror -Wl,--strip-all -Isdk/c
+C_WASM  := $(patsubst %.c,%.wasm,$(wildcard sdk/c/example/*.c))
+
+sdk/c/example/%.wasm: sdk/c/example/%.c sdk/c/weir.c sdk/c/weir.h
+	scripts/ensure-tools.sh c
+	clang $(C_FLAGS) -o $@ $< sdk/c/weir.c
+
+modules-c: $(C_WASM)
 
 demo: build modules
 	@echo "== the reference ConsoleLogin record, normalized to ECS =="
@@ -107,4 +136,4 @@ lambda-zip: modules
 	@ls -l bin/weir-lambda-*.zip
 
 clean:
-	rm -rf bin $(MODULE_WASM) $(AS_WASM)
+	rm -rf bin $(MODULE_WASM) $(AS_WASM) $(RUST_WASM) $(C_WASM)

@@ -168,9 +168,11 @@ type Limits struct {
 	MaxOutputBytes int64 `json:"max_output_bytes,omitempty" yaml:"max_output_bytes,omitempty"`
 	// Preempt compiles the module with a deadline check at every loop
 	// header, so that a batch running past Timeout is stopped (default
-	// true). false makes loop-heavy guests (Go: about 3x) faster but leaves
-	// the deadline unenforced: a module that never returns then holds its
-	// worker until the process ends. Only for modules you trust.
+	// true). false makes loop-heavy guests (Go: about 3x) faster but a
+	// call cannot be stopped: past Timeout (or on Ctrl-C) the batch fails
+	// and its instance is abandoned, its call left running on a CPU with
+	// the garbage collector off until it returns. Only for modules you
+	// trust.
 	Preempt *bool `json:"preempt,omitempty" yaml:"preempt,omitempty"`
 }
 

@@ -59,6 +59,12 @@ type compiled struct {
 	// spare is the instance made while probing, handed to the first stage
 	// that needs one.
 	spare atomic.Pointer[instance]
+	// preempt is set when the code checks deadlines; without it calls run
+	// detached (detach.go).
+	preempt bool
+	// stuck counts abandoned calls still running in this runtime, which
+	// must then stay open.
+	stuck atomic.Int64
 }
 
 type cacheKey struct {
@@ -97,7 +103,7 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
 	}
-	c := &compiled{digest: digest, pages: pages, rt: rt, mod: cm}
+	c := &compiled{digest: digest, pages: pages, rt: rt, mod: cm, preempt: preempt}
 	c.info = describe(cm, digest, len(wasm))
 	c.env = callEnv{
 		label:    "sha256:" + shortDigest(digest),
@@ -203,7 +209,7 @@ func (c *compiled) probe(ctx context.Context, timeout time.Duration) error {
 		var stack [1]uint64
 		if err := inst.call(cctx, inst.mod.ExportedFunction(exportABIVersion), exportABIVersion, stack[:]); err != nil {
 			inst.close(ctx)
-			return err
+			return initError(ctx, exportABIVersion, timeout, err)
 		}
 		c.info.ABIVersion = int(int32(stack[0]))
 	}
@@ -211,7 +217,7 @@ func (c *compiled) probe(ctx context.Context, timeout time.Duration) error {
 		var stack [1]uint64
 		if err := inst.call(cctx, inst.mod.ExportedFunction(exportManifest), exportManifest, stack[:]); err != nil {
 			inst.close(ctx)
-			return err
+			return initError(ctx, exportManifest, timeout, err)
 		}
 		m, err := inst.readManifest(stack[0])
 		if err != nil {
@@ -267,6 +273,12 @@ func (c *compiled) takeSpare(env *callEnv) *instance {
 func (c *compiled) close(ctx context.Context) error {
 	if inst := c.spare.Swap(nil); inst != nil {
 		inst.close(ctx)
+	}
+	if n := c.stuck.Load(); n > 0 {
+		// Closing the runtime would unmap code that is still running.
+		c.env.logger.LogAttrs(ctx, slog.LevelWarn, "host: not closing a module runtime with abandoned calls still running",
+			slog.String("module", c.env.label), slog.Int64("calls", n))
+		return nil
 	}
 	return c.rt.Close(ctx)
 }

@@ -27,6 +27,11 @@ var (
 	// ErrModuleFailed: the module reported a batch-level failure (an error
 	// frame, or weir_batch returned non-zero).
 	ErrModuleFailed = errors.New("module failed the batch")
+	// ErrOutOfMemory: the batch's input frame does not fit the module's
+	// memory limit (a module that traps with its memory at the limit fails
+	// with ErrTrap). A record larger than the limit fails alone with it,
+	// unsent, while the rest of its batch runs.
+	ErrOutOfMemory = errors.New("out of module memory")
 	// ErrCanceled: the caller's context ended before the batch finished.
 	ErrCanceled = errors.New("batch canceled")
 

@@ -203,7 +203,7 @@ func (h *Host) load(ctx context.Context, wasm []byte, sc engine.StageConfig) (en
 		return nil, fail(err)
 	}
 	if !sc.Limits.Preempts() {
-		h.logger.Warn("stage runs without preemption: its batch deadline is not enforced", "stage", sc.Name, "module", sc.Module, "digest", digest)
+		h.logger.Warn("stage runs without preemption: a call past its deadline cannot be stopped, only abandoned (it keeps a CPU, and the garbage collector stays off, until it returns)", "stage", sc.Name, "module", sc.Module, "digest", digest)
 	}
 	e, err := h.acquire(ctx, wasm, digest, sc.Limits.MemoryPages, sc.Limits.Preempts(), time.Duration(sc.Limits.Timeout))
 	if err != nil {

@@ -72,10 +72,15 @@ type instance struct {
 	sent    []int
 	outRec  frame.OutRecord
 	applier frame.Applier
-	scratch []byte
+	// applyCtx is the batch's context while operations are applied.
+	applyCtx context.Context
+	scratch  []byte
 
 	// bad is set when the instance must not be reused.
 	bad bool
+	// abandoned is set when a call into the instance did not return in
+	// time and was left running (modules without preemption).
+	abandoned bool
 }
 
 // maxVarBytes bounds an instance's Extism var store.
@@ -114,6 +119,7 @@ func instanceFrom(ctx context.Context) *instance {
 func (c *compiled) newInstance(ctx context.Context, env *callEnv) (*instance, error) {
 	inst := &instance{cm: c, env: env}
 	inst.kern.limit = c.memLimit()
+	inst.applier.Check = inst.applyCheck
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions().
@@ -122,16 +128,39 @@ func (c *compiled) newInstance(ctx context.Context, env *callEnv) (*instance, er
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
 	cctx := &callCtx{Context: ctx, inst: inst}
-	mod, err := c.rt.InstantiateModule(cctx, c.mod, cfg)
+	var mod api.Module
+	instantiate := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%w: host panic during instantiation: %v", ErrTrap, r)
+			}
+		}()
+		mod, err = c.rt.InstantiateModule(cctx, c.mod, cfg)
+		return err
+	}
+	var err error
+	if c.preempt {
+		err = instantiate()
+	} else {
+		var finished bool
+		finished, err = c.detach(ctx, env, "start function", instantiate, func() {
+			if mod != nil {
+				_ = mod.Close(context.Background())
+			}
+		})
+		if !finished {
+			return nil, initError(ctx, "start function", env.timeout, errAbandoned)
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("instantiate: %w", inst.classify(ctx, "instantiation", err))
+		return nil, fmt.Errorf("instantiate: %w", initError(ctx, "start function", env.timeout, inst.classify(ctx, "instantiation", err)))
 	}
 	inst.mod = mod
 	inst.mem = memoryOf(mod)
 	if init := mod.ExportedFunction(exportInitialize); init != nil {
 		if err := inst.call(cctx, init, exportInitialize, inst.stack[:]); err != nil {
 			inst.close(ctx)
-			return nil, err
+			return nil, initError(ctx, exportInitialize, env.timeout, err)
 		}
 	}
 	inst.fnAlloc = mod.ExportedFunction(exportAlloc)
@@ -150,7 +179,9 @@ func (inst *instance) setRecordFunc(name string) {
 }
 
 func (inst *instance) close(ctx context.Context) {
-	if inst.mod != nil {
+	// An abandoned instance is closed by its call's goroutine, if the call
+	// ever returns.
+	if inst.mod != nil && !inst.abandoned {
 		_ = inst.mod.Close(ctx)
 	}
 }
@@ -169,22 +200,44 @@ func (inst *instance) beginCall(input []byte) {
 
 // call runs fn with stack, never panicking, and turns every failure into
 // an error wrapping one of the package's sentinels. ctx must be the
-// instance's callCtx.
-func (inst *instance) call(ctx context.Context, fn api.Function, name string, stack []uint64) (err error) {
+// instance's callCtx. A module compiled without preemption is called
+// detached (see detach.go): when ctx ends first, the call is abandoned
+// with the instance.
+func (inst *instance) call(ctx context.Context, fn api.Function, name string, stack []uint64) error {
+	if inst.cm.preempt {
+		bad, err := inst.run(ctx, fn, name, stack)
+		inst.bad = inst.bad || bad
+		return err
+	}
+	var bad bool
+	finished, err := inst.cm.detach(ctx, inst.env, name, func() (err error) {
+		bad, err = inst.run(ctx, fn, name, stack)
+		return err
+	}, func() { _ = inst.mod.Close(context.Background()) })
+	if !finished {
+		inst.bad, inst.abandoned = true, true
+		return fmt.Errorf("%w: %w", inst.ctxError(ctx), errAbandoned)
+	}
+	inst.bad = inst.bad || bad
+	return err
+}
+
+// run is call on the current goroutine; bad reports that the instance
+// must not be reused.
+func (inst *instance) run(ctx context.Context, fn api.Function, name string, stack []uint64) (bad bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			inst.bad = true
+			bad = true
 			err = fmt.Errorf("%w: host panic during %s: %v", ErrTrap, name, r)
 		}
 	}()
 	if err := fn.CallWithStack(ctx, stack); err != nil {
-		inst.bad = true
-		return inst.classify(ctx, name, err)
+		return true, inst.classify(ctx, name, err)
 	}
 	if inst.kern.fault != nil {
-		return fmt.Errorf("%s: %w", name, inst.kern.fault)
+		return false, fmt.Errorf("%s: %w", name, inst.kern.fault)
 	}
-	return nil
+	return false, nil
 }
 
 // classify explains why a call failed.
@@ -204,17 +257,21 @@ func (inst *instance) classify(ctx context.Context, name string, err error) erro
 		return inst.ctxError(ctx)
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return fmt.Errorf("%w during %s: %s%s%s", ErrTrap, name, msg, inst.memNote(), inst.stderr.summary())
+	if note := inst.memNote(); note != "" {
+		return &memoryError{fmt.Errorf("%w during %s: %s%s%s", ErrTrap, name, msg, note, inst.stderr.summary())}
+	}
+	return fmt.Errorf("%w during %s: %s%s", ErrTrap, name, msg, inst.stderr.summary())
 }
 
 // errBatchTimeout is the cause of the per-batch deadline.
 var errBatchTimeout = errors.New("batch timeout")
 
 func (inst *instance) ctxError(ctx context.Context) error {
-	if errors.Is(context.Cause(ctx), errBatchTimeout) {
+	cause := causeOf(ctx)
+	if errors.Is(cause, errBatchTimeout) {
 		return fmt.Errorf("%w after %s", ErrTimeout, inst.env.timeout)
 	}
-	return fmt.Errorf("%w: %w", ErrCanceled, context.Cause(ctx))
+	return fmt.Errorf("%w: %w", ErrCanceled, cause)
 }
 
 // memNote mentions the memory when the module reached its limit.

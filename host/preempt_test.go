@@ -30,7 +30,7 @@ func TestPreemptOff(t *testing.T) {
 	if s1.cm == s2.cm {
 		t.Error("the module with and without deadline checks share compiled code")
 	}
-	if !strings.Contains(logs.String(), "batch deadline is not enforced") || !strings.Contains(logs.String(), "stage=trusted") {
+	if !strings.Contains(logs.String(), "cannot be stopped, only abandoned") || !strings.Contains(logs.String(), "stage=trusted") {
 		t.Errorf("no warning for the stage without preemption; logs:\n%s", logs.String())
 	}
 }

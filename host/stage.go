@@ -189,7 +189,7 @@ func (s *stage) Process(ctx context.Context, records []engine.Record) ([]engine.
 	size := (n + k - 1) / k
 	k = (n + size - 1) / size
 	if k == 1 {
-		if err := s.runChunk(ctx, b, records, res); err != nil {
+		if err := s.runChunk(ctx, b, 0, records, res); err != nil {
 			return nil, s.fail(err)
 		}
 		return res, nil
@@ -198,9 +198,9 @@ func (s *stage) Process(ctx context.Context, records []engine.Record) ([]engine.
 	var wg sync.WaitGroup
 	for i := 1; i < k; i++ {
 		lo, hi := i*size, min((i+1)*size, n)
-		wg.Go(func() { errs[i] = s.runChunk(ctx, b, records[lo:hi], res[lo:hi]) })
+		wg.Go(func() { errs[i] = s.runChunk(ctx, b, lo, records[lo:hi], res[lo:hi]) })
 	}
-	errs[0] = s.runChunk(ctx, b, records[:size], res[:size])
+	errs[0] = s.runChunk(ctx, b, 0, records[:size], res[:size])
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
@@ -277,8 +277,94 @@ func (inst *instance) trim() {
 	clear(inst.parsed)
 }
 
-// runChunk runs records on one instance and fills res.
-func (s *stage) runChunk(ctx context.Context, b *batch, recs []engine.Record, res []engine.Result) (err error) {
+// runChunk runs records and fills res. base is the index of recs[0] in
+// the batch, for messages.
+//
+// A record too large for the module's memory must fail alone, not take
+// its batch with it: records larger than the memory limit are never sent
+// (runFrame, runRecords), and when a call fails for want of memory (the
+// frame does not fit, weir_alloc cannot return it, the module traps with
+// its memory at the limit) over records large enough to be the cause, the
+// chunk is split in halves, each run on its own instance, until the
+// records that fail on their own are found; they fail with their index and
+// size, the others succeed. A module that runs out of memory on small
+// records fails its batch as before: the records are not the cause.
+func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) error {
+	return s.runSplit(ctx, b, base, recs, res, false)
+}
+
+// suspectBytes is the size from which a record (or chunk) is a plausible
+// cause of a module running out of memory: 1/64 of the memory limit.
+func (s *stage) suspectBytes() int { return int(s.cm.memLimit() / 64) }
+
+// runSplit is runChunk; split is set for the halves of a split chunk.
+func (s *stage) runSplit(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result, split bool) error {
+	err := s.runOnce(ctx, b, base, recs, res)
+	if err == nil || s.mode == modeRecord || !isMemoryError(err) || ctx.Err() != nil {
+		return err
+	}
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Data)
+	}
+	if size < s.suspectBytes() {
+		return err
+	}
+	if len(recs) == 1 {
+		if !split {
+			return err
+		}
+		res[0] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base, len(recs[0].Data), err)}
+		return nil
+	}
+	s.env.logger.LogAttrs(ctx, slog.LevelInfo, "host: splitting a batch that does not fit the module's memory",
+		slog.String("module", s.env.label), slog.Int("first", base), slog.Int("records", len(recs)), slog.Int("bytes", size), slog.String("error", err.Error()))
+	mid := len(recs) / 2
+	if err := s.runSplit(ctx, b, base, recs[:mid], res[:mid], true); err != nil {
+		return err
+	}
+	return s.runSplit(ctx, b, base+mid, recs[mid:], res[mid:], true)
+}
+
+// tooBig is the failure of a record that does not fit the module's
+// memory; it matches ErrOutOfMemory and wraps cause.
+func (s *stage) tooBig(index, size int, cause error) error {
+	return &oversizeError{index: index, size: size, limit: s.cm.memLimit(), pages: s.cm.pages, cause: cause}
+}
+
+type oversizeError struct {
+	index, size int
+	limit       uint64
+	pages       uint32
+	cause       error
+}
+
+func (e *oversizeError) Error() string {
+	return fmt.Sprintf("record %d (%d bytes) does not fit the module's memory limit of %d bytes (%d pages): %v", e.index, e.size, e.limit, e.pages, e.cause)
+}
+
+func (e *oversizeError) Unwrap() error { return e.cause }
+
+// Is makes every oversize record match ErrOutOfMemory, whatever the cause.
+func (e *oversizeError) Is(target error) bool { return target == ErrOutOfMemory }
+
+// isMemoryError reports whether err wraps a *memoryError.
+func isMemoryError(err error) bool {
+	var me *memoryError
+	return errors.As(err, &me)
+}
+
+// memoryError marks a call that failed for want of guest memory.
+type memoryError struct{ err error }
+
+func (e *memoryError) Error() string { return e.err.Error() }
+func (e *memoryError) Unwrap() error { return e.err }
+
+// errNotSent is the cause given for a record larger than the memory limit.
+var errNotSent = errors.New("larger than the memory, not sent")
+
+// runOnce runs records on one instance and fills res.
+func (s *stage) runOnce(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) (err error) {
 	inst, err := s.acquire(ctx)
 	if err != nil {
 		return err
@@ -292,14 +378,14 @@ func (s *stage) runChunk(ctx context.Context, b *batch, recs []engine.Record, re
 		s.release(ctx, cctx.inst, err)
 	}()
 	if s.mode == modeRecord {
-		return s.runRecords(cctx, b, recs, res)
+		return s.runRecords(cctx, b, base, recs, res)
 	}
-	return s.runFrame(cctx, b, recs, res)
+	return s.runFrame(cctx, b, base, recs, res)
 }
 
 // runFrame builds the input frame, calls the module once, and decodes the
 // output frame.
-func (s *stage) runFrame(cctx *callCtx, b *batch, recs []engine.Record, res []engine.Result) error {
+func (s *stage) runFrame(cctx *callCtx, b *batch, base int, recs []engine.Record, res []engine.Result) error {
 	inst := cctx.inst
 	views := len(s.cm.paths) > 0
 	flags := frame.FlagHostOps
@@ -309,8 +395,13 @@ func (s *stage) runFrame(cctx *callCtx, b *batch, recs []engine.Record, res []en
 	inst.in.Reset(inst.inBuf, flags, s.cm.paths)
 	inst.sent = inst.sent[:0]
 	inst.parsed = inst.parsed[:0]
+	limit := s.cm.memLimit()
 	for i := range recs {
 		r := &recs[i]
+		if uint64(len(r.Data)) > limit {
+			res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(r.Data), errNotSent)}
+			continue
+		}
 		var v *fastjson.Value
 		if views {
 			var err error
@@ -350,7 +441,7 @@ func (s *stage) runFrame(cctx *callCtx, b *batch, recs []engine.Record, res []en
 	if err := b.spend(len(out)); err != nil {
 		return err
 	}
-	return s.decode(inst, out, recs, res)
+	return s.decode(cctx, b, base, out, recs, res)
 }
 
 // parser returns the i-th parser of the worker: each record of a chunk
@@ -372,7 +463,7 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: the module has no memory", ErrInvalidModule)
 	}
 	if uint64(len(in)) > s.cm.memLimit() {
-		return nil, fmt.Errorf("the %d-byte input frame does not fit the module's %d-byte memory limit", len(in), s.cm.memLimit())
+		return nil, &memoryError{fmt.Errorf("%w: the %d-byte input frame does not fit the module's %d-byte memory limit", ErrOutOfMemory, len(in), s.cm.memLimit())}
 	}
 	inst.beginCall(nil)
 	st := inst.stack[:]
@@ -390,7 +481,7 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 		ptr := uint32(st[0])
 		if ptr == 0 {
 			inst.bad = true
-			return nil, fmt.Errorf("%w: %s(%d) returned 0", ErrBadOutput, exportAlloc, size)
+			return nil, &memoryError{fmt.Errorf("%w: %s(%d) returned 0", ErrBadOutput, exportAlloc, size)}
 		}
 		if _, ok := inst.mem.Read(ptr, uint32(size)); !ok {
 			inst.bad = true
@@ -428,6 +519,9 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 // input, the output frame the Extism output.
 func (s *stage) callBatch(cctx *callCtx, in []byte) ([]byte, error) {
 	inst := cctx.inst
+	if uint64(len(in)) > s.cm.memLimit() {
+		return nil, &memoryError{fmt.Errorf("%w: the %d-byte input frame does not fit the module's %d-byte memory limit", ErrOutOfMemory, len(in), s.cm.memLimit())}
+	}
 	inst.beginCall(in)
 	inst.stack[0] = 0
 	if err := inst.call(cctx, inst.fnBatch, exportBatch, inst.stack[:1]); err != nil {
@@ -448,7 +542,14 @@ func (s *stage) callBatch(cctx *callCtx, in []byte) ([]byte, error) {
 
 // decode turns the output frame into results, copying everything it keeps
 // (out aliases guest or kernel memory) and applying document operations.
-func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []engine.Result) error {
+//
+// Applying is bounded like the module's own output: the frame was counted
+// against the batch's max_output_bytes, and every document built from an
+// operation list counts in place of its list, checked as it is written
+// (a few bytes of operations can ask for megabytes), under the batch
+// deadline.
+func (s *stage) decode(cctx *callCtx, b *batch, base int, out []byte, recs []engine.Record, res []engine.Result) error {
+	inst := cctx.inst
 	or, err := frame.ReadOutput(out, len(inst.sent))
 	if err != nil {
 		var be *frame.BatchError
@@ -467,9 +568,11 @@ func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []e
 			size += 2*len(recs[i].Data) + 256
 		}
 	}
-	slab := make([]byte, 0, size)
+	slab := make([]byte, 0, min(size, int(b.max)+len(out)))
 	outs := make([]engine.Output, 0, len(inst.sent))
 	rec := &inst.outRec
+	inst.applyCtx = cctx
+	defer func() { inst.applyCtx = nil }()
 	for j, i := range inst.sent {
 		if err := or.Next(rec); err != nil {
 			inst.bad = true
@@ -489,9 +592,25 @@ func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []e
 			start := len(slab)
 			if o.Kind == frame.OutputRaw {
 				slab = append(slab, o.Body...)
-			} else if slab, err = inst.applier.Apply(slab, o.Kind, o.Body, recs[i].Data, inst.parsed[j]); err != nil {
-				recErr = fmt.Errorf("output %d: %w", k, err)
-				break
+			} else {
+				// The list's bytes were counted with the frame; its
+				// document counts instead.
+				inst.applier.Max = int(max(b.max-b.spent.Load()+int64(len(o.Body)), 1))
+				slab, err = inst.applier.Apply(slab, o.Kind, o.Body, recs[i].Data, inst.parsed[j])
+				switch {
+				case errors.Is(err, frame.ErrTooLarge):
+					return fmt.Errorf("%w: record %d, output %d: its %d-byte operation list builds a document that takes the batch past %d bytes", ErrOutputTooLarge, base+i, k, len(o.Body), b.max)
+				case errors.Is(err, errApplyTimeout):
+					return fmt.Errorf("%w (applying the operations of record %d, output %d)", inst.ctxError(cctx), base+i, k)
+				case err != nil:
+					recErr = fmt.Errorf("output %d: %w", k, err)
+				}
+				if recErr != nil {
+					break
+				}
+				if err := b.spend(len(slab) - start - len(o.Body)); err != nil {
+					return fmt.Errorf("record %d, output %d: %w", base+i, k, err)
+				}
 			}
 			outs = append(outs, engine.Output{Route: string(o.Route), Data: slab[start:len(slab):len(slab)]})
 		}
@@ -505,8 +624,21 @@ func (s *stage) decode(inst *instance, out []byte, recs []engine.Record, res []e
 	return nil
 }
 
+// errApplyTimeout marks the batch context's end seen while applying
+// operations.
+var errApplyTimeout = errors.New("the batch ended while applying operations")
+
+// applyCheck is the applier's Check: the batch's deadline or
+// cancellation, while decode runs.
+func (inst *instance) applyCheck() error {
+	if c := inst.applyCtx; c != nil && c.Err() != nil {
+		return errApplyTimeout
+	}
+	return nil
+}
+
 // runRecords calls the record-mode export once per record.
-func (s *stage) runRecords(cctx *callCtx, b *batch, recs []engine.Record, res []engine.Result) error {
+func (s *stage) runRecords(cctx *callCtx, b *batch, base int, recs []engine.Record, res []engine.Result) error {
 	total := 0
 	for i := range recs {
 		total += len(recs[i].Data)
@@ -527,10 +659,20 @@ func (s *stage) runRecords(cctx *callCtx, b *batch, recs []engine.Record, res []
 			inst.close(cctx.Context)
 			cctx.inst, inst = fresh, fresh
 		}
+		if uint64(len(recs[i].Data)) > s.cm.memLimit() {
+			res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(recs[i].Data), errNotSent)}
+			continue
+		}
 		inst.beginCall(recs[i].Data)
 		inst.stack[0] = 0
 		s.calls.Add(1)
 		if err := inst.call(cctx, inst.fnRecord, name, inst.stack[:1]); err != nil {
+			if isMemoryError(err) && len(recs[i].Data) >= s.suspectBytes() && cctx.Err() == nil {
+				// This record alone ran the module out of memory; the
+				// next one runs on a fresh instance.
+				res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(recs[i].Data), err)}
+				continue
+			}
 			if !errors.Is(err, errCleanExit) {
 				return err
 			}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ensure-tools.sh installs what weir's tests and demo need, idempotently.
-# Usage: scripts/ensure-tools.sh [apt|node|go|cdk|all]...
+# Usage: scripts/ensure-tools.sh [apt|node|go|cdk|rust|c|all]...
 # Fails loudly (non-zero exit, a line naming what failed) when it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +32,50 @@ ensure_apt() {
 	apt_install dnsmasq dnsmasq-base
 	apt_install bzip2 bzip2 # bzip2 test inputs (Go has no bzip2 writer)
 	apt_install chromium chromium
+}
+
+# apt_install_path <file-to-check> <package>...: like apt_install, for
+# packages whose check is a file (a library, or a command that another
+# install shadows on PATH, such as rustup's rustc).
+apt_install_path() {
+	local check=$1; shift
+	if [ -e "$check" ]; then return 0; fi
+	command -v apt-get >/dev/null 2>&1 || die "$check missing and apt-get is not available; install: $*"
+	if [ -z "$apt_updated" ]; then
+		log "apt-get update"
+		$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || die "apt-get update"
+		apt_updated=1
+	fi
+	log "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null || die "apt-get install $*"
+	[ -e "$check" ] || die "$check still missing after installing $*"
+}
+
+# ensure_rust: Debian's rustc (not rustup's, which may be on PATH) with the
+# standard library for wasm32 (sdk/rust, modules/*-rs). crates.io is not
+# used: the SDK needs std only.
+ensure_rust() {
+	apt_install_path /usr/bin/rustc rustc
+	apt_install_path /usr/lib/rustlib/wasm32-unknown-unknown/lib libstd-rust-dev-wasm32
+}
+
+# ensure_c: clang 14 for wasm32-wasi reactors (sdk/c): lld, wasi-libc and
+# the wasm32 compiler runtime.
+ensure_c() {
+	apt_install_path /usr/bin/clang clang
+	apt_install_path /usr/bin/wasm-ld lld
+	apt_install_path /usr/lib/wasm32-wasi/libc.a wasi-libc
+	local rt='/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a'
+	# shellcheck disable=SC2086 # rt is a glob
+	if ! ls $rt >/dev/null 2>&1; then
+		if [ -z "$apt_updated" ]; then
+			$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || die "apt-get update"
+			apt_updated=1
+		fi
+		log "apt-get install libclang-rt-dev-wasm32"
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq libclang-rt-dev-wasm32 >/dev/null || die "apt-get install libclang-rt-dev-wasm32"
+		ls $rt >/dev/null 2>&1 || die "$rt still missing after installing libclang-rt-dev-wasm32"
+	fi
 }
 
 ensure_node() {
@@ -80,7 +124,9 @@ for w in $what; do
 	node) ensure_node ;;
 	go) ensure_go ;;
 	cdk) ensure_cdk ;;
-	all) ensure_apt; ensure_node; ensure_go; ensure_cdk ;;
+	rust) ensure_rust ;;
+	c) ensure_c ;;
+	all) ensure_apt; ensure_node; ensure_go; ensure_cdk; ensure_rust; ensure_c ;;
 	*) die "unknown tool set $w" ;;
 	esac
 done

@@ -212,7 +212,7 @@ func loadTarget(path string, pipeline bool, instances int) (*benchTarget, error)
 		}
 	}
 	if t.kind == "pipeline" {
-		cfg, err := loadConfig(path)
+		cfg, err := loadPipeline(path, nil)
 		if err != nil {
 			if sniffed {
 				return nil, fmt.Errorf("bench: %s is neither a WebAssembly module nor a pipeline configuration (give a pipeline with -p): %w", path, err)

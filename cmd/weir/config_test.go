@@ -121,7 +121,7 @@ func TestUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no pipeline", []string{"run", "x.json"}, `required flag(s) "pipeline" not set`},
+		{"no pipeline", []string{"run", "x.json"}, `no pipeline configuration: use -p pipeline.yaml, or run a bare module`},
 		{"missing pipeline file", []string{"run", "-p", filepath.Join(t.TempDir(), "nope.yaml")}, "nope.yaml: no such file"},
 		{"missing input", []string{"run", "-p", pipe, "/nonexistent/input.json"}, "/nonexistent/input.json: no such file"},
 		{"directory input", []string{"run", "-p", pipe, t.TempDir()}, "is a directory"},

@@ -72,7 +72,7 @@ func consume(ctx context.Context, g *globals, o consumeOptions, ref string) erro
 	if o.startAt != kinesisin.TrimHorizon && o.startAt != kinesisin.Latest {
 		return fmt.Errorf("consume: --start-at must be trim_horizon or latest (got %q)", o.startAt)
 	}
-	cfg, err := loadConfig(o.pipeline)
+	cfg, err := loadConfig(g, o.pipeline)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,10 @@
 //	weir run -p pipeline.yaml [file...]   transform records, NDJSON to stdout
 //	weir inspect module.wasm              imports, exports, ABI, fast path
 //	weir validate -p pipeline.yaml        check a config and its modules
+//	weir new go|rust|c|assemblyscript NAME  a module project
+//	weir build [DIR]                      build a module project
+//	weir test module.wasm cases.yaml      run test cases against a module
+//	weir abi-check module.wasm            the ABI's golden frames
 //
 // Run "weir help <command>" for the flags of each command. The exit status
 // is 0 on success, 1 when records (or inputs) failed, 2 for usage and
@@ -71,7 +75,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	root.AddCommand(newRunCmd(g), newConsumeCmd(g), newInspectCmd(g), newValidateCmd(g), newSignCmd(g), newVerifyCmd(g), newPrecompileCmd(g),
-		newBenchCmd(g), newBenchChildCmd(g), newReleaseCmd(g))
+		newBenchCmd(g), newBenchChildCmd(g), newReleaseCmd(g), newImportCmd(g), newNewCmd(g), newBuildCmd(g), newTestCmd(g), newABICheckCmd(g))
 	return root
 }
 

@@ -30,13 +30,12 @@ func (l *loaded) close(ctx context.Context) error {
 	return errors.Join(l.pipe.Close(ctx), l.host.Close(ctx))
 }
 
-// loadConfig reads and validates a configuration. Its errors name the
-// file (and, for syntax errors and unknown keys, the line and column).
-func loadConfig(path string) (*engine.Config, error) {
-	if path == "" {
-		return nil, errors.New("no pipeline configuration: use -p pipeline.yaml")
-	}
-	return engine.LoadConfig(path)
+// loadConfig reads and validates a configuration: a weir pipeline (YAML,
+// JSON or Jsonnet) or a Substation config file (see import.go). Its errors
+// name the file (and, for syntax errors and unknown keys, the line and
+// column).
+func loadConfig(g *globals, path string) (*engine.Config, error) {
+	return loadPipeline(path, g.logger())
 }
 
 // buildPipeline builds cfg's stages on a new host: it reads, checks

@@ -28,7 +28,7 @@ architecture: precompile on (or for) the target platform.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := loadConfig(pipeline)
+			cfg, err := loadConfig(g, pipeline)
 			if err != nil {
 				return err
 			}

@@ -569,7 +569,16 @@ outputs:
 	if v, _ := ac.deployed(); v != goodVersion {
 		t.Fatalf("after the refusal, configuration version %d is deployed, want %d", v, goodVersion)
 	}
-	invokeOnce()
+	// The function takes the redeployed configuration back within a few
+	// polls (200 ms each), and reports that swap in the metrics of its
+	// next invocation. Let both happen before the rollback below reads its
+	// baseline: the metrics carry counts, not versions, so a swap reported
+	// late would otherwise count as the rollback's own (seen on a loaded
+	// machine).
+	for range 3 {
+		time.Sleep(time.Second)
+		invokeOnce()
+	}
 	if got := lastOutput(); !strings.HasPrefix(got, "v2:") {
 		t.Fatalf("after the refused release, output %q, want v2 still", got)
 	}

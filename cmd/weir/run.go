@@ -27,7 +27,7 @@ type runOptions struct {
 func newRunCmd(g *globals) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
-		Use:   "run -p pipeline.yaml [--event source] [file...]",
+		Use:   "run -p pipeline.yaml [--event source] [file...] | run module.wasm [file...]",
 		Short: "Run a pipeline over records from files or stdin, NDJSON to stdout",
 		Long: `Run reads records from the files given (or stdin when there are none, or
 for "-"): NDJSON, a JSON array, or a CloudTrail {"Records":[...]} file, each
@@ -59,7 +59,10 @@ events replay locally. A failure then names the Kinesis or DynamoDB
 sequence number, the SQS or SNS message id, or the Firehose record id:
   weir: record N (stream-arn, seq 4962...) failed: ...
 and a unit that cannot be decoded (a bad MD5, invalid base64) is reported
-with its sequence number or id, the others running.`,
+with its sequence number or id, the others running.
+
+Without -p, a bare module (module.wasm as the first argument) runs as a
+one-stage pipeline whose outputs, every route, go to stdout.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd.Context(), g, o, args)
 		},
@@ -69,7 +72,6 @@ with its sequence number or id, the others running.`,
 	cmd.Flags().IntVar(&o.batchSize, "batch-size", 1000, "records per batch")
 	cmd.Flags().BoolVar(&o.summary, "summary", false, "print counts and throughput to stderr at the end")
 	cmd.Flags().StringVar(&o.event, "event", "", "inputs are saved Lambda events of this source: kinesis, sqs, sns, s3, dynamodb, firehose, apigw, auto")
-	_ = cmd.MarkFlagRequired("pipeline")
 	return cmd
 }
 
@@ -271,14 +273,14 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 		}
 		events = &lambda.Handler{Source: src, Objects: s3Objects()}
 	}
-	if len(args) == 0 {
-		args = []string{"-"}
-	}
 	// Configuration and input problems are found before the (slow) module
 	// compilation, and before stdin is read.
-	cfg, err := loadConfig(o.pipeline)
+	cfg, label, args, err := runConfig(g, o.pipeline, args)
 	if err != nil {
 		return err
+	}
+	if len(args) == 0 {
+		args = []string{"-"}
 	}
 	if err := checkInputs(args); err != nil {
 		return err
@@ -289,7 +291,7 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	}
 	defer stopSecrets()
 	start := time.Now()
-	l, err := buildPipeline(ctx, g, cfg, o.pipeline)
+	l, err := buildPipeline(ctx, g, cfg, label)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ problems and exit status 2.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := loadConfig(path)
+			cfg, err := loadConfig(g, path)
 			if err != nil {
 				return fmt.Errorf("validate: %w", err)
 			}

@@ -41,7 +41,13 @@ func newNetworkIP(pred func(net.IP) bool) ConditionFactory {
 			if src == "" {
 				return pred(net.ParseIP(string(m.Data()))), nil
 			}
-			return pred(net.ParseIP(m.GetValue(src).String())), nil
+			// The text is read in the scratch buffer: no copy.
+			b := m.b
+			start := len(b.scratch)
+			b.scratch = m.GetValue(src).AppendText(b.scratch)
+			ip := net.ParseIP(b.scratchString(start))
+			b.scratch = b.scratch[:start]
+			return pred(ip), nil
 		}), nil
 	}
 }

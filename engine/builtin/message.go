@@ -119,6 +119,9 @@ func (m *Message) GetValue(key string) Value {
 		return Value{}
 	}
 	if path == "@this" {
+		if !d.dirty {
+			return Value{v: v, raw: d.raw}
+		}
 		return Value{v: v}
 	}
 	if !isSimplePath(path) {
@@ -230,9 +233,10 @@ func (m *Message) DeleteValue(key string) error {
 	last := path
 	if i := strings.LastIndexByte(path, '.'); i >= 0 {
 		parent, last = lookup(root, path[:i]), path[i+1:]
-		if parent == nil {
-			return nil
-		}
+	}
+	last = segKey(last)
+	if parent == nil {
+		return nil
 	}
 	if o := object(parent); o != nil {
 		if o.Get(last) != nil {
@@ -272,6 +276,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 	rest := path
 	for {
 		p, tail, more := strings.Cut(rest, ".")
+		p = segKey(p)
 		var next *fastjson.Value
 		if more {
 			next = child(cur, p)
@@ -314,14 +319,22 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 
 // isSimplePath reports whether path is a plain dotted path (keys, array
 // indices, -1) that the native tree handles; anything using gjson's
-// syntax (modifiers, queries, wildcards, escapes, pipes) is not.
+// syntax (modifiers, queries, wildcards, other escapes, pipes) is not.
+// A key starting with an escaped '@' ("\\@timestamp", the usual way to
+// name ECS's @timestamp) is plain: see segKey.
 func isSimplePath(path string) bool {
 	if path == "" {
 		return false
 	}
 	for i := 0; i < len(path); i++ {
 		switch path[i] {
-		case '@', '#', '|', '*', '?', '\\', '(', ')', '!', '=', '<', '>', '%', '[', ']', '{', '}', ',', ':':
+		case '\\':
+			if (i == 0 || path[i-1] == '.') && i+1 < len(path) && path[i+1] == '@' {
+				i++
+				continue
+			}
+			return false
+		case '@', '#', '|', '*', '?', '(', ')', '!', '=', '<', '>', '%', '[', ']', '{', '}', ',', ':':
 			return false
 		case '.':
 			if i == 0 || i == len(path)-1 || path[i-1] == '.' {
@@ -330,6 +343,15 @@ func isSimplePath(path string) bool {
 		}
 	}
 	return true
+}
+
+// segKey returns the object key a segment of a simple path names: the
+// segment without the backslash of a leading "\\@".
+func segKey(seg string) string {
+	if len(seg) > 1 && seg[0] == '\\' {
+		return seg[1:]
+	}
+	return seg
 }
 
 func index(s string) (int, bool) {
@@ -376,7 +398,7 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 // original bytes: fastjson's own string values would be re-escaped.
 func (b *batch) newString(s string) *fastjson.Value {
 	start := len(b.scratch)
-	b.scratch = frame.AppendString(b.scratch, []byte(s))
+	b.scratch = frame.AppendString(b.scratch, unsafe.Slice(unsafe.StringData(s), len(s))) // read only: no copy
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
@@ -410,9 +432,9 @@ func lookup(v *fastjson.Value, path string) *fastjson.Value {
 	for v != nil {
 		i := strings.IndexByte(path, '.')
 		if i < 0 {
-			return child(v, path)
+			return child(v, segKey(path))
 		}
-		v = child(v, path[:i])
+		v = child(v, segKey(path[:i]))
 		path = path[i+1:]
 	}
 	return nil

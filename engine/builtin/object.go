@@ -46,7 +46,10 @@ func newObjectCopy(c *Compiler, raw json.RawMessage) (Transform, error) {
 	case src != "":
 		return PerMessage(func(_ context.Context, m *Message) (bool, error) {
 			v := m.GetValue(src)
-			m.SetData(v.AppendText(nil))
+			b := m.b
+			start := len(b.scratch)
+			b.scratch = v.AppendText(b.scratch)
+			m.SetData(b.scratch[start:len(b.scratch):len(b.scratch)])
 			return false, nil
 		}), nil
 	case dst != "":

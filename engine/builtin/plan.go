@@ -305,9 +305,29 @@ func (p *Plan) Process(ctx context.Context, records []engine.Record) ([]engine.R
 		}
 		start := len(buf)
 		buf = append(buf, m.Data()...)
-		r.Outputs = append(r.Outputs, engine.Output{Data: buf[start:len(buf):len(buf)]})
+		r.Outputs = append(r.Outputs, engine.Output{Route: m.route(), Data: buf[start:len(buf):len(buf)]})
 	}
 	return results, nil
+}
+
+// RouteKey is the metadata key that routes a record: when a message
+// leaves the plan with a string at "meta route", it goes to the pipeline
+// output of that name (engine.Output.Route), as a module's output does.
+// It is how a built-in stage routes, e.g. a meta_switch case inserting
+// {"object": {"target_key": "meta route"}, "value": "alerts"}.
+const RouteKey = "meta route"
+
+// route returns the string at RouteKey, or "" (the metadata is only read
+// when a step wrote it).
+func (m *Message) route() string {
+	if len(m.meta.raw) == 0 && !m.meta.parsed {
+		return ""
+	}
+	v := m.GetValue(RouteKey)
+	if !v.Exists() || !v.IsString() {
+		return ""
+	}
+	return v.String()
 }
 
 // Stage is a built-in stage: an engine.Stage running a Plan.

@@ -59,7 +59,7 @@ func freeze(v *fastjson.Value) {
 }
 
 // Value returns the constant as a Value.
-func (c Constant) Value() Value { return Value(c) }
+func (c Constant) Value() Value { return Value{v: c.v} }
 
 // Cause returns the innermost error of a chain of StepErrors: the error
 // the failing transform reported.

@@ -16,6 +16,11 @@ import (
 // A Value is valid until its message changes.
 type Value struct {
 	v *fastjson.Value
+	// raw, when set, is the document's own bytes: v is a whole document
+	// ("@this") not changed since it was read, and its text is raw
+	// exactly, as gjson gives it (a hash of "@this" is the hash of the
+	// record as it came).
+	raw []byte
 }
 
 // Kinds of values. Strings are told apart from numbers by their JSON
@@ -150,6 +155,9 @@ func (v Value) AppendText(dst []byte) []byte {
 	case kMissing:
 		return dst
 	case kObject, kArray:
+		if v.raw != nil {
+			return append(dst, v.raw...)
+		}
 		return appendJSON(dst, v.v)
 	case kNull:
 		return dst[:start]
@@ -182,6 +190,9 @@ func (v Value) Bytes() []byte { return v.AppendText(nil) }
 func (v Value) JSON(dst []byte) []byte {
 	if v.v == nil {
 		return dst
+	}
+	if v.raw != nil {
+		return append(dst, v.raw...)
 	}
 	return appendJSON(dst, v.v)
 }

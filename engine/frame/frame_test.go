@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -499,6 +500,85 @@ func TestApplierReuse(t *testing.T) {
 	}
 }
 
+// TestApplierBounds: a few bytes of operations can ask for a document
+// thousands of times their size (set_original repeated, NUL bytes that
+// escape to six); Max stops the document at its budget, and Check is
+// called often enough to stop a long list.
+func TestApplierBounds(t *testing.T) {
+	input := []byte(`{"s":"` + strings.Repeat("x", 50_000) + `"}`)
+	var amplify Ops
+	for i := range 300 {
+		amplify.SetOriginal("o" + strconv.Itoa(i))
+	}
+	var nuls Ops
+	nuls.SetStringBytes("z", make([]byte, 10_000))
+	var copies Ops
+	for i := range 300 {
+		copies.Copy("c"+strconv.Itoa(i), "s")
+	}
+	var edit Ops
+	edit.SetString("t", "u")
+	for _, tc := range []struct {
+		name  string
+		kind  byte
+		ops   []byte
+		max   int
+		wantN int // the unbounded document's size
+	}{
+		{"set_original x300", OutputOps, amplify.B, 1 << 20, 0},
+		{"NUL bytes escape to 6", OutputOps, nuls.B, 50_000, 60_008},
+		{"copy x300", OutputOps, copies.B, 1 << 20, 0},
+		{"edit of a large input", OutputEdit, edit.B, 1000, len(input) + 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a Applier
+			full, err := a.Apply(nil, tc.kind, tc.ops, input, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantN != 0 && len(full) != tc.wantN {
+				t.Fatalf("unbounded document is %d bytes, want %d", len(full), tc.wantN)
+			}
+			a.Max = tc.max
+			prefix := []byte("earlier documents;")
+			got, err := a.Apply(prefix, tc.kind, tc.ops, input, nil)
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), fmt.Sprintf("exceed %d bytes", tc.max)) {
+				t.Fatalf("Apply with Max %d: %v", tc.max, err)
+			}
+			if string(got) != string(prefix) {
+				t.Errorf("a failed Apply changed dst")
+			}
+			if cap(got) > len(prefix)+tc.max+len(input)+64 {
+				t.Errorf("the failed Apply grew dst to %d bytes for a %d-byte budget", cap(got), tc.max)
+			}
+			// The exact size fits; one byte less does not.
+			a.Max = len(full)
+			if again, err := a.Apply(nil, tc.kind, tc.ops, input, nil); err != nil || string(again) != string(full) {
+				t.Errorf("Max = the document's size: %v", err)
+			}
+			a.Max = len(full) - 1
+			if _, err := a.Apply(nil, tc.kind, tc.ops, input, nil); !errors.Is(err, ErrTooLarge) {
+				t.Errorf("Max = the document's size - 1: %v", err)
+			}
+		})
+	}
+	// Check runs during a long list and its error stops Apply.
+	stop := errors.New("deadline")
+	calls := 0
+	a := Applier{Check: func() error {
+		if calls++; calls == 3 {
+			return stop
+		}
+		return nil
+	}}
+	if _, err := a.Apply(nil, OutputOps, amplify.B, input, nil); !errors.Is(err, stop) {
+		t.Fatalf("Apply with a failing Check: %v", err)
+	}
+	if calls != 3 {
+		t.Errorf("Check called %d times before it failed, want 3", calls)
+	}
+}
+
 func TestApplierDigestHook(t *testing.T) {
 	a := Applier{Digest: func(dst []byte, algo byte, data []byte) ([]byte, error) {
 		return append(dst, "hooked"...), nil
@@ -524,6 +604,9 @@ func TestAppendString(t *testing.T) {
 		{"surrogate \xed\xa0\x80", `"surrogate \ufffd\ufffd\ufffd"`},
 	} {
 		got := AppendString([]byte("prefix:"), []byte(tc.in))
+		if n := QuotedLen([]byte(tc.in)); n != len(tc.want) {
+			t.Errorf("%q: QuotedLen %d, AppendString wrote %d bytes", tc.in, n, len(tc.want))
+		}
 		if string(got) != "prefix:"+tc.want {
 			t.Errorf("%q: got %s, want %s", tc.in, got[7:], tc.want)
 		}

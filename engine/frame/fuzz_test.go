@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -83,12 +84,25 @@ func FuzzApply(f *testing.F) {
 	f.Add(byte(OutputEdit), []byte{OpDelete, 1, 0, 0, 0, 'a'}, []byte(`[1]`))
 	var a Applier // reused across inputs, as a host does
 	f.Fuzz(func(t *testing.T, kind byte, ops, input []byte) {
+		a.Max = 0
 		out, err := a.Apply(nil, kind, ops, input, nil)
+		if n := QuotedLen(input); n != len(AppendString(nil, input)) {
+			t.Fatalf("QuotedLen %d, AppendString wrote %d bytes", n, len(AppendString(nil, input)))
+		}
 		if err != nil {
 			return
 		}
 		if !json.Valid(out) {
 			t.Fatalf("invalid JSON: %s", out)
+		}
+		// The document fits a budget of its own size, not one byte less.
+		a.Max = len(out)
+		if again, err := a.Apply(nil, kind, ops, input, nil); err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("Max = %d: %v", len(out), err)
+		}
+		a.Max = len(out) - 1
+		if _, err := a.Apply(nil, kind, ops, input, nil); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("Max = %d, one byte less than the document: %v", len(out)-1, err)
 		}
 	})
 }

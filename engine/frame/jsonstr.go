@@ -72,3 +72,36 @@ func AppendString(dst []byte, s []byte) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// QuotedLen is len(AppendString(nil, s)), computed without writing:
+// callers bound what they are about to write (an escaped string can be up
+// to six times longer than s).
+func QuotedLen(s []byte) int {
+	n := 2 + len(s)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if !needsEscape[c] {
+			i++
+			continue
+		}
+		if c >= 0x80 {
+			r, size := utf8.DecodeRune(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				n += 5 // one byte becomes \ufffd
+			case r == '\u2028' || r == '\u2029':
+				n += 6 - size
+			}
+			i += size
+			continue
+		}
+		switch c {
+		case '"', '\\', '\n', '\r', '\t':
+			n++
+		default:
+			n += 5
+		}
+		i++
+	}
+	return n
+}

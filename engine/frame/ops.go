@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -137,8 +138,21 @@ func SplitPath(p string) []string {
 	return append(segs, string(cur))
 }
 
+// ErrTooLarge is returned (wrapped) by Applier.Apply when the document
+// would grow past Applier.Max.
+var ErrTooLarge = errors.New("document too large")
+
+// checkEvery is how many operations, and how many serialized values,
+// Apply handles between two calls of Applier.Check.
+const checkEvery = 256
+
 // Applier applies operation lists natively. It keeps buffers between
 // calls; it is not safe for concurrent use.
+//
+// An operation list is small but what it builds need not be: a 9-byte
+// set_original copies the whole input record, so a list can ask for
+// documents thousands of times its own size. Max and Check bound what
+// one Apply may cost; a host running untrusted lists sets both.
 type Applier struct {
 	parsers  []*fastjson.Parser
 	inParser fastjson.Parser
@@ -149,6 +163,16 @@ type Applier struct {
 	// Digest computes a digest's lower-case hex and appends it to dst. Nil
 	// uses Go's crypto packages; guests may route it to a host intrinsic.
 	Digest func(dst []byte, algo byte, data []byte) ([]byte, error)
+	// Max bounds the bytes of the document one Apply appends (0: no
+	// bound). Apply checks every value before it writes it, so a document
+	// that would be larger fails with ErrTooLarge having written at most
+	// about Max bytes.
+	Max int
+	// Check, when set, is called every few hundred operations and
+	// serialized values (and before serializing); an error it returns
+	// stops Apply and is returned wrapped. A host returns its context's
+	// error, so that applying respects the batch deadline.
+	Check func() error
 }
 
 // node is an object under construction: ordered keys and their values.
@@ -291,8 +315,13 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		return dst, fmt.Errorf("unknown output kind %d", kind)
 	}
 	r := reader{b: ops}
-	for r.off < len(ops) {
+	for nops := 0; r.off < len(ops); nops++ {
 		opStart := r.off
+		if a.Check != nil && nops%checkEvery == checkEvery-1 {
+			if err := a.Check(); err != nil {
+				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
+			}
+		}
 		code := r.u8("op")
 		path := r.bytes("op path")
 		if r.err != nil {
@@ -390,88 +419,120 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		}
 		parent.set(segs[len(segs)-1], val)
 	}
-	var bad badValues
-	out := appendNode(dst, root, &bad)
-	if bad.num != nil {
-		return dst, fmt.Errorf("the document would hold %q, which is not a JSON number", bad.num)
+	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check}
+	if a.Max > 0 && len(dst) < math.MaxInt-a.Max {
+		w.limit = len(dst) + a.Max
 	}
-	if bad.str != nil {
-		return dst, invalidUTF8(input, bad.str)
+	if w.check != nil {
+		if err := w.check(); err != nil {
+			return dst, err
+		}
+	}
+	out := w.node(dst, root)
+	switch {
+	case w.err != nil:
+		return dst, w.err
+	case w.bad != nil:
+		return dst, fmt.Errorf("the document would hold %q, which is not a JSON number", w.bad)
+	case w.badS != nil:
+		return dst, invalidUTF8(input, w.badS)
 	}
 	return out, nil
 }
 
-// badValues are the first values that cannot be written as they are: a
-// number that is not a JSON number, a string that is not UTF-8.
-type badValues struct {
-	num []byte
-	str []byte
+// writer serializes a document under a size limit (an absolute length of
+// dst) and calls check now and then. After the first error it writes
+// nothing more.
+type writer struct {
+	limit int
+	max   int // the document's budget, for the message
+	check func() error
+	n     int // values written, for check
+	err   error
+	bad   []byte // the first number that is not valid JSON
+	badS  []byte // the first string that is not valid UTF-8
 }
 
-// ErrInvalidUTF8 is matched by errors.Is when Applier.Apply refuses a
-// document because a string in it is not valid UTF-8. weir never replaces
-// bytes in a JSON string it writes (U+FFFD would make event.original
-// differ from the record that event.hash was computed over): the record
-// fails instead, its error naming the byte offset of the first invalid
-// byte, and the dead-letter entry keeps the record's exact bytes (in
-// record_base64).
-var ErrInvalidUTF8 = errors.New("not valid UTF-8")
-
-// invalidUTF8 describes a string s that is not UTF-8: from the input
-// record (located in it) or set by the module.
-func invalidUTF8(input, s []byte) error {
-	if off := firstInvalid(input); off >= 0 {
-		return fmt.Errorf("the input record is %w (first invalid byte 0x%02x at byte offset %d); weir does not replace bytes in the JSON strings it writes", ErrInvalidUTF8, input[off], off)
+// room reports whether n more bytes fit after dst, recording the error
+// when they do not.
+func (w *writer) room(dst []byte, n int) bool {
+	if w.err != nil {
+		return false
 	}
-	off := firstInvalid(s)
-	return fmt.Errorf("a string the module set is %w (first invalid byte 0x%02x at byte offset %d of %q)", ErrInvalidUTF8, s[off], off, s)
+	if n <= w.limit-len(dst) {
+		return true
+	}
+	w.err = fmt.Errorf("%w: it would exceed %d bytes", ErrTooLarge, w.max)
+	return false
 }
 
-// firstInvalid returns the offset of the first byte of b that is not part
-// of valid UTF-8, or -1.
-func firstInvalid(b []byte) int {
-	if utf8.Valid(b) {
-		return -1
+// tick calls check every checkEvery values.
+func (w *writer) tick() bool {
+	if w.err != nil {
+		return false
 	}
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
+	w.n++
+	if w.check != nil && w.n%checkEvery == 0 {
+		if err := w.check(); err != nil {
+			w.err = err
+			return false
 		}
-		i += size
 	}
-	return -1
+	return true
 }
 
-// appendStr is AppendString; a string that is not UTF-8 goes to bad.
-func appendStr(dst, s []byte, bad *badValues) []byte {
-	if bad.str == nil && !utf8.Valid(s) {
-		bad.str = s
+// str appends s quoted, if it fits. The common case (the worst-case
+// escaped size fits) costs one comparison; otherwise the exact size is
+// computed before anything is written.
+func (w *writer) str(dst, s []byte) []byte {
+	if w.badS == nil && !utf8.Valid(s) {
+		w.badS = s
+	}
+	if w.limit-len(dst) < 6*len(s)+2 {
+		if !w.room(dst, QuotedLen(s)) {
+			return dst
+		}
 	}
 	return AppendString(dst, s)
 }
 
-// appendNode serializes n; values that cannot be written go to *bad.
-func appendNode(dst []byte, n *node, bad *badValues) []byte {
-	dst = append(dst, '{')
+// byte appends c, if it fits.
+func (w *writer) byte(dst []byte, c byte) []byte {
+	if !w.room(dst, 1) {
+		return dst
+	}
+	return append(dst, c)
+}
+
+// node serializes n.
+func (w *writer) node(dst []byte, n *node) []byte {
+	dst = w.byte(dst, '{')
 	for i, k := range n.keys {
-		if i > 0 {
-			dst = append(dst, ',')
+		if !w.tick() {
+			return dst
 		}
-		dst = appendStr(dst, []byte(k), bad)
-		dst = append(dst, ':')
+		if i > 0 {
+			dst = w.byte(dst, ',')
+		}
+		dst = w.str(dst, []byte(k))
+		dst = w.byte(dst, ':')
+		if w.err != nil {
+			return dst
+		}
 		switch v := &n.vals[i]; v.kind {
 		case valObj:
-			dst = appendNode(dst, v.obj, bad)
+			dst = w.node(dst, v.obj)
 		case valRaw:
-			dst = append(dst, v.raw...)
+			if w.room(dst, len(v.raw)) {
+				dst = append(dst, v.raw...)
+			}
 		case valStr:
-			dst = appendStr(dst, v.str, bad)
+			dst = w.str(dst, v.str)
 		case valParsed:
-			dst = appendValue(dst, v.fv, bad)
+			dst = w.value(dst, v.fv)
 		}
 	}
-	return append(dst, '}')
+	return w.byte(dst, '}')
 }
 
 func (a *Applier) digest(dst []byte, algo byte, data []byte) ([]byte, error) {
@@ -502,47 +563,70 @@ func AppendDigest(dst []byte, algo byte, data []byte) ([]byte, error) {
 // JSON does not (NaN, 01, 1., -), which Applier.Apply refuses to write
 // (validate documents with fastjson.Validate to reject them up front).
 func AppendValue(dst []byte, v *fastjson.Value) []byte {
-	var bad badValues
-	return appendValue(dst, v, &bad)
+	w := writer{limit: math.MaxInt}
+	return w.value(dst, v)
 }
 
-// appendValue is AppendValue; values that cannot be written go to *bad.
-func appendValue(dst []byte, v *fastjson.Value, bad *badValues) []byte {
+// value serializes v; a number that is not valid JSON goes to w.bad.
+func (w *writer) value(dst []byte, v *fastjson.Value) []byte {
+	if !w.tick() {
+		return dst
+	}
 	switch v.Type() {
 	case fastjson.TypeObject:
 		o, _ := v.Object()
-		dst = append(dst, '{')
+		dst = w.byte(dst, '{')
 		first := true
 		o.Visit(func(k []byte, vv *fastjson.Value) {
+			if w.err != nil {
+				return
+			}
 			if !first {
-				dst = append(dst, ',')
+				dst = w.byte(dst, ',')
 			}
 			first = false
-			dst = appendStr(dst, k, bad)
-			dst = append(dst, ':')
-			dst = appendValue(dst, vv, bad)
+			dst = w.str(dst, k)
+			dst = w.byte(dst, ':')
+			if w.err == nil {
+				dst = w.value(dst, vv)
+			}
 		})
-		return append(dst, '}')
+		return w.byte(dst, '}')
 	case fastjson.TypeArray:
 		a, _ := v.Array()
-		dst = append(dst, '[')
+		dst = w.byte(dst, '[')
 		for i, vv := range a {
 			if i > 0 {
-				dst = append(dst, ',')
+				dst = w.byte(dst, ',')
 			}
-			dst = appendValue(dst, vv, bad)
+			if w.err != nil {
+				return dst
+			}
+			dst = w.value(dst, vv)
 		}
-		return append(dst, ']')
+		return w.byte(dst, ']')
 	case fastjson.TypeString:
-		return appendStr(dst, v.GetStringBytes(), bad)
+		return w.str(dst, v.GetStringBytes())
 	case fastjson.TypeNumber:
+		// The text of a number comes from the input: bounded by its size.
 		start := len(dst)
 		dst = v.MarshalTo(dst)
-		if bad.num == nil && !validNumber(dst[start:]) {
-			bad.num = append([]byte{}, dst[start:]...)
+		if !w.room(dst[:start], len(dst)-start) {
+			return dst[:start]
+		}
+		if w.bad == nil && !validNumber(dst[start:]) {
+			w.bad = append([]byte{}, dst[start:]...)
 		}
 		return dst
 	default:
+		// true, false, null
+		n := 4
+		if v.Type() == fastjson.TypeFalse {
+			n = 5
+		}
+		if !w.room(dst, n) {
+			return dst
+		}
 		return v.MarshalTo(dst)
 	}
 }
@@ -619,4 +703,39 @@ func (w *InputWriter) AddValue(v *fastjson.Value) {
 		w.buf = AppendValue(w.buf, v)
 	}
 	binary.LittleEndian.PutUint32(w.buf[lenPos:], uint32(len(w.buf)-lenPos-4))
+}
+
+// ErrInvalidUTF8 is matched by errors.Is when Applier.Apply refuses a
+// document because a string in it is not valid UTF-8. weir never replaces
+// bytes in a JSON string it writes (U+FFFD would make event.original
+// differ from the record that event.hash was computed over): the record
+// fails instead, its error naming the byte offset of the first invalid
+// byte, and the dead-letter entry keeps the record's exact bytes (in
+// record_base64).
+var ErrInvalidUTF8 = errors.New("not valid UTF-8")
+
+// invalidUTF8 describes a string s that is not UTF-8: from the input
+// record (located in it) or set by the module.
+func invalidUTF8(input, s []byte) error {
+	if off := firstInvalid(input); off >= 0 {
+		return fmt.Errorf("the input record is %w (first invalid byte 0x%02x at byte offset %d); weir does not replace bytes in the JSON strings it writes", ErrInvalidUTF8, input[off], off)
+	}
+	off := firstInvalid(s)
+	return fmt.Errorf("a string the module set is %w (first invalid byte 0x%02x at byte offset %d of %q)", ErrInvalidUTF8, s[off], off, s)
+}
+
+// firstInvalid returns the offset of the first byte of b that is not part
+// of valid UTF-8, or -1.
+func firstInvalid(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }

@@ -2,8 +2,8 @@
 // written in AssemblyScript on weir's AssemblyScript SDK. Same views, same
 // operation list byte for byte (sdk/compat checks it on the corpora): the
 // host parses the record, resolves the 7 views and applies the list.
-import { Record, Output, Ops, handle, declarePaths, DIGEST_SHA256, VIEW_STRING, VIEW_MISSING, viewsPresent } from "../../sdk/assemblyscript/weir";
-export { weir_abi_version, weir_alloc, weir_transform, weir_manifest } from "../../sdk/assemblyscript/weir";
+import { Record, Output, Ops, handle, declarePaths, DIGEST_SHA256, VIEW_STRING, VIEW_MISSING } from "../../sdk/assemblyscript/weir";
+export { weir_abi_version, weir_alloc, weir_transform, weir_manifest, weir_batch } from "../../sdk/assemblyscript/weir";
 
 function myAbort(message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void {
   unreachable();
@@ -196,7 +196,7 @@ function transform(r: Record, out: Output): void {
     out.fail(NOT_OBJECT);
     return;
   }
-  if (viewsPresent() && r.viewType(iEventTime) == VIEW_MISSING && r.viewType(iEventName) == VIEW_MISSING) {
+  if (r.viewType(iEventTime) == VIEW_MISSING && r.viewType(iEventName) == VIEW_MISSING) {
     out.fail(NOT_CLOUDTRAIL);
     return;
   }

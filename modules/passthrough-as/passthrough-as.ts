@@ -3,7 +3,7 @@
 // whose payload is exactly "drop" is dropped and "fail" fails. Used to
 // compare guest languages (bench/) and to prove the ABI is language-neutral.
 import { Record, Output, handle } from "../../sdk/assemblyscript/weir";
-export { weir_abi_version, weir_alloc, weir_transform, weir_manifest } from "../../sdk/assemblyscript/weir";
+export { weir_abi_version, weir_alloc, weir_transform, weir_manifest, weir_batch } from "../../sdk/assemblyscript/weir";
 
 function myAbort(message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void {
   unreachable();

@@ -13,14 +13,12 @@ import (
 // TestGoldenFrames runs the golden frames (sdk/testdata/frames) through
 // the SDK's conformance module, built with asc: input frames decoded,
 // output frames written byte for byte, corrupt frames answered with error
-// frames. The SDK writes no edit outputs and does not apply op lists
-// itself (a frame without FlagHostOps in which a module writes a document
-// must give an error frame): the vectors that need those are logged as
-// not run.
+// frames, edit outputs and raw op bytes included, and every op list
+// applied by the SDK itself in frames without FlagHostOps.
 func TestGoldenFrames(t *testing.T) {
 	wasm, err := os.ReadFile(hosttest.AssemblyScript(t, "testdata/conformance.ts", "--runtime", "stub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conformance.Run(t, wasm, conformance.Options{})
+	conformance.Run(t, wasm, conformance.Options{Edit: true, ApplyOps: true, RawOps: true})
 }

@@ -1,12 +1,14 @@
-// weir's AssemblyScript SDK: the fast path of weir's module ABI
-// (sdk/ABI.md) in a few hundred lines, with no dependency.
+// weir's AssemblyScript SDK: weir's module ABI (sdk/ABI.md) in a few
+// hundred lines, with no dependency: the fast path (weir_abi_version,
+// weir_alloc, weir_transform, weir_manifest) and weir_batch, so a module
+// runs on weir and on any Extism host.
 //
 // A module defines one function per record and registers it; the SDK
 // decodes the batch frame, calls the function for every record and encodes
 // the outcomes:
 //
-//   import { Record, Output, handle } from "../../sdk/assemblyscript/weir";
-//   export { weir_abi_version, weir_alloc, weir_transform, weir_manifest } from "../../sdk/assemblyscript/weir";
+//   import { Record, Output, handle } from "@weirhq/weir-as/weir";
+//   export { weir_abi_version, weir_alloc, weir_transform, weir_manifest, weir_batch } from "@weirhq/weir-as/weir";
 //
 //   function transform(r: Record, out: Output): void {
 //     out.emit(r.data, r.dataLen);        // or out.drop(), out.fail("why")
@@ -16,21 +18,42 @@
 // Views and documents (JSON records, parsed and serialized natively by the
 // host): declarePaths(["errorCode", ...]) at top level; r.viewType(i),
 // r.viewPtr(i), r.viewLen(i), r.viewEquals(i, s) read the values of the
-// declared paths; out.beginDoc() returns a Doc whose operations (copyString,
-// setString, setDigest, ...) are written straight into the output frame as
-// an operation list (output kind ops), and out.endDoc() finishes it. Build
-// constant runs of operations once with `new Ops()` and append them with
-// doc.append(run). The host applies the list (it must set FlagHostOps, as
-// weir always does: this SDK cannot apply lists itself, so a frame without
-// FlagHostOps in which the handler writes a document fails the whole batch
-// with an error frame).
+// declared paths; out.beginDoc() (a new document from {}) or
+// out.beginEdit() (the input record, modified) returns a Doc whose
+// operations (copyString, setString, setDigest, delete, ...) are written
+// straight into the output frame as an operation list, and out.endDoc()
+// finishes it. Build constant runs of operations once with `new Ops()` and
+// append them with doc.append(run). On weir (FlagHostOps) the host applies
+// the list natively; on hosts that do not (plain Extism hosts, through
+// weir_batch) the SDK applies it itself (apply.ts) and emits the document
+// as a raw output: the same bytes either way.
 //
 // Build: asc module.ts --outFile module.wasm --runtime stub -O3 --use abort=module/myAbort
-// (the stub runtime never collects: the SDK reuses its two buffers).
+// (the stub runtime never collects: the SDK reuses its buffers).
 //
 // Memory: the input buffer weir_alloc returns stays the module's until the
 // next weir_alloc (the host writes every frame that fits there); the output
 // frame returned by weir_transform stays valid until the next call.
+
+import { applyOps, applyError, docPtr, docLen, resolveViews, viewBase } from "./apply";
+
+// Extism kernel functions, used by weir_batch only.
+@external("extism:host/env", "input_length") declare function extism_input_length(): u64;
+@external("extism:host/env", "input_load_u64") declare function extism_input_load_u64(off: u64): u64;
+@external("extism:host/env", "input_load_u8") declare function extism_input_load_u8(off: u64): u32;
+@external("extism:host/env", "alloc") declare function extism_alloc(n: u64): u64;
+@external("extism:host/env", "store_u64") declare function extism_store_u64(off: u64, v: u64): void;
+@external("extism:host/env", "store_u8") declare function extism_store_u8(off: u64, v: u32): void;
+@external("extism:host/env", "output_set") declare function extism_output_set(off: u64, n: u64): void;
+// Config and logging.
+@external("extism:host/env", "config_get") declare function extism_config_get(off: u64): u64;
+@external("extism:host/env", "length") declare function extism_length(off: u64): u64;
+@external("extism:host/env", "load_u8") declare function extism_load_u8(off: u64): u32;
+@external("extism:host/env", "free") declare function extism_free(off: u64): void;
+@external("extism:host/env", "log_debug") declare function extism_log_debug(off: u64): void;
+@external("extism:host/env", "log_info") declare function extism_log_info(off: u64): void;
+@external("extism:host/env", "log_warn") declare function extism_log_warn(off: u64): void;
+@external("extism:host/env", "log_error") declare function extism_log_error(off: u64): void;
 
 /** The frame format version this SDK implements. */
 export const ABI_VERSION: i32 = 1;
@@ -41,6 +64,7 @@ const FLAG_HOST_OPS: u16 = 2;
 /** Output kinds. */
 export const OUTPUT_RAW: u8 = 0;
 export const OUTPUT_OPS: u8 = 1;
+export const OUTPUT_EDIT: u8 = 2;
 
 /** View value types (sdk/ABI.md, "Views and value types"). */
 export const VIEW_MISSING: u8 = 0;
@@ -66,8 +90,6 @@ export const OP_COPY_STRING: u8 = 8;
 export const DIGEST_SHA256: u8 = 1;
 export const DIGEST_MD5: u8 = 2;
 export const DIGEST_SHA1: u8 = 3;
-
-const NO_HOST_OPS = "weir: the module wrote a document (operation list) but the input frame lacks FlagHostOps: the AssemblyScript SDK cannot apply operation lists itself; run the module on a host that applies them (weir)";
 
 let inPtr: usize = 0;
 let inCap: usize = 0;
@@ -243,18 +265,28 @@ export class Ops {
   setDigest(path: string, algo: u8): Ops { this.op(OP_SET_DIGEST, path); this.u8(algo); return this; }
   /** set_original: path = the record's bytes as a string. */
   setOriginal(path: string): Ops { this.op(OP_SET_ORIGINAL, path); return this; }
+  /** set_json: path = the JSON text s (must be valid JSON). */
+  setJSONLit(path: string, s: string): Ops { this.op(OP_SET_JSON, path); this.str(s); return this; }
+  /** set_int: path = n. */
+  setInt(path: string, n: i64): Ops { this.op(OP_SET_INT, path); this.grow(8); store<i64>(this.ptr + this.len, n); this.len += 8; return this; }
   /** delete: removes path. */
   delete(path: string): Ops { this.op(OP_DELETE, path); return this; }
 }
 
 /**
- * A document being written into the output frame as an operation list
- * (output kind ops): get it from out.beginDoc(), finish with out.endDoc().
- * Operations apply in order; keys appear in the order first set.
+ * A document being written into the output frame as an operation list:
+ * get it from out.beginDoc() (output kind ops, a new object from {}) or
+ * out.beginEdit() (output kind edit, the input record modified), finish it
+ * with out.endDoc(). Operations apply in order; keys appear in the order
+ * first set (for an edit, the input's keys keep their order); setting a key
+ * again replaces its value in place.
  */
 export class Doc {
-  // Offset of the body length and of the body in the output frame.
+  // Offset of the output's kind byte, and of its body length, in the
+  // output frame.
+  start: usize = 0;
   lenAt: usize = 0;
+  kind: u8 = OUTPUT_OPS;
   open: bool = false;
 
   /** copy_string: path = the input's value at src if a non-empty string. */
@@ -267,35 +299,37 @@ export class Doc {
   setStringLit(path: string, s: string): void { putOp(OP_SET_STRING, path); putString(s); }
   /** set_json: path = the JSON value at ptr..ptr+len (must be valid JSON). */
   setJSON(path: string, ptr: usize, len: u32): void { putOp(OP_SET_JSON, path); putBytes(ptr, len); }
+  /** set_json: path = the JSON text s (must be valid JSON: "true", "[1,2]", ...). */
+  setJSONLit(path: string, s: string): void { putOp(OP_SET_JSON, path); putString(s); }
+  /** set_json: path = true or false. */
+  setBool(path: string, b: bool): void { this.setJSONLit(path, b ? "true" : "false"); }
   /** set_int: path = n. */
   setInt(path: string, n: i64): void { putOp(OP_SET_INT, path); reserve(8); store<i64>(outPtr + outLen, n); outLen += 8; }
   /** set_digest: path = hex digest of the record (DIGEST_SHA256, ...). */
   setDigest(path: string, algo: u8): void { putOp(OP_SET_DIGEST, path); putU8(algo); }
+  /** set_digest: path = the lower-case hex SHA-256 of the record. */
+  setSHA256(path: string): void { this.setDigest(path, DIGEST_SHA256); }
   /** set_original: path = the record's bytes as a string. */
   setOriginal(path: string): void { putOp(OP_SET_ORIGINAL, path); }
   /** delete: removes path. */
   delete(path: string): void { putOp(OP_DELETE, path); }
   /** Appends a constant run of operations. */
   append(run: Ops): void {
-    reserve(run.len);
-    memory.copy(outPtr + outLen, run.ptr, run.len);
-    outLen += run.len;
+    this.appendRaw(run.ptr, <u32>run.len);
+  }
+  /** Appends encoded operations (sdk/ABI.md "Operation lists") as they are. */
+  appendRaw(ptr: usize, len: u32): void {
+    reserve(<usize>len);
+    memory.copy(outPtr + outLen, ptr, <usize>len);
+    outLen += <usize>len;
   }
 }
 
 const theDoc = new Doc();
-// Set when a handler writes a document into a frame without FlagHostOps.
+// Whether the host applies op lists (the input frame's FlagHostOps).
 let hostOps = true;
-let docWithoutHostOps = false;
-// Set when the batch's frame carries views (FlagViews).
-let withViews = false;
-
-/** Whether the host resolved the declared paths for this batch (FlagViews):
- * without views (a plain Extism host), viewType() is VIEW_MISSING for every
- * path, whatever the record holds. */
-export function viewsPresent(): bool {
-  return withViews;
-}
+// The record being handled (edit and guest-side application read it).
+let current: Record | null = null;
 
 /** Collects the outcome of one record. */
 export class Output {
@@ -332,8 +366,23 @@ export class Output {
    * call endDoc(). Needs a host that applies operation lists (FlagHostOps).
    */
   beginDoc(route: string = ""): Doc {
-    if (!hostOps) docWithoutHostOps = true;
-    putU8(OUTPUT_OPS);
+    return this.begin(OUTPUT_OPS, route);
+  }
+
+  /**
+   * Starts an edit of the input record (which must be a JSON object): its
+   * operations modify a copy of the record, keys keeping their order. Write
+   * them, then call endDoc(). The result is one output on route.
+   */
+  beginEdit(route: string = ""): Doc {
+    return this.begin(OUTPUT_EDIT, route);
+  }
+
+  private begin(kind: u8, route: string): Doc {
+    if (theDoc.open) this.endDoc();
+    theDoc.start = outLen;
+    theDoc.kind = kind;
+    putU8(kind);
     putString(route);
     reserve(4);
     theDoc.lenAt = outLen;
@@ -342,11 +391,29 @@ export class Output {
     return theDoc;
   }
 
-  /** Finishes the document started by beginDoc: it becomes one output. */
+  /**
+   * Finishes the document started by beginDoc or beginEdit: it becomes one
+   * output. On a host that does not apply op lists, the SDK applies it
+   * here; a list that fails to apply fails the record.
+   */
   endDoc(): void {
     if (!theDoc.open) return;
     theDoc.open = false;
-    store<u32>(outPtr + theDoc.lenAt, <u32>(outLen - theDoc.lenAt - 4));
+    if (hostOps) {
+      store<u32>(outPtr + theDoc.lenAt, <u32>(outLen - theDoc.lenAt - 4));
+      this.count++;
+      return;
+    }
+    const r = current!;
+    const ops = theDoc.lenAt + 4;
+    const ok = applyOps(theDoc.kind, outPtr + ops, outLen - ops, r.data, <usize>r.dataLen);
+    outLen = theDoc.lenAt;
+    if (!ok) {
+      this.fail(applyError);
+      return;
+    }
+    store<u8>(outPtr + theDoc.start, OUTPUT_RAW);
+    putBytes(docPtr, <u32>docLen);
     this.count++;
   }
 
@@ -437,7 +504,7 @@ export function weir_alloc(size: i32): i32 {
   return <i32>inPtr;
 }
 
-let manifest: ArrayBuffer = String.UTF8.encode('{"abi":1,"sdk":"assemblyscript/0.2.0","paths":[]}');
+let manifest: ArrayBuffer = String.UTF8.encode('{"abi":1,"sdk":"assemblyscript/0.3.0","paths":[]}');
 // The declared paths, UTF-8.
 let declared: ArrayBuffer[] = [];
 // Per batch: declared index of each of the frame's paths (-1: not declared).
@@ -466,7 +533,7 @@ function jsonQuote(s: string): string {
  * is the path's index here. Call it once, at top level.
  */
 export function declarePaths(paths: string[]): void {
-  let m = '{"abi":1,"sdk":"assemblyscript/0.2.0","paths":[';
+  let m = '{"abi":1,"sdk":"assemblyscript/0.3.0","paths":[';
   declared = new Array<ArrayBuffer>(paths.length);
   for (let i = 0; i < paths.length; i++) {
     if (i > 0) m += ",";
@@ -489,6 +556,11 @@ export function weir_manifest(): i64 {
   return (<i64>changetype<usize>(manifest) << 32) | <i64>manifest.byteLength;
 }
 
+// Views resolved in the guest (frames without FlagViews).
+const gTypes: u8[] = [];
+const gOffs: u32[] = [];
+const gLens: u32[] = [];
+
 // One record and one outcome collector, reused from record to record and
 // from batch to batch (the stub runtime never frees).
 const theRecord = new Record();
@@ -506,8 +578,6 @@ export function weir_transform(ptr: i32, len: i32): i64 {
   let p = base + 16;
   if (!(flags & FLAG_VIEWS) && npaths != 0) return errorFrame("weir: declared paths without FlagViews");
   hostOps = (flags & FLAG_HOST_OPS) != 0;
-  withViews = (flags & FLAG_VIEWS) != 0;
-  docWithoutHostOps = false;
   // The frame's paths, matched by name with the declared ones.
   if (npaths > mapCap) {
     if (<usize>npaths * 4 > <usize>len) return errorFrame("weir: truncated path");
@@ -526,6 +596,7 @@ export function weir_transform(ptr: i32, len: i32): i64 {
   const out = theOutput;
   const nd = declared.length;
   while (r.views.length < nd) r.views.push(new View());
+  while (gTypes.length < nd) { gTypes.push(0); gOffs.push(0); gLens.push(0); }
   for (let i: u32 = 0; i < count; i++) {
     if (p + 4 + 4 > end) return errorFrame("weir: truncated record " + i.toString());
     p += 4; // record flags
@@ -560,6 +631,15 @@ export function weir_transform(ptr: i32, len: i32): i64 {
       }
     }
     if (p > end) return errorFrame("weir: record " + i.toString() + " runs past the frame");
+    if (!(flags & FLAG_VIEWS) && nd > 0) {
+      // No views from the host: the SDK parses the record itself.
+      resolveViews(r.data, <usize>r.dataLen, declared, gTypes, gOffs, gLens);
+      const vb = viewBase();
+      for (let k = 0; k < nd; k++) {
+        const v = unchecked(r.views[k]);
+        v.type = gTypes[k]; v.ptr = vb + <usize>gOffs[k]; v.len = gLens[k];
+      }
+    }
     // Outcome: status, then the outputs the handler emits.
     const mark = outLen;
     reserve(5);
@@ -569,8 +649,8 @@ export function weir_transform(ptr: i32, len: i32): i64 {
     out.status = 0;
     out.count = 0;
     theDoc.open = false;
+    current = r;
     handler(r, out);
-    if (docWithoutHostOps) return errorFrame(NO_HOST_OPS);
     if (theDoc.open) out.endDoc(); // a document the handler did not finish
     if (out.status == 0) {
       store<u32>(outPtr + out.countAt, out.count);
@@ -591,3 +671,73 @@ export function weir_transform(ptr: i32, len: i32): i64 {
   if (p != end) return errorFrame("weir: " + (end - p).toString() + " trailing bytes after the last record");
   return packed();
 }
+
+/**
+ * weir_batch: the plain Extism entry point (sdk/ABI.md "Exports"): the
+ * Extism input is an input frame, the output an output or error frame. A
+ * host that does not set FlagHostOps gets documents applied by the SDK.
+ */
+export function weir_batch(): i32 {
+  const n = <usize>extism_input_length();
+  const p = <usize>weir_alloc(<i32>n);
+  if (p == 0 && n > 0) return 1;
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) store<u64>(p + i, extism_input_load_u64(<u64>i));
+  for (; i < n; i++) store<u8>(p + i, <u8>extism_input_load_u8(<u64>i));
+  const res = weir_transform(<i32>p, <i32>n);
+  const optr = <usize>(<u64>res >>> 32);
+  const olen = <usize>(<u64>res & 0xffffffff);
+  const off = extism_alloc(<u64>olen);
+  if (off == 0 && olen > 0) return 1;
+  let k: usize = 0;
+  for (; k + 8 <= olen; k += 8) extism_store_u64(off + <u64>k, load<u64>(optr + k));
+  for (; k < olen; k++) extism_store_u8(off + <u64>k, <u32>load<u8>(optr + k));
+  extism_output_set(off, <u64>olen);
+  return 0;
+}
+
+// kernelString copies s (UTF-8) into a new Extism kernel memory block.
+function kernelString(s: string): u64 {
+  const b = String.UTF8.encode(s);
+  const n = <u64>b.byteLength;
+  const off = extism_alloc(n);
+  const p = changetype<usize>(b);
+  for (let i: u64 = 0; i < n; i++) extism_store_u8(off + i, <u32>load<u8>(p + <usize>i));
+  return off;
+}
+
+/**
+ * The stage's config value for key (the pipeline's `config:` map, Extism
+ * config), or null when it is not set. A host call: read config at top
+ * level or rarely, not per record.
+ */
+export function config(key: string): string | null {
+  const k = kernelString(key);
+  const v = extism_config_get(k);
+  extism_free(k);
+  if (v == 0) return null;
+  const n = <usize>extism_length(v);
+  const buf = new ArrayBuffer(<i32>n);
+  const p = changetype<usize>(buf);
+  for (let i: usize = 0; i < n; i++) store<u8>(p + i, <u8>extism_load_u8(v + <u64>i));
+  extism_free(v);
+  return String.UTF8.decode(buf);
+}
+
+function log(level: i32, msg: string): void {
+  const m = kernelString(msg);
+  if (level == 0) extism_log_debug(m);
+  else if (level == 1) extism_log_info(m);
+  else if (level == 2) extism_log_warn(m);
+  else extism_log_error(m);
+  extism_free(m);
+}
+
+/** Logs through the host (weir's log, with the stage and module). */
+export function logDebug(msg: string): void { log(0, msg); }
+/** Logs through the host at info. */
+export function logInfo(msg: string): void { log(1, msg); }
+/** Logs through the host at warn. */
+export function logWarn(msg: string): void { log(2, msg); }
+/** Logs through the host at error. */
+export function logError(msg: string): void { log(3, msg); }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
@@ -207,9 +208,18 @@ func sameOutcomes(t *testing.T, name string, want, got []outcome) {
 // weir's plain Extism path, extism go-sdk and the Extism JS host in Node.
 func TestSameOutputOnEveryHost(t *testing.T) {
 	recs := corpus(t)
-	for _, mod := range []string{"modules/passthrough", "modules/cloudtrail-ecs"} {
+	root := hosttest.RepoRoot(t)
+	for _, mod := range []string{"modules/passthrough", "modules/cloudtrail-ecs", "modules/passthrough-as", "modules/cloudtrail-ecs-as"} {
 		t.Run(filepath.Base(mod), func(t *testing.T) {
-			wasm, err := os.ReadFile(hosttest.GoModule(t, mod))
+			var path string
+			if strings.HasSuffix(mod, "-as") {
+				// AssemblyScript SDK modules: weir_batch applies their
+				// documents in the guest on plain hosts.
+				path = hosttest.AssemblyScript(t, filepath.Join(root, mod, filepath.Base(mod)+".ts"), "--runtime", "stub")
+			} else {
+				path = hosttest.GoModule(t, mod)
+			}
+			wasm, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -391,18 +401,35 @@ func TestCloudTrailECSAssemblyScript(t *testing.T) {
 		t.Fatalf("%d of %d records normalized, want all but the %d that are not CloudTrail events", ok, len(recs), notCT)
 	}
 
-	// Without FlagHostOps the SDK cannot apply its documents: the batch
-	// fails with an error frame; with it, the same batch is an output frame.
+	// Without FlagHostOps the SDK applies its documents itself: the same
+	// bytes as the host applying them.
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
-	mod, err := rt.Instantiate(ctx, asWasm)
+	if _, err := rt.Instantiate(ctx, asWasm); err == nil {
+		t.Fatal("the module instantiated without extism:host/env: does it still export weir_batch?")
+	}
+	rt2 := wazero.NewRuntime(ctx)
+	defer rt2.Close(ctx)
+	if _, err := rt2.NewHostModuleBuilder("extism:host/env").
+		NewFunctionBuilder().WithFunc(func() uint64 { panic("input_length") }).Export("input_length").
+		NewFunctionBuilder().WithFunc(func(uint64) uint64 { panic("input_load_u64") }).Export("input_load_u64").
+		NewFunctionBuilder().WithFunc(func(uint64) uint32 { panic("input_load_u8") }).Export("input_load_u8").
+		NewFunctionBuilder().WithFunc(func(uint64) uint64 { panic("alloc") }).Export("alloc").
+		NewFunctionBuilder().WithFunc(func(uint64, uint64) { panic("store_u64") }).Export("store_u64").
+		NewFunctionBuilder().WithFunc(func(uint64, uint32) { panic("store_u8") }).Export("store_u8").
+		NewFunctionBuilder().WithFunc(func(uint64, uint64) { panic("output_set") }).Export("output_set").
+		Instantiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mod, err := rt2.Instantiate(ctx, asWasm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, flags := range []uint16{0, frame.FlagHostOps} {
+	var docs [2][]byte
+	for i, flags := range []uint16{0, frame.FlagHostOps} {
 		in := frame.NewInput(nil, flags, nil)
-		in.AddRecord([]byte(`{"eventName":"X"}`), "", "1", 0, 0, "")
+		in.AddRecord([]byte(`{"eventName":"X","eventTime":"2024-01-01T00:00:00Z"}`), "", "1", 0, 0, "")
 		b := in.Finish()
 		res, err := mod.ExportedFunction("weir_alloc").Call(ctx, uint64(len(b)))
 		if err != nil || !mod.Memory().Write(uint32(res[0]), b) {
@@ -416,11 +443,31 @@ func TestCloudTrailECSAssemblyScript(t *testing.T) {
 		if !ok || len(out) < 16 {
 			t.Fatalf("flags %d: no frame", flags)
 		}
-		switch {
-		case flags == 0 && (out[4] != 3 || !bytes.Contains(out, []byte("lacks FlagHostOps"))):
-			t.Errorf("without FlagHostOps: frame type %d %q, want an error frame naming FlagHostOps", out[4], out[16:])
-		case flags != 0 && out[4] != 2:
-			t.Errorf("with FlagHostOps: frame type %d %q, want an output frame", out[4], out[16:])
+		or, err := frame.ReadOutput(out, 1)
+		if err != nil {
+			t.Fatalf("flags %d: %v", flags, err)
 		}
+		var rec frame.OutRecord
+		if err := or.Next(&rec); err != nil || rec.Status != frame.StatusOK || len(rec.Outputs) != 1 {
+			t.Fatalf("flags %d: %v %+v", flags, err, rec)
+		}
+		o := rec.Outputs[0]
+		switch {
+		case flags == 0 && o.Kind != frame.OutputRaw:
+			t.Fatalf("without FlagHostOps: output kind %d, want raw (applied by the SDK)", o.Kind)
+		case flags == 0:
+			docs[i] = bytes.Clone(o.Body)
+		default:
+			if o.Kind != frame.OutputOps {
+				t.Fatalf("with FlagHostOps: output kind %d, want ops", o.Kind)
+			}
+			var a frame.Applier
+			if docs[i], err = a.Apply(nil, o.Kind, o.Body, []byte(`{"eventName":"X","eventTime":"2024-01-01T00:00:00Z"}`), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !bytes.Equal(docs[0], docs[1]) || len(docs[0]) < 20 {
+		t.Errorf("the SDK's document differs from the host's:\n  sdk: %s\n host: %s", docs[0], docs[1])
 	}
 }

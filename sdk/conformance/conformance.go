@@ -6,21 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-
 	"github.com/weirhq/weir/engine/frame"
 	"github.com/weirhq/weir/host/hosttest"
+	"github.com/weirhq/weir/sdk/abicheck"
 )
 
 // CommandSource is the source of the records whose partition key holds
@@ -44,69 +39,21 @@ type Options struct {
 	RawOps bool
 }
 
-// Vector is one golden frame's description in vectors.json (see
-// sdk/testdata/frames/README.md). Fields this package does not check are
-// left out.
-type Vector struct {
-	Name     string    `json:"name"`
-	File     string    `json:"file"`
-	Kind     string    `json:"kind"`
-	Flags    *uint16   `json:"flags"`
-	Paths    []string  `json:"paths"`
-	Records  []Record  `json:"records"`
-	Outcomes []Outcome `json:"outcomes"`
-	Message  string    `json:"message"`
-	Decoder  string    `json:"decoder"`
-}
-
-// Record is an input record's description.
-type Record struct {
-	Data            *string `json:"data"`
-	DataLen         int     `json:"data_len"`
-	DataSHA256      string  `json:"data_sha256"`
-	PartitionKey    string  `json:"partition_key"`
-	SequenceNumber  string  `json:"sequence_number"`
-	SubSequence     uint64  `json:"sub_sequence"`
-	ArrivalUnixNano int64   `json:"arrival_unix_nano"`
-	Source          string  `json:"source"`
-	Views           []View  `json:"views"`
-}
-
-// View is a view's description: its type name and value bytes.
-type View struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
-}
-
-// Outcome is one record's outcome in an output frame.
-type Outcome struct {
-	Status  string   `json:"status"`
-	Message string   `json:"message"`
-	Outputs []Output `json:"outputs"`
-}
-
-// Output is one output: raw with a body, or an op list (ops, edit) with
-// the document it makes of Input (Applied) or the error it gives.
-type Output struct {
-	Kind       string  `json:"kind"`
-	Route      string  `json:"route"`
-	Body       *string `json:"body"`
-	Ops        []Op    `json:"ops"`
-	Input      string  `json:"input"`
-	Applied    string  `json:"applied"`
-	ApplyError string  `json:"apply_error"`
-}
-
-// Op is one operation of an op list.
-type Op struct {
-	Op    string `json:"op"`
-	Path  string `json:"path"`
-	Value string `json:"value"`
-	Src   string `json:"src"`
-	Int   *int64 `json:"int"`
-	Algo  string `json:"algo"`
-	Hex   string `json:"hex"`
-}
+// The vector descriptions, shared with sdk/abicheck (weir abi-check).
+type (
+	// Vector is one golden frame's description in vectors.json.
+	Vector = abicheck.Vector
+	// Record is an input record's description.
+	Record = abicheck.Record
+	// View is a view's description.
+	View = abicheck.View
+	// Outcome is one record's outcome in an output frame.
+	Outcome = abicheck.Outcome
+	// Output is one output of an outcome.
+	Output = abicheck.Output
+	// Op is one operation of an op list.
+	Op = abicheck.Op
+)
 
 // Load reads vectors.json and the frame files of dir ("" = the
 // repository's sdk/testdata/frames).
@@ -115,24 +62,11 @@ func Load(tb testing.TB, dir string) ([]Vector, map[string][]byte) {
 	if dir == "" {
 		dir = filepath.Join(hosttest.RepoRoot(tb), "sdk", "testdata", "frames")
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "vectors.json"))
+	vs, bins, err := abicheck.Load(dir)
 	if err != nil {
 		tb.Fatalf("conformance: %v", err)
 	}
-	var f struct{ Vectors []Vector }
-	if err := json.Unmarshal(b, &f); err != nil {
-		tb.Fatalf("conformance: vectors.json: %v", err)
-	}
-	if len(f.Vectors) == 0 {
-		tb.Fatal("conformance: vectors.json lists no vectors")
-	}
-	bins := map[string][]byte{}
-	for _, v := range f.Vectors {
-		if bins[v.File], err = os.ReadFile(filepath.Join(dir, v.File)); err != nil {
-			tb.Fatalf("conformance: %v", err)
-		}
-	}
-	return f.Vectors, bins
+	return vs, bins
 }
 
 // Run runs every golden vector through the module wasm (see the package
@@ -464,109 +398,40 @@ func checkApply(t *testing.T, m *module, v Vector, opts Options) (notRun []strin
 	return notRun
 }
 
-// module is the module under test, instantiated on wazero with WASI and
-// stubs that trap for any extism:host/env import (the fast path must not
-// call them).
+// module is the module under test, instantiated by sdk/abicheck on
+// wazero with WASI and stubs that trap for any extism:host/env import (the
+// fast path must not call them).
 type module struct {
-	mod                             api.Module
-	alloc, transform, manifest, abi api.Function
+	*abicheck.Module
 }
 
 func instantiate(t *testing.T, wasm []byte) *module {
 	t.Helper()
 	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
-	t.Cleanup(func() { _ = r.Close(ctx) })
-	wasi_snapshot_preview1.MustInstantiate(ctx, r)
-	cm, err := r.CompileModule(ctx, wasm)
+	m, err := abicheck.Instantiate(ctx, wasm, true)
 	if err != nil {
-		t.Fatalf("conformance: compile: %v", err)
+		t.Fatalf("conformance: %v", err)
 	}
-	env := r.NewHostModuleBuilder("extism:host/env")
-	needEnv := false
-	for _, def := range cm.ImportedFunctions() {
-		mod, name, _ := def.Import()
-		switch mod {
-		case "extism:host/env":
-			needEnv = true
-			env.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) {
-				panic("extism:host/env." + name + " called on the fast path")
-			}), def.ParamTypes(), def.ResultTypes()).Export(name)
-		case "wasi_snapshot_preview1":
-		default:
-			t.Fatalf("conformance: the module imports %s.%s", mod, name)
-		}
-	}
-	if needEnv {
-		if _, err := env.Instantiate(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := wazero.NewModuleConfig().WithName("conformance").WithStderr(os.Stderr)
-	if _, ok := cm.ExportedFunctions()["_initialize"]; ok {
-		cfg = cfg.WithStartFunctions("_initialize")
-	}
-	mod, err := r.InstantiateModule(ctx, cm, cfg)
-	if err != nil {
-		t.Fatalf("conformance: instantiate: %v", err)
-	}
-	m := &module{mod: mod, alloc: mod.ExportedFunction("weir_alloc"), transform: mod.ExportedFunction("weir_transform"),
-		manifest: mod.ExportedFunction("weir_manifest"), abi: mod.ExportedFunction("weir_abi_version")}
-	if m.alloc == nil || m.transform == nil || m.manifest == nil || m.abi == nil {
-		t.Fatal("conformance: the module lacks one of weir_alloc, weir_transform, weir_manifest, weir_abi_version")
-	}
-	if res, err := m.abi.Call(ctx); err != nil || res[0] != uint64(frame.Version) {
-		t.Fatalf("conformance: weir_abi_version: %v %v", res, err)
-	}
-	return m
-}
-
-// read copies (ptr << 32) | len out of the module's memory.
-func (m *module) read(t *testing.T, packed uint64) []byte {
-	t.Helper()
-	b, ok := m.mod.Memory().Read(uint32(packed>>32), uint32(packed))
-	if !ok {
-		t.Fatalf("result %#x is out of the module's memory", packed)
-	}
-	return bytes.Clone(b)
+	t.Cleanup(func() { _ = m.Close(ctx) })
+	return &module{m}
 }
 
 // call runs one frame through weir_alloc and weir_transform.
 func (m *module) call(t *testing.T, f []byte) []byte {
 	t.Helper()
-	ctx := context.Background()
-	res, err := m.alloc.Call(ctx, uint64(len(f)))
-	if err != nil || uint32(res[0]) == 0 {
-		t.Fatalf("weir_alloc(%d): %v %v", len(f), res, err)
-	}
-	ptr := uint32(res[0])
-	if !m.mod.Memory().Write(ptr, f) {
-		t.Fatalf("weir_alloc returned %#x, out of memory", ptr)
-	}
-	res, err = m.transform.Call(ctx, uint64(ptr), uint64(len(f)))
+	out, err := m.Call(context.Background(), f)
 	if err != nil {
-		t.Fatalf("weir_transform: %v", err)
+		t.Fatal(err)
 	}
-	if res[0] == 0 {
-		t.Fatal("weir_transform returned 0 (no frame)")
-	}
-	return m.read(t, res[0])
+	return out
 }
 
 // paths returns the paths the module's manifest declares.
 func (m *module) paths(t *testing.T) []string {
 	t.Helper()
-	res, err := m.manifest.Call(context.Background())
+	man, err := m.Manifest(context.Background())
 	if err != nil {
-		t.Fatalf("weir_manifest: %v", err)
-	}
-	var man struct {
-		ABI   int      `json:"abi"`
-		Paths []string `json:"paths"`
-	}
-	b := m.read(t, res[0])
-	if err := json.Unmarshal(b, &man); err != nil || man.ABI != int(frame.Version) {
-		t.Fatalf("manifest %s: %v", b, err)
+		t.Fatal(err)
 	}
 	return man.Paths
 }

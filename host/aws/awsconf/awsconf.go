@@ -104,6 +104,17 @@ func Endpoint(endpoint string) *string {
 	return aws.String(endpoint)
 }
 
+// EndpointOr returns a pointer to endpoint, or dflt when endpoint is
+// empty. Outputs pass the client's BaseEndpoint as dflt so that an output
+// without "endpoint" keeps what the SDK resolved from the environment
+// (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, endpoint_url).
+func EndpointOr(endpoint string, dflt *string) *string {
+	if endpoint == "" {
+		return dflt
+	}
+	return aws.String(endpoint)
+}
+
 // Backoff returns the wait before retry attempt (1-based): full jitter
 // over an exponential from base, capped at max (deliver.Backoff, which
 // the outputs' delivery loop uses).

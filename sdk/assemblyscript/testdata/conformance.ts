@@ -9,7 +9,7 @@ import {
   VIEW_STRING, VIEW_NUMBER, VIEW_OBJECT, VIEW_ARRAY,
   OP_SET_JSON, OP_SET_STRING, OP_COPY, OP_SET_ORIGINAL, OP_SET_DIGEST, OP_DELETE, OP_SET_INT, OP_COPY_STRING,
 } from "../weir";
-export { weir_abi_version, weir_alloc, weir_transform, weir_manifest } from "../weir";
+export { weir_abi_version, weir_alloc, weir_transform, weir_manifest, weir_batch } from "../weir";
 
 function myAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
   unreachable();
@@ -105,6 +105,16 @@ function run(r: Record, out: Output): void {
         doc = out.beginDoc(readStr());
         break;
       }
+      case 0x45: { // 'E': begin an edit of the record
+        doc = out.beginEdit(readStr());
+        break;
+      }
+      case 0x58: { // 'X': raw op bytes
+        if (doc == null) { out.fail(MALFORMED); return; }
+        const p = readBytes();
+        doc!.appendRaw(p, lastLen);
+        break;
+      }
       case 0x5a: { // 'Z': end it
         out.endDoc();
         doc = null;
@@ -159,8 +169,6 @@ function run(r: Record, out: Output): void {
         break;
       }
       default: {
-        // 'E' (edit) and 'X' (raw op bytes) included: this SDK has no API
-        // for them.
         out.fail(MALFORMED);
         return;
       }
