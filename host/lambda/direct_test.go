@@ -76,3 +76,17 @@ func TestEventBridgeInput(t *testing.T) {
 		t.Fatalf("opened %v, outputs %q", opened, out.got)
 	}
 }
+
+// TestDeadLetterRedacted: Handler.Redact (engine.Config.Redact in the
+// bootstrap) is applied to the error text of the dead letters the
+// handler writes.
+func TestDeadLetterRedacted(t *testing.T) {
+	h, _, dlq := newHandler(t, 1)
+	h.Redact = func(s string) string { return strings.ReplaceAll(s, "JSON object", "${secret:x}") }
+	if _, err := h.Invoke(context.Background(), []byte(`["bad"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if len(dlq.got) != 1 || !strings.Contains(string(dlq.got[0]), `not a ${secret:x}`) || strings.Contains(string(dlq.got[0]), "JSON object") {
+		t.Fatalf("dead letters %q", dlq.got)
+	}
+}
