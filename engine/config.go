@@ -184,8 +184,9 @@ func (l Limits) Preempts() bool { return l.Preempt == nil || *l.Preempt }
 // OutputConfig configures a sink.
 type OutputConfig struct {
 	// Type is "stdout", "stderr", "file", "discard", or one of the AWS
-	// outputs "kinesis", "firehose", "s3", "sqs", "dynamodb" (served by
-	// sinks registered with RegisterSink).
+	// outputs "kinesis", "firehose", "s3", "sqs", "dynamodb", "sns",
+	// "eventbridge", "lambda", or "http" (served by sinks registered with
+	// RegisterSink).
 	Type string `json:"type" yaml:"type"`
 	// Path is the file written by the "file" type (NDJSON, appended).
 	// A relative path is resolved against Config.Dir.
@@ -254,6 +255,55 @@ type OutputConfig struct {
 	// Larger outputs are errors naming them; aggregated records are
 	// packed up to it.
 	MaxRecordBytes int64 `json:"max_record_bytes,omitempty" yaml:"max_record_bytes,omitempty"`
+
+	// URL is the endpoint the "http" output POSTs to; with a Preset, the
+	// preset's path is used when URL has none (Splunk HEC:
+	// /services/collector/event, Datadog: /api/v2/logs, Elasticsearch:
+	// /_bulk or /<index>/_bulk; Sumo Logic: the HTTP source URL as is).
+	URL string `json:"url,omitempty" yaml:"url,omitempty"`
+	// Preset shapes "http" requests for a SIEM: "splunk_hec", "datadog",
+	// "elasticsearch" (also OpenSearch) or "sumologic" (see HTTPPresets).
+	Preset string `json:"preset,omitempty" yaml:"preset,omitempty"`
+	// Headers are set on every "http" request (values may be
+	// ${secret:ID} references).
+	Headers map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	// Token is the credential a Preset puts where its service expects it
+	// (Splunk: "Authorization: Splunk <token>"; Datadog: DD-API-KEY;
+	// Elasticsearch: "Authorization: ApiKey <token>"); use ${secret:ID}.
+	Token string `json:"token,omitempty" yaml:"token,omitempty"`
+	// Format of an "http" request body: "ndjson" (one output per line,
+	// the default) or "json_array". Presets fix their own.
+	Format string `json:"format,omitempty" yaml:"format,omitempty"`
+	// MaxRequestBytes and MaxRequestEntries bound one "http" request
+	// (uncompressed body bytes, outputs); 0: the preset's, else 1 MiB and
+	// 500. MaxEntryBytes bounds one output (0: the preset's, else
+	// MaxRequestBytes).
+	MaxRequestBytes   int `json:"max_request_bytes,omitempty" yaml:"max_request_bytes,omitempty"`
+	MaxRequestEntries int `json:"max_request_entries,omitempty" yaml:"max_request_entries,omitempty"`
+	MaxEntryBytes     int `json:"max_entry_bytes,omitempty" yaml:"max_entry_bytes,omitempty"`
+	// Index is the Elasticsearch/OpenSearch index of the "elasticsearch"
+	// preset's bulk actions (else the URL's /<index>/_bulk decides).
+	Index string `json:"index,omitempty" yaml:"index,omitempty"`
+	// AllowHosts lists the hosts the "http" output may reach, with the
+	// semantics of capabilities.http.allow_hosts; the URL's host must be
+	// in it. Credential and metadata endpoints are always refused.
+	AllowHosts []string `json:"allow_hosts,omitempty" yaml:"allow_hosts,omitempty"`
+	// AllowPrivate lets the hosts AllowHosts names (not "*") resolve to
+	// loopback and private addresses ("http").
+	AllowPrivate bool `json:"allow_private,omitempty" yaml:"allow_private,omitempty"`
+	// TopicARN is the SNS topic ("sns").
+	TopicARN string `json:"topic_arn,omitempty" yaml:"topic_arn,omitempty"`
+	// EventBus is the EventBridge event bus name or ARN ("eventbridge";
+	// default "default"); Source and DetailType are set on every event
+	// (default "weir" and "weir.output").
+	EventBus   string `json:"event_bus,omitempty" yaml:"event_bus,omitempty"`
+	Source     string `json:"source,omitempty" yaml:"source,omitempty"`
+	DetailType string `json:"detail_type,omitempty" yaml:"detail_type,omitempty"`
+	// Function is the Lambda function name or ARN ("lambda");
+	// InvocationType is "RequestResponse" (default: the function's result
+	// is awaited and a function error fails delivery) or "Event".
+	Function       string `json:"function,omitempty" yaml:"function,omitempty"`
+	InvocationType string `json:"invocation_type,omitempty" yaml:"invocation_type,omitempty"`
 }
 
 // BatchConfig is an output's batching (OutputConfig.Batch): outputs are

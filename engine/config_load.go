@@ -62,11 +62,30 @@ const (
 	OutputFile    = "file"
 	OutputDiscard = "discard"
 	// The AWS outputs; their sinks live outside engine (RegisterSink).
-	OutputKinesis  = "kinesis"
-	OutputFirehose = "firehose"
-	OutputS3       = "s3"
-	OutputSQS      = "sqs"
-	OutputDynamoDB = "dynamodb"
+	OutputKinesis     = "kinesis"
+	OutputFirehose    = "firehose"
+	OutputS3          = "s3"
+	OutputSQS         = "sqs"
+	OutputDynamoDB    = "dynamodb"
+	OutputSNS         = "sns"
+	OutputEventBridge = "eventbridge"
+	OutputLambda      = "lambda"
+	// OutputHTTP POSTs batches to an allow-listed endpoint.
+	OutputHTTP = "http"
+)
+
+// Values of OutputConfig.Preset.
+const (
+	PresetSplunkHEC     = "splunk_hec"
+	PresetDatadog       = "datadog"
+	PresetElasticsearch = "elasticsearch"
+	PresetSumoLogic     = "sumologic"
+)
+
+// Values of OutputConfig.Format.
+const (
+	HTTPFormatNDJSON    = "ndjson"
+	HTTPFormatJSONArray = "json_array"
 )
 
 // Values of OutputConfig.Compression.
@@ -82,19 +101,24 @@ const DefaultS3Key = "{date}/{hour}/{uuid}.ndjson{ext}"
 // outputFields lists, per output type, the fields it requires and the
 // optional ones it accepts (by YAML name).
 var outputFields = map[string]struct{ required, optional []string }{
-	OutputStdout:   {},
-	OutputStderr:   {},
-	OutputDiscard:  {},
-	OutputFile:     {required: []string{"path"}},
-	OutputKinesis:  {required: []string{"stream"}, optional: []string{"aggregate", "endpoint", "region", "max_attempts", "max_record_bytes"}},
-	OutputFirehose: {required: []string{"stream"}, optional: []string{"endpoint", "region", "max_attempts"}},
-	OutputS3:       {required: []string{"bucket"}, optional: []string{"key", "compression", "endpoint", "region", "max_attempts"}},
-	OutputSQS:      {required: []string{"queue_url"}, optional: []string{"endpoint", "region", "max_attempts"}},
-	OutputDynamoDB: {required: []string{"table"}, optional: []string{"endpoint", "region", "max_attempts"}},
+	OutputStdout:      {},
+	OutputStderr:      {},
+	OutputDiscard:     {},
+	OutputFile:        {required: []string{"path"}},
+	OutputKinesis:     {required: []string{"stream"}, optional: []string{"aggregate", "endpoint", "region", "max_attempts", "max_record_bytes"}},
+	OutputFirehose:    {required: []string{"stream"}, optional: []string{"endpoint", "region", "max_attempts"}},
+	OutputS3:          {required: []string{"bucket"}, optional: []string{"key", "compression", "endpoint", "region", "max_attempts"}},
+	OutputSQS:         {required: []string{"queue_url"}, optional: []string{"endpoint", "region", "max_attempts"}},
+	OutputDynamoDB:    {required: []string{"table"}, optional: []string{"endpoint", "region", "max_attempts"}},
+	OutputSNS:         {required: []string{"topic_arn"}, optional: []string{"endpoint", "region", "max_attempts"}},
+	OutputEventBridge: {optional: []string{"event_bus", "source", "detail_type", "endpoint", "region", "max_attempts"}},
+	OutputLambda:      {required: []string{"function"}, optional: []string{"invocation_type", "endpoint", "region", "max_attempts"}},
+	OutputHTTP: {required: []string{"url", "allow_hosts"}, optional: []string{"preset", "headers", "token", "format", "compression",
+		"max_request_bytes", "max_request_entries", "max_entry_bytes", "index", "allow_private", "max_attempts"}},
 }
 
 // outputTypeList is the list of output types, for messages.
-const outputTypeList = "stdout, stderr, file, discard, kinesis, firehose, s3, sqs, dynamodb"
+const outputTypeList = "stdout, stderr, file, discard, kinesis, firehose, s3, sqs, dynamodb, sns, eventbridge, lambda, http"
 
 // moreOutputFields are optional fields added by issue #13 (kept apart
 // from outputFields so that the table's lines stay as they were).
@@ -136,6 +160,11 @@ func (oc OutputConfig) setFields() map[string]bool {
 		"compression": oc.Compression != "", "queue_url": oc.QueueURL != "", "table": oc.Table != "",
 		"aggregate": oc.Aggregate != nil, "endpoint": oc.Endpoint != "", "region": oc.Region != "",
 		"max_attempts": oc.MaxAttempts != 0, "max_record_bytes": oc.MaxRecordBytes != 0,
+		"url": oc.URL != "", "preset": oc.Preset != "", "headers": len(oc.Headers) > 0, "token": oc.Token != "",
+		"format": oc.Format != "", "max_request_bytes": oc.MaxRequestBytes != 0, "max_request_entries": oc.MaxRequestEntries != 0,
+		"max_entry_bytes": oc.MaxEntryBytes != 0, "index": oc.Index != "", "allow_hosts": len(oc.AllowHosts) > 0,
+		"allow_private": oc.AllowPrivate, "topic_arn": oc.TopicARN != "", "event_bus": oc.EventBus != "", "source": oc.Source != "",
+		"detail_type": oc.DetailType != "", "function": oc.Function != "", "invocation_type": oc.InvocationType != "",
 	} {
 		if v {
 			set[name] = true
@@ -567,6 +596,12 @@ func (c *Config) Validate() error {
 		}
 		if oc.QueueURL != "" && !isRef(oc.QueueURL) && !strings.HasPrefix(oc.QueueURL, "http://") && !strings.HasPrefix(oc.QueueURL, "https://") {
 			bad(f+".queue_url", "must be an http:// or https:// URL (got %q)", oc.QueueURL)
+		}
+		if oc.Type == OutputHTTP {
+			validateHTTPOutput(oc, f, bad)
+		}
+		if !oneOf(oc.InvocationType, "RequestResponse", "Event") {
+			bad(f+".invocation_type", "must be RequestResponse or Event (got %q)", oc.InvocationType)
 		}
 		for _, e := range oc.moreOutputProblems() {
 			bad(f+"."+e[0], "%s", e[1])

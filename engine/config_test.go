@@ -128,7 +128,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad sha256", stage + "    sha256: abcd\n", `stages[0].sha256: must be 64 hex digits`},
 		{"duplicate derived name", stage + "  - module: s3://b/a.wasm\n", `stages[1].name: duplicate stage name "a" (also stages[0])`},
 		{"duplicate explicit name", "version: 1\nstages:\n  - {name: n, module: a.wasm}\n  - {name: n, module: b.wasm}\n", `stages[1].name: duplicate stage name "n"`},
-		{"output type", stage + "outputs:\n  out:\n    type: kafka\n", `pipeline.yaml: outputs.out.type: must be one of stdout, stderr, file, discard, kinesis, firehose, s3, sqs, dynamodb (got "kafka")`},
+		{"output type", stage + "outputs:\n  out:\n    type: kafka\n", `pipeline.yaml: outputs.out.type: must be one of stdout, stderr, file, discard, kinesis, firehose, s3, sqs, dynamodb, sns, eventbridge, lambda, http (got "kafka")`},
 		{"output type missing", stage + "outputs:\n  out:\n    path: x\n", "outputs.out.type: required"},
 		{"file without path", stage + "outputs:\n  out:\n    type: file\n", "outputs.out.path: required for type file"},
 		{"path on stdout", stage + "outputs:\n  out:\n    type: stdout\n    path: x\n", "outputs.out.path: only used by type file"},

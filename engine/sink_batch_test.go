@@ -240,7 +240,7 @@ func TestOutputSettingsErrors(t *testing.T) {
 	const stage = "version: 1\nstages:\n  - module: a.wasm\noutputs:\n"
 	for _, tc := range []struct{ in, want string }{
 		{"  o: {type: stdout, batch: {count: 1}}\n", "outputs.o.batch: only used by type"},
-		{"  o: {type: file, path: x, assume_role_arn: 'arn:aws:iam::1:role/r'}\n", "outputs.o.assume_role_arn: only used by type dynamodb, firehose, kinesis, s3, sqs"},
+		{"  o: {type: file, path: x, assume_role_arn: 'arn:aws:iam::1:role/r'}\n", "outputs.o.assume_role_arn: only used by type dynamodb, eventbridge, firehose, kinesis, lambda, s3, sns, sqs"},
 		{"  o: {type: s3, bucket: b, assume_role_arn: 'role/r'}\n", "outputs.o.assume_role_arn: must be an IAM role ARN"},
 		{"  o: {type: s3, bucket: b, storage_class: COLD}\n", `outputs.o.storage_class: must be one of STANDARD,`},
 		{"  o: {type: s3, bucket: b, checksum_algorithm: MD5}\n", `outputs.o.checksum_algorithm: must be one of CRC32, CRC32C, CRC64NVME, SHA1, SHA256 (got "MD5")`},

@@ -9,115 +9,17 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/allowlist"
+	"github.com/weirhq/weir/host/netguard"
 )
-
-// credentialAddrs are the cloud credential and metadata services. A
-// request never reaches them, on any port, whatever the capability says
-// (allow_private and allow_hosts included): the check runs at connect time
-// on the resolved address, so no host name (nor a DNS rebinding) leads
-// there.
-var credentialAddrs = map[netip.Addr]string{
-	netip.MustParseAddr("169.254.169.254"): "the EC2 instance metadata service (IMDS)",
-	netip.MustParseAddr("fd00:ec2::254"):   "the EC2 instance metadata service (IMDS, IPv6)",
-	netip.MustParseAddr("169.254.170.2"):   "the ECS task credentials and metadata endpoint",
-	netip.MustParseAddr("169.254.170.23"):  "the EKS Pod Identity agent",
-	netip.MustParseAddr("fd00:ec2::23"):    "the EKS Pod Identity agent (IPv6)",
-}
-
-// nat64 is the well-known NAT64 prefix (RFC 6052): an address in it
-// embeds an IPv4 address, checked like the address itself.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
-
-// defaultAgentPort is the port of the AppConfig agent (Lambda extension)
-// when AWS_APPCONFIG_EXTENSION_HTTP_PORT is not set.
-const defaultAgentPort = "2772"
-
-// runtimeEndpoint is a local endpoint of the runtime that requests never
-// reach: its port on addr, on every loopback (and unspecified) address
-// when loopback is set, or on every address when addr is not valid (a
-// host name that cannot be checked at connect time).
-type runtimeEndpoint struct {
-	addr     netip.Addr
-	loopback bool
-	port     uint16
-	what     string
-}
-
-// runtimeEndpoints reads the runtime's endpoints from the environment:
-// the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API, also the Extensions and
-// Telemetry APIs), the AppConfig agent (AWS_APPCONFIG_EXTENSION_HTTP_PORT,
-// or 2772 inside Lambda) and a container credentials endpoint
-// (AWS_CONTAINER_CREDENTIALS_FULL_URI). It runs at every connect, so the
-// environment in effect then decides.
-func runtimeEndpoints() []runtimeEndpoint {
-	var eps []runtimeEndpoint
-	add := func(hostport, what string) {
-		host, port, err := net.SplitHostPort(hostport)
-		if err != nil {
-			return
-		}
-		n, err := strconv.ParseUint(port, 10, 16)
-		if err != nil {
-			return
-		}
-		ep := runtimeEndpoint{port: uint16(n), what: what}
-		if a, err := netip.ParseAddr(host); err == nil {
-			ep.addr, ep.loopback = a.Unmap(), a.IsLoopback()
-		} else if strings.EqualFold(host, "localhost") {
-			ep.loopback = true
-		}
-		eps = append(eps, ep)
-	}
-	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
-	if runtimeAPI != "" {
-		add(runtimeAPI, "the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API)")
-	}
-	if p := os.Getenv("AWS_APPCONFIG_EXTENSION_HTTP_PORT"); p != "" {
-		add("localhost:"+p, "the AppConfig agent (AWS_APPCONFIG_EXTENSION_HTTP_PORT)")
-	} else if runtimeAPI != "" {
-		add("localhost:"+defaultAgentPort, "the AppConfig agent's default port in Lambda")
-	}
-	if v := os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"); v != "" {
-		if u, err := url.Parse(v); err == nil && u.Hostname() != "" {
-			port := u.Port()
-			if port == "" {
-				port = strconv.Itoa(int(allowlist.DefaultPort(u.Scheme)))
-			}
-			add(net.JoinHostPort(u.Hostname(), port), "the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI)")
-		}
-	}
-	return eps
-}
-
-func (ep runtimeEndpoint) matches(ap netip.AddrPort) bool {
-	if ap.Port() != ep.port {
-		return false
-	}
-	a := ap.Addr()
-	switch {
-	case ep.loopback:
-		return a.IsLoopback() || a.IsUnspecified()
-	case ep.addr.IsValid():
-		return a == ep.addr
-	}
-	return true
-}
-
-// maxRedirects bounds the redirects one request follows.
-const maxRedirects = 5
 
 // httpService makes HTTP requests to allow-listed hosts for one Env: its
 // client (connection pool) and cache are shared with the Envs of the same
@@ -139,10 +41,7 @@ type httpClient struct {
 // apart from httpClient so that the transport (which checks addresses at
 // dial time) does not reference the httpClient: a client no Env uses is
 // collected and its idle connections closed.
-type httpPolicy struct {
-	c     engine.HTTPCapability
-	hosts allowlist.List
-}
+type httpPolicy = netguard.Policy
 
 // testResolver, when set, resolves the host names of HTTP requests
 // instead of the system's resolver (tests point it at dnsmasq).
@@ -193,7 +92,7 @@ func newHTTPClient(c engine.HTTPCapability) (*httpClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enrich: http.allow_hosts: %w", err)
 	}
-	p := &httpPolicy{c: c, hosts: hosts}
+	p := &httpPolicy{Hosts: hosts, AllowPrivate: c.AllowPrivate, Field: "http.allow_hosts", Resolver: testResolver.Load}
 	s := &httpClient{httpPolicy: p, maxBody: c.MaxBodyBytes}
 	if durationOr(c.CacheTTL, 0) > 0 {
 		s.cache = newTTLCache(10_000)
@@ -201,118 +100,11 @@ func newHTTPClient(c engine.HTTPCapability) (*httpClient, error) {
 	if s.maxBody == 0 {
 		s.maxBody = 1 << 20
 	}
-	tr := &http.Transport{
-		Proxy:                 nil, // never through an environment proxy: the dial check must see the real peer
-		DialContext:           p.dial,
-		MaxIdleConnsPerHost:   httpIdleConnsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: durationOr(c.Timeout, 5*time.Second),
-	}
-	s.client = &http.Client{
-		Transport: tr,
-		Timeout:   durationOr(c.Timeout, 5*time.Second),
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= maxRedirects {
-				return fmt.Errorf("more than %d redirects", maxRedirects)
-			}
-			return p.checkURL(req.URL)
-		},
-	}
+	s.client = p.Client(durationOr(c.Timeout, 5*time.Second), httpIdleConnsPerHost)
+	tr := s.client.Transport.(*http.Transport)
 	// Close the pool's idle connections once no Env uses the client.
 	runtime.AddCleanup(s, func(tr *http.Transport) { tr.CloseIdleConnections() }, tr)
 	return s, nil
-}
-
-// dial connects to addr (host:port, the host not yet resolved). The
-// address check runs in the dialer's Control, on each resolved address
-// right before connecting. Private addresses are allowed only for a host
-// that an allow_hosts entry names (not "*") when allow_private is set.
-func (s *httpPolicy) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	n, _ := strconv.ParseUint(port, 10, 16)
-	_, named := s.hosts.Match(host, uint16(n))
-	privateOK := s.c.AllowPrivate && named
-	if a, err := netip.ParseAddr(host); err == nil {
-		// An IP literal is checked before a socket exists (the same check
-		// runs again in Control), so the refusal does not depend on the
-		// address family being available here.
-		if err := s.checkAddr(netip.AddrPortFrom(a, uint16(n)), privateOK); err != nil {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
-		}
-	}
-	d := net.Dialer{Timeout: 5 * time.Second, Resolver: testResolver.Load(),
-		Control: func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil {
-				return fmt.Errorf("dial %s: %w", address, err)
-			}
-			return s.checkAddr(ap, privateOK)
-		}}
-	return d.DialContext(ctx, network, addr)
-}
-
-// errBlockedAddr marks a refused destination address.
-var errBlockedAddr = errors.New("destination address not allowed")
-
-// checkAddr refuses credential and runtime endpoints always, and
-// loopback, private, link-local, multicast and unspecified addresses
-// unless privateOK.
-func (s *httpPolicy) checkAddr(ap netip.AddrPort, privateOK bool) error {
-	a := ap.Addr().Unmap().WithZone("")
-	ap = netip.AddrPortFrom(a, ap.Port())
-	check := a
-	if nat64.Contains(a) {
-		b := a.As16()
-		check = netip.AddrFrom4([4]byte(b[12:]))
-	}
-	if what, ok := credentialAddrs[check]; ok {
-		return fmt.Errorf("%w: %s is %s, a cloud metadata and credentials address, always refused", errBlockedAddr, a, what)
-	}
-	for _, ep := range runtimeEndpoints() {
-		if ep.matches(ap) {
-			return fmt.Errorf("%w: %s is %s, always refused", errBlockedAddr, ap, ep.what)
-		}
-	}
-	if privateOK {
-		return nil
-	}
-	switch {
-	case a.IsLoopback(), a.IsPrivate(), a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast(), a.IsUnspecified(), a.IsMulticast(), a.IsInterfaceLocalMulticast(),
-		check.IsLoopback(), check.IsPrivate(), check.IsLinkLocalUnicast(), check.IsUnspecified():
-		if s.c.AllowPrivate {
-			return fmt.Errorf("%w: %s is a loopback, private, link-local or unspecified address, and only hosts named in http.allow_hosts may reach those (\"*\" allows public addresses only)", errBlockedAddr, a)
-		}
-		return fmt.Errorf("%w: %s is a loopback, private, link-local or unspecified address (set allow_private)", errBlockedAddr, a)
-	}
-	return nil
-}
-
-// checkURL refuses schemes other than http(s) and hosts (and ports) not
-// allow-listed.
-func (s *httpPolicy) checkURL(u *url.URL) error {
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%w: scheme %q (want http or https)", errBlockedAddr, u.Scheme)
-	}
-	host := strings.ToLower(u.Hostname())
-	if host == "" {
-		return fmt.Errorf("%w: no host in %q", errBlockedAddr, u.Redacted())
-	}
-	port := allowlist.DefaultPort(u.Scheme)
-	if p := u.Port(); p != "" {
-		n, err := strconv.ParseUint(p, 10, 16)
-		if err != nil {
-			return fmt.Errorf("%w: bad port in %q", errBlockedAddr, u.Redacted())
-		}
-		port = uint16(n)
-	}
-	if ok, _ := s.hosts.Match(host, port); !ok {
-		return fmt.Errorf("%w: host %q port %d is not in http.allow_hosts", errBlockedAddr, host, port)
-	}
-	return nil
 }
 
 func (s *httpService) call(ctx context.Context, req []byte) ([]Result, error) {
@@ -384,7 +176,7 @@ func (s *httpClient) do(ctx context.Context, q httpReq) Result {
 	if err != nil {
 		return errResult("invalid URL %q: %v", q.URL, err)
 	}
-	if err := s.checkURL(u); err != nil {
+	if err := s.CheckURL(u); err != nil {
 		return deniedResult("%v", err)
 	}
 	var body io.Reader
@@ -400,7 +192,7 @@ func (s *httpClient) do(ctx context.Context, q httpReq) Result {
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		if errors.Is(err, errBlockedAddr) {
+		if errors.Is(err, netguard.ErrBlocked) {
 			return deniedResult("%v", err)
 		}
 		var ne net.Error

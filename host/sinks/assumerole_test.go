@@ -116,16 +116,51 @@ func jsonAnswer(w http.ResponseWriter, r *http.Request) {
 			res[i] = map[string]string{"RecordId": fmt.Sprint(i)}
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"FailedPutCount": 0, "RequestResponses": res})
+	case "AWSEvents.PutEvents":
+		var req struct{ Entries []json.RawMessage }
+		_ = json.Unmarshal(body, &req)
+		res := make([]map[string]string, len(req.Entries))
+		for i := range res {
+			res[i] = map[string]string{"EventId": fmt.Sprint(i)}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"FailedEntryCount": 0, "Entries": res})
 	default:
 		http.Error(w, "unexpected target", 400)
 	}
+}
+
+// snsAnswer answers SNS PublishBatch (query protocol) accepting every
+// entry.
+func snsAnswer(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "PublishBatch" {
+		http.Error(w, "unexpected action", 400)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	var ok strings.Builder
+	for n := 1; r.Form.Has(fmt.Sprintf("PublishBatchRequestEntries.member.%d.Id", n)); n++ {
+		id := r.Form.Get(fmt.Sprintf("PublishBatchRequestEntries.member.%d.Id", n))
+		fmt.Fprintf(&ok, "<member><Id>%s</Id><MessageId>m%s</MessageId></member>", id, id)
+	}
+	fmt.Fprintf(w, `<PublishBatchResponse><PublishBatchResult><Successful>%s</Successful><Failed></Failed></PublishBatchResult></PublishBatchResponse>`, ok.String())
+}
+
+// lambdaAnswer answers Lambda Invoke (REST: POST
+// /2015-03-31/functions/NAME/invocations) with a null result.
+func lambdaAnswer(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/invocations") {
+		http.Error(w, "unexpected request", 400)
+		return
+	}
+	w.Header().Set("X-Amz-Executed-Version", "$LATEST")
+	_, _ = w.Write([]byte("null"))
 }
 
 // TestAssumeRoleEveryAWSOutput opens every AWS output with
 // assume_role_arn from a YAML pipeline: each calls the loopback STS once,
 // signed with the base credentials, and then signs its service calls with
 // the assumed credentials and session token (kinesis to kinesalite,
-// dynamodb to dynalite, s3 to gofakes3, sqs and firehose to loopback
+// dynamodb to dynalite, s3 to gofakes3, sqs, firehose, eventbridge, sns and lambda to loopback
 // servers), and the write succeeds.
 func TestAssumeRoleEveryAWSOutput(t *testing.T) {
 	hosttest.SetAWSEnv(t)
@@ -182,6 +217,9 @@ func TestAssumeRoleEveryAWSOutput(t *testing.T) {
 		{"s3", "bucket: lake", proxyTo(s3srv.URL)},
 		{"sqs", "queue_url: https://sqs.us-east-1.amazonaws.com/210987654321/q", http.HandlerFunc(jsonAnswer)},
 		{"firehose", "stream: d", http.HandlerFunc(jsonAnswer)},
+		{"eventbridge", "event_bus: security", http.HandlerFunc(jsonAnswer)},
+		{"sns", "topic_arn: arn:aws:sns:us-east-1:210987654321:alerts", http.HandlerFunc(snsAnswer)},
+		{"lambda", "function: ticketing", http.HandlerFunc(lambdaAnswer)},
 	} {
 		t.Run(tc.typ, func(t *testing.T) {
 			sts.mu.Lock()
