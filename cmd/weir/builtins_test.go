@@ -97,6 +97,12 @@ func TestReferenceBuiltins(t *testing.T) {
 	same := 0
 	for i := range recs {
 		w, g := want.Records[i], got.Records[i]
+		// Records that are not CloudTrail events fail in both.
+		const notCT = "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName"
+		if w.Err != nil && g.Err != nil && strings.Contains(w.Err.Error(), notCT) && strings.Contains(g.Err.Error(), notCT) {
+			same++
+			continue
+		}
 		if w.Err != nil || g.Err != nil || len(w.Outputs) != 1 || len(g.Outputs) != 1 {
 			t.Errorf("record %d (%s %s): module %v (%d outputs), built-ins %v (%d outputs)", i, recs[i].Meta.Source, recs[i].Meta.SequenceNumber, w.Err, len(w.Outputs), g.Err, len(g.Outputs))
 			continue
@@ -107,7 +113,7 @@ func TestReferenceBuiltins(t *testing.T) {
 		}
 		same++
 	}
-	t.Logf("%d/%d records byte-identical", same, len(recs))
+	t.Logf("%d/%d records byte-identical (or failed alike: not CloudTrail)", same, len(recs))
 }
 
 // TestMixedPipeline runs, through the weir binary, a pipeline where
