@@ -402,17 +402,12 @@ func (b *batch) newString(s string) *fastjson.Value {
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
-// newStringBytes is newString for bytes. The quoted text is parsed by a
-// batch parser (kept across batches) rather than copied into a Go
-// string: no allocation per call once the batch memory is warm.
+// newStringBytes is newString for bytes: the quoted text is written to
+// the batch's scratch buffer and held as it is (no copy, no parse).
 func (b *batch) newStringBytes(s []byte) *fastjson.Value {
 	start := len(b.scratch)
 	b.scratch = frame.AppendString(b.scratch, s)
-	q := b.scratch[start:len(b.scratch):len(b.scratch)]
-	if v, err := b.parser().ParseBytes(q); err == nil {
-		return v
-	}
-	return b.arena.NewNumberString(string(q))
+	return b.arena.NewNumberString(b.scratchString(start))
 }
 
 // scratchString returns the bytes of the batch's scratch buffer from
