@@ -40,6 +40,10 @@ type Message struct {
 	origin int // index of the input record it descends from; -1 for control
 	ctrl   bool
 	err    error
+	// settled: the message left the steps of a chunked plan; its data is
+	// serialized and its route read (routeName), its trees dropped.
+	settled   bool
+	routeName string
 }
 
 // doc is one JSON document: raw bytes and/or a parsed tree.

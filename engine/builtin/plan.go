@@ -207,6 +207,24 @@ func (b *batch) tree(d *doc) *fastjson.Value {
 	return v
 }
 
+// settle ends the messages of a chunk that went through every step:
+// each live message's data is serialized (into the scratch buffer, which
+// lives until the batch ends) and its route read, its trees are dropped,
+// and the batch's parsers and arena are reused by the next chunk, whose
+// trees then land in memory that is still in the CPU caches.
+func (b *batch) settle(msgs []*Message) {
+	for _, m := range msgs {
+		if m.err == nil && !m.ctrl {
+			m.routeName = m.route()
+			m.data = doc{raw: m.Data()}
+			m.settled = true
+		}
+		m.meta = doc{}
+	}
+	b.arena.Reset()
+	b.np = 0
+}
+
 // serialize returns d's bytes, writing the tree if it changed.
 func (b *batch) serialize(d *doc) []byte {
 	if !d.dirty {
@@ -286,7 +304,11 @@ func (p *Plan) Process(ctx context.Context, records []engine.Record) ([]engine.R
 	var err error
 	if p.chunked {
 		for start := 0; start < len(in) && err == nil; start += chunkSize {
+			first := len(out)
 			out, err = p.steps.Run(ctx, in[start:min(start+chunkSize, len(in))], out)
+			if err == nil {
+				b.settle(out[first:])
+			}
 		}
 	} else {
 		out, err = p.steps.Run(ctx, in, out)
@@ -367,6 +389,9 @@ const RouteKey = "meta route"
 // route returns the string at RouteKey, or "" (the metadata is only read
 // when a step wrote it).
 func (m *Message) route() string {
+	if m.settled {
+		return m.routeName
+	}
 	if len(m.meta.raw) == 0 && !m.meta.parsed {
 		return ""
 	}
