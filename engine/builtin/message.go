@@ -331,6 +331,9 @@ func isSimplePath(path string) bool {
 		return false
 	}
 	for i := 0; i < len(path); i++ {
+		if !pathSpecial[path[i]] {
+			continue
+		}
 		switch path[i] {
 		case '\\':
 			if (i == 0 || path[i-1] == '.') && i+1 < len(path) && path[i+1] == '@' {
@@ -348,6 +351,15 @@ func isSimplePath(path string) bool {
 	}
 	return true
 }
+
+// pathSpecial marks the bytes isSimplePath looks at; every other byte is
+// part of a key.
+var pathSpecial = func() (t [256]bool) {
+	for _, c := range "\\@#|*?()!=<>%[]{},:." {
+		t[c] = true
+	}
+	return t
+}()
 
 // segKey returns the object key a segment of a simple path names: the
 // segment without the backslash of a leading "\\@".
