@@ -1,6 +1,9 @@
 package frame
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -26,6 +29,13 @@ func AppendString(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 plain bytes at a time.
+		for i+8 <= len(s) && !hasSpecial(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if !needsEscape[c] {
 			i++
@@ -71,4 +81,16 @@ func AppendString(dst []byte, s []byte) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// hasSpecial reports whether any byte of the 8 in w needs a look
+// (needsEscape): below 0x20, '"', '\\' or 0x80 and above. It may not
+// miss one; the byte loop decides.
+func hasSpecial(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	return (w&highs)|
+		((w-0x20*ones) & ^w & highs)|
+		hasZero(w^('"'*ones))|
+		hasZero(w^('\\'*ones)) != 0
 }
