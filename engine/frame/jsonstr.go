@@ -29,55 +29,56 @@ func AppendString(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 plain bytes at a time.
-		for i+8 <= len(s) && !hasSpecial(binary.LittleEndian.Uint64(s[i:])) {
+		// Skip 8 plain bytes at a time; after a word with a byte to
+		// look at, look at its bytes one by one.
+		if i+8 <= len(s) && !hasSpecial(binary.LittleEndian.Uint64(s[i:])) {
 			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
-		c := s[i]
-		if !needsEscape[c] {
-			i++
 			continue
 		}
-		if c >= 0x80 {
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
+		for end := min(i+8, len(s)); i < end; {
+			c := s[i]
+			if !needsEscape[c] {
 				i++
-				start = i
 				continue
 			}
-			if r == '\u2028' || r == '\u2029' {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\u202`...)
-				dst = append(dst, hexDigits[r&0xf])
+			if c >= 0x80 {
+				r, size := utf8.DecodeRune(s[i:])
+				if r == utf8.RuneError && size == 1 {
+					dst = append(dst, s[start:i]...)
+					dst = append(dst, `\ufffd`...)
+					i++
+					start = i
+					continue
+				}
+				if r == '\u2028' || r == '\u2029' {
+					dst = append(dst, s[start:i]...)
+					dst = append(dst, `\u202`...)
+					dst = append(dst, hexDigits[r&0xf])
+					i += size
+					start = i
+					continue
+				}
 				i += size
-				start = i
 				continue
 			}
-			i += size
-			continue
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"':
+				dst = append(dst, '\\', '"')
+			case '\\':
+				dst = append(dst, '\\', '\\')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
 		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
