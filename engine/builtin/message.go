@@ -106,10 +106,34 @@ func (m *Message) SetMetadata(b []byte) *Message {
 
 // target resolves a key path to its document and the path inside it.
 func (m *Message) target(key string) (*doc, string) {
-	if strings.HasPrefix(key, metaPrefix) {
-		return &m.meta, strings.TrimSpace(key[len(metaPrefix):])
+	d, path, _ := m.resolve(key)
+	return d, path
+}
+
+// resolve is target, and whether the path is simple (isSimplePath). The
+// answer for a key is kept in a small table of the batch: transforms
+// read and write the same few keys (compiled settings) for every record.
+func (m *Message) resolve(key string) (*doc, string, bool) {
+	e := &m.b.keys[(uintptr(unsafe.Pointer(unsafe.StringData(key)))>>3^uintptr(len(key)))%uintptr(len(m.b.keys))]
+	if !e.ok || e.key != key { // same pointer and length: compared without reading the bytes
+		e.key, e.ok, e.meta = key, true, strings.HasPrefix(key, metaPrefix)
+		if e.meta {
+			e.path = strings.TrimSpace(key[len(metaPrefix):])
+		} else {
+			e.path = strings.TrimSpace(key)
+		}
+		e.simple = isSimplePath(e.path)
 	}
-	return &m.data, strings.TrimSpace(key)
+	if e.meta {
+		return &m.meta, e.path, e.simple
+	}
+	return &m.data, e.path, e.simple
+}
+
+// keyInfo is what resolve knows of a key.
+type keyInfo struct {
+	key, path        string
+	ok, meta, simple bool
 }
 
 // GetValue returns the value at a Substation key path: a gjson path into
@@ -117,7 +141,7 @@ func (m *Message) target(key string) (*doc, string) {
 // empty path after "meta ") is the whole document. A missing value, or a
 // document that is not JSON, gives a Value whose Exists is false.
 func (m *Message) GetValue(key string) Value {
-	d, path := m.target(key)
+	d, path, simple := m.resolve(key)
 	v := m.b.tree(d)
 	if v == nil {
 		return Value{}
@@ -128,7 +152,7 @@ func (m *Message) GetValue(key string) Value {
 		}
 		return Value{v: v}
 	}
-	if !isSimplePath(path) {
+	if !simple {
 		return m.b.gjsonGet(d, path)
 	}
 	return Value{v: lookup(v, path)}
@@ -260,7 +284,7 @@ func (m *Message) DeleteValue(key string) error {
 }
 
 func (m *Message) set(key string, v *fastjson.Value) error {
-	d, path := m.target(key)
+	d, path, simple := m.resolve(key)
 	if path == "" {
 		return fmt.Errorf("set: empty key")
 	}
@@ -272,7 +296,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		root = m.b.arena.NewObject()
 		d.v, d.parsed = root, true
 	}
-	if !isSimplePath(path) {
+	if !simple {
 		raw := v.MarshalTo(nil)
 		return m.b.sjsonEdit(d, func(doc []byte) ([]byte, error) { return sjson.SetRawBytes(doc, path, raw) })
 	}

@@ -116,6 +116,7 @@ type batch struct {
 	free    [][]*Message // spare message slices for Steps.Run
 	counts  []int
 	state   map[any]any // per-batch state of stateful transforms (aggregate_*)
+	keys    [64]keyInfo // Message.resolve's table, kept across batches
 }
 
 // stateOf returns the state a stateful transform keeps for this batch
