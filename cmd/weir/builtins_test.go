@@ -97,13 +97,9 @@ func TestReferenceBuiltins(t *testing.T) {
 	same := 0
 	for i := range recs {
 		w, g := want.Records[i], got.Records[i]
-		if w.Err != nil && g.Err != nil && len(w.Outputs) == 0 && len(g.Outputs) == 0 {
-			// Both refuse a record that is not a CloudTrail event, with
-			// the same message.
-			if !strings.HasSuffix(g.Err.Error(), "not a CloudTrail event: no eventTime and no eventName") {
-				t.Errorf("record %d (%s %s): built-ins failed it with %v", i, recs[i].Meta.Source, recs[i].Meta.SequenceNumber, g.Err)
-				continue
-			}
+		// Records that are not CloudTrail events fail in both.
+		const notCT = "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName"
+		if w.Err != nil && g.Err != nil && strings.Contains(w.Err.Error(), notCT) && strings.Contains(g.Err.Error(), notCT) {
 			same++
 			continue
 		}
@@ -117,7 +113,7 @@ func TestReferenceBuiltins(t *testing.T) {
 		}
 		same++
 	}
-	t.Logf("%d/%d records byte-identical or failed alike", same, len(recs))
+	t.Logf("%d/%d records byte-identical (or failed alike: not CloudTrail)", same, len(recs))
 }
 
 // TestMixedPipeline runs, through the weir binary, a pipeline where

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/netip"
 )
 
 // Network conditions: network_ip_* test the IP address in the data, or
@@ -13,6 +14,7 @@ import (
 
 func init() {
 	for name, pred := range map[string]func(net.IP) bool{
+		"network_ip_valid":                nil, // any address: no net.IP needed
 		"network_ip_global_unicast":       net.IP.IsGlobalUnicast,
 		"network_ip_link_local_multicast": net.IP.IsLinkLocalMulticast,
 		"network_ip_link_local_unicast":   net.IP.IsLinkLocalUnicast,
@@ -21,7 +23,6 @@ func init() {
 		"network_ip_private":              net.IP.IsPrivate,
 		"network_ip_unicast":              func(ip net.IP) bool { return ip.IsGlobalUnicast() || ip.IsLinkLocalUnicast() },
 		"network_ip_unspecified":          net.IP.IsUnspecified,
-		"network_ip_valid":                func(ip net.IP) bool { return ip != nil },
 	} {
 		RegisterCondition(name, newNetworkIP(pred))
 	}
@@ -39,15 +40,27 @@ func newNetworkIP(pred func(net.IP) bool) ConditionFactory {
 				return false, nil
 			}
 			if src == "" {
-				return pred(net.ParseIP(string(m.Data()))), nil
+				ip := net.ParseIP(string(m.Data()))
+				if pred == nil {
+					return ip != nil, nil
+				}
+				return pred(ip), nil
 			}
-			// The text is read in the scratch buffer: no copy.
+			// The text is read in the scratch buffer and parsed as
+			// net.ParseIP does (netip without a zone), without copies.
 			b := m.b
 			start := len(b.scratch)
 			b.scratch = m.GetValue(src).AppendText(b.scratch)
-			ip := net.ParseIP(b.scratchString(start))
+			addr, err := netip.ParseAddr(b.scratchString(start))
 			b.scratch = b.scratch[:start]
-			return pred(ip), nil
+			if err != nil || addr.Zone() != "" {
+				return false, nil
+			}
+			if pred == nil {
+				return true, nil
+			}
+			a := addr.As16()
+			return pred(net.IP(a[:])), nil
 		}), nil
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"regexp"
 )
 
 // String conditions, with Substation v2.8.0's semantics: string_contains,
@@ -105,7 +104,7 @@ func newStringMatch(c *Compiler, raw json.RawMessage) (Condition, error) {
 	if s.Pattern == "" {
 		return nil, c.errorf("settings: pattern is required")
 	}
-	re, err := regexp.Compile(s.Pattern)
+	re, err := compileRegexp(s.Pattern)
 	if err != nil {
 		return nil, c.errorf("settings: pattern: %v", err)
 	}

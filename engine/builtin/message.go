@@ -40,6 +40,10 @@ type Message struct {
 	origin int // index of the input record it descends from; -1 for control
 	ctrl   bool
 	err    error
+	// settled: the message left the steps of a chunked plan; its data is
+	// serialized and its route read (routeName), its trees dropped.
+	settled   bool
+	routeName string
 }
 
 // doc is one JSON document: raw bytes and/or a parsed tree.
@@ -102,10 +106,34 @@ func (m *Message) SetMetadata(b []byte) *Message {
 
 // target resolves a key path to its document and the path inside it.
 func (m *Message) target(key string) (*doc, string) {
-	if strings.HasPrefix(key, metaPrefix) {
-		return &m.meta, strings.TrimSpace(key[len(metaPrefix):])
+	d, path, _ := m.resolve(key)
+	return d, path
+}
+
+// resolve is target, and whether the path is simple (isSimplePath). The
+// answer for a key is kept in a small table of the batch: transforms
+// read and write the same few keys (compiled settings) for every record.
+func (m *Message) resolve(key string) (*doc, string, bool) {
+	e := &m.b.keys[(uintptr(unsafe.Pointer(unsafe.StringData(key)))>>3^uintptr(len(key)))%uintptr(len(m.b.keys))]
+	if !e.ok || e.key != key { // same pointer and length: compared without reading the bytes
+		e.key, e.ok, e.meta = key, true, strings.HasPrefix(key, metaPrefix)
+		if e.meta {
+			e.path = strings.TrimSpace(key[len(metaPrefix):])
+		} else {
+			e.path = strings.TrimSpace(key)
+		}
+		e.simple = isSimplePath(e.path)
 	}
-	return &m.data, strings.TrimSpace(key)
+	if e.meta {
+		return &m.meta, e.path, e.simple
+	}
+	return &m.data, e.path, e.simple
+}
+
+// keyInfo is what resolve knows of a key.
+type keyInfo struct {
+	key, path        string
+	ok, meta, simple bool
 }
 
 // GetValue returns the value at a Substation key path: a gjson path into
@@ -113,7 +141,7 @@ func (m *Message) target(key string) (*doc, string) {
 // empty path after "meta ") is the whole document. A missing value, or a
 // document that is not JSON, gives a Value whose Exists is false.
 func (m *Message) GetValue(key string) Value {
-	d, path := m.target(key)
+	d, path, simple := m.resolve(key)
 	v := m.b.tree(d)
 	if v == nil {
 		return Value{}
@@ -124,7 +152,7 @@ func (m *Message) GetValue(key string) Value {
 		}
 		return Value{v: v}
 	}
-	if !isSimplePath(path) {
+	if !simple {
 		return m.b.gjsonGet(d, path)
 	}
 	return Value{v: lookup(v, path)}
@@ -256,7 +284,7 @@ func (m *Message) DeleteValue(key string) error {
 }
 
 func (m *Message) set(key string, v *fastjson.Value) error {
-	d, path := m.target(key)
+	d, path, simple := m.resolve(key)
 	if path == "" {
 		return fmt.Errorf("set: empty key")
 	}
@@ -268,7 +296,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		root = m.b.arena.NewObject()
 		d.v, d.parsed = root, true
 	}
-	if !isSimplePath(path) {
+	if !simple {
 		raw := v.MarshalTo(nil)
 		return m.b.sjsonEdit(d, func(doc []byte) ([]byte, error) { return sjson.SetRawBytes(doc, path, raw) })
 	}
@@ -327,6 +355,9 @@ func isSimplePath(path string) bool {
 		return false
 	}
 	for i := 0; i < len(path); i++ {
+		if !pathSpecial[path[i]] {
+			continue
+		}
 		switch path[i] {
 		case '\\':
 			if (i == 0 || path[i-1] == '.') && i+1 < len(path) && path[i+1] == '@' {
@@ -344,6 +375,15 @@ func isSimplePath(path string) bool {
 	}
 	return true
 }
+
+// pathSpecial marks the bytes isSimplePath looks at; every other byte is
+// part of a key.
+var pathSpecial = func() (t [256]bool) {
+	for _, c := range "\\@#|*?()!=<>%[]{},:." {
+		t[c] = true
+	}
+	return t
+}()
 
 // segKey returns the object key a segment of a simple path names: the
 // segment without the backslash of a leading "\\@".
@@ -402,17 +442,12 @@ func (b *batch) newString(s string) *fastjson.Value {
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
-// newStringBytes is newString for bytes. The quoted text is parsed by a
-// batch parser (kept across batches) rather than copied into a Go
-// string: no allocation per call once the batch memory is warm.
+// newStringBytes is newString for bytes: the quoted text is written to
+// the batch's scratch buffer and held as it is (no copy, no parse).
 func (b *batch) newStringBytes(s []byte) *fastjson.Value {
 	start := len(b.scratch)
 	b.scratch = frame.AppendString(b.scratch, s)
-	q := b.scratch[start:len(b.scratch):len(b.scratch)]
-	if v, err := b.parser().ParseBytes(q); err == nil {
-		return v
-	}
-	return b.arena.NewNumberString(string(q))
+	return b.arena.NewNumberString(b.scratchString(start))
 }
 
 // scratchString returns the bytes of the batch's scratch buffer from

@@ -3,6 +3,7 @@ package builtin
 import (
 	"context"
 	"encoding/json"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -143,6 +144,16 @@ func newObjectToString(c *Compiler, raw json.RawMessage) (Transform, error) {
 		v := m.GetValue(src)
 		if !v.Exists() {
 			return false, nil
+		}
+		if v.raw != nil && (v.IsObject() || v.IsArray()) {
+			// @this of an unchanged document: its bytes as they came,
+			// without the leading whitespace gjson's Parse skips
+			// (escaped into the batch's scratch buffer, no copy).
+			raw := v.raw
+			for len(raw) > 0 && raw[0] <= ' ' {
+				raw = raw[1:]
+			}
+			return false, m.set(dst, m.b.newString(unsafe.String(unsafe.SliceData(raw), len(raw))))
 		}
 		if v.IsObject() || v.IsArray() {
 			d, path := m.target(src)

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -126,13 +125,6 @@ func newStringAppend(c *Compiler, raw json.RawMessage) (Transform, error) {
 	}), nil
 }
 
-// literalRegexp returns the literal a pattern matches when it is nothing
-// but a literal (so that bytes functions can replace the regexp).
-func literalRegexp(re *regexp.Regexp) (string, bool) {
-	lit, complete := re.LiteralPrefix()
-	return lit, complete && lit != ""
-}
-
 // string_replace: replace every match of pattern with replacement
 // (regexp.ReplaceAll: $1 and ${name} expand).
 func newStringReplace(c *Compiler, raw json.RawMessage) (Transform, error) {
@@ -148,26 +140,13 @@ func newStringReplace(c *Compiler, raw json.RawMessage) (Transform, error) {
 	if s.Pattern == "" {
 		return nil, fmt.Errorf("settings: pattern is required")
 	}
-	re, err := regexp.Compile(s.Pattern)
+	re, err := compileRegexp(s.Pattern)
 	if err != nil {
 		return nil, fmt.Errorf("settings: pattern: %w", err)
 	}
 	repl := []byte(s.Replacement)
-	if lit, ok := literalRegexp(re); ok && !bytes.ContainsRune(repl, '$') {
-		old := []byte(lit)
-		return PerValue(s.Object, func(in, dst []byte) ([]byte, error) {
-			for {
-				i := bytes.Index(in, old)
-				if i < 0 {
-					return append(dst, in...), nil
-				}
-				dst = append(append(dst, in[:i]...), repl...)
-				in = in[i+len(old):]
-			}
-		})
-	}
 	return PerValue(s.Object, func(in, dst []byte) ([]byte, error) {
-		return append(dst, re.ReplaceAll(in, repl)...), nil
+		return re.appendReplaceAll(dst, in, repl), nil
 	})
 }
 
@@ -243,10 +222,11 @@ func newStringCapture(c *Compiler, raw json.RawMessage) (Transform, error) {
 	if s.Pattern == "" {
 		return nil, fmt.Errorf("settings: pattern is required")
 	}
-	re, err := regexp.Compile(s.Pattern)
+	fre, err := compileRegexp(s.Pattern)
 	if err != nil {
 		return nil, fmt.Errorf("settings: pattern: %w", err)
 	}
+	re := fre.re
 	src, tgt, count := s.Object.SourceKey, s.Object.TargetKey, s.Count
 	names := re.SubexpNames()
 	named := strings.Contains(s.Pattern, "(?P<")
@@ -266,7 +246,8 @@ func newStringCapture(c *Compiler, raw json.RawMessage) (Transform, error) {
 		}
 		switch {
 		case named:
-			loc := re.FindSubmatchIndex(in)
+			var buf [16]int
+			loc := fre.findSubmatchIndex(in, buf[:])
 			if src == "" {
 				m.SetData(nil)
 			}
@@ -285,7 +266,8 @@ func newStringCapture(c *Compiler, raw json.RawMessage) (Transform, error) {
 			}
 			return false, nil
 		case count == 0:
-			loc := re.FindSubmatchIndex(in)
+			var buf [16]int
+			loc := fre.findSubmatchIndex(in, buf[:])
 			var match []byte
 			if n := len(loc); n > 2 && loc[n-2] >= 0 {
 				match = in[loc[n-2]:loc[n-1]]

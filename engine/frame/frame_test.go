@@ -725,3 +725,35 @@ func BenchmarkApplyReference(b *testing.B) {
 		}
 	}
 }
+
+// TestAppendStringWords checks the 8-bytes-at-a-time scan against a
+// byte-by-byte escape (the reference below) with every special byte at
+// every position of strings up to 40 bytes.
+func TestAppendStringWords(t *testing.T) {
+	ref := func(s []byte) string {
+		b, _ := json.Marshal(strings.ToValidUTF8(string(s), "\ufffd"))
+		// encoding/json escapes <, >, & and writes \u00XX for other
+		// control characters; AppendString does not escape <>& and
+		// writes \n \r \t: normalize both ways via decoding.
+		return string(b)
+	}
+	specials := []string{"\"", "\\", "\n", "\x1f", "\x00", "\x7f", "\x80", "\xff", "é", "\u2028", " ", "~"}
+	for n := 0; n <= 40; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, sp := range specials {
+				in := []byte(strings.Repeat("a", pos) + sp + strings.Repeat("b", n-pos))
+				got := AppendString(nil, in)
+				var back, want string
+				if err := json.Unmarshal(got, &back); err != nil {
+					t.Fatalf("%q: %s: %v", in, got, err)
+				}
+				if err := json.Unmarshal([]byte(ref(in)), &want); err != nil {
+					t.Fatal(err)
+				}
+				if back != want {
+					t.Fatalf("%q: got %s (%q), want %q", in, got, back, want)
+				}
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package frame
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -26,48 +29,56 @@ func AppendString(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if !needsEscape[c] {
-			i++
+		// Skip 8 plain bytes at a time; after a word with a byte to
+		// look at, look at its bytes one by one.
+		if i+8 <= len(s) && !hasSpecial(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
 			continue
 		}
-		if c >= 0x80 {
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
+		for end := min(i+8, len(s)); i < end; {
+			c := s[i]
+			if !needsEscape[c] {
 				i++
-				start = i
 				continue
 			}
-			if r == '\u2028' || r == '\u2029' {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\u202`...)
-				dst = append(dst, hexDigits[r&0xf])
+			if c >= 0x80 {
+				r, size := utf8.DecodeRune(s[i:])
+				if r == utf8.RuneError && size == 1 {
+					dst = append(dst, s[start:i]...)
+					dst = append(dst, `\ufffd`...)
+					i++
+					start = i
+					continue
+				}
+				if r == '\u2028' || r == '\u2029' {
+					dst = append(dst, s[start:i]...)
+					dst = append(dst, `\u202`...)
+					dst = append(dst, hexDigits[r&0xf])
+					i += size
+					start = i
+					continue
+				}
 				i += size
-				start = i
 				continue
 			}
-			i += size
-			continue
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"':
+				dst = append(dst, '\\', '"')
+			case '\\':
+				dst = append(dst, '\\', '\\')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
 		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
@@ -104,4 +115,16 @@ func QuotedLen(s []byte) int {
 		i++
 	}
 	return n
+}
+
+// hasSpecial reports whether any byte of the 8 in w needs a look
+// (needsEscape): below 0x20, '"', '\\' or 0x80 and above. It may not
+// miss one; the byte loop decides.
+func hasSpecial(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	return (w&highs)|
+		((w-0x20*ones) & ^w & highs)|
+		hasZero(w^('"'*ones))|
+		hasZero(w^('\\'*ones)) != 0
 }
