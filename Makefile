@@ -74,6 +74,9 @@ demo: build modules
 	@echo "== a real corpus: Stratus Red Team detonation logs (310 records), first 3 and a summary =="
 	./bin/weir run -p examples/cloudtrail-ecs/pipeline.yaml --summary examples/cloudtrail-ecs/data/stratus-red-team/*.json | head -n 3
 	@echo
+	@echo "== the same normalization as built-in transforms (Substation's vocabulary, no module): identical bytes =="
+	./bin/weir run -p examples/cloudtrail-ecs/pipeline-builtins.yaml examples/cloudtrail-ecs/data/consolelogin.json
+	@echo
 	@echo "== the full reference job: normalized, then enriched (account name, PTR, ASN, users join) =="
 	./bin/weir run -p examples/cloudtrail-ecs/pipeline-enriched.yaml examples/cloudtrail-ecs/data/consolelogin.json
 
