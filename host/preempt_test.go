@@ -44,6 +44,10 @@ func TestPreemptOff(t *testing.T) {
 // ErrTimeout, the instance is discarded, and the stage keeps serving.
 func TestDeadlineStopsLoops(t *testing.T) {
 	timeout := engine.Limits{Timeout: engine.Duration(300 * time.Millisecond)}
+	// A Go module's next instance runs its _initialize (the Go runtime's
+	// start, hundreds of ms on a loaded machine) inside the batch that
+	// needs it, so the Go cases get a deadline that start fits in.
+	goTimeout := engine.Limits{Timeout: engine.Duration(2 * time.Second)}
 	for _, tc := range []struct {
 		name   string
 		wazero bool
@@ -55,8 +59,8 @@ func TestDeadlineStopsLoops(t *testing.T) {
 	}{
 		{"wat/loop-fuel", false, preemptFlag, func(t *testing.T) []byte { return wat(t, "passthrough") }, engine.StageConfig{Entry: engine.EntryFast, Limits: timeout}, "x", "ok:x"},
 		{"wat/wazero", true, preemptWazero, func(t *testing.T) []byte { return wat(t, "passthrough") }, engine.StageConfig{Entry: engine.EntryFast, Limits: timeout}, "x", "ok:x"},
-		{"go/loop-fuel", false, preemptFlag, func(t *testing.T) []byte { return goPDKModule(t) }, engine.StageConfig{Limits: timeout}, "x", "ok:X"},
-		{"go/wazero", true, preemptWazero, func(t *testing.T) []byte { return goPDKModule(t) }, engine.StageConfig{Limits: timeout}, "x", "ok:X"},
+		{"go/loop-fuel", false, preemptFlag, func(t *testing.T) []byte { return goPDKModule(t) }, engine.StageConfig{Limits: goTimeout}, "x", "ok:X"},
+		{"go/wazero", true, preemptWazero, func(t *testing.T) []byte { return goPDKModule(t) }, engine.StageConfig{Limits: goTimeout}, "x", "ok:X"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := New(context.Background(), Options{WazeroPreempt: tc.wazero, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -85,8 +89,9 @@ func TestDeadlineStopsLoops(t *testing.T) {
 			}()
 			select {
 			case err := <-done:
-				if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "batch call timed out after 300ms") {
-					t.Fatalf("err %v, want ErrTimeout after 300ms", err)
+				want := "batch call timed out after " + time.Duration(tc.sc.Limits.Timeout).String()
+				if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err %v, want ErrTimeout: %q", err, want)
 				}
 			case <-time.After(time.Minute):
 				t.Fatal("the loop was not stopped")

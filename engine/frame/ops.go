@@ -146,6 +146,12 @@ var ErrTooLarge = errors.New("document too large")
 // Apply handles between two calls of Applier.Check.
 const checkEvery = 256
 
+// checkWork is how many input bytes Apply hashes between two calls of
+// Applier.Check at the most (plus one operation's worth): a digest of a
+// large record is slow, so counting operations alone would let 256 of
+// them run past the deadline (256 MB hashed for a 1 MB record).
+const checkWork = 1 << 20
+
 // Applier applies operation lists natively. It keeps buffers between
 // calls; it is not safe for concurrent use.
 //
@@ -315,9 +321,11 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		return dst, fmt.Errorf("unknown output kind %d", kind)
 	}
 	r := reader{b: ops}
+	work := 0 // input bytes hashed since the last check
 	for nops := 0; r.off < len(ops); nops++ {
 		opStart := r.off
-		if a.Check != nil && nops%checkEvery == checkEvery-1 {
+		if a.Check != nil && (nops%checkEvery == checkEvery-1 || work >= checkWork) {
+			work = 0
 			if err := a.Check(); err != nil {
 				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
 			}
@@ -392,6 +400,7 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 			start := len(a.bytes)
 			var err error
 			a.bytes, err = a.digest(a.bytes, algo, input)
+			work += len(input)
 			if err != nil {
 				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
 			}
