@@ -327,37 +327,7 @@ func TestCloudTrailECSAssemblyScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail")
-	read := func(f string) []engine.Record {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		return rs
-	}
-	recs := corpus(t)
-	stratus, _ := filepath.Glob(filepath.Join(dir, "stratus-red-team", "*.json"))
-	otrf, _ := filepath.Glob(filepath.Join(dir, "otrf", "*.json"))
-	for _, f := range append(stratus, otrf...) {
-		recs = append(recs, read(f)...)
-	}
-	panther, _ := filepath.Glob(filepath.Join(dir, "panther", "*.jsonl"))
-	for _, f := range panther {
-		for _, r := range read(f) {
-			var c struct{ Log json.RawMessage }
-			if err := json.Unmarshal(r.Data, &c); err != nil || len(c.Log) == 0 {
-				t.Fatalf("%s %s: no log member: %v", f, r.Meta.SequenceNumber, err)
-			}
-			r.Data = c.Log
-			recs = append(recs, r)
-		}
-	}
-	recs = append(recs,
+	recs := append(cloudTrailFiles(t),
 		engine.Record{Data: []byte(`["not","an","object"]`)},
 		engine.Record{Data: []byte(` "text"`)},
 		engine.Record{Data: []byte(`{"sourceIPAddress":"fe80::1%eth0","tlsDetails":{"tlsVersion":"TLSv1.3"},"userIdentity":{"principalId":"AROA:a@b","userName":"u"},"eventSource":"s3.amazonaws.com","responseElements":{"ConsoleLogin":"Success"}}`)},

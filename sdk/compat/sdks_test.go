@@ -95,8 +95,26 @@ func TestTagDropExamples(t *testing.T) {
 
 // cloudTrailCorpora returns the compat corpus, the three full CloudTrail
 // corpora (Stratus Red Team, OTRF, Panther's logs unwrapped) and edge
-// cases, as TestCloudTrailECSAssemblyScript runs them.
+// cases.
 func cloudTrailCorpora(t *testing.T) []engine.Record {
+	t.Helper()
+	return append(cloudTrailFiles(t),
+		engine.Record{Data: []byte(`["not","an","object"]`)},
+		engine.Record{Data: []byte(` "text"`)},
+		engine.Record{Data: []byte(`{"eventName":"X","sourceIPAddress":"fe80::1%eth0","tlsDetails":{"tlsVersion":"TLSv1.3"},"userIdentity":{"principalId":"AROA:a@b","userName":"u"},"eventSource":"s3.amazonaws.com","responseElements":{"ConsoleLogin":"Success"}}`)},
+		engine.Record{Data: []byte(`{"eventName":"X","sourceIPAddress":"::ffff:1.2.3.4","tlsDetails":{"tlsVersion":"v"},"userIdentity":{"principalId":"x:@"},"eventSource":".amazonaws.com","errorMessage":""}`)},
+		engine.Record{Data: []byte(`{"eventTime":"t","sourceIPAddress":"01.2.3.4","userIdentity":{"principalId":"nocolon","userName":"u"}}`)},
+		engine.Record{Data: []byte(`{"eventTime":"t","sourceIPAddress":"1:2:3:4:5:6:7::8","tlsDetails":{"tlsVersion":1.2},"errorCode":7}`)},
+		engine.Record{Data: []byte(`{"eventName":"X","sourceIPAddress":"1::2::3","tlsDetails":{"tlsVersion":"TLS1"},"userIdentity":{"principalId":"a:b@c@d"}}`)},
+		engine.Record{Data: []byte(`{"Records":null}`)},
+		engine.Record{Data: []byte(`{}`)},
+	)
+}
+
+// cloudTrailFiles returns the compat corpus followed by the three full
+// CloudTrail corpora: Stratus Red Team and OTRF as they are, Panther's
+// logs unwrapped from their "Log" member.
+func cloudTrailFiles(t *testing.T) []engine.Record {
 	t.Helper()
 	dir := filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail")
 	read := func(f string) []engine.Record {
@@ -128,17 +146,7 @@ func cloudTrailCorpora(t *testing.T) []engine.Record {
 			recs = append(recs, r)
 		}
 	}
-	return append(recs,
-		engine.Record{Data: []byte(`["not","an","object"]`)},
-		engine.Record{Data: []byte(` "text"`)},
-		engine.Record{Data: []byte(`{"eventName":"X","sourceIPAddress":"fe80::1%eth0","tlsDetails":{"tlsVersion":"TLSv1.3"},"userIdentity":{"principalId":"AROA:a@b","userName":"u"},"eventSource":"s3.amazonaws.com","responseElements":{"ConsoleLogin":"Success"}}`)},
-		engine.Record{Data: []byte(`{"eventName":"X","sourceIPAddress":"::ffff:1.2.3.4","tlsDetails":{"tlsVersion":"v"},"userIdentity":{"principalId":"x:@"},"eventSource":".amazonaws.com","errorMessage":""}`)},
-		engine.Record{Data: []byte(`{"eventTime":"t","sourceIPAddress":"01.2.3.4","userIdentity":{"principalId":"nocolon","userName":"u"}}`)},
-		engine.Record{Data: []byte(`{"eventTime":"t","sourceIPAddress":"1:2:3:4:5:6:7::8","tlsDetails":{"tlsVersion":1.2},"errorCode":7}`)},
-		engine.Record{Data: []byte(`{"eventName":"X","sourceIPAddress":"1::2::3","tlsDetails":{"tlsVersion":"TLS1"},"userIdentity":{"principalId":"a:b@c@d"}}`)},
-		engine.Record{Data: []byte(`{"Records":null}`)},
-		engine.Record{Data: []byte(`{}`)},
-	)
+	return recs
 }
 
 // notCloudTrail reports a JSON object with neither eventTime nor
