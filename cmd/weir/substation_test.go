@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/hosttest"
 )
 
@@ -159,22 +158,8 @@ func TestSubstationKinesis(t *testing.T) {
 	hosttest.SetAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg, err := awsconf.Load(ctx, "us-east-1", 3, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	const stream = "substation-dst"
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		d, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
-		if err == nil && d.StreamDescriptionSummary.StreamStatus == "ACTIVE" {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	kc := activeStream(ctx, t, endpoint, stream, 1)
 	config := `{"transforms": [
 	  {"type": "meta_switch", "settings": {"cases": [
 	    {"condition": {"type": "string_equal_to", "settings": {"object": {"source_key": "eventName"}, "value": "ConsoleLogin"}},
