@@ -16,7 +16,7 @@ import (
 // sh runs the weir binary in dir with args and extra environment.
 func sh(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(weirBinary(t), args...)
+	cmd := exec.Command(hosttest.WeirBinary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "WEIR_CACHE_DIR="+cacheDir), env...)
 	var stdout, stderr strings.Builder

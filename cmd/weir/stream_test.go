@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weirhq/weir/host/hosttest"
 )
 
 // TestMissingInputAmongSeveral: a missing input is reported, the others
@@ -139,7 +141,7 @@ func ctRecord(i int, pad int) []byte {
 // 1 GB for the 300 MB NDJSON). bench/RESULTS.md has the figure for 5 GB.
 func TestStreamingBoundedMemory(t *testing.T) {
 	t.Parallel()
-	bin := weirBinary(t)
+	bin := hosttest.WeirBinary(t)
 	pipe := pipeline(t, ptModule(t), "", "")
 	for _, tc := range []struct {
 		name  string
@@ -257,7 +259,7 @@ func TestStreamingBoundedMemory(t *testing.T) {
 // the new one in input order, before stdin closes, and none is lost.
 func TestHotSwapWhileStdinFlows(t *testing.T) {
 	t.Parallel()
-	bin := weirBinary(t)
+	bin := hosttest.WeirBinary(t)
 	dir := t.TempDir()
 	module := filepath.Join(dir, "m.wasm")
 	copyFile(t, ptModule(t), module)

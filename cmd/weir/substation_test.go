@@ -26,7 +26,7 @@ func weirExec(t testing.TB, stdin string, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, weirBinary(t), append([]string{"--cache-dir", cacheDir}, args...)...)
+	cmd := exec.CommandContext(ctx, hosttest.WeirBinary(t), append([]string{"--cache-dir", cacheDir}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
