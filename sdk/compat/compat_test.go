@@ -44,15 +44,7 @@ func corpus(t *testing.T) []engine.Record {
 	recs = append(recs, engine.Record{Data: bytes.TrimRight(ref, "\n"), Meta: engine.Metadata{SequenceNumber: "ref", PartitionKey: "pk"}})
 	files, _ := filepath.Glob(filepath.Join(shared, "testdata", "cloudtrail", "stratus-red-team", "*.json"))
 	for _, f := range files[:8] {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := hosttest.DecodeFile(t, f)
 		recs = append(recs, rs...)
 	}
 	recs = append(recs,

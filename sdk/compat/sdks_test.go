@@ -117,27 +117,15 @@ func cloudTrailCorpora(t *testing.T) []engine.Record {
 func cloudTrailFiles(t *testing.T) []engine.Record {
 	t.Helper()
 	dir := filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail")
-	read := func(f string) []engine.Record {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		return rs
-	}
 	recs := corpus(t)
 	stratus, _ := filepath.Glob(filepath.Join(dir, "stratus-red-team", "*.json"))
 	otrf, _ := filepath.Glob(filepath.Join(dir, "otrf", "*.json"))
 	for _, f := range append(stratus, otrf...) {
-		recs = append(recs, read(f)...)
+		recs = append(recs, hosttest.DecodeFile(t, f)...)
 	}
 	panther, _ := filepath.Glob(filepath.Join(dir, "panther", "*.jsonl"))
 	for _, f := range panther {
-		for _, r := range read(f) {
+		for _, r := range hosttest.DecodeFile(t, f) {
 			var c struct{ Log json.RawMessage }
 			if err := json.Unmarshal(r.Data, &c); err != nil || len(c.Log) == 0 {
 				t.Fatalf("%s %s: no log member: %v", f, r.Meta.SequenceNumber, err)
