@@ -32,13 +32,7 @@ func weirExec(t testing.TB, stdin string, env []string, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("weir %v: %v", args, err)
-	}
-	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	return exited(t, args, err, stdout.String(), stderr.String())
 }
 
 // substationExample is Substation's examples/build/config/config.jsonnet
