@@ -295,8 +295,16 @@ func TestAssemblyScriptSDK(t *testing.T) {
 	}
 	recs := corpus(t)
 	sameOutcomes(t, "assemblyscript vs go", underWeir(t, goWasm, "fast", recs), underWeir(t, asWasm, "fast", recs))
+	passthroughEdges(t, asWasm)
+}
 
-	got := underWeir(t, asWasm, "fast", []engine.Record{{Data: []byte("drop")}, {Data: []byte("fail")}, {Data: []byte("é")}, {Data: nil}})
+// passthroughEdges runs the passthrough example module wasm on weir's
+// fast path over the records "drop", "fail", "é" and an empty one: it
+// must drop the first, fail the second naming record 1, and prefix the
+// others with "|".
+func passthroughEdges(t *testing.T, wasm []byte) {
+	t.Helper()
+	got := underWeir(t, wasm, "fast", []engine.Record{{Data: []byte("drop")}, {Data: []byte("fail")}, {Data: []byte("é")}, {Data: nil}})
 	want := []outcome{{status: "dropped"}, {status: "failed", msg: "record 1 says fail"}, {status: "ok", outputs: []string{"|é"}}, {status: "ok", outputs: []string{"|"}}}
 	for i := range want {
 		if got[i].status != want[i].status || fmt.Sprint(got[i].outputs) != fmt.Sprint(want[i].outputs) || got[i].msg != want[i].msg {
