@@ -285,6 +285,17 @@ var preemptModes = []struct {
 	{"off", host.Options{}, false},
 }
 
+// preemptModules are the cloudtrail-ecs modules BenchmarkPreempt and
+// BenchmarkPreemptInterleaved measure: the Go one and its AssemblyScript
+// port.
+var preemptModules = []struct {
+	name string
+	path func(testing.TB) string
+}{
+	{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
+	{"assemblyscript", asCloudTrailECS},
+}
+
 // BenchmarkPreempt runs the reference job (batches of 1000 reference
 // records, one instance) on the Go and AssemblyScript cloudtrail-ecs
 // modules under each deadline mechanism. Run it with -count N: each round
@@ -294,14 +305,7 @@ func BenchmarkPreempt(b *testing.B) {
 	rec := reference(b)
 	const batch = 1000
 	recs := repeat(rec, batch)
-	modules := []struct {
-		name string
-		path func(testing.TB) string
-	}{
-		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
-		{"assemblyscript", asCloudTrailECS},
-	}
-	for _, m := range modules {
+	for _, m := range preemptModules {
 		for _, mode := range preemptModes {
 			b.Run(m.name+"/"+mode.name, func(b *testing.B) {
 				preempt := mode.preempt
@@ -327,14 +331,7 @@ func BenchmarkPreemptInterleaved(b *testing.B) {
 	rec := reference(b)
 	const batch = 1000
 	recs := repeat(rec, batch)
-	modules := []struct {
-		name string
-		path func(testing.TB) string
-	}{
-		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
-		{"assemblyscript", asCloudTrailECS},
-	}
-	for _, m := range modules {
+	for _, m := range preemptModules {
 		b.Run(m.name, func(b *testing.B) {
 			stages := make([]engine.Stage, len(preemptModes))
 			for i, mode := range preemptModes {

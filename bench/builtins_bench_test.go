@@ -1,7 +1,6 @@
 package bench_test
 
 import (
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -18,15 +17,7 @@ func stratusRecords(b *testing.B) []engine.Record {
 	b.Helper()
 	var recs []engine.Record
 	for _, f := range stratusFiles(b) {
-		fh, err := os.Open(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		fh.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
+		rs := hosttest.DecodeFile(b, f)
 		recs = append(recs, rs...)
 	}
 	return recs

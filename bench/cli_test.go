@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/weirhq/weir/host/hosttest"
@@ -18,34 +17,6 @@ import (
 // cold start included, which in-process Go benchmarks cannot measure. The
 // Go benchmarks above keep what needs one process: call overhead against
 // extism go-sdk, and the Wasm module against native baselines.
-
-var (
-	weirOnce sync.Once
-	weirBin  string
-	weirErr  error
-)
-
-// weirBinary builds cmd/weir once per process.
-func weirBinary(b *testing.B) string {
-	b.Helper()
-	weirOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "weir-bench-bin-")
-		if err != nil {
-			weirErr = err
-			return
-		}
-		weirBin = filepath.Join(dir, "weir")
-		cmd := exec.Command("go", "build", "-o", weirBin, "./cmd/weir")
-		cmd.Dir = hosttest.RepoRoot(b)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			weirErr = fmt.Errorf("go build ./cmd/weir: %v\n%s", err, out)
-		}
-	})
-	if weirErr != nil {
-		b.Fatal(weirErr)
-	}
-	return weirBin
-}
 
 // stratusFiles is the Stratus Red Team corpus bundled with the example
 // (310 CloudTrail records).
@@ -101,7 +72,7 @@ type cliReport struct {
 // weirBench runs "weir bench --json" with args over the corpus.
 func weirBench(b *testing.B, args ...string) *cliReport {
 	b.Helper()
-	cmd := exec.Command(weirBinary(b), append(append([]string{"bench", "--json"}, args...), stratusFiles(b)...)...)
+	cmd := exec.Command(hosttest.WeirBinary(b), append(append([]string{"bench", "--json"}, args...), stratusFiles(b)...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -30,7 +30,7 @@ func BenchmarkStreamNDJSON(b *testing.B) {
 		gb = v
 	}
 	total := int64(gb * (1 << 30))
-	bin := weirBinary(b)
+	bin := hosttest.WeirBinary(b)
 	module := hosttest.GoModule(b, "modules/passthrough")
 	pipe := filepath.Join(b.TempDir(), "pipeline.yaml")
 	if err := os.WriteFile(pipe, []byte("version: 1\nstages:\n  - name: p\n    module: "+module+"\n"), 0o644); err != nil {

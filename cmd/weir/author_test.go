@@ -16,19 +16,13 @@ import (
 // sh runs the weir binary in dir with args and extra environment.
 func sh(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(weirBinary(t), args...)
+	cmd := exec.Command(hosttest.WeirBinary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "WEIR_CACHE_DIR="+cacheDir), env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("weir %v: %v", args, err)
-	}
-	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	return exited(t, args, err, stdout.String(), stderr.String())
 }
 
 // must fails the test unless r exited 0.
@@ -192,4 +186,18 @@ func TestABICheck(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("abi-check of a broken module: exit %d, want 1", r.code)
 	}
+}
+
+// exited is the result of a weir process run with args that returned
+// err: its exit code and output. An error other than a non-zero exit
+// fails the test.
+func exited(t testing.TB, args []string, err error, stdout, stderr string) result {
+	t.Helper()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("weir %v: %v", args, err)
+	}
+	return result{code: code, stdout: stdout, stderr: stderr}
 }

@@ -18,18 +18,6 @@ import (
 // consolelogin.json, as weir run frames them.
 func referenceRecords(t *testing.T) []engine.Record {
 	t.Helper()
-	read := func(f string) []engine.Record {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		return rs
-	}
 	dir := filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail")
 	files := []string{filepath.Join(hosttest.RepoRoot(t), "examples", "cloudtrail-ecs", "data", "consolelogin.json")}
 	for _, pat := range []string{"stratus-red-team/*.json", "otrf/*.json"} {
@@ -41,14 +29,14 @@ func referenceRecords(t *testing.T) []engine.Record {
 	}
 	var recs []engine.Record
 	for _, f := range files {
-		recs = append(recs, read(f)...)
+		recs = append(recs, hosttest.DecodeFile(t, f)...)
 	}
 	panther, _ := filepath.Glob(filepath.Join(dir, "panther", "*.jsonl"))
 	if len(panther) == 0 {
 		t.Fatalf("no panther corpus in %s", dir)
 	}
 	for _, f := range panther {
-		for _, r := range read(f) {
+		for _, r := range hosttest.DecodeFile(t, f) {
 			var c struct {
 				Log json.RawMessage `json:"log"`
 			}
@@ -163,15 +151,7 @@ outputs:
 	var recs []engine.Record
 	dropped := 0
 	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := hosttest.DecodeFile(t, f)
 		for _, rec := range rs {
 			var ct struct{ EventName string }
 			_ = json.Unmarshal(rec.Data, &ct)

@@ -28,22 +28,8 @@ func TestConsumeKinesis(t *testing.T) {
 	hosttest.SetAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg, err := awsconf.Load(ctx, "us-east-1", 3, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	const stream = "weir-consume"
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		d, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
-		if err == nil && d.StreamDescriptionSummary.StreamStatus == "ACTIVE" {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	kc := activeStream(ctx, t, endpoint, stream, 2)
 	raw, err := os.ReadFile(filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail", "panther", "panther_cloudtrail_tests.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -151,5 +137,27 @@ func TestConsumeKinesis(t *testing.T) {
 	d := lines(dlq)
 	if len(d) != 1 || !strings.Contains(d[0], "invalid JSON") || !strings.Contains(d[0], `"record":"not json"`) {
 		t.Fatalf("dead letters: %q", d)
+	}
+}
+
+// activeStream creates a kinesalite stream of the given shards at
+// endpoint, waits until it is ACTIVE and returns a client for it. The
+// caller has set the AWS environment (hosttest.SetAWSEnv).
+func activeStream(ctx context.Context, t *testing.T, endpoint, stream string, shards int32) *kinesis.Client {
+	t.Helper()
+	cfg, err := awsconf.Load(ctx, "us-east-1", 3, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		d, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+		if err == nil && d.StreamDescriptionSummary.StreamStatus == "ACTIVE" {
+			return kc
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -47,7 +47,7 @@ const initHangWAT = `(module
 // only SIGKILL ended it). The same holds for a module that hangs in its
 // _initialize while the pipeline loads.
 func TestInterruptNoPreempt(t *testing.T) {
-	bin := weirBinary(t)
+	bin := hosttest.WeirBinary(t)
 	dir := t.TempDir()
 	loop := hosttest.WAT(t, hostTestdata(t, "passthrough.wat"))
 	initHang := hosttest.WAT(t, writeFile(t, dir, "inithang.wat", []byte(initHangWAT)))

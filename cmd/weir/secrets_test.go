@@ -45,7 +45,7 @@ outputs:
   dlq: {type: file, path: dead.ndjson}
 `, sm.URL, module, closed)))
 	input := writeFile(t, dir, "in.txt", []byte("!e\nhello\n"))
-	bin := weirBinary(t)
+	bin := hosttest.WeirBinary(t)
 	exe := func(args ...string) (string, string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()

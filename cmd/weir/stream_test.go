@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weirhq/weir/host/hosttest"
 )
 
 // TestMissingInputAmongSeveral: a missing input is reported, the others
@@ -139,7 +141,7 @@ func ctRecord(i int, pad int) []byte {
 // 1 GB for the 300 MB NDJSON). bench/RESULTS.md has the figure for 5 GB.
 func TestStreamingBoundedMemory(t *testing.T) {
 	t.Parallel()
-	bin := weirBinary(t)
+	bin := hosttest.WeirBinary(t)
 	pipe := pipeline(t, ptModule(t), "", "")
 	for _, tc := range []struct {
 		name  string
@@ -156,19 +158,7 @@ func TestStreamingBoundedMemory(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "run", "-p", pipe)
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			stdin, stdout, stderr := startPiped(t, cmd)
 			// Peak RSS is the child's own VmHWM, polled from /proc: the
 			// rusage of a child started by fork+exec also counts the
 			// parent's high-water mark (the kernel carries the forked
@@ -257,7 +247,7 @@ func TestStreamingBoundedMemory(t *testing.T) {
 // the new one in input order, before stdin closes, and none is lost.
 func TestHotSwapWhileStdinFlows(t *testing.T) {
 	t.Parallel()
-	bin := weirBinary(t)
+	bin := hosttest.WeirBinary(t)
 	dir := t.TempDir()
 	module := filepath.Join(dir, "m.wasm")
 	copyFile(t, ptModule(t), module)
@@ -265,19 +255,7 @@ func TestHotSwapWhileStdinFlows(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "run", "-p", pipe, "--batch-size", "50")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout, stderr := startPiped(t, cmd)
 	swapped := make(chan struct{}) // the first new-version output was read
 	written := make(chan int, 1)
 	go func() {
@@ -384,4 +362,24 @@ func vmHWM(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// startPiped starts cmd with pipes on its stdin and stdout and its stderr
+// collected in a buffer.
+func startPiped(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, io.ReadCloser, *bytes.Buffer) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdin, stdout, &stderr
 }

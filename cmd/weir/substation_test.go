@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/hosttest"
 )
 
@@ -27,19 +26,13 @@ func weirExec(t testing.TB, stdin string, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, weirBinary(t), append([]string{"--cache-dir", cacheDir}, args...)...)
+	cmd := exec.CommandContext(ctx, hosttest.WeirBinary(t), append([]string{"--cache-dir", cacheDir}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("weir %v: %v", args, err)
-	}
-	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	return exited(t, args, err, stdout.String(), stderr.String())
 }
 
 // substationExample is Substation's examples/build/config/config.jsonnet
@@ -159,22 +152,8 @@ func TestSubstationKinesis(t *testing.T) {
 	hosttest.SetAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg, err := awsconf.Load(ctx, "us-east-1", 3, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	const stream = "substation-dst"
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		d, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
-		if err == nil && d.StreamDescriptionSummary.StreamStatus == "ACTIVE" {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	kc := activeStream(ctx, t, endpoint, stream, 1)
 	config := `{"transforms": [
 	  {"type": "meta_switch", "settings": {"cases": [
 	    {"condition": {"type": "string_equal_to", "settings": {"object": {"source_key": "eventName"}, "value": "ConsoleLogin"}},

@@ -11,7 +11,6 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
-	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
 	"github.com/weirhq/weir/host/hosttest"
 )
@@ -46,15 +45,7 @@ func guestFrame(b *testing.B, paths []string) ([]byte, int) {
 	var a frame.Applier
 	n := 0
 	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		fh.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
+		rs := hosttest.DecodeFile(b, f)
 		for _, r := range rs {
 			w.AddRecord(r.Data, "", r.Meta.SequenceNumber, 0, 0, "")
 			if len(paths) > 0 {

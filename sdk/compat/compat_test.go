@@ -44,15 +44,7 @@ func corpus(t *testing.T) []engine.Record {
 	recs = append(recs, engine.Record{Data: bytes.TrimRight(ref, "\n"), Meta: engine.Metadata{SequenceNumber: "ref", PartitionKey: "pk"}})
 	files, _ := filepath.Glob(filepath.Join(shared, "testdata", "cloudtrail", "stratus-red-team", "*.json"))
 	for _, f := range files[:8] {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := hosttest.DecodeFile(t, f)
 		recs = append(recs, rs...)
 	}
 	recs = append(recs,
@@ -303,8 +295,16 @@ func TestAssemblyScriptSDK(t *testing.T) {
 	}
 	recs := corpus(t)
 	sameOutcomes(t, "assemblyscript vs go", underWeir(t, goWasm, "fast", recs), underWeir(t, asWasm, "fast", recs))
+	passthroughEdges(t, asWasm)
+}
 
-	got := underWeir(t, asWasm, "fast", []engine.Record{{Data: []byte("drop")}, {Data: []byte("fail")}, {Data: []byte("é")}, {Data: nil}})
+// passthroughEdges runs the passthrough example module wasm on weir's
+// fast path over the records "drop", "fail", "é" and an empty one: it
+// must drop the first, fail the second naming record 1, and prefix the
+// others with "|".
+func passthroughEdges(t *testing.T, wasm []byte) {
+	t.Helper()
+	got := underWeir(t, wasm, "fast", []engine.Record{{Data: []byte("drop")}, {Data: []byte("fail")}, {Data: []byte("é")}, {Data: nil}})
 	want := []outcome{{status: "dropped"}, {status: "failed", msg: "record 1 says fail"}, {status: "ok", outputs: []string{"|é"}}, {status: "ok", outputs: []string{"|"}}}
 	for i := range want {
 		if got[i].status != want[i].status || fmt.Sprint(got[i].outputs) != fmt.Sprint(want[i].outputs) || got[i].msg != want[i].msg {
@@ -327,37 +327,7 @@ func TestCloudTrailECSAssemblyScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(hosttest.SharedDir(t), "testdata", "cloudtrail")
-	read := func(f string) []engine.Record {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
-		rs, err := engine.DecodeRecords(fh, filepath.Base(f))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		return rs
-	}
-	recs := corpus(t)
-	stratus, _ := filepath.Glob(filepath.Join(dir, "stratus-red-team", "*.json"))
-	otrf, _ := filepath.Glob(filepath.Join(dir, "otrf", "*.json"))
-	for _, f := range append(stratus, otrf...) {
-		recs = append(recs, read(f)...)
-	}
-	panther, _ := filepath.Glob(filepath.Join(dir, "panther", "*.jsonl"))
-	for _, f := range panther {
-		for _, r := range read(f) {
-			var c struct{ Log json.RawMessage }
-			if err := json.Unmarshal(r.Data, &c); err != nil || len(c.Log) == 0 {
-				t.Fatalf("%s %s: no log member: %v", f, r.Meta.SequenceNumber, err)
-			}
-			r.Data = c.Log
-			recs = append(recs, r)
-		}
-	}
-	recs = append(recs,
+	recs := append(cloudTrailFiles(t),
 		engine.Record{Data: []byte(`["not","an","object"]`)},
 		engine.Record{Data: []byte(` "text"`)},
 		engine.Record{Data: []byte(`{"sourceIPAddress":"fe80::1%eth0","tlsDetails":{"tlsVersion":"TLSv1.3"},"userIdentity":{"principalId":"AROA:a@b","userName":"u"},"eventSource":"s3.amazonaws.com","responseElements":{"ConsoleLogin":"Success"}}`)},

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/weirhq/weir/engine"
-	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/hosttest"
 	"github.com/weirhq/weir/host/kpl"
 )
@@ -24,24 +23,12 @@ func TestBatchKeyPartitionKey(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	kin := hosttest.Kinesalite(t)
-	cfg, err := awsconf.Load(ctx, "us-east-1", 3, 100*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(kin) })
+	kc := kinesisClient(ctx, t, kin, 3, 100*time.Millisecond)
 	engine.RegisterSink(engine.OutputKinesis, Open)
 	for _, aggregate := range []bool{true, false} {
 		t.Run(fmt.Sprintf("aggregate=%v", aggregate), func(t *testing.T) {
 			stream := fmt.Sprintf("keyed-%v", aggregate)
-			if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(4)}); err != nil {
-				t.Fatal(err)
-			}
-			waiter := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
-				o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
-			})
-			if err := waiter.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, 30*time.Second); err != nil {
-				t.Fatal(err)
-			}
+			createStream(ctx, t, kc, stream, 4)
 			pc, err := engine.ParseConfig([]byte(fmt.Sprintf(`version: 1
 stages: [{module: a.wasm}]
 outputs:

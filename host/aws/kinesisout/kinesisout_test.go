@@ -82,22 +82,8 @@ func TestPutRecordsThrottlingAndPartialFailure(t *testing.T) {
 	proxy := &faultProxy{fault: map[int]string{1: "throttle", 2: "partial"}, next: httputil.NewSingleHostReverseProxy(target)}
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
-	cfg, err := awsconf.Load(ctx, "us-east-1", 5, 100*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until the stream is ACTIVE (kinesalite creates it after a
-	// delay, as Kinesis does), polling every 20-200 ms.
-	waiter := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
-	})
-	if err := waiter.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("s")}, 30*time.Second); err != nil {
-		t.Fatalf("stream s never became active: %v", err)
-	}
+	kc := kinesisClient(ctx, t, srv.URL, 5, 100*time.Millisecond)
+	createStream(ctx, t, kc, "s", 1)
 
 	// 3000 outputs of 1 KiB: 3 aggregated records; no aggregation: 6 calls.
 	var outputs []engine.Output
@@ -148,5 +134,32 @@ func TestPutRecordsThrottlingAndPartialFailure(t *testing.T) {
 	err = sink.Write(ctx, []engine.Output{{Data: make([]byte, DefaultMaxRecordBytes)}})
 	if err == nil || !strings.Contains(err.Error(), "output 0") {
 		t.Fatalf("oversize: err = %v", err)
+	}
+}
+
+// kinesisClient returns a Kinesis client for endpoint whose calls make up
+// to attempts attempts, backing off at most maxBackoff between them.
+func kinesisClient(ctx context.Context, t *testing.T, endpoint string, attempts int, maxBackoff time.Duration) *kinesis.Client {
+	t.Helper()
+	cfg, err := awsconf.Load(ctx, "us-east-1", attempts, maxBackoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+}
+
+// createStream creates stream with shards and waits until it is ACTIVE
+// (kinesalite creates it after a delay, as Kinesis does), polling every
+// 20-200 ms.
+func createStream(ctx context.Context, t *testing.T, kc *kinesis.Client, stream string, shards int32) {
+	t.Helper()
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatal(err)
+	}
+	waiter := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
+	})
+	if err := waiter.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, 30*time.Second); err != nil {
+		t.Fatalf("stream %s never became active: %v", stream, err)
 	}
 }

@@ -36,11 +36,7 @@ func TestRequestLimitKinesalite(t *testing.T) {
 	proxy := &faultProxy{fault: map[int]string{}, next: httputil.NewSingleHostReverseProxy(target)}
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
-	cfg, err := awsconf.Load(ctx, "us-east-1", 3, 100*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	kc := kinesisClient(ctx, t, srv.URL, 3, 100*time.Millisecond)
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("limits"), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +59,7 @@ func TestRequestLimitKinesalite(t *testing.T) {
 	}
 	proxy.calls = nil
 	over := engine.Output{Data: make([]byte, DefaultMaxRecordBytes-keyLen+1)}
-	err = sink.Write(ctx, []engine.Output{edge, over})
+	err := sink.Write(ctx, []engine.Output{edge, over})
 	if err == nil || !strings.Contains(err.Error(), "output 1:") || !strings.Contains(err.Error(), "max_record_bytes") || len(proxy.calls) != 0 {
 		t.Fatalf("one byte over: %v after %v calls", err, proxy.calls)
 	}
@@ -152,18 +148,14 @@ func TestLargeRecords(t *testing.T) {
 	k := &largeKinesis{}
 	srv := httptest.NewServer(k)
 	defer srv.Close()
-	cfg, err := awsconf.Load(ctx, "us-east-1", 1, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	kc := kinesisClient(ctx, t, srv.URL, 1, 10*time.Millisecond)
 	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/large"
 	big := func(c byte, n int) engine.Output { return engine.Output{Data: bytes.Repeat([]byte{c}, n)} }
 	large := New(kc, Options{Stream: arn, MaxRecordBytes: MaxLargeRecordBytes})
 
 	// The setting must match the stream: before UpdateMaxRecordSize the
 	// service refuses, and the error names the output.
-	err = large.Write(ctx, []engine.Output{big('a', 3<<20)})
+	err := large.Write(ctx, []engine.Output{big('a', 3<<20)})
 	if err == nil || !strings.Contains(err.Error(), "outputs 0") || !strings.Contains(err.Error(), "ValidationException") {
 		t.Fatalf("before the stream was raised: %v", err)
 	}
