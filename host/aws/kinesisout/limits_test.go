@@ -37,10 +37,9 @@ func TestRequestLimitKinesalite(t *testing.T) {
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
 	kc := kinesisClient(ctx, t, srv.URL, 3, 100*time.Millisecond)
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("limits"), ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(200 * time.Millisecond)
+	// The stream is made, and waited for until ACTIVE, straight on
+	// kinesalite: the fault proxy counts only the sink's requests.
+	createStream(ctx, t, kinesisClient(ctx, t, target.String(), 3, 100*time.Millisecond), "limits", 1)
 	sink := New(kc, Options{Stream: "limits"})
 	var outs []engine.Output
 	for i := range 9 {
