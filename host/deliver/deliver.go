@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -94,6 +95,18 @@ type Failure struct {
 	// Code and Message are the service's reason (e.g.
 	// "ProvisionedThroughputExceededException", "Rate exceeded").
 	Code, Message string
+}
+
+// FailureByID is the Failure of the entry a batch API's result names by
+// id, for outputs whose entries' ids are their positions in the call
+// (strconv.Itoa): SNS PublishBatch, SQS SendMessageBatch. An id that is
+// not a number is an error naming op.
+func FailureByID(op, id string, retryable bool, code, message string) (Failure, error) {
+	i, err := strconv.Atoi(id)
+	if err != nil {
+		return Failure{}, fmt.Errorf("%s failed an entry with unknown id %q", op, id)
+	}
+	return Failure{Index: i, Retryable: retryable, Code: code, Message: message}, nil
 }
 
 // SendFunc makes one call with items. It returns the entries the service

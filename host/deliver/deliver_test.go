@@ -267,3 +267,27 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(es)), "ns/entry")
 }
+
+func TestFailureByID(t *testing.T) {
+	for _, tc := range []struct {
+		id      string
+		want    Failure
+		wantErr string
+	}{
+		{"0", Failure{Index: 0, Retryable: true, Code: "C", Message: "m"}, ""},
+		{"12", Failure{Index: 12, Retryable: true, Code: "C", Message: "m"}, ""},
+		{"x", Failure{}, `Op failed an entry with unknown id "x"`},
+		{"", Failure{}, `Op failed an entry with unknown id ""`},
+	} {
+		got, err := FailureByID("Op", tc.id, true, "C", "m")
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("FailureByID(%q) error = %v, want %s", tc.id, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("FailureByID(%q) = %+v, %v; want %+v", tc.id, got, err, tc.want)
+		}
+	}
+}

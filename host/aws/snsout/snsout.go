@@ -84,11 +84,11 @@ func (s *Sink) send(ctx context.Context, msgs []string) ([]deliver.Failure, erro
 	}
 	failed := make([]deliver.Failure, 0, len(resp.Failed))
 	for _, f := range resp.Failed {
-		i, err := strconv.Atoi(aws.ToString(f.Id))
+		df, err := deliver.FailureByID("PublishBatch", aws.ToString(f.Id), !f.SenderFault, aws.ToString(f.Code), aws.ToString(f.Message))
 		if err != nil {
-			return nil, fmt.Errorf("PublishBatch failed an entry with unknown id %q", aws.ToString(f.Id))
+			return nil, err
 		}
-		failed = append(failed, deliver.Failure{Index: i, Retryable: !f.SenderFault, Code: aws.ToString(f.Code), Message: aws.ToString(f.Message)})
+		failed = append(failed, df)
 	}
 	return failed, nil
 }
