@@ -268,26 +268,31 @@ func BenchmarkDeliver(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(es)), "ns/entry")
 }
 
-func TestFailureByID(t *testing.T) {
+func TestFailuresByID(t *testing.T) {
+	type listed struct {
+		id     string
+		sender bool
+	}
+	fields := func(l listed) (string, bool, string, string) { return l.id, l.sender, "C", "m" }
 	for _, tc := range []struct {
-		id      string
-		want    Failure
+		failed  []listed
+		want    string
 		wantErr string
 	}{
-		{"0", Failure{Index: 0, Retryable: true, Code: "C", Message: "m"}, ""},
-		{"12", Failure{Index: 12, Retryable: true, Code: "C", Message: "m"}, ""},
-		{"x", Failure{}, `Op failed an entry with unknown id "x"`},
-		{"", Failure{}, `Op failed an entry with unknown id ""`},
+		{nil, "[]", ""},
+		{[]listed{{"0", false}, {"12", true}}, "[{0 true C m} {12 false C m}]", ""},
+		{[]listed{{"1", false}, {"x", false}}, "", `Op failed an entry with unknown id "x"`},
+		{[]listed{{"", true}}, "", `Op failed an entry with unknown id ""`},
 	} {
-		got, err := FailureByID("Op", tc.id, true, "C", "m")
+		got, err := FailuresByID("Op", tc.failed, fields)
 		if tc.wantErr != "" {
 			if err == nil || err.Error() != tc.wantErr {
-				t.Errorf("FailureByID(%q) error = %v, want %s", tc.id, err, tc.wantErr)
+				t.Errorf("FailuresByID(%v) error = %v, want %s", tc.failed, err, tc.wantErr)
 			}
 			continue
 		}
-		if err != nil || got != tc.want {
-			t.Errorf("FailureByID(%q) = %+v, %v; want %+v", tc.id, got, err, tc.want)
+		if err != nil || fmt.Sprint(got) != tc.want {
+			t.Errorf("FailuresByID(%v) = %v, %v; want %s", tc.failed, got, err, tc.want)
 		}
 	}
 }

@@ -82,15 +82,9 @@ func (s *Sink) send(ctx context.Context, msgs []string) ([]deliver.Failure, erro
 	if err != nil {
 		return nil, err
 	}
-	failed := make([]deliver.Failure, 0, len(resp.Failed))
-	for _, f := range resp.Failed {
-		df, err := deliver.FailureByID("PublishBatch", aws.ToString(f.Id), !f.SenderFault, aws.ToString(f.Code), aws.ToString(f.Message))
-		if err != nil {
-			return nil, err
-		}
-		failed = append(failed, df)
-	}
-	return failed, nil
+	return deliver.FailuresByID("PublishBatch", resp.Failed, func(f types.BatchResultErrorEntry) (string, bool, string, string) {
+		return aws.ToString(f.Id), f.SenderFault, aws.ToString(f.Code), aws.ToString(f.Message)
+	})
 }
 
 // Close does nothing.
