@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -94,6 +95,24 @@ type Failure struct {
 	// Code and Message are the service's reason (e.g.
 	// "ProvisionedThroughputExceededException", "Rate exceeded").
 	Code, Message string
+}
+
+// FailuresByID returns the Failures of the entries a batch API's answer
+// lists as failed, each named by id, for outputs whose entries' ids are
+// their positions in the call (strconv.Itoa): SNS PublishBatch, SQS
+// SendMessageBatch. fields reads one listed entry; a sender fault is not
+// retryable. An id that is not a number is an error naming op.
+func FailuresByID[E any](op string, failed []E, fields func(E) (id string, senderFault bool, code, message string)) ([]Failure, error) {
+	out := make([]Failure, 0, len(failed))
+	for _, e := range failed {
+		id, senderFault, code, message := fields(e)
+		i, err := strconv.Atoi(id)
+		if err != nil {
+			return nil, fmt.Errorf("%s failed an entry with unknown id %q", op, id)
+		}
+		out = append(out, Failure{Index: i, Retryable: !senderFault, Code: code, Message: message})
+	}
+	return out, nil
 }
 
 // SendFunc makes one call with items. It returns the entries the service

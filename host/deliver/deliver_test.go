@@ -267,3 +267,32 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(es)), "ns/entry")
 }
+
+func TestFailuresByID(t *testing.T) {
+	type listed struct {
+		id     string
+		sender bool
+	}
+	fields := func(l listed) (string, bool, string, string) { return l.id, l.sender, "C", "m" }
+	for _, tc := range []struct {
+		failed  []listed
+		want    string
+		wantErr string
+	}{
+		{nil, "[]", ""},
+		{[]listed{{"0", false}, {"12", true}}, "[{0 true C m} {12 false C m}]", ""},
+		{[]listed{{"1", false}, {"x", false}}, "", `Op failed an entry with unknown id "x"`},
+		{[]listed{{"", true}}, "", `Op failed an entry with unknown id ""`},
+	} {
+		got, err := FailuresByID("Op", tc.failed, fields)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("FailuresByID(%v) error = %v, want %s", tc.failed, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || fmt.Sprint(got) != tc.want {
+			t.Errorf("FailuresByID(%v) = %v, %v; want %s", tc.failed, got, err, tc.want)
+		}
+	}
+}

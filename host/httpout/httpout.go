@@ -88,7 +88,7 @@ type Sink struct {
 	host    string
 	header  http.Header
 	gzip    bool
-	index   string
+	action  []byte // the Elasticsearch bulk action line, made once
 	policy  *netguard.Policy
 	client  *http.Client
 	deliver *deliver.Deliverer[[]byte]
@@ -134,7 +134,7 @@ func New(name string, oc engine.OutputConfig, timeout time.Duration) (*Sink, err
 		return nil, fmt.Errorf("http output %q: %w", name, err)
 	}
 	s := &Sink{name: name, preset: oc.Preset, p: p, url: u.String(), host: u.Host, header: http.Header{},
-		gzip: oc.Compression == engine.CompressionGzip, index: oc.Index, policy: policy, client: policy.Client(timeout, 4)}
+		gzip: oc.Compression == engine.CompressionGzip, action: bulkAction(oc.Index), policy: policy, client: policy.Client(timeout, 4)}
 	s.header.Set("Content-Type", p.ContentType)
 	if oc.Token != "" && p.TokenHeader != "" {
 		s.header.Set(p.TokenHeader, p.TokenPrefix+oc.Token)
@@ -188,12 +188,8 @@ func (s *Sink) entry(data []byte) ([]byte, error) {
 		if !isObject(data) {
 			return nil, errors.New("not a JSON object (an Elasticsearch document must be one)")
 		}
-		action := []byte(`{"index":{}}`)
-		if s.index != "" {
-			idx, _ := json.Marshal(s.index)
-			action = append(append([]byte(`{"index":{"_index":`), idx...), "}}"...)
-		}
-		return append(append(action, '\n'), data...), nil
+		e := make([]byte, 0, len(s.action)+1+len(data))
+		return append(append(append(e, s.action...), '\n'), data...), nil
 	}
 	if s.p.Array && !valid(data) {
 		return nil, errors.New("not valid JSON (the body is a JSON array)")
@@ -206,6 +202,16 @@ func (s *Sink) entry(data []byte) ([]byte, error) {
 		return b.Bytes(), nil
 	}
 	return data, nil
+}
+
+// bulkAction is the Elasticsearch bulk action line indexing a document
+// (into index, when set).
+func bulkAction(index string) []byte {
+	if index == "" {
+		return []byte(`{"index":{}}`)
+	}
+	idx, _ := json.Marshal(index)
+	return append(append([]byte(`{"index":{"_index":`), idx...), "}}"...)
 }
 
 // valid reports whether b is one JSON value (fastjson: ~3x

@@ -101,7 +101,7 @@ func TestPresets(t *testing.T) {
 			name: "elasticsearch bulk: failed items re-sent alone",
 			oc:   engine.OutputConfig{Preset: engine.PresetElasticsearch, Token: "es-key", Index: "logs-weir"},
 			server: &siem{preset: "elasticsearch", path: "/_bulk", header: [2]string{"Authorization", "ApiKey es-key"},
-				maxEntries: 1000,
+				maxEntries: 1000, index: "logs-weir",
 				answer: func(n int, docs []json.RawMessage) (int, string, []bool) {
 					switch n {
 					case 1: // items 1 and 7 throttled, 3 an internal error

@@ -31,6 +31,9 @@ type siem struct {
 	answer func(n int, docs []json.RawMessage) (status int, body string, accepted []bool)
 	// retryAfter is sent as Retry-After with 429 and 503 answers.
 	retryAfter string
+	// index is the _index every Elasticsearch bulk action must name
+	// (empty: none).
+	index string
 
 	mu       sync.Mutex
 	requests int
@@ -154,6 +157,9 @@ func (s *siem) parse(r *http.Request, raw []byte) ([]json.RawMessage, error) {
 			var action map[string]map[string]any
 			if err := json.Unmarshal(sc.Bytes(), &action); err != nil || action["index"] == nil {
 				return nil, fmt.Errorf("bulk action line %q", sc.Text())
+			}
+			if got, _ := action["index"]["_index"].(string); got != s.index {
+				return nil, fmt.Errorf("bulk action line %q: _index %q, want %q", sc.Text(), got, s.index)
 			}
 			if !sc.Scan() {
 				return nil, fmt.Errorf("bulk action without a document")

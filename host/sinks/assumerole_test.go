@@ -17,7 +17,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
@@ -182,25 +181,10 @@ func TestAssumeRoleEveryAWSOutput(t *testing.T) {
 	}
 	kin := hosttest.Kinesalite(t)
 	kc := kinesis.NewFromConfig(base, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(kin) })
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("x-account"), ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
-	}).
-		Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("x-account")}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	hosttest.CreateStream(ctx, t, kc, "x-account", 1)
 	ddb := hosttest.Dynalite(t)
 	dc := dynamodb.NewFromConfig(base, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddb) })
-	if _, err := dc.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("ctx"),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	hosttest.CreateTable(ctx, t, dc, "ctx", "id")
 	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	defer s3srv.Close()
 	if _, err := s3.NewFromConfig(base, func(o *s3.Options) { o.BaseEndpoint = aws.String(s3srv.URL); o.UsePathStyle = true }).

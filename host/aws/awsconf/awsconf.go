@@ -1,7 +1,6 @@
 // Package awsconf builds the AWS SDK configuration shared by weir's AWS
-// adapters (one small package per service: kinesisout, s3out, ...), and
-// the backoff they use when a service accepts a call but fails some of its
-// entries.
+// adapters (one small package per service: kinesisout, s3out, ...); the
+// backoff of entries a service fails is host/deliver's.
 package awsconf
 
 import (
@@ -17,8 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/weirhq/weir/host/deliver"
 )
 
 // DefaultMaxAttempts is the number of calls made for one request (and
@@ -113,25 +110,6 @@ func EndpointOr(endpoint string, dflt *string) *string {
 		return dflt
 	}
 	return aws.String(endpoint)
-}
-
-// Backoff returns the wait before retry attempt (1-based): full jitter
-// over an exponential from base, capped at max (deliver.Backoff, which
-// the outputs' delivery loop uses).
-func Backoff(attempt int, base, max time.Duration) time.Duration {
-	return deliver.Backoff(attempt, base, max)
-}
-
-// Sleep waits for d or until ctx ends, returning ctx's error then.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // RandomKey returns a random 128-bit hex string, used as a partition key

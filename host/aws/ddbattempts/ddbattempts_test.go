@@ -33,14 +33,7 @@ func TestStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("attempts"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	hosttest.CreateTable(ctx, t, client, "attempts", "id")
 	a, b := New(client, "attempts"), New(client, "attempts")
 	const key = "kinesis:shardId-000000000000:49590338271490256608559692538361571095921575989136588898"
 	var wg sync.WaitGroup

@@ -119,14 +119,7 @@ func testDynamoDBOutput(t *testing.T, partial int, wantCalls string) {
 		t.Fatal(err)
 	}
 	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(proxy.URL) })
-	if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("users"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	hosttest.CreateTable(ctx, t, client, "users", "id")
 	s, err := Open(ctx, "context", engine.OutputConfig{Type: "dynamodb", Table: "users", Endpoint: proxy.URL}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -126,19 +126,8 @@ func TestEventBridgeOutput(t *testing.T) {
 	if err := s.Write(ctx, outs); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]int{}
-	for _, d := range f.accepted {
-		seen[d]++
-	}
-	for i, o := range outs {
-		if seen[string(o.Data)] != 1 {
-			t.Errorf("output %d put %d times", i, seen[string(o.Data)])
-		}
-	}
-	var sizes []int
-	for _, c := range f.calls {
-		sizes = append(sizes, len(c))
-	}
+	hosttest.CheckDeliveredOnce(t, outs, f.accepted, "", "put")
+	sizes := hosttest.CallSizes(f.calls)
 	if fmt.Sprint(sizes) != "[10 2 6 9]" || f.throttle {
 		t.Errorf("events per call %v (throttle left %v)", sizes, f.throttle)
 	}

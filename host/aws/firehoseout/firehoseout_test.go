@@ -102,15 +102,7 @@ func TestFirehoseOutput(t *testing.T) {
 	if err := s.Write(ctx, outs); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]int{}
-	for _, a := range f.accepted {
-		seen[a]++
-	}
-	for i, o := range outs {
-		if seen[string(o.Data)+"\n"] != 1 {
-			t.Errorf("output %d delivered %d times", i, seen[string(o.Data)+"\n"])
-		}
-	}
+	hosttest.CheckDeliveredOnce(t, outs, f.accepted, "\n", "delivered")
 	if len(f.accepted) != len(outs) {
 		t.Errorf("%d records accepted, want %d", len(f.accepted), len(outs))
 	}

@@ -28,7 +28,7 @@ func TestBatchKeyPartitionKey(t *testing.T) {
 	for _, aggregate := range []bool{true, false} {
 		t.Run(fmt.Sprintf("aggregate=%v", aggregate), func(t *testing.T) {
 			stream := fmt.Sprintf("keyed-%v", aggregate)
-			createStream(ctx, t, kc, stream, 4)
+			hosttest.CreateStream(ctx, t, kc, stream, 4)
 			pc, err := engine.ParseConfig([]byte(fmt.Sprintf(`version: 1
 stages: [{module: a.wasm}]
 outputs:

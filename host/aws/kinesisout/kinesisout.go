@@ -75,6 +75,7 @@ type Options struct {
 type Sink struct {
 	client *kinesis.Client
 	opts   Options
+	d      *deliver.Deliverer[entry]
 }
 
 // New returns a sink writing to opts.Stream with client.
@@ -82,17 +83,13 @@ func New(client *kinesis.Client, opts Options) *Sink {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = awsconf.DefaultMaxAttempts
 	}
-	if opts.BaseBackoff <= 0 {
-		opts.BaseBackoff = 50 * time.Millisecond
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 2 * time.Second
-	}
 	if opts.MaxRecordBytes <= 0 {
 		opts.MaxRecordBytes = DefaultMaxRecordBytes
 	}
 	opts.MaxRecordBytes = min(opts.MaxRecordBytes, MaxLargeRecordBytes)
-	return &Sink{client: client, opts: opts}
+	s := &Sink{client: client, opts: opts}
+	s.d = s.deliverer()
+	return s
 }
 
 // Open is the engine.SinkFactory of the "kinesis" output type.
@@ -148,10 +145,11 @@ func (s *Sink) WriteKey(ctx context.Context, key string, outputs []engine.Output
 	if err != nil {
 		return err
 	}
-	return s.deliverer().Deliver(ctx, entries)
+	return s.d.Deliver(ctx, entries)
 }
 
-// deliverer returns the delivery loop of PutRecords for this stream.
+// deliverer returns the delivery loop of PutRecords for this stream
+// (deliver.New defaults the backoff to 50ms and 2s).
 func (s *Sink) deliverer() *deliver.Deliverer[entry] {
 	perCall := DefaultBytesPerCall
 	if s.opts.MaxRecordBytes > DefaultMaxRecordBytes {

@@ -83,7 +83,7 @@ func TestPutRecordsThrottlingAndPartialFailure(t *testing.T) {
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
 	kc := kinesisClient(ctx, t, srv.URL, 5, 100*time.Millisecond)
-	createStream(ctx, t, kc, "s", 1)
+	hosttest.CreateStream(ctx, t, kc, "s", 1)
 
 	// 3000 outputs of 1 KiB: 3 aggregated records; no aggregation: 6 calls.
 	var outputs []engine.Output
@@ -146,20 +146,4 @@ func kinesisClient(ctx context.Context, t *testing.T, endpoint string, attempts 
 		t.Fatal(err)
 	}
 	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
-}
-
-// createStream creates stream with shards and waits until it is ACTIVE
-// (kinesalite creates it after a delay, as Kinesis does), polling every
-// 20-200 ms.
-func createStream(ctx context.Context, t *testing.T, kc *kinesis.Client, stream string, shards int32) {
-	t.Helper()
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(shards)}); err != nil {
-		t.Fatal(err)
-	}
-	waiter := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
-	})
-	if err := waiter.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, 30*time.Second); err != nil {
-		t.Fatalf("stream %s never became active: %v", stream, err)
-	}
 }

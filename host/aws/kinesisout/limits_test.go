@@ -39,7 +39,7 @@ func TestRequestLimitKinesalite(t *testing.T) {
 	kc := kinesisClient(ctx, t, srv.URL, 3, 100*time.Millisecond)
 	// The stream is made, and waited for until ACTIVE, straight on
 	// kinesalite: the fault proxy counts only the sink's requests.
-	createStream(ctx, t, kinesisClient(ctx, t, target.String(), 3, 100*time.Millisecond), "limits", 1)
+	hosttest.CreateStream(ctx, t, kinesisClient(ctx, t, target.String(), 3, 100*time.Millisecond), "limits", 1)
 	sink := New(kc, Options{Stream: "limits"})
 	var outs []engine.Output
 	for i := range 9 {

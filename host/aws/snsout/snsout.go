@@ -82,15 +82,9 @@ func (s *Sink) send(ctx context.Context, msgs []string) ([]deliver.Failure, erro
 	if err != nil {
 		return nil, err
 	}
-	failed := make([]deliver.Failure, 0, len(resp.Failed))
-	for _, f := range resp.Failed {
-		i, err := strconv.Atoi(aws.ToString(f.Id))
-		if err != nil {
-			return nil, fmt.Errorf("PublishBatch failed an entry with unknown id %q", aws.ToString(f.Id))
-		}
-		failed = append(failed, deliver.Failure{Index: i, Retryable: !f.SenderFault, Code: aws.ToString(f.Code), Message: aws.ToString(f.Message)})
-	}
-	return failed, nil
+	return deliver.FailuresByID("PublishBatch", resp.Failed, func(f types.BatchResultErrorEntry) (string, bool, string, string) {
+		return aws.ToString(f.Id), f.SenderFault, aws.ToString(f.Code), aws.ToString(f.Message)
+	})
 }
 
 // Close does nothing.

@@ -118,19 +118,8 @@ func TestSNSOutput(t *testing.T) {
 	if err := s.Write(ctx, outs); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]int{}
-	for _, m := range f.accepted {
-		seen[m]++
-	}
-	for i, o := range outs {
-		if seen[string(o.Data)] != 1 {
-			t.Errorf("output %d published %d times", i, seen[string(o.Data)])
-		}
-	}
-	var sizes []int
-	for _, c := range f.calls {
-		sizes = append(sizes, len(c))
-	}
+	hosttest.CheckDeliveredOnce(t, outs, f.accepted, "", "published")
+	sizes := hosttest.CallSizes(f.calls)
 	// 10 small (0 and 3 failed) → 2 re-sent; 2 small + 4 large (240 KiB);
 	// 2 large + 7 small. The throttled call was retried by the SDK.
 	if fmt.Sprint(sizes) != "[10 2 6 9]" || f.throttle {

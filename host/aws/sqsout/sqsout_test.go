@@ -164,10 +164,7 @@ func TestSQSOutput(t *testing.T) {
 			t.Errorf("message %.20q…%q accepted %d times", w, w[len(w)-8:], seen[w])
 		}
 	}
-	var sizes []int
-	for _, c := range f.calls {
-		sizes = append(sizes, len(c))
-	}
+	sizes := hosttest.CallSizes(f.calls)
 	// 10 small (0 and 3 failed) → 2 re-sent; 2 small + 6 large + 2 small
 	// (600 KB, under 1 MiB); 5 small.
 	if fmt.Sprint(sizes) != "[10 2 10 5]" {
@@ -215,10 +212,7 @@ func TestSQSMessageLimits(t *testing.T) {
 	if err := s.Write(ctx, outs); err != nil {
 		t.Fatal(err)
 	}
-	var sizes []int
-	for _, c := range f.calls {
-		sizes = append(sizes, len(c))
-	}
+	sizes := hosttest.CallSizes(f.calls)
 	if fmt.Sprint(sizes) != "[1 2 1 1]" || len(f.accepted) != len(outs) {
 		t.Fatalf("messages per call %v, %d accepted; want [1 2 1 1] and %d", sizes, len(f.accepted), len(outs))
 	}
