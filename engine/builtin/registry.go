@@ -87,33 +87,29 @@ var (
 // string.go...). It panics on a duplicate or on a name the catalog does
 // not list as a Substation v2.8.0 transform or refuses.
 func RegisterTransform(name string, f TransformFactory) {
-	if _, dup := transformFactories[name]; dup {
-		panic("builtin: transform registered twice: " + name)
-	}
-	e, ok := transformCatalog[name]
-	if !ok {
-		panic("builtin: transform not in the Substation catalog: " + name)
-	}
-	if e.Refused != "" {
-		panic("builtin: transform is refused in the catalog: " + name)
-	}
-	transformFactories[name] = f
+	register("transform", transformFactories, transformCatalog, name, f)
 }
 
 // RegisterCondition registers the factory of a Substation condition type
 // (same rules as RegisterTransform).
 func RegisterCondition(name string, f ConditionFactory) {
-	if _, dup := conditionFactories[name]; dup {
-		panic("builtin: condition registered twice: " + name)
+	register("condition", conditionFactories, conditionCatalog, name, f)
+}
+
+// register adds f to factories under name, panicking on a duplicate or
+// on a name the catalog does not list or refuses.
+func register[F any](kind string, factories map[string]F, catalog map[string]CatalogEntry, name string, f F) {
+	if _, dup := factories[name]; dup {
+		panic("builtin: " + kind + " registered twice: " + name)
 	}
-	e, ok := conditionCatalog[name]
+	e, ok := catalog[name]
 	if !ok {
-		panic("builtin: condition not in the Substation catalog: " + name)
+		panic("builtin: " + kind + " not in the Substation catalog: " + name)
 	}
 	if e.Refused != "" {
-		panic("builtin: condition is refused in the catalog: " + name)
+		panic("builtin: " + kind + " is refused in the catalog: " + name)
 	}
-	conditionFactories[name] = f
+	factories[name] = f
 }
 
 // Config is one transform or condition object as Substation writes it.
