@@ -127,11 +127,7 @@ func newStringMatch(c *Compiler, raw json.RawMessage) (Condition, error) {
 // at target_key when it exists, else with the "value" setting.
 func newStringOrder(ok func(cmp int) bool) ConditionFactory {
 	return func(c *Compiler, raw json.RawMessage) (Condition, error) {
-		var s struct {
-			ID
-			Object ObjectSettings `json:"object"`
-			Value  string         `json:"value"`
-		}
+		var s stringSettings
 		if err := c.Decode(raw, &s); err != nil {
 			return nil, err
 		}
