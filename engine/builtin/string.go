@@ -213,11 +213,8 @@ func newStringCapture(c *Compiler, raw json.RawMessage) (Transform, error) {
 		Pattern string         `json:"pattern"`
 		Count   int            `json:"count"`
 	}
-	if err := c.Decode(raw, &s); err != nil {
+	if err := decodeTogether(c, raw, &s, &s.Object); err != nil {
 		return nil, err
-	}
-	if (s.Object.SourceKey == "") != (s.Object.TargetKey == "") {
-		return nil, fmt.Errorf("settings: object.source_key and object.target_key go together (got source_key %q, target_key %q)", s.Object.SourceKey, s.Object.TargetKey)
 	}
 	if s.Pattern == "" {
 		return nil, fmt.Errorf("settings: pattern is required")
