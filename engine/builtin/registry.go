@@ -141,7 +141,9 @@ func (c *Compiler) wrap(err error) error {
 	return fmt.Errorf("%s: %w", c.path, err)
 }
 
-func (c *Compiler) sub(elem string) *Compiler {
+// Sub returns a compiler whose errors are prefixed with elem too (e.g.
+// "cases[1]"), for factories that compile nested lists.
+func (c *Compiler) Sub(elem string) *Compiler {
 	if c.warn == nil {
 		c.warn = new([]string)
 	}
@@ -150,10 +152,6 @@ func (c *Compiler) sub(elem string) *Compiler {
 	}
 	return &Compiler{path: c.path + ": " + elem, warn: c.warn}
 }
-
-// Sub returns a compiler whose errors are prefixed with elem too (e.g.
-// "cases[1]"), for factories that compile nested lists.
-func (c *Compiler) Sub(elem string) *Compiler { return c.sub(elem) }
 
 // Decode decodes settings into dst. A value of the wrong type is an
 // error naming the setting. An unknown setting is accepted, as Substation
@@ -224,7 +222,7 @@ func (c *Compiler) Transforms(field string, raws []json.RawMessage) (*Steps, err
 		if err != nil {
 			return nil, c.errorf("%s[%d]: %v", field, i, err)
 		}
-		sc := c.sub(fmt.Sprintf("%s[%d] (%s)", field, i, cfg.Type))
+		sc := c.Sub(fmt.Sprintf("%s[%d] (%s)", field, i, cfg.Type))
 		t, err := sc.transform(cfg)
 		if err != nil {
 			return nil, err
@@ -255,7 +253,7 @@ func (c *Compiler) Condition(field string, raw json.RawMessage) (Condition, erro
 	if err != nil {
 		return nil, c.errorf("%s: %v", field, err)
 	}
-	sc := c.sub(fmt.Sprintf("%s (%s)", field, cfg.Type))
+	sc := c.Sub(fmt.Sprintf("%s (%s)", field, cfg.Type))
 	f, ok := conditionFactories[cfg.Type]
 	if !ok {
 		return nil, sc.errorf("%s", unavailable("condition", cfg.Type, conditionCatalog))
