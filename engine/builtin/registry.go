@@ -141,6 +141,15 @@ func (c *Compiler) wrap(err error) error {
 	return fmt.Errorf("%s: %w", c.path, err)
 }
 
+// wrapFactory is wrap for a factory's error, which may already carry the
+// path (a factory's own c.errorf or c.wrap).
+func (c *Compiler) wrapFactory(err error) error {
+	if strings.HasPrefix(err.Error(), c.path) {
+		return err
+	}
+	return c.wrap(err)
+}
+
 // Sub returns a compiler whose errors are prefixed with elem too (e.g.
 // "cases[1]"), for factories that compile nested lists.
 func (c *Compiler) Sub(elem string) *Compiler {
@@ -234,17 +243,14 @@ func (c *Compiler) Transforms(field string, raws []json.RawMessage) (*Steps, err
 
 func (c *Compiler) transform(cfg Config) (Transform, error) {
 	f, ok := transformFactories[cfg.Type]
-	if ok {
-		t, err := f(c, cfg.Settings)
-		if err != nil {
-			if strings.HasPrefix(err.Error(), c.path) {
-				return nil, err
-			}
-			return nil, c.wrap(err)
-		}
-		return t, nil
+	if !ok {
+		return nil, c.errorf("%s", unavailable("transform", cfg.Type, transformCatalog))
 	}
-	return nil, c.errorf("%s", unavailable("transform", cfg.Type, transformCatalog))
+	t, err := f(c, cfg.Settings)
+	if err != nil {
+		return nil, c.wrapFactory(err)
+	}
+	return t, nil
 }
 
 // Condition compiles one condition object.
@@ -260,10 +266,7 @@ func (c *Compiler) Condition(field string, raw json.RawMessage) (Condition, erro
 	}
 	cond, err := f(sc, cfg.Settings)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), sc.path) {
-			return nil, err
-		}
-		return nil, sc.wrap(err)
+		return nil, sc.wrapFactory(err)
 	}
 	return cond, nil
 }
