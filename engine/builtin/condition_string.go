@@ -50,9 +50,6 @@ func newStringCondition(cmp func(s, value []byte) bool) ConditionFactory {
 		}
 		src, want := s.Object.SourceKey, []byte(s.Value)
 		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
 			if src == "" {
 				return cmp(m.Data(), want), nil
 			}
@@ -71,9 +68,6 @@ func newStringEqualTo(c *Compiler, raw json.RawMessage) (Condition, error) {
 	}
 	src, tgt, want := s.Object.SourceKey, s.Object.TargetKey, []byte(s.Value)
 	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-		if m.ctrl {
-			return false, nil
-		}
 		if src == "" {
 			return bytes.Equal(m.Data(), want), nil
 		}
@@ -110,9 +104,6 @@ func newStringMatch(c *Compiler, raw json.RawMessage) (Condition, error) {
 	}
 	src := s.Object.SourceKey
 	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-		if m.ctrl {
-			return false, nil
-		}
 		if src == "" {
 			return re.Match(m.Data()), nil
 		}
@@ -133,9 +124,6 @@ func newStringOrder(ok func(cmp int) bool) ConditionFactory {
 		}
 		src, tgt, want := s.Object.SourceKey, s.Object.TargetKey, []byte(s.Value)
 		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
 			if src == "" {
 				return ok(bytes.Compare(m.Data(), want)), nil
 			}

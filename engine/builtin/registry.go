@@ -63,11 +63,17 @@ type Condition interface {
 	Condition(ctx context.Context, m *Message) (bool, error)
 }
 
-// ConditionFunc adapts a function to Condition.
+// ConditionFunc adapts a function to Condition. The function is never
+// called with the control message: the condition is false for it.
 type ConditionFunc func(ctx context.Context, m *Message) (bool, error)
 
-// Condition calls f.
-func (f ConditionFunc) Condition(ctx context.Context, m *Message) (bool, error) { return f(ctx, m) }
+// Condition calls f, or returns false for the control message.
+func (f ConditionFunc) Condition(ctx context.Context, m *Message) (bool, error) {
+	if m.ctrl {
+		return false, nil
+	}
+	return f(ctx, m)
+}
 
 // TransformFactory compiles one transform from its raw "settings" JSON
 // (nil when absent). Decode settings with c.Decode; compile nested
