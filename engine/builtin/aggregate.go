@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -333,15 +334,18 @@ func mergeObject(n *Message, e Value) error {
 	return err
 }
 
+// gjsonSpecial are the bytes that escapeKey escapes.
+const gjsonSpecial = `.*?|#@\!=<>%,:[](){}`
+
 // escapeKey escapes gjson's special characters in an object key so that
 // it addresses that key, not a path.
 func escapeKey(k []byte) string {
-	if !bytes.ContainsAny(k, `.*?|#@\!=<>%,:[](){}`) {
+	if !bytes.ContainsAny(k, gjsonSpecial) {
 		return string(k)
 	}
 	var b []byte
 	for _, c := range k {
-		if bytes.IndexByte([]byte(`.*?|#@\!=<>%,:[](){}`), c) >= 0 {
+		if strings.IndexByte(gjsonSpecial, c) >= 0 {
 			b = append(b, '\\')
 		}
 		b = append(b, c)

@@ -22,10 +22,7 @@ func newArrayJoin(c *Compiler, raw json.RawMessage) (Transform, error) {
 		Object    ObjectSettings `json:"object"`
 		Separator string         `json:"separator"`
 	}
-	if err := c.Decode(raw, &s); err != nil {
-		return nil, err
-	}
-	if err := keysTogether(s.Object); err != nil {
+	if err := decodeTogether(c, raw, &s, &s.Object); err != nil {
 		return nil, err
 	}
 	src, tgt, sep := s.Object.SourceKey, s.Object.TargetKey, s.Separator
@@ -56,10 +53,7 @@ func newArrayJoin(c *Compiler, raw json.RawMessage) (Transform, error) {
 // i-th output holds the i-th element of every array that has one).
 func newArrayZip(c *Compiler, raw json.RawMessage) (Transform, error) {
 	var s objectSettings
-	if err := c.Decode(raw, &s); err != nil {
-		return nil, err
-	}
-	if err := keysTogether(s.Object); err != nil {
+	if err := decodeTogether(c, raw, &s, &s.Object); err != nil {
 		return nil, err
 	}
 	src, tgt := s.Object.SourceKey, s.Object.TargetKey

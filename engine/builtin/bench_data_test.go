@@ -43,6 +43,32 @@ var transformBenches = []transformBench{
 	{"aggregate_to_array", `{"type":"aggregate_to_array"}`, consoleLogin},
 }
 
+// benchBatch is the number of records per batch in these benchmarks.
+const benchBatch = 100
+
+// batchOf returns benchBatch copies of rec.
+func batchOf(rec []byte) []engine.Record {
+	recs := make([]engine.Record, benchBatch)
+	for i := range recs {
+		recs[i] = engine.Record{Data: rec}
+	}
+	return recs
+}
+
+// runBatches times plan over recs, b.N counting records.
+func runBatches(b *testing.B, plan *builtin.Plan, recs []engine.Record) {
+	b.Helper()
+	ctx := context.Background()
+	b.SetBytes(int64(len(recs[0].Data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += len(recs) {
+		if _, err := plan.Process(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // benchDataTransforms runs, under BenchmarkTransform, each transform of
 // transformBenches alone over 100 copies of its record per batch; ns/op
 // and allocs/op are per record (b.N counts records).
@@ -56,15 +82,10 @@ func benchDataTransforms(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			const n = 100
-			recs := make([]engine.Record, n)
-			for i := range recs {
-				recs[i] = engine.Record{Data: rec}
-			}
-			ctx := context.Background()
+			recs := batchOf(rec)
 			// One batch first: fail on a record error rather than
 			// measuring it.
-			res, err := plan.Process(ctx, recs)
+			res, err := plan.Process(context.Background(), recs)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -73,14 +94,7 @@ func benchDataTransforms(b *testing.B) {
 					b.Fatalf("record %d: %v", i, r.Err)
 				}
 			}
-			b.SetBytes(int64(len(rec)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i += n {
-				if _, err := plan.Process(ctx, recs); err != nil {
-					b.Fatal(err)
-				}
-			}
+			runBatches(b, plan, recs)
 		})
 	}
 }

@@ -3,13 +3,11 @@ package builtin_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/builtin"
-	"github.com/weirhq/weir/host/hosttest"
 )
 
 // BenchmarkTransform runs one transform at a time over 100-record
@@ -19,10 +17,7 @@ import (
 //
 //	go test ./engine/builtin -run '^$' -bench 'BenchmarkTransform' -benchmem
 func BenchmarkTransform(b *testing.B) {
-	ref, err := os.ReadFile(filepath.Join(hosttest.SharedDir(b), "reference", "consolelogin.input.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	ref := consoleLogin(b)
 	nums := []byte(`{"bytes":[1024,2048,512.5],"limit":100,"event":"x"}`)
 	for _, bc := range []struct {
 		name, settings string
@@ -46,7 +41,7 @@ func BenchmarkTransform(b *testing.B) {
 		{"network_domain_top_level_domain", `{"object":{"source_key":"tlsDetails.clientProvidedHostHeader","target_key":"tld"}}`, nil},
 		{"array_join", `{"object":{"source_key":"bytes","target_key":"joined"},"separator":","}`, nums},
 	} {
-		typ, _, _ := cut(bc.name)
+		typ, _, _ := strings.Cut(bc.name, "/")
 		b.Run(bc.name, func(b *testing.B) {
 			cfg, _ := json.Marshal(map[string]any{"type": typ, "settings": json.RawMessage(bc.settings)})
 			plan, err := builtin.Compile([]json.RawMessage{cfg})
@@ -57,36 +52,14 @@ func BenchmarkTransform(b *testing.B) {
 			if rec == nil {
 				rec = ref
 			}
-			const n = 100
-			recs := make([]engine.Record, n)
-			for i := range recs {
-				recs[i] = engine.Record{Data: rec}
-			}
-			ctx := context.Background()
+			recs := batchOf(rec)
 			// Check once that the transform did its work.
-			res, err := plan.Process(ctx, recs[:1])
+			res, err := plan.Process(context.Background(), recs[:1])
 			if err != nil || res[0].Status != engine.StatusOK || len(res[0].Outputs[0].Data) == len(rec) {
 				b.Fatalf("%v %+v", err, res[0])
 			}
-			b.SetBytes(int64(len(rec)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i += n {
-				if _, err := plan.Process(ctx, recs); err != nil {
-					b.Fatal(err)
-				}
-			}
+			runBatches(b, plan, recs)
 		})
 	}
 	benchDataTransforms(b) // time_*, hash_*, format_*, object_jq, aggregate_* (bench_data_test.go)
-}
-
-// cut splits "type/variant".
-func cut(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }

@@ -24,9 +24,6 @@ func newFormatJSON(c *Compiler, raw json.RawMessage) (Condition, error) {
 		return nil, err
 	}
 	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-		if m.ctrl {
-			return false, nil
-		}
 		return json.Valid(m.Data()), nil
 	}), nil
 }
@@ -45,9 +42,6 @@ func newFormatMIME(c *Compiler, raw json.RawMessage) (Condition, error) {
 	}
 	want := s.Type
 	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-		if m.ctrl {
-			return false, nil
-		}
 		return mediaType(m.Data()) == want, nil
 	}), nil
 }

@@ -36,9 +36,6 @@ func newNetworkIP(pred func(net.IP) bool) ConditionFactory {
 		}
 		src := s.Object.SourceKey
 		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
 			if src == "" {
 				ip := net.ParseIP(string(m.Data()))
 				if pred == nil {

@@ -41,9 +41,6 @@ func newNumberBitwise(op func(v, x int64) bool) ConditionFactory {
 		}
 		src, x := s.Object.SourceKey, s.Value
 		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
 			if src != "" {
 				return op(m.GetValue(src).Int(), x), nil
 			}
@@ -81,9 +78,6 @@ func newNumberLength(match func(n, want int) bool) ConditionFactory {
 			return len(b)
 		}
 		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
 			if src == "" {
 				return match(length(m.Data()), want), nil
 			}
@@ -119,9 +113,6 @@ func newNumberCondition(cmp func(got, want float64) bool, needSource bool) Condi
 		}
 		src, tgt, want := s.Object.SourceKey, s.Object.TargetKey, s.Value
 		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
 			if src == "" {
 				f, err := strconv.ParseFloat(string(m.Data()), 64)
 				if err != nil {

@@ -50,9 +50,6 @@ func newStringCondition(cmp func(s, value []byte) bool) ConditionFactory {
 		}
 		src, want := s.Object.SourceKey, []byte(s.Value)
 		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
 			if src == "" {
 				return cmp(m.Data(), want), nil
 			}
@@ -71,9 +68,6 @@ func newStringEqualTo(c *Compiler, raw json.RawMessage) (Condition, error) {
 	}
 	src, tgt, want := s.Object.SourceKey, s.Object.TargetKey, []byte(s.Value)
 	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-		if m.ctrl {
-			return false, nil
-		}
 		if src == "" {
 			return bytes.Equal(m.Data(), want), nil
 		}
@@ -110,9 +104,6 @@ func newStringMatch(c *Compiler, raw json.RawMessage) (Condition, error) {
 	}
 	src := s.Object.SourceKey
 	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-		if m.ctrl {
-			return false, nil
-		}
 		if src == "" {
 			return re.Match(m.Data()), nil
 		}
@@ -127,19 +118,12 @@ func newStringMatch(c *Compiler, raw json.RawMessage) (Condition, error) {
 // at target_key when it exists, else with the "value" setting.
 func newStringOrder(ok func(cmp int) bool) ConditionFactory {
 	return func(c *Compiler, raw json.RawMessage) (Condition, error) {
-		var s struct {
-			ID
-			Object ObjectSettings `json:"object"`
-			Value  string         `json:"value"`
-		}
+		var s stringSettings
 		if err := c.Decode(raw, &s); err != nil {
 			return nil, err
 		}
 		src, tgt, want := s.Object.SourceKey, s.Object.TargetKey, []byte(s.Value)
 		return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-			if m.ctrl {
-				return false, nil
-			}
 			if src == "" {
 				return ok(bytes.Compare(m.Data(), want)), nil
 			}

@@ -19,9 +19,6 @@ func newUtilityRandom(c *Compiler, raw json.RawMessage) (Condition, error) {
 		return nil, err
 	}
 	return ConditionFunc(func(_ context.Context, m *Message) (bool, error) {
-		if m.ctrl {
-			return false, nil
-		}
 		return rand.IntN(2) == 1, nil
 	}), nil
 }

@@ -78,22 +78,19 @@ func setNumber(m *Message, tgt string, f float64) error {
 	return m.SetRaw(tgt, text)
 }
 
-// keysTogether checks Substation's rule that source_key and target_key
-// are set together or not at all.
-func keysTogether(o ObjectSettings) error {
-	if (o.SourceKey == "") != (o.TargetKey == "") {
-		return fmt.Errorf("settings: object.source_key and object.target_key go together (got source_key %q, target_key %q)", o.SourceKey, o.TargetKey)
+// decodeTogether decodes raw into s and checks keysTogether on o, s's
+// object settings.
+func decodeTogether(c *Compiler, raw json.RawMessage, s any, o *ObjectSettings) error {
+	if err := c.Decode(raw, s); err != nil {
+		return err
 	}
-	return nil
+	return keysTogether(*o)
 }
 
 func newNumberMath(op func(a, b float64) float64) TransformFactory {
 	return func(c *Compiler, raw json.RawMessage) (Transform, error) {
 		var s objectSettings
-		if err := c.Decode(raw, &s); err != nil {
-			return nil, err
-		}
-		if err := keysTogether(s.Object); err != nil {
+		if err := decodeTogether(c, raw, &s, &s.Object); err != nil {
 			return nil, err
 		}
 		src, tgt := s.Object.SourceKey, s.Object.TargetKey
@@ -123,10 +120,7 @@ func newNumberBound(op func(a, b float64) float64) TransformFactory {
 			Object ObjectSettings `json:"object"`
 			Value  float64        `json:"value"`
 		}
-		if err := c.Decode(raw, &s); err != nil {
-			return nil, err
-		}
-		if err := keysTogether(s.Object); err != nil {
+		if err := decodeTogether(c, raw, &s, &s.Object); err != nil {
 			return nil, err
 		}
 		src, tgt, bound := s.Object.SourceKey, s.Object.TargetKey, s.Value

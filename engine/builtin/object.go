@@ -15,11 +15,11 @@ func init() {
 	RegisterTransform("object_copy", newObjectCopy)
 	RegisterTransform("object_delete", newObjectDelete)
 	RegisterTransform("object_insert", newObjectInsert)
-	RegisterTransform("object_to_boolean", newObjectTo(func(m *Message, k string, v Value) error { return m.SetBool(k, v.Bool()) }))
-	RegisterTransform("object_to_float", newObjectTo(func(m *Message, k string, v Value) error { return m.SetFloat(k, v.Float()) }))
-	RegisterTransform("object_to_integer", newObjectTo(func(m *Message, k string, v Value) error { return m.SetInt(k, v.Int()) }))
-	RegisterTransform("object_to_unsigned_integer", newObjectTo(func(m *Message, k string, v Value) error { return m.SetUint(k, v.Uint()) }))
-	RegisterTransform("object_to_string", newObjectToString)
+	RegisterTransform("object_to_boolean", newObjectTo(func(m *Message, _, k string, v Value) error { return m.SetBool(k, v.Bool()) }))
+	RegisterTransform("object_to_float", newObjectTo(func(m *Message, _, k string, v Value) error { return m.SetFloat(k, v.Float()) }))
+	RegisterTransform("object_to_integer", newObjectTo(func(m *Message, _, k string, v Value) error { return m.SetInt(k, v.Int()) }))
+	RegisterTransform("object_to_unsigned_integer", newObjectTo(func(m *Message, _, k string, v Value) error { return m.SetUint(k, v.Uint()) }))
+	RegisterTransform("object_to_string", newObjectTo(objectToString))
 }
 
 type objectSettings struct {
@@ -107,7 +107,7 @@ func newObjectInsert(c *Compiler, raw json.RawMessage) (Transform, error) {
 
 // newObjectTo builds object_to_*: read source_key, convert, write
 // target_key. A missing source leaves the message unchanged.
-func newObjectTo(set func(m *Message, key string, v Value) error) TransformFactory {
+func newObjectTo(set func(m *Message, src, dst string, v Value) error) TransformFactory {
 	return func(c *Compiler, raw json.RawMessage) (Transform, error) {
 		var s objectSettings
 		if err := c.Decode(raw, &s); err != nil {
@@ -122,45 +122,31 @@ func newObjectTo(set func(m *Message, key string, v Value) error) TransformFacto
 			if !v.Exists() {
 				return false, nil
 			}
-			return false, set(m, dst, v)
+			return false, set(m, src, dst, v)
 		}), nil
 	}
 }
 
-// object_to_string writes the value at source_key as a string: a
+// objectToString is object_to_string's conversion: it writes a
 // string's text, a scalar's JSON, and an object's or array's JSON as
 // written in the record (Substation's gjson String keeps the original
 // spacing), or as serialized when the record was already changed.
-func newObjectToString(c *Compiler, raw json.RawMessage) (Transform, error) {
-	var s objectSettings
-	if err := c.Decode(raw, &s); err != nil {
-		return nil, err
+func objectToString(m *Message, src, dst string, v Value) error {
+	if v.raw != nil && (v.IsObject() || v.IsArray()) {
+		// @this of an unchanged document: its bytes as they came,
+		// without the leading whitespace gjson's Parse skips
+		// (escaped into the batch's scratch buffer, no copy).
+		raw := v.raw
+		for len(raw) > 0 && raw[0] <= ' ' {
+			raw = raw[1:]
+		}
+		return m.set(dst, m.b.newString(unsafe.String(unsafe.SliceData(raw), len(raw))))
 	}
-	if err := requireKeys(s.Object, true, true); err != nil {
-		return nil, err
+	if v.IsObject() || v.IsArray() {
+		d, path := m.target(src)
+		if r := gjson.GetBytes(m.b.serialize(d), path); r.Exists() && (r.IsObject() || r.IsArray()) {
+			return m.SetString(dst, r.Raw)
+		}
 	}
-	src, dst := s.Object.SourceKey, s.Object.TargetKey
-	return PerMessage(func(_ context.Context, m *Message) (bool, error) {
-		v := m.GetValue(src)
-		if !v.Exists() {
-			return false, nil
-		}
-		if v.raw != nil && (v.IsObject() || v.IsArray()) {
-			// @this of an unchanged document: its bytes as they came,
-			// without the leading whitespace gjson's Parse skips
-			// (escaped into the batch's scratch buffer, no copy).
-			raw := v.raw
-			for len(raw) > 0 && raw[0] <= ' ' {
-				raw = raw[1:]
-			}
-			return false, m.set(dst, m.b.newString(unsafe.String(unsafe.SliceData(raw), len(raw))))
-		}
-		if v.IsObject() || v.IsArray() {
-			d, path := m.target(src)
-			if r := gjson.GetBytes(m.b.serialize(d), path); r.Exists() && (r.IsObject() || r.IsArray()) {
-				return false, m.SetString(dst, r.Raw)
-			}
-		}
-		return false, m.SetString(dst, v.String())
-	}), nil
+	return m.SetString(dst, v.String())
 }

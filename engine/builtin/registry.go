@@ -63,11 +63,17 @@ type Condition interface {
 	Condition(ctx context.Context, m *Message) (bool, error)
 }
 
-// ConditionFunc adapts a function to Condition.
+// ConditionFunc adapts a function to Condition. The function is never
+// called with the control message: the condition is false for it.
 type ConditionFunc func(ctx context.Context, m *Message) (bool, error)
 
-// Condition calls f.
-func (f ConditionFunc) Condition(ctx context.Context, m *Message) (bool, error) { return f(ctx, m) }
+// Condition calls f, or returns false for the control message.
+func (f ConditionFunc) Condition(ctx context.Context, m *Message) (bool, error) {
+	if m.ctrl {
+		return false, nil
+	}
+	return f(ctx, m)
+}
 
 // TransformFactory compiles one transform from its raw "settings" JSON
 // (nil when absent). Decode settings with c.Decode; compile nested
@@ -87,33 +93,29 @@ var (
 // string.go...). It panics on a duplicate or on a name the catalog does
 // not list as a Substation v2.8.0 transform or refuses.
 func RegisterTransform(name string, f TransformFactory) {
-	if _, dup := transformFactories[name]; dup {
-		panic("builtin: transform registered twice: " + name)
-	}
-	e, ok := transformCatalog[name]
-	if !ok {
-		panic("builtin: transform not in the Substation catalog: " + name)
-	}
-	if e.Refused != "" {
-		panic("builtin: transform is refused in the catalog: " + name)
-	}
-	transformFactories[name] = f
+	register("transform", transformFactories, transformCatalog, name, f)
 }
 
 // RegisterCondition registers the factory of a Substation condition type
 // (same rules as RegisterTransform).
 func RegisterCondition(name string, f ConditionFactory) {
-	if _, dup := conditionFactories[name]; dup {
-		panic("builtin: condition registered twice: " + name)
+	register("condition", conditionFactories, conditionCatalog, name, f)
+}
+
+// register adds f to factories under name, panicking on a duplicate or
+// on a name the catalog does not list or refuses.
+func register[F any](kind string, factories map[string]F, catalog map[string]CatalogEntry, name string, f F) {
+	if _, dup := factories[name]; dup {
+		panic("builtin: " + kind + " registered twice: " + name)
 	}
-	e, ok := conditionCatalog[name]
+	e, ok := catalog[name]
 	if !ok {
-		panic("builtin: condition not in the Substation catalog: " + name)
+		panic("builtin: " + kind + " not in the Substation catalog: " + name)
 	}
 	if e.Refused != "" {
-		panic("builtin: condition is refused in the catalog: " + name)
+		panic("builtin: " + kind + " is refused in the catalog: " + name)
 	}
-	conditionFactories[name] = f
+	factories[name] = f
 }
 
 // Config is one transform or condition object as Substation writes it.
@@ -145,7 +147,18 @@ func (c *Compiler) wrap(err error) error {
 	return fmt.Errorf("%s: %w", c.path, err)
 }
 
-func (c *Compiler) sub(elem string) *Compiler {
+// wrapFactory is wrap for a factory's error, which may already carry the
+// path (a factory's own c.errorf or c.wrap).
+func (c *Compiler) wrapFactory(err error) error {
+	if strings.HasPrefix(err.Error(), c.path) {
+		return err
+	}
+	return c.wrap(err)
+}
+
+// Sub returns a compiler whose errors are prefixed with elem too (e.g.
+// "cases[1]"), for factories that compile nested lists.
+func (c *Compiler) Sub(elem string) *Compiler {
 	if c.warn == nil {
 		c.warn = new([]string)
 	}
@@ -154,10 +167,6 @@ func (c *Compiler) sub(elem string) *Compiler {
 	}
 	return &Compiler{path: c.path + ": " + elem, warn: c.warn}
 }
-
-// Sub returns a compiler whose errors are prefixed with elem too (e.g.
-// "cases[1]"), for factories that compile nested lists.
-func (c *Compiler) Sub(elem string) *Compiler { return c.sub(elem) }
 
 // Decode decodes settings into dst. A value of the wrong type is an
 // error naming the setting. An unknown setting is accepted, as Substation
@@ -228,7 +237,7 @@ func (c *Compiler) Transforms(field string, raws []json.RawMessage) (*Steps, err
 		if err != nil {
 			return nil, c.errorf("%s[%d]: %v", field, i, err)
 		}
-		sc := c.sub(fmt.Sprintf("%s[%d] (%s)", field, i, cfg.Type))
+		sc := c.Sub(fmt.Sprintf("%s[%d] (%s)", field, i, cfg.Type))
 		t, err := sc.transform(cfg)
 		if err != nil {
 			return nil, err
@@ -240,17 +249,14 @@ func (c *Compiler) Transforms(field string, raws []json.RawMessage) (*Steps, err
 
 func (c *Compiler) transform(cfg Config) (Transform, error) {
 	f, ok := transformFactories[cfg.Type]
-	if ok {
-		t, err := f(c, cfg.Settings)
-		if err != nil {
-			if strings.HasPrefix(err.Error(), c.path) {
-				return nil, err
-			}
-			return nil, c.wrap(err)
-		}
-		return t, nil
+	if !ok {
+		return nil, c.errorf("%s", unavailable("transform", cfg.Type, transformCatalog))
 	}
-	return nil, c.errorf("%s", unavailable("transform", cfg.Type, transformCatalog))
+	t, err := f(c, cfg.Settings)
+	if err != nil {
+		return nil, c.wrapFactory(err)
+	}
+	return t, nil
 }
 
 // Condition compiles one condition object.
@@ -259,17 +265,14 @@ func (c *Compiler) Condition(field string, raw json.RawMessage) (Condition, erro
 	if err != nil {
 		return nil, c.errorf("%s: %v", field, err)
 	}
-	sc := c.sub(fmt.Sprintf("%s (%s)", field, cfg.Type))
+	sc := c.Sub(fmt.Sprintf("%s (%s)", field, cfg.Type))
 	f, ok := conditionFactories[cfg.Type]
 	if !ok {
 		return nil, sc.errorf("%s", unavailable("condition", cfg.Type, conditionCatalog))
 	}
 	cond, err := f(sc, cfg.Settings)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), sc.path) {
-			return nil, err
-		}
-		return nil, sc.wrap(err)
+		return nil, sc.wrapFactory(err)
 	}
 	return cond, nil
 }

@@ -84,6 +84,15 @@ func requireKeys(o ObjectSettings, source, target bool) error {
 	return nil
 }
 
+// keysTogether checks Substation's rule that source_key and target_key
+// are set together or not at all.
+func keysTogether(o ObjectSettings) error {
+	if (o.SourceKey == "") != (o.TargetKey == "") {
+		return fmt.Errorf("settings: object.source_key and object.target_key go together (got source_key %q, target_key %q)", o.SourceKey, o.TargetKey)
+	}
+	return nil
+}
+
 // unknownSettings returns the keys of the JSON object raw that a value of
 // type t does not decode (encoding/json's rules: tags, embedded structs,
 // case-insensitive names), recursing into nested objects and lists of

@@ -2,7 +2,6 @@ package builtin
 
 import (
 	"context"
-	"fmt"
 )
 
 // BytesFunc maps one input to one output for PerValue: it appends its
@@ -23,10 +22,10 @@ type BytesFunc func(in, dst []byte) ([]byte, error)
 //
 // Its buffers live in the batch: no allocation per message.
 func PerValue(o ObjectSettings, fn BytesFunc) (Transform, error) {
-	src, dst := o.SourceKey, o.TargetKey
-	if (src == "") != (dst == "") {
-		return nil, fmt.Errorf("settings: object.source_key and object.target_key go together (got source_key %q, target_key %q)", src, dst)
+	if err := keysTogether(o); err != nil {
+		return nil, err
 	}
+	src, dst := o.SourceKey, o.TargetKey
 	if src == "" {
 		return PerMessage(func(_ context.Context, m *Message) (bool, error) {
 			b := m.b

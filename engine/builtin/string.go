@@ -58,28 +58,22 @@ func isASCII(b []byte) bool {
 
 // appendLower appends strings.ToLower(in) to dst, without allocating for
 // ASCII text.
-func appendLower(dst, in []byte) []byte {
-	if !isASCII(in) {
-		return append(dst, bytes.ToLower(in)...)
-	}
-	for _, c := range in {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
+func appendLower(dst, in []byte) []byte { return appendCase(dst, in, 'A', bytes.ToLower) }
 
 // appendUpper appends strings.ToUpper(in) to dst, without allocating for
 // ASCII text.
-func appendUpper(dst, in []byte) []byte {
+func appendUpper(dst, in []byte) []byte { return appendCase(dst, in, 'a', bytes.ToUpper) }
+
+// appendCase appends in to dst with the ASCII letters from..from+25
+// switched to the other case (bit 0x20), or, for non-ASCII text,
+// conv(in).
+func appendCase(dst, in []byte, from byte, conv func([]byte) []byte) []byte {
 	if !isASCII(in) {
-		return append(dst, bytes.ToUpper(in)...)
+		return append(dst, conv(in)...)
 	}
 	for _, c := range in {
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
+		if from <= c && c <= from+'Z'-'A' {
+			c ^= 'a' - 'A'
 		}
 		dst = append(dst, c)
 	}
@@ -213,11 +207,8 @@ func newStringCapture(c *Compiler, raw json.RawMessage) (Transform, error) {
 		Pattern string         `json:"pattern"`
 		Count   int            `json:"count"`
 	}
-	if err := c.Decode(raw, &s); err != nil {
+	if err := decodeTogether(c, raw, &s, &s.Object); err != nil {
 		return nil, err
-	}
-	if (s.Object.SourceKey == "") != (s.Object.TargetKey == "") {
-		return nil, fmt.Errorf("settings: object.source_key and object.target_key go together (got source_key %q, target_key %q)", s.Object.SourceKey, s.Object.TargetKey)
 	}
 	if s.Pattern == "" {
 		return nil, fmt.Errorf("settings: pattern is required")

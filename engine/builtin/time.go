@@ -50,8 +50,8 @@ type timePatternSettings struct {
 type timeIO struct{ src, dst string }
 
 func newTimeIO(o ObjectSettings) (timeIO, error) {
-	if (o.SourceKey == "") != (o.TargetKey == "") {
-		return timeIO{}, fmt.Errorf("settings: object.source_key and object.target_key go together (got source_key %q, target_key %q)", o.SourceKey, o.TargetKey)
+	if err := keysTogether(o); err != nil {
+		return timeIO{}, err
 	}
 	return timeIO{src: o.SourceKey, dst: o.TargetKey}, nil
 }
