@@ -42,7 +42,7 @@ const ABIVersion = 1
 // manifestMax bounds the manifest a module may return.
 const manifestMax = 1 << 20
 
-// compiled is one module (digest, memory limit) compiled in its own
+// compiled is one module (digest, memory limit, mechanism) compiled in its own
 // runtime, with the host modules it imports instantiated there. Stages
 // share it; it is released when its last stage closes.
 type compiled struct {

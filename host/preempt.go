@@ -18,8 +18,8 @@ import (
 type preemptMode uint8
 
 const (
-	// preemptOff: no check; the deadline is not enforced
-	// (limits.preempt: false).
+	// preemptOff: no check in the module (limits.preempt: false); its
+	// calls run detached and are abandoned at the deadline (detach.go).
 	preemptOff preemptMode = iota
 	// preemptFlag: the module is rewritten at load time with a fuel
 	// counter decremented at every loop header (package wasmrewrite);
