@@ -407,15 +407,25 @@ func checkExportName(p []byte, name string) error {
 	return r.end()
 }
 
+// growVector reads the count of the vector that is e's section and
+// writes it one larger: finish appends the new entry.
+func growVector(r *reader, e *edit) (uint32, error) {
+	n := r.u32()
+	if n == 1<<32-1 {
+		return 0, errors.New("vector is full")
+	}
+	e.replace(0, r.pos, appendU32(nil, n+1))
+	return n, nil
+}
+
 // rewriteExports shifts exported function indices and appends elem.
 func (rw *rewriter) rewriteExports(p, elem []byte) ([]byte, error) {
 	r := &reader{b: p}
 	e := &edit{b: p}
-	n := r.u32()
-	if n == 1<<32-1 {
-		return nil, errors.New("vector is full")
+	n, err := growVector(r, e)
+	if err != nil {
+		return nil, err
 	}
-	e.replace(0, r.pos, appendU32(nil, n+1))
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.name()
 		if kind := r.byte(); kind == 0x00 {
@@ -431,11 +441,10 @@ func (rw *rewriter) rewriteExports(p, elem []byte) ([]byte, error) {
 func (rw *rewriter) rewriteGlobals(p, elem []byte) ([]byte, error) {
 	r := &reader{b: p}
 	e := &edit{b: p}
-	n := r.u32()
-	if n == 1<<32-1 {
-		return nil, errors.New("vector is full")
+	n, err := growVector(r, e)
+	if err != nil {
+		return nil, err
 	}
-	e.replace(0, r.pos, appendU32(nil, n+1))
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.byte()
 		r.byte()
