@@ -69,16 +69,16 @@ type compiled struct {
 	stuck atomic.Int64
 }
 
-// cacheKey identifies compiled code: the module's digest, its memory
-// limit and the requested deadline mechanism. A rewritten module is
-// compiled from different bytes (the rewriter's output for this digest
-// and wasmrewrite.Version), so wazero's own compilation cache, keyed by
-// the compiled bytes, keeps it apart too.
+// cacheKey identifies compiled code in a Host: the module's digest, its
+// memory limit and the requested deadline mechanism (one process has one
+// wasmrewrite.Version). A rewritten module is compiled from different
+// bytes (the rewriter's output for this digest and version), so wazero's
+// own compilation cache, on disk across versions and keyed by the
+// compiled bytes, keeps it apart too.
 type cacheKey struct {
 	digest  string
 	pages   uint32
 	preempt preemptMode
-	rewrite int
 }
 
 // compile compiles wasm in a new runtime, links the host modules, and

@@ -18,7 +18,6 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/weirhq/weir/engine"
-	"github.com/weirhq/weir/host/wasmrewrite"
 )
 
 // maxModuleBytes bounds the module files NewStage reads.
@@ -235,9 +234,6 @@ func (h *Host) load(ctx context.Context, wasm []byte, sc engine.StageConfig) (en
 // once however many callers ask at the same time.
 func (h *Host) acquire(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, timeout time.Duration) (*cacheEntry, error) {
 	key := cacheKey{digest: digest, pages: pages, preempt: preempt}
-	if preempt == preemptFlag {
-		key.rewrite = wasmrewrite.Version
-	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
