@@ -42,7 +42,7 @@ const ABIVersion = 1
 // manifestMax bounds the manifest a module may return.
 const manifestMax = 1 << 20
 
-// compiled is one module (digest, memory limit) compiled in its own
+// compiled is one module (digest, memory limit, mechanism) compiled in its own
 // runtime, with the host modules it imports instantiated there. Stages
 // share it; it is released when its last stage closes.
 type compiled struct {
@@ -69,16 +69,16 @@ type compiled struct {
 	stuck atomic.Int64
 }
 
-// cacheKey identifies compiled code: the module's digest, its memory
-// limit and the requested deadline mechanism. A rewritten module is
-// compiled from different bytes (the rewriter's output for this digest
-// and wasmrewrite.Version), so wazero's own compilation cache, keyed by
-// the compiled bytes, keeps it apart too.
+// cacheKey identifies compiled code in a Host: the module's digest, its
+// memory limit and the requested deadline mechanism (one process has one
+// wasmrewrite.Version). A rewritten module is compiled from different
+// bytes (the rewriter's output for this digest and version), so wazero's
+// own compilation cache, on disk across versions and keyed by the
+// compiled bytes, keeps it apart too.
 type cacheKey struct {
 	digest  string
 	pages   uint32
 	preempt preemptMode
-	rewrite int
 }
 
 // compile compiles wasm in a new runtime, links the host modules, and

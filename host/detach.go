@@ -102,14 +102,11 @@ func (c *compiled) detach(ctx context.Context, env *callEnv, what string, f func
 				slog.String("module", env.label), slog.String("call", what))
 		}
 	}()
-	// Wait by polling, sleeping in system calls: a Go timer (ctx's own
-	// deadline, or a sleep) may sit in the timer heap of the P that now
-	// runs the call, and the call never yields it: such timers were seen
-	// to fire only when the call returned.
-	// The caller never blocks in the scheduler here: a goroutine made
-	// runnable on the P that runs the call, or queued in its run queue, or
-	// a Go timer in its heap (ctx's deadline) waits until the call returns,
-	// and idle Ps are not always woken to take them; yielding
+	// Wait by polling, sleeping in system calls; the caller never blocks
+	// in the scheduler here: a goroutine made runnable on the P that runs
+	// the call, or queued in its run queue, or a Go timer in its heap
+	// (ctx's deadline, or a sleep) waits until the call returns, and idle
+	// Ps are not always woken to take them; yielding
 	// (runtime.Gosched) and a watchdog goroutine failed that way under
 	// load. A system call hands the caller's P over and returns on an idle
 	// one. The cost: a short call waits for the first sleep (Linux timer

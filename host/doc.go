@@ -7,13 +7,18 @@
 //
 // # Compilation and runtimes
 //
-// Every distinct module (sha256 digest, memory limit) gets its own wazero
-// runtime, so the memory limit is enforced per module by the runtime itself
-// (RuntimeConfig.WithMemoryLimitPages) and a module that runs past its
-// deadline is stopped (WithCloseOnContextDone). All runtimes share one
-// compilation cache (in memory, or on disk when Options.CacheDir is set), and
-// a module is compiled once per (digest, memory limit) however many stages
-// use it; it is released with its last stage. Each
+// Every distinct module (sha256 digest, memory limit, deadline mechanism)
+// gets its own wazero runtime, so the memory limit is enforced per module
+// by the runtime itself (RuntimeConfig.WithMemoryLimitPages). A module that
+// runs past its deadline is stopped by a fuel check the host adds to every
+// loop header at load (package wasmrewrite; see preempt.go), or by wazero's
+// WithCloseOnContextDone for a module the rewriter cannot handle or when
+// Options.WazeroPreempt asks for it; a module of a stage with
+// limits.preempt false has no check and its calls run detached (see
+// detach.go). All runtimes share one compilation cache (in memory, or on
+// disk when Options.CacheDir is set), and a module is compiled once per
+// (digest, memory limit, mechanism) however many stages use it; it is
+// released with its last stage. Each
 // runtime links the host modules a module may import:
 // wasi_snapshot_preview1 (only when imported), extism:host/env (the Extism
 // kernel, implemented natively in Go) and weir:host/v1 (intrinsics).

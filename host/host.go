@@ -18,7 +18,6 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/weirhq/weir/engine"
-	"github.com/weirhq/weir/host/wasmrewrite"
 )
 
 // maxModuleBytes bounds the module files NewStage reads.
@@ -36,7 +35,7 @@ type Options struct {
 	Logger *slog.Logger
 	// WazeroPreempt enforces the batch deadline of preempting stages with
 	// wazero's per-loop context check (an indirect call at every loop
-	// header) instead of rewriting the module with a stop-flag check at
+	// header) instead of rewriting the module with a fuel counter at
 	// every loop header (the default, much cheaper; see RATIONALE.md).
 	// For comparison, and as an escape hatch.
 	WazeroPreempt bool
@@ -231,13 +230,10 @@ func (h *Host) load(ctx context.Context, wasm []byte, sc engine.StageConfig) (en
 	return s, nil
 }
 
-// acquire returns the compiled module for (digest, pages), compiling it
+// acquire returns the compiled module for (digest, pages, preempt), compiling it
 // once however many callers ask at the same time.
 func (h *Host) acquire(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, timeout time.Duration) (*cacheEntry, error) {
 	key := cacheKey{digest: digest, pages: pages, preempt: preempt}
-	if preempt == preemptFlag {
-		key.rewrite = wasmrewrite.Version
-	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()

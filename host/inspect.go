@@ -78,6 +78,8 @@ func Inspect(ctx context.Context, wasm []byte) (*ModuleInfo, error) {
 	sum := sha256.Sum256(wasm)
 	digest := hex.EncodeToString(sum[:])
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// wazero's check: no rewrite for a module that runs only its init,
+	// and the info describes the module's own imports.
 	c, err := compileModule(ctx, wasm, digest, engine.MaxMemoryPages, preemptWazero, nil, logger, engine.DefaultTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("host: inspect: %w", err)

@@ -18,8 +18,8 @@ import (
 type preemptMode uint8
 
 const (
-	// preemptOff: no check; the deadline is not enforced
-	// (limits.preempt: false).
+	// preemptOff: no check in the module (limits.preempt: false); its
+	// calls run detached and are abandoned at the deadline (detach.go).
 	preemptOff preemptMode = iota
 	// preemptFlag: the module is rewritten at load time with a fuel
 	// counter decremented at every loop header (package wasmrewrite);
@@ -96,11 +96,14 @@ func fuelCheck(ctx context.Context, mod api.Module, _ []uint64) {
 		}
 		panic(sys.NewExitError(code))
 	}
-	if inst := instanceFrom(ctx); inst != nil && inst.fuel != nil {
-		inst.fuel.Set(fuelRefill)
-		return
+	var g api.MutableGlobal
+	if inst := instanceFrom(ctx); inst != nil {
+		g = inst.fuel
 	}
-	if g, ok := mod.ExportedGlobal(fuelExport).(api.MutableGlobal); ok {
+	if g == nil { // the start function runs before inst.fuel is set
+		g = fuelGlobal(mod)
+	}
+	if g != nil {
 		g.Set(fuelRefill)
 	}
 }

@@ -14,8 +14,9 @@ import (
 )
 
 // TestPreemptOff loads a module without deadline checks: it runs, the host
-// warns that its deadline is not enforced, and it is compiled apart from
-// the same module with checks (the compiled code differs).
+// warns that a call past its deadline can only be abandoned, and it is
+// compiled apart from the same module with checks (the compiled code
+// differs).
 func TestPreemptOff(t *testing.T) {
 	h, logs := newHost(t)
 	wasm := wat(t, "passthrough")

@@ -73,12 +73,18 @@ func opsModule(t *testing.T, ops []byte) []byte {
 	for _, c := range ops {
 		fmt.Fprintf(&lit, `\%02x`, c)
 	}
-	p := filepath.Join(t.TempDir(), "ops.wat")
+	return templateModule(t, opsWAT, "ops", map[string]any{"Ops": lit.String(), "Len": len(ops), "Size": 14 + len(ops)})
+}
+
+// templateModule executes tmpl with data into name.wat and assembles it.
+func templateModule(t *testing.T, tmpl *template.Template, name string, data any) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name+".wat")
 	f, err := os.Create(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = opsWAT.Execute(f, map[string]any{"Ops": lit.String(), "Len": len(ops), "Size": 14 + len(ops)})
+	err = tmpl.Execute(f, data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -289,19 +295,7 @@ const hangSpins = 1_200_000_000
 // hangModule assembles hangWAT hanging at where.
 func hangModule(t *testing.T, where string) []byte {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), where+".wat")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = hangWAT.Execute(f, map[string]any{"Where": where, "Spins": hangSpins})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return readWasm(t, hosttest.WAT(t, p))
+	return templateModule(t, hangWAT, where, map[string]any{"Where": where, "Spins": hangSpins})
 }
 
 // waitUnstuck waits for abandoned calls to return (the spin ends) so that

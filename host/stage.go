@@ -363,6 +363,25 @@ func (e *memoryError) Unwrap() error { return e.err }
 // errNotSent is the cause given for a record larger than the memory limit.
 var errNotSent = errors.New("larger than the memory, not sent")
 
+// notSent fails the record at index (its result *res) when it is larger
+// than the module's memory limit: it is never sent, and fails alone.
+func (s *stage) notSent(index int, data []byte, res *engine.Result) bool {
+	if uint64(len(data)) <= s.cm.memLimit() {
+		return false
+	}
+	*res = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(index, len(data), errNotSent)}
+	return true
+}
+
+// frameFits fails an input frame larger than the module's memory limit
+// (a memory error: runChunk then looks for the records that cause it).
+func (s *stage) frameFits(in []byte) error {
+	if limit := s.cm.memLimit(); uint64(len(in)) > limit {
+		return &memoryError{fmt.Errorf("%w: the %d-byte input frame does not fit the module's %d-byte memory limit", ErrOutOfMemory, len(in), limit)}
+	}
+	return nil
+}
+
 // runOnce runs records on one instance and fills res.
 func (s *stage) runOnce(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) (err error) {
 	inst, err := s.acquire(ctx)
@@ -395,11 +414,9 @@ func (s *stage) runFrame(cctx *callCtx, b *batch, base int, recs []engine.Record
 	inst.in.Reset(inst.inBuf, flags, s.cm.paths)
 	inst.sent = inst.sent[:0]
 	inst.parsed = inst.parsed[:0]
-	limit := s.cm.memLimit()
 	for i := range recs {
 		r := &recs[i]
-		if uint64(len(r.Data)) > limit {
-			res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(r.Data), errNotSent)}
+		if s.notSent(base+i, r.Data, &res[i]) {
 			continue
 		}
 		var v *fastjson.Value
@@ -462,8 +479,8 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 		inst.bad = true
 		return nil, fmt.Errorf("%w: the module has no memory", ErrInvalidModule)
 	}
-	if uint64(len(in)) > s.cm.memLimit() {
-		return nil, &memoryError{fmt.Errorf("%w: the %d-byte input frame does not fit the module's %d-byte memory limit", ErrOutOfMemory, len(in), s.cm.memLimit())}
+	if err := s.frameFits(in); err != nil {
+		return nil, err
 	}
 	inst.beginCall(nil)
 	st := inst.stack[:]
@@ -519,8 +536,8 @@ func (s *stage) callFast(cctx *callCtx, in []byte) ([]byte, error) {
 // input, the output frame the Extism output.
 func (s *stage) callBatch(cctx *callCtx, in []byte) ([]byte, error) {
 	inst := cctx.inst
-	if uint64(len(in)) > s.cm.memLimit() {
-		return nil, &memoryError{fmt.Errorf("%w: the %d-byte input frame does not fit the module's %d-byte memory limit", ErrOutOfMemory, len(in), s.cm.memLimit())}
+	if err := s.frameFits(in); err != nil {
+		return nil, err
 	}
 	inst.beginCall(in)
 	inst.stack[0] = 0
@@ -659,8 +676,7 @@ func (s *stage) runRecords(cctx *callCtx, b *batch, base int, recs []engine.Reco
 			inst.close(cctx.Context)
 			cctx.inst, inst = fresh, fresh
 		}
-		if uint64(len(recs[i].Data)) > s.cm.memLimit() {
-			res[i] = engine.Result{Status: engine.StatusFailed, Err: s.tooBig(base+i, len(recs[i].Data), errNotSent)}
+		if s.notSent(base+i, recs[i].Data, &res[i]) {
 			continue
 		}
 		inst.beginCall(recs[i].Data)

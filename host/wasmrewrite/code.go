@@ -17,6 +17,15 @@ var errEOF = errors.New("unexpected end")
 
 func (r *reader) done() bool { return r.err != nil || r.pos >= len(r.b) }
 
+// end is r's error, or an error when bytes are left unread (a section
+// or vector read in full).
+func (r *reader) end() error {
+	if r.err == nil && !r.done() {
+		return errors.New("trailing bytes")
+	}
+	return r.err
+}
+
 func (r *reader) fail(err error) {
 	if r.err == nil {
 		r.err = err
@@ -130,6 +139,16 @@ type edit struct {
 	b      []byte
 	out    []byte
 	copied int
+}
+
+// finish ends an edit of a whole section read by r: it appends tail to
+// the section and returns the new one, or r.end()'s error.
+func finish(r *reader, e *edit, tail []byte) ([]byte, error) {
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	e.replace(len(e.b), len(e.b), tail)
+	return e.out, nil
 }
 
 // replace writes repl in place of b[start:end] (start >= every earlier

@@ -299,11 +299,7 @@ func instrument(wasm []byte, opts Options) (*Result, error) {
 			r := &reader{b: s.payload}
 			e := &edit{b: s.payload}
 			rw.funcIdx(r, e)
-			if r.err == nil && !r.done() {
-				r.err = errors.New("trailing bytes")
-			}
-			e.replace(len(s.payload), len(s.payload), nil)
-			p, err = e.out, r.err
+			p, err = finish(r, e, nil)
 		case secElement:
 			p, err = rw.rewriteElements(s.payload)
 		case secCode:
@@ -333,10 +329,7 @@ func scanFunctions(p []byte) ([]uint32, error) {
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		types = append(types, r.u32())
 	}
-	if r.err == nil && !r.done() {
-		return nil, errors.New("trailing bytes")
-	}
-	return types, r.err
+	return types, r.end()
 }
 
 // scanTypes counts the types, finds a () -> () one (-1: none), and
@@ -362,10 +355,7 @@ func scanTypes(p []byte) (uint32, int64, []uint32, error) {
 			void = int64(i)
 		}
 	}
-	if r.err == nil && !r.done() {
-		return 0, 0, nil, errors.New("trailing bytes")
-	}
-	return n, void, paramCounts, r.err
+	return n, void, paramCounts, r.end()
 }
 
 // scanImports counts the imported functions and globals, and refuses a
@@ -400,10 +390,7 @@ func scanImports(p []byte, ours string) (funcs, globals uint32, err error) {
 			}
 		}
 	}
-	if r.err == nil && !r.done() {
-		return 0, 0, errors.New("trailing bytes")
-	}
-	return funcs, globals, r.err
+	return funcs, globals, r.end()
 }
 
 // checkExportName fails when name is already exported.
@@ -417,21 +404,28 @@ func checkExportName(p []byte, name string) error {
 		r.byte()
 		r.u32()
 	}
-	if r.err == nil && !r.done() {
-		return errors.New("trailing bytes")
+	return r.end()
+}
+
+// growVector reads the count of the vector that is e's section and
+// writes it one larger: finish appends the new entry.
+func growVector(r *reader, e *edit) (uint32, error) {
+	n := r.u32()
+	if n == 1<<32-1 {
+		return 0, errors.New("vector is full")
 	}
-	return r.err
+	e.replace(0, r.pos, appendU32(nil, n+1))
+	return n, nil
 }
 
 // rewriteExports shifts exported function indices and appends elem.
 func (rw *rewriter) rewriteExports(p, elem []byte) ([]byte, error) {
 	r := &reader{b: p}
 	e := &edit{b: p}
-	n := r.u32()
-	if n == 1<<32-1 {
-		return nil, errors.New("vector is full")
+	n, err := growVector(r, e)
+	if err != nil {
+		return nil, err
 	}
-	e.replace(0, r.pos, appendU32(nil, n+1))
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.name()
 		if kind := r.byte(); kind == 0x00 {
@@ -440,25 +434,17 @@ func (rw *rewriter) rewriteExports(p, elem []byte) ([]byte, error) {
 			r.u32()
 		}
 	}
-	if r.err == nil && !r.done() {
-		return nil, errors.New("trailing bytes")
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	e.replace(len(p), len(p), elem)
-	return e.out, nil
+	return finish(r, e, elem)
 }
 
 // rewriteGlobals shifts ref.func in initializers and appends elem.
 func (rw *rewriter) rewriteGlobals(p, elem []byte) ([]byte, error) {
 	r := &reader{b: p}
 	e := &edit{b: p}
-	n := r.u32()
-	if n == 1<<32-1 {
-		return nil, errors.New("vector is full")
+	n, err := growVector(r, e)
+	if err != nil {
+		return nil, err
 	}
-	e.replace(0, r.pos, appendU32(nil, n+1))
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.byte()
 		r.byte()
@@ -466,14 +452,7 @@ func (rw *rewriter) rewriteGlobals(p, elem []byte) ([]byte, error) {
 			return nil, fmt.Errorf("global %d: %w", i, err)
 		}
 	}
-	if r.err == nil && !r.done() {
-		return nil, errors.New("trailing bytes")
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	e.replace(len(p), len(p), elem)
-	return e.out, nil
+	return finish(r, e, elem)
 }
 
 // rewriteElements shifts the function indices of element segments.
@@ -506,14 +485,7 @@ func (rw *rewriter) rewriteElements(p []byte) ([]byte, error) {
 			}
 		}
 	}
-	if r.err == nil && !r.done() {
-		return nil, errors.New("trailing bytes")
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	e.replace(len(p), len(p), nil)
-	return e.out, nil
+	return finish(r, e, nil)
 }
 
 // rewriteNames shifts the function indices of a "name" section's
@@ -544,14 +516,10 @@ func (rw *rewriter) rewriteNames(p []byte) ([]byte, error) {
 					sr.name()
 				}
 			}
-			if sr.err == nil && !sr.done() {
-				sr.err = errors.New("trailing bytes")
+			var err error
+			if sub, err = finish(sr, e, nil); err != nil {
+				return nil, fmt.Errorf("name subsection %d: %w", id, err)
 			}
-			if sr.err != nil {
-				return nil, fmt.Errorf("name subsection %d: %w", id, sr.err)
-			}
-			e.replace(len(sub), len(sub), nil)
-			sub = e.out
 		}
 		out = append(out, id)
 		out = appendU32(out, uint32(len(sub)))
