@@ -66,9 +66,12 @@ stages:
 	for i, step := range steps {
 		before := l.Metrics().Snapshot()
 		ac.deploy(key, step.cfg, fmt.Sprint(i+2))
+		// A refusal is counted before its log line is written: wait for
+		// both (a missing line still fails below, after the wait).
 		waitFor(t, step.name+" to be handled", 20*time.Second, func() bool {
 			now := l.Metrics().Snapshot()
-			return now.Swaps+now.RefusedTotal() > before.Swaps+before.RefusedTotal()
+			return now.Swaps+now.RefusedTotal() > before.Swaps+before.RefusedTotal() &&
+				(step.log == "" || strings.Contains(logs.String(), step.log))
 		})
 		after := l.Metrics().Snapshot()
 		if step.reason != "" {

@@ -84,9 +84,12 @@ func TestPipelineConfigSwap(t *testing.T) {
 		before := l.Metrics().Snapshot()
 		prev := pipe.Current()
 		ac.deploy(key, step.cfg, fmt.Sprint(i+2))
+		// The refusal is counted before its log line is written: wait for
+		// both (a missing line still fails below, after the wait).
 		waitFor(t, step.name+" to be handled", 20*time.Second, func() bool {
 			now := l.Metrics().Snapshot()
-			return now.Swaps+now.RefusedTotal() > before.Swaps+before.RefusedTotal()
+			return now.Swaps+now.RefusedTotal() > before.Swaps+before.RefusedTotal() &&
+				(step.wantLog == "" || strings.Contains(logs.String(), step.wantLog))
 		})
 		after := l.Metrics().Snapshot()
 		cur := pipe.Current()
