@@ -26,6 +26,14 @@ var needsEscape = func() (t [256]bool) {
 // are escaped so the output is also valid JavaScript. The result is the
 // same on every host and guest.
 func AppendString(dst []byte, s []byte) []byte {
+	dst, _ = appendQuoted(dst, s)
+	return dst
+}
+
+// appendQuoted is AppendString, and reports whether s held invalid UTF-8
+// (replaced by U+FFFD), found in the same pass: the host's applier
+// refuses such strings without scanning them twice.
+func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -44,6 +52,7 @@ func AppendString(dst []byte, s []byte) []byte {
 			if c >= 0x80 {
 				r, size := utf8.DecodeRune(s[i:])
 				if r == utf8.RuneError && size == 1 {
+					invalid = true
 					dst = append(dst, s[start:i]...)
 					dst = append(dst, `\ufffd`...)
 					i++
@@ -81,7 +90,7 @@ func AppendString(dst []byte, s []byte) []byte {
 		}
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, '"'), invalid
 }
 
 // QuotedLen is len(AppendString(nil, s)), computed without writing:
