@@ -214,7 +214,9 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconf.Endpoint(os.Getenv(lambda.EnvAttemptsEndpoint), o.BaseEndpoint) })
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			o.BaseEndpoint = awsconf.Endpoint(os.Getenv(lambda.EnvAttemptsEndpoint), o.BaseEndpoint)
+		})
 		h.Attempts = ddbattempts.New(client, table)
 	}
 	awsCfg, err := awsconf.Load(ctx, "", 0, 0)
