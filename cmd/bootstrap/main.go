@@ -214,7 +214,9 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconf.Endpoint(os.Getenv(lambda.EnvAttemptsEndpoint)) })
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			o.BaseEndpoint = awsconf.Endpoint(os.Getenv(lambda.EnvAttemptsEndpoint), o.BaseEndpoint)
+		})
 		h.Attempts = ddbattempts.New(client, table)
 	}
 	awsCfg, err := awsconf.Load(ctx, "", 0, 0)
@@ -223,7 +225,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	}
 	endpoint := os.Getenv(lambda.EnvS3Endpoint)
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		o.BaseEndpoint = awsconf.Endpoint(endpoint)
+		o.BaseEndpoint = awsconf.Endpoint(endpoint, o.BaseEndpoint)
 		o.UsePathStyle = endpoint != ""
 	})
 	h.Objects = func(ctx context.Context, bucket, key string) (io.ReadCloser, error) {

@@ -92,7 +92,7 @@ func consume(ctx context.Context, g *globals, o consumeOptions, ref string) erro
 	case strings.HasPrefix(o.checkpoints, "file://"):
 		cps = &kinesisin.FileCheckpoints{Path: strings.TrimPrefix(o.checkpoints, "file://")}
 	case strings.HasPrefix(o.checkpoints, "dynamodb://"):
-		ddb := dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) { opt.BaseEndpoint = awsconf.Endpoint(o.endpoint) })
+		ddb := dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) { opt.BaseEndpoint = awsconf.Endpoint(o.endpoint, opt.BaseEndpoint) })
 		cps = &kinesisin.DynamoDBCheckpoints{Client: ddb, Table: strings.TrimPrefix(o.checkpoints, "dynamodb://"), Stream: stream}
 	default:
 		return fmt.Errorf("consume: --checkpoints %q: want file://path or dynamodb://table", o.checkpoints)
@@ -120,7 +120,7 @@ func consume(ctx context.Context, g *globals, o consumeOptions, ref string) erro
 		Logger:      g.logger(),
 	}
 	c := &kinesisin.Consumer{
-		Client:      kinesis.NewFromConfig(awsCfg, func(opt *kinesis.Options) { opt.BaseEndpoint = awsconf.Endpoint(o.endpoint) }),
+		Client:      kinesis.NewFromConfig(awsCfg, func(opt *kinesis.Options) { opt.BaseEndpoint = awsconf.Endpoint(o.endpoint, opt.BaseEndpoint) }),
 		Stream:      stream,
 		Handler:     h,
 		Checkpoints: cps,

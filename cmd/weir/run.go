@@ -158,7 +158,7 @@ func s3Objects() lambda.ObjectReader {
 			}
 			endpoint := os.Getenv("WEIR_S3_ENDPOINT")
 			client = s3.NewFromConfig(cfg, func(o *s3.Options) {
-				o.BaseEndpoint = awsconf.Endpoint(endpoint)
+				o.BaseEndpoint = awsconf.Endpoint(endpoint, o.BaseEndpoint)
 				o.UsePathStyle = endpoint != ""
 			})
 		}

@@ -195,7 +195,7 @@ func (s *Store) smClient(ctx context.Context) (*secretsmanager.Client, error) {
 		}
 		cfg = awsconf.AssumeRole(cfg, s.opts.AssumeRoleARN)
 		s.client = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-			o.BaseEndpoint = awsconf.Endpoint(s.opts.Endpoint)
+			o.BaseEndpoint = awsconf.Endpoint(s.opts.Endpoint, o.BaseEndpoint)
 		})
 	})
 	return s.client, s.clientErr

@@ -92,22 +92,16 @@ func LoadRole(ctx context.Context, region string, maxAttempts int, maxBackoff ti
 	return AssumeRole(cfg, roleARN), nil
 }
 
-// Endpoint returns a pointer to endpoint, or nil when it is empty (for a
-// client's BaseEndpoint option).
-func Endpoint(endpoint string) *string {
+// Endpoint returns the BaseEndpoint a client should use: endpoint when it
+// is set (an output's or source's "endpoint" setting, a test's local
+// server), else current, what the SDK already resolved from the
+// environment (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>,
+// endpoint_url), which a nil would throw away. Call it as
+//
+//	o.BaseEndpoint = awsconf.Endpoint(setting, o.BaseEndpoint)
+func Endpoint(endpoint string, current *string) *string {
 	if endpoint == "" {
-		return nil
-	}
-	return aws.String(endpoint)
-}
-
-// EndpointOr returns a pointer to endpoint, or dflt when endpoint is
-// empty. Outputs pass the client's BaseEndpoint as dflt so that an output
-// without "endpoint" keeps what the SDK resolved from the environment
-// (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, endpoint_url).
-func EndpointOr(endpoint string, dflt *string) *string {
-	if endpoint == "" {
-		return dflt
+		return current
 	}
 	return aws.String(endpoint)
 }

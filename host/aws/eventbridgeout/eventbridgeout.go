@@ -74,7 +74,7 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 	if err != nil {
 		return nil, fmt.Errorf("eventbridge output %q: %w", name, err)
 	}
-	client := eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint) })
+	client := eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) })
 	return New(client, oc.EventBus, oc.Source, oc.DetailType, oc.MaxAttempts), nil
 }
 

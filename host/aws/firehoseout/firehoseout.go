@@ -57,7 +57,7 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 	if err != nil {
 		return nil, fmt.Errorf("firehose output %q: %w", name, err)
 	}
-	client := firehose.NewFromConfig(cfg, func(o *firehose.Options) { o.BaseEndpoint = awsconf.EndpointOr(oc.Endpoint, o.BaseEndpoint) })
+	client := firehose.NewFromConfig(cfg, func(o *firehose.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) })
 	return New(client, oc.Stream, oc.MaxAttempts), nil
 }
 

@@ -98,7 +98,7 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 	if err != nil {
 		return nil, fmt.Errorf("kinesis output %q: %w", name, err)
 	}
-	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = awsconf.EndpointOr(oc.Endpoint, o.BaseEndpoint) })
+	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) })
 	return New(client, Options{Stream: oc.Stream, Aggregate: oc.Aggregate == nil || *oc.Aggregate, MaxAttempts: oc.MaxAttempts,
 		MaxRecordBytes: int(oc.MaxRecordBytes)}), nil
 }

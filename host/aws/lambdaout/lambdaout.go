@@ -64,7 +64,7 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 	if err != nil {
 		return nil, fmt.Errorf("lambda output %q: %w", name, err)
 	}
-	client := lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint) })
+	client := lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) })
 	return New(client, oc.Function, oc.InvocationType, oc.MaxAttempts), nil
 }
 

@@ -71,7 +71,7 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 		return nil, fmt.Errorf("s3 output %q: %w", name, err)
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = awsconf.EndpointOr(oc.Endpoint, o.BaseEndpoint)
+		o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint)
 		o.UsePathStyle = oc.Endpoint != ""
 	})
 	key := oc.Key

@@ -56,7 +56,7 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 	if err != nil {
 		return nil, fmt.Errorf("sns output %q: %w", name, err)
 	}
-	client := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint) })
+	client := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) })
 	return New(client, oc.TopicARN, oc.MaxAttempts), nil
 }
 

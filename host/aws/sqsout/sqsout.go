@@ -103,7 +103,7 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 	if err != nil {
 		return nil, fmt.Errorf("sqs output %q: %w", name, err)
 	}
-	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = awsconf.EndpointOr(oc.Endpoint, o.BaseEndpoint) })
+	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) })
 	return NewWithOptions(client, Options{QueueURL: oc.QueueURL, MaxAttempts: oc.MaxAttempts, GroupKey: oc.MessageGroupKey, DedupKey: oc.DedupKey}), nil
 }
 
