@@ -2,6 +2,8 @@ package frame
 
 import (
 	"encoding/binary"
+
+	"github.com/valyala/fastjson"
 )
 
 // InputWriter builds an input frame. The zero value is not usable: call
@@ -195,4 +197,40 @@ func (ir *InputReader) Next(rec *InRecord) error {
 		return corrupt(r.off, "%d trailing bytes after the last record", len(r.b)-r.off)
 	}
 	return nil
+}
+
+// AddValue appends a view of v (nil: missing) for the record just added.
+func (w *InputWriter) AddValue(v *fastjson.Value) {
+	if v == nil {
+		w.buf = append(w.buf, byte(Missing))
+		w.buf = binary.LittleEndian.AppendUint32(w.buf, 0)
+		return
+	}
+	var t ValueType
+	switch v.Type() {
+	case fastjson.TypeString:
+		t = String
+	case fastjson.TypeNumber:
+		t = Number
+	case fastjson.TypeTrue:
+		t = True
+	case fastjson.TypeFalse:
+		t = False
+	case fastjson.TypeNull:
+		t = Null
+	case fastjson.TypeObject:
+		t = Object
+	case fastjson.TypeArray:
+		t = Array
+	}
+	w.buf = append(w.buf, byte(t))
+	lenPos := len(w.buf)
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, 0)
+	switch t {
+	case String:
+		w.buf = append(w.buf, v.GetStringBytes()...)
+	case Number, Object, Array:
+		w.buf = AppendValue(w.buf, v)
+	}
+	binary.LittleEndian.PutUint32(w.buf[lenPos:], uint32(len(w.buf)-lenPos-4))
 }

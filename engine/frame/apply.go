@@ -1,0 +1,590 @@
+package frame
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+)
+
+// ErrTooLarge is returned (wrapped) by Applier.Apply when the document
+// would grow past Applier.Max.
+var ErrTooLarge = errors.New("document too large")
+
+// checkEvery is how many operations, and how many serialized values,
+// Apply handles between two calls of Applier.Check.
+const checkEvery = 256
+
+// checkWork is how many input bytes Apply hashes between two calls of
+// Applier.Check at the most (plus one operation's worth): a digest of a
+// large record is slow, so counting operations alone would let 256 of
+// them run past the deadline (256 MB hashed for a 1 MB record).
+const checkWork = 1 << 20
+
+// Applier applies operation lists natively. It keeps buffers between
+// calls; it is not safe for concurrent use.
+//
+// An operation list is small but what it builds need not be: a 9-byte
+// set_original copies the whole input record, so a list can ask for
+// documents thousands of times its own size. Max and Check bound what
+// one Apply may cost; a host running untrusted lists sets both.
+type Applier struct {
+	parsers  []*fastjson.Parser
+	inParser fastjson.Parser
+	paths    map[string][]string
+	nodes    []node
+	used     int
+	bytes    []byte
+	// Digest computes a digest's lower-case hex and appends it to dst. Nil
+	// uses Go's crypto packages; guests may route it to a host intrinsic.
+	Digest func(dst []byte, algo byte, data []byte) ([]byte, error)
+	// Max bounds the bytes of the document one Apply appends (0: no
+	// bound). Apply checks every value before it writes it, so a document
+	// that would be larger fails with ErrTooLarge having written at most
+	// about Max bytes.
+	Max int
+	// Check, when set, is called every few hundred operations and
+	// serialized values (and before serializing); an error it returns
+	// stops Apply and is returned wrapped. A host returns its context's
+	// error, so that applying respects the batch deadline.
+	Check func() error
+}
+
+// node is an object under construction: ordered keys and their values.
+type node struct {
+	keys []string
+	vals []nval
+}
+
+// nval is a value in a node: a child node, JSON text written as is, a
+// string to escape, or a parsed input value.
+type nval struct {
+	obj  *node
+	raw  []byte
+	str  []byte
+	fv   *fastjson.Value
+	kind uint8
+}
+
+const (
+	valObj = iota
+	valRaw
+	valStr
+	valParsed
+)
+
+func (a *Applier) newNode() *node {
+	if a.used == len(a.nodes) {
+		// Grow by allocating a fresh slab; earlier nodes stay valid.
+		a.nodes = make([]node, max(16, 2*len(a.nodes)))
+		a.used = 0
+	}
+	n := &a.nodes[a.used]
+	a.used++
+	n.keys = n.keys[:0]
+	n.vals = n.vals[:0]
+	return n
+}
+
+func (n *node) find(k string) int {
+	for i, kk := range n.keys {
+		if kk == k {
+			return i
+		}
+	}
+	return -1
+}
+
+func (n *node) set(k string, v nval) {
+	if i := n.find(k); i >= 0 {
+		n.vals[i] = v
+		return
+	}
+	n.keys = append(n.keys, k)
+	n.vals = append(n.vals, v)
+}
+
+// objectFrom turns a parsed object into a node whose values are the
+// parsed children, so that edits below it can be applied.
+func (a *Applier) objectFrom(v *fastjson.Value) *node {
+	n := a.newNode()
+	o, _ := v.Object()
+	o.Visit(func(k []byte, vv *fastjson.Value) {
+		n.keys = append(n.keys, string(k))
+		n.vals = append(n.vals, nval{kind: valParsed, fv: vv})
+	})
+	return n
+}
+
+// child returns the object at key k of n, creating it (create) or
+// converting a parsed object into a node. It returns nil when the key is
+// absent and create is false.
+func (a *Applier) child(n *node, k string, create bool) *node {
+	i := n.find(k)
+	if i >= 0 {
+		v := &n.vals[i]
+		switch {
+		case v.kind == valObj:
+			return v.obj
+		case v.kind == valParsed && v.fv.Type() == fastjson.TypeObject:
+			c := a.objectFrom(v.fv)
+			*v = nval{kind: valObj, obj: c}
+			return c
+		}
+	}
+	if !create {
+		return nil
+	}
+	c := a.newNode()
+	n.set(k, nval{kind: valObj, obj: c})
+	return c
+}
+
+// Path returns the split form of p, cached.
+func (a *Applier) Path(p []byte) []string {
+	if a.paths == nil {
+		a.paths = make(map[string][]string)
+	}
+	if segs, ok := a.paths[string(p)]; ok {
+		return segs
+	}
+	segs := SplitPath(string(p))
+	if len(a.paths) < 4096 {
+		a.paths[string(p)] = segs
+	}
+	return segs
+}
+
+// Parse parses an input document with the applier's input parser. The
+// value stays valid until the next Parse, or the next Apply that needs to
+// parse the input itself.
+func (a *Applier) Parse(input []byte) (*fastjson.Value, error) {
+	return a.inParser.ParseBytes(input)
+}
+
+// Apply applies an operation list and appends the resulting document to
+// dst. kind is OutputOps (start from an empty object) or OutputEdit (start
+// from the input document). parsed is the input already parsed, or nil to
+// parse it when an operation needs it; Apply never modifies it.
+func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed *fastjson.Value) ([]byte, error) {
+	a.used = 0
+	a.bytes = a.bytes[:0]
+	nparsers := 0
+	var root *node
+	switch kind {
+	case OutputOps:
+		root = a.newNode()
+	case OutputEdit:
+		if parsed == nil {
+			v, err := a.inParser.ParseBytes(input)
+			if err != nil {
+				return dst, fmt.Errorf("edit: the input record is not JSON: %w", err)
+			}
+			parsed = v
+		}
+		if parsed.Type() != fastjson.TypeObject {
+			return dst, fmt.Errorf("edit: the input record is a JSON %s, not an object", parsed.Type())
+		}
+		root = a.objectFrom(parsed)
+	default:
+		return dst, fmt.Errorf("unknown output kind %d", kind)
+	}
+	r := reader{b: ops}
+	work := 0 // input bytes hashed since the last check
+	for nops := 0; r.off < len(ops); nops++ {
+		opStart := r.off
+		if a.Check != nil && (nops%checkEvery == checkEvery-1 || work >= checkWork) {
+			work = 0
+			if err := a.Check(); err != nil {
+				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
+			}
+		}
+		code := r.u8("op")
+		path := r.bytes("op path")
+		if r.err != nil {
+			return dst, r.err
+		}
+		segs := a.Path(path)
+		var val nval
+		switch code {
+		case OpSetJSON:
+			raw := r.bytes("JSON value")
+			if r.err != nil {
+				return dst, r.err
+			}
+			if nparsers == len(a.parsers) {
+				a.parsers = append(a.parsers, new(fastjson.Parser))
+			}
+			v, err := a.parsers[nparsers].ParseBytes(raw)
+			nparsers++
+			if err != nil {
+				return dst, fmt.Errorf("op at byte %d: set %q: invalid JSON value: %w", opStart, path, err)
+			}
+			val = nval{kind: valParsed, fv: v}
+		case OpSetString:
+			s := r.bytes("string value")
+			if r.err != nil {
+				return dst, r.err
+			}
+			val = nval{kind: valStr, str: s}
+		case OpSetInt:
+			n := int64(r.u64("integer value"))
+			if r.err != nil {
+				return dst, r.err
+			}
+			start := len(a.bytes)
+			a.bytes = strconv.AppendInt(a.bytes, n, 10)
+			val = nval{kind: valRaw, raw: a.bytes[start:len(a.bytes):len(a.bytes)]}
+		case OpCopy, OpCopyString:
+			src := r.bytes("copy source")
+			if r.err != nil {
+				return dst, r.err
+			}
+			if parsed == nil {
+				v, err := a.inParser.ParseBytes(input)
+				if err != nil {
+					return dst, fmt.Errorf("copy %q: the input record is not JSON: %w", src, err)
+				}
+				parsed = v
+			}
+			v := parsed.Get(a.Path(src)...)
+			if v == nil {
+				continue
+			}
+			if code == OpCopyString {
+				if v.Type() != fastjson.TypeString || len(v.GetStringBytes()) == 0 {
+					continue
+				}
+				val = nval{kind: valStr, str: v.GetStringBytes()}
+				break
+			}
+			val = nval{kind: valParsed, fv: v}
+		case OpSetOriginal:
+			val = nval{kind: valStr, str: input}
+		case OpSetDigest:
+			algo := r.u8("digest algorithm")
+			if r.err != nil {
+				return dst, r.err
+			}
+			start := len(a.bytes)
+			var err error
+			a.bytes, err = a.digest(a.bytes, algo, input)
+			work += len(input)
+			if err != nil {
+				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
+			}
+			val = nval{kind: valStr, str: a.bytes[start:len(a.bytes):len(a.bytes)]}
+		case OpDelete:
+			parent := root
+			for _, s := range segs[:len(segs)-1] {
+				if parent = a.child(parent, s, false); parent == nil {
+					break
+				}
+			}
+			if parent != nil {
+				if i := parent.find(segs[len(segs)-1]); i >= 0 {
+					parent.keys = append(parent.keys[:i], parent.keys[i+1:]...)
+					parent.vals = append(parent.vals[:i], parent.vals[i+1:]...)
+				}
+			}
+			continue
+		default:
+			return dst, corrupt(opStart, "unknown op %d", code)
+		}
+		parent := root
+		for _, s := range segs[:len(segs)-1] {
+			parent = a.child(parent, s, true)
+		}
+		parent.set(segs[len(segs)-1], val)
+	}
+	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check}
+	if a.Max > 0 && len(dst) < math.MaxInt-a.Max {
+		w.limit = len(dst) + a.Max
+	}
+	if w.check != nil {
+		if err := w.check(); err != nil {
+			return dst, err
+		}
+	}
+	out := w.node(dst, root)
+	switch {
+	case w.err != nil:
+		return dst, w.err
+	case w.bad != nil:
+		return dst, fmt.Errorf("the document would hold %q, which is not a JSON number", w.bad)
+	case w.badS != nil:
+		return dst, invalidUTF8(input, w.badS)
+	}
+	return out, nil
+}
+
+// writer serializes a document under a size limit (an absolute length of
+// dst) and calls check now and then. After the first error it writes
+// nothing more.
+type writer struct {
+	limit int
+	max   int // the document's budget, for the message
+	check func() error
+	n     int // values written, for check
+	err   error
+	bad   []byte // the first number that is not valid JSON
+	badS  []byte // the first string that is not valid UTF-8
+}
+
+// room reports whether n more bytes fit after dst, recording the error
+// when they do not.
+func (w *writer) room(dst []byte, n int) bool {
+	if w.err != nil {
+		return false
+	}
+	if n <= w.limit-len(dst) {
+		return true
+	}
+	w.err = fmt.Errorf("%w: it would exceed %d bytes", ErrTooLarge, w.max)
+	return false
+}
+
+// tick calls check every checkEvery values.
+func (w *writer) tick() bool {
+	if w.err != nil {
+		return false
+	}
+	w.n++
+	if w.check != nil && w.n%checkEvery == 0 {
+		if err := w.check(); err != nil {
+			w.err = err
+			return false
+		}
+	}
+	return true
+}
+
+// str appends s quoted, if it fits. The common case (the worst-case
+// escaped size fits) costs one comparison; otherwise the exact size is
+// computed before anything is written.
+func (w *writer) str(dst, s []byte) []byte {
+	if w.badS == nil && !utf8.Valid(s) {
+		w.badS = s
+	}
+	if w.limit-len(dst) < 6*len(s)+2 {
+		if !w.room(dst, QuotedLen(s)) {
+			return dst
+		}
+	}
+	return AppendString(dst, s)
+}
+
+// byte appends c, if it fits.
+func (w *writer) byte(dst []byte, c byte) []byte {
+	if !w.room(dst, 1) {
+		return dst
+	}
+	return append(dst, c)
+}
+
+// node serializes n.
+func (w *writer) node(dst []byte, n *node) []byte {
+	dst = w.byte(dst, '{')
+	for i, k := range n.keys {
+		if !w.tick() {
+			return dst
+		}
+		if i > 0 {
+			dst = w.byte(dst, ',')
+		}
+		dst = w.str(dst, []byte(k))
+		dst = w.byte(dst, ':')
+		if w.err != nil {
+			return dst
+		}
+		switch v := &n.vals[i]; v.kind {
+		case valObj:
+			dst = w.node(dst, v.obj)
+		case valRaw:
+			if w.room(dst, len(v.raw)) {
+				dst = append(dst, v.raw...)
+			}
+		case valStr:
+			dst = w.str(dst, v.str)
+		case valParsed:
+			dst = w.value(dst, v.fv)
+		}
+	}
+	return w.byte(dst, '}')
+}
+
+func (a *Applier) digest(dst []byte, algo byte, data []byte) ([]byte, error) {
+	if a.Digest != nil {
+		return a.Digest(dst, algo, data)
+	}
+	return AppendDigest(dst, algo, data)
+}
+
+// AppendDigest appends the lower-case hex digest of data.
+func AppendDigest(dst []byte, algo byte, data []byte) ([]byte, error) {
+	switch algo {
+	case DigestSHA256:
+		s := sha256.Sum256(data)
+		return hex.AppendEncode(dst, s[:]), nil
+	case DigestMD5:
+		s := md5.Sum(data)
+		return hex.AppendEncode(dst, s[:]), nil
+	case DigestSHA1:
+		s := sha1.Sum(data)
+		return hex.AppendEncode(dst, s[:]), nil
+	}
+	return dst, fmt.Errorf("unknown digest algorithm %d", algo)
+}
+
+// AppendValue serializes v compactly, escaping strings with AppendString.
+// Numbers are written as their text: fastjson's parser accepts some that
+// JSON does not (NaN, 01, 1., -), which Applier.Apply refuses to write
+// (validate documents with fastjson.Validate to reject them up front).
+func AppendValue(dst []byte, v *fastjson.Value) []byte {
+	w := writer{limit: math.MaxInt}
+	return w.value(dst, v)
+}
+
+// value serializes v; a number that is not valid JSON goes to w.bad.
+func (w *writer) value(dst []byte, v *fastjson.Value) []byte {
+	if !w.tick() {
+		return dst
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		dst = w.byte(dst, '{')
+		first := true
+		o.Visit(func(k []byte, vv *fastjson.Value) {
+			if w.err != nil {
+				return
+			}
+			if !first {
+				dst = w.byte(dst, ',')
+			}
+			first = false
+			dst = w.str(dst, k)
+			dst = w.byte(dst, ':')
+			if w.err == nil {
+				dst = w.value(dst, vv)
+			}
+		})
+		return w.byte(dst, '}')
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		dst = w.byte(dst, '[')
+		for i, vv := range a {
+			if i > 0 {
+				dst = w.byte(dst, ',')
+			}
+			if w.err != nil {
+				return dst
+			}
+			dst = w.value(dst, vv)
+		}
+		return w.byte(dst, ']')
+	case fastjson.TypeString:
+		return w.str(dst, v.GetStringBytes())
+	case fastjson.TypeNumber:
+		// The text of a number comes from the input: bounded by its size.
+		start := len(dst)
+		dst = v.MarshalTo(dst)
+		if !w.room(dst[:start], len(dst)-start) {
+			return dst[:start]
+		}
+		if w.bad == nil && !validNumber(dst[start:]) {
+			w.bad = append([]byte{}, dst[start:]...)
+		}
+		return dst
+	default:
+		// true, false, null
+		n := 4
+		if v.Type() == fastjson.TypeFalse {
+			n = 5
+		}
+		if !w.room(dst, n) {
+			return dst
+		}
+		return v.MarshalTo(dst)
+	}
+}
+
+// validNumber reports whether b is a JSON number (RFC 8259, section 6).
+func validNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
+// ErrInvalidUTF8 is matched by errors.Is when Applier.Apply refuses a
+// document because a string in it is not valid UTF-8. weir never replaces
+// bytes in a JSON string it writes (U+FFFD would make event.original
+// differ from the record that event.hash was computed over): the record
+// fails instead, its error naming the byte offset of the first invalid
+// byte, and the dead-letter entry keeps the record's exact bytes (in
+// record_base64).
+var ErrInvalidUTF8 = errors.New("not valid UTF-8")
+
+// invalidUTF8 describes a string s that is not UTF-8: from the input
+// record (located in it) or set by the module.
+func invalidUTF8(input, s []byte) error {
+	if off := firstInvalid(input); off >= 0 {
+		return fmt.Errorf("the input record is %w (first invalid byte 0x%02x at byte offset %d); weir does not replace bytes in the JSON strings it writes", ErrInvalidUTF8, input[off], off)
+	}
+	off := firstInvalid(s)
+	return fmt.Errorf("a string the module set is %w (first invalid byte 0x%02x at byte offset %d of %q)", ErrInvalidUTF8, s[off], off, s)
+}
+
+// firstInvalid returns the offset of the first byte of b that is not part
+// of valid UTF-8, or -1.
+func firstInvalid(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
