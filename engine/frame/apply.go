@@ -370,15 +370,17 @@ func (w *writer) tick() bool {
 // escaped size fits) costs one comparison; otherwise the exact size is
 // computed before anything is written.
 func (w *writer) str(dst, s []byte) []byte {
-	if w.badS == nil && !utf8.Valid(s) {
-		w.badS = s
-	}
 	if w.limit-len(dst) < 6*len(s)+2 {
 		if !w.room(dst, QuotedLen(s)) {
 			return dst
 		}
 	}
-	return AppendString(dst, s)
+	// The escape pass finds invalid UTF-8 too: no second scan of s.
+	dst, invalid := appendQuoted(dst, s)
+	if invalid && w.badS == nil {
+		w.badS = s
+	}
+	return dst
 }
 
 // byte appends c, if it fits.
