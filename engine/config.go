@@ -137,8 +137,9 @@ type SourcesConfig struct {
 // ${secret:ID} references (see Config.Resolved).
 type SecretsConfig struct {
 	// Refresh is how often a secret is fetched again (default 5m; a
-	// failed fetch keeps the last value). Outputs and stages opened later
-	// (a hot-swapped pipeline or module version) get the refreshed value.
+	// failed fetch keeps the last value). Outputs holding a secret are
+	// reopened with a rotated value (secrets.OpenSinks); stages built
+	// later (a hot-swapped pipeline or module version) get it too.
 	Refresh Duration `json:"refresh,omitempty" yaml:"refresh,omitempty"`
 	// Region overrides the AWS region (default AWS_REGION).
 	Region string `json:"region,omitempty" yaml:"region,omitempty"`

@@ -146,8 +146,9 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		return nil, err
 	}
 	var (
-		cfg  *engine.Config
-		pipe lambda.Runner
+		cfg    *engine.Config // references resolved
+		rawCfg *engine.Config // references in place
+		pipe   lambda.Runner
 	)
 	if isRemote(path) {
 		// A remote configuration (AppConfig, S3, HTTPS) is watched every
@@ -159,14 +160,14 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", lambda.EnvPipeline, err)
 		}
-		cfg = sp.Current().Config
+		cfg, rawCfg = sp.Current().Config, sp.Current().Unresolved
 		redactor.add(cfg)
 		pipe = &swapRunner{p: sp, outputs: cfg.Outputs, logger: logger}
 	} else {
-		if cfg, err = engine.LoadConfig(path); err != nil {
+		if rawCfg, err = engine.LoadConfig(path); err != nil {
 			return nil, err
 		}
-		if cfg, err = secretPool.Resolve(ctx, cfg); err != nil {
+		if cfg, err = secretPool.Resolve(ctx, rawCfg); err != nil {
 			return nil, err
 		}
 		redactor.add(cfg)
@@ -180,7 +181,14 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 	if _, ok := cfg.Outputs[deadLetter]; deadLetter != "" && !ok {
 		return nil, fmt.Errorf("WEIR_DEAD_LETTER: %s has no output named %q", path, deadLetter)
 	}
-	outs, err := engine.OpenSinksContext(ctx, cfg, os.Stdout, os.Stderr)
+	// Outputs holding ${secret:...} references are reopened with the new
+	// value when the secret rotates (the store refreshes in the
+	// background).
+	var store *secrets.Store
+	if len(rawCfg.Refs()) > 0 {
+		store = secretPool.Store(ctx, rawCfg.Secrets)
+	}
+	outs, err := secrets.OpenSinks(ctx, rawCfg, cfg, store, secrets.SinkOptions{Stdout: os.Stdout, Stderr: os.Stderr, OnResolve: redactor.add})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -97,17 +97,18 @@ func consume(ctx context.Context, g *globals, o consumeOptions, ref string) erro
 	default:
 		return fmt.Errorf("consume: --checkpoints %q: want file://path or dynamodb://table", o.checkpoints)
 	}
-	cfg, stopSecrets, err := resolveSecrets(ctx, g, cfg)
+	rc, err := resolveSecrets(ctx, g, cfg)
 	if err != nil {
 		return err
 	}
-	defer stopSecrets()
+	defer rc.stop()
+	cfg = rc.cfg
 	l, err := buildPipeline(ctx, g, cfg, o.pipeline)
 	if err != nil {
 		return err
 	}
 	defer l.close(ctx)
-	sinks, err := engine.OpenSinksContext(ctx, cfg, g.stdout, g.stderr)
+	sinks, err := rc.openSinks(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -285,11 +285,12 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	if err := checkInputs(args); err != nil {
 		return err
 	}
-	cfg, stopSecrets, err := resolveSecrets(ctx, g, cfg)
+	rc, err := resolveSecrets(ctx, g, cfg)
 	if err != nil {
 		return err
 	}
-	defer stopSecrets()
+	defer rc.stop()
+	cfg = rc.cfg
 	start := time.Now()
 	l, err := buildPipeline(ctx, g, cfg, label)
 	if err != nil {
@@ -297,7 +298,7 @@ func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) e
 	}
 	defer l.close(ctx)
 	loadTime := time.Since(start)
-	sinks, err := engine.OpenSinks(cfg, g.stdout, g.stderr)
+	sinks, err := rc.openSinks(ctx, g)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,6 +71,7 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]*entry // by secret ID
+	gen   atomic.Uint64     // grows when a fetch changes a cached value
 
 	stop chan struct{}
 	done chan struct{}
@@ -157,11 +159,27 @@ func (s *Store) secret(ctx context.Context, id string) (string, error) {
 		}
 		return "", err
 	}
-	s.mu.Lock()
-	s.cache[id] = &entry{value: v, fetched: s.opts.Now()}
-	s.mu.Unlock()
+	s.store(id, v)
 	return v, nil
 }
+
+// store caches v as the value of id; a value different from the one
+// cached before advances the generation.
+func (s *Store) store(id, v string) {
+	s.mu.Lock()
+	old := s.cache[id]
+	s.cache[id] = &entry{value: v, fetched: s.opts.Now()}
+	s.mu.Unlock()
+	if old != nil && old.value != v {
+		s.gen.Add(1)
+	}
+}
+
+// Generation counts rotations: it grows each time a fetch returns a value
+// different from the one cached for that secret. Holders of resolved
+// values (OpenSinks) compare it with the generation they resolved at to
+// know when to resolve again.
+func (s *Store) Generation() uint64 { return s.gen.Load() }
 
 // fetch calls GetSecretValue.
 func (s *Store) fetch(ctx context.Context, id string) (string, error) {
@@ -219,9 +237,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", ref, err))
 			continue
 		}
-		s.mu.Lock()
-		s.cache[id] = &entry{value: v, fetched: s.opts.Now()}
-		s.mu.Unlock()
+		s.store(id, v)
 	}
 	return errors.Join(errs...)
 }

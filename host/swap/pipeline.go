@@ -19,8 +19,12 @@ const PipelineTarget = "pipeline"
 type PipelineVersion struct {
 	Version
 	// Config is the configuration (outputs included: sinks are the
-	// caller's, built per version).
+	// caller's, built per version), its references resolved.
 	Config *engine.Config
+	// Unresolved is Config as parsed, its ${secret:...} and ${env:...}
+	// references in place (Config itself when Options.Resolve is unset):
+	// what secrets.OpenSinks resolves again when a secret rotates.
+	Unresolved *engine.Config
 }
 
 type pipelineVersion struct {
@@ -157,6 +161,7 @@ func (l *Loader) loadPipeline(ctx context.Context, ref, dir string, obj *source.
 		return refuse(ReasonConfig, err)
 	}
 	cfg.Dir = dir
+	pv.Unresolved = cfg
 	if l.o.Resolve != nil {
 		if cfg, err = l.o.Resolve(ctx, cfg); err != nil {
 			return refuse(ReasonConfig, err)

@@ -8,6 +8,7 @@
 package eventbridgeout
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -92,9 +93,11 @@ func (s *Sink) Write(ctx context.Context, outputs []engine.Output) error {
 	return s.d.Deliver(ctx, entries)
 }
 
+// isObject reports whether b is one JSON object (not null, which
+// json.Unmarshal into a map also accepts).
 func isObject(b []byte) bool {
-	var m map[string]json.RawMessage
-	return json.Unmarshal(b, &m) == nil
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
 // send makes one PutEvents call; the answer's Entries are in the order

@@ -152,6 +152,8 @@ func TestEventBridgeOutput(t *testing.T) {
 	for _, tc := range []struct{ data, want string }{
 		{`{"big":"` + strings.Repeat("x", 256<<10) + `"}`, "output 1: 262170 bytes exceeds the 256 KiB event limit"},
 		{`["not","an","object"]`, "output 1: not a JSON object"},
+		{`null`, "output 1: not a JSON object"},
+		{` {"truncated":`, "output 1: not a JSON object"},
 	} {
 		if err := s.Write(ctx, []engine.Output{outs[0], {Data: []byte(tc.data)}}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
