@@ -311,6 +311,79 @@ type item struct {
 	final bool
 }
 
+// origins returns the input record of each item a stage is given (the
+// items not final), in order.
+func origins(items []item) []int {
+	o := make([]int, 0, len(items))
+	for _, it := range items {
+		if !it.final {
+			o = append(o, it.orig)
+		}
+	}
+	return o
+}
+
+// joins tracks the records whose data rides in another record's outputs
+// (Result.Joined): the record an aggregate is attributed to (its owner)
+// and the others it holds (its members). Ownership is transitive: an
+// aggregate of aggregates owns the members of each.
+type joins struct {
+	owner   map[int]int   // member -> the record it joined
+	members map[int][]int // owner -> every record joined to it, transitively
+}
+
+// join records that the results of stage inputs at positions pos (the
+// indexes of in, mapped to input records by inOrig) ride in owner's.
+func (j *joins) join(owner int, pos []int, inOrig []int) {
+	if j.owner == nil {
+		j.owner, j.members = map[int]int{}, map[int][]int{}
+	}
+	for _, p := range pos {
+		if p < 0 || p >= len(inOrig) {
+			continue
+		}
+		m := inOrig[p]
+		if m == owner {
+			continue
+		}
+		if _, done := j.owner[m]; done {
+			continue
+		}
+		j.owner[m] = owner
+		j.members[owner] = append(j.members[owner], m)
+		// The member's own members now ride in owner's outputs too.
+		for _, mm := range j.members[m] {
+			j.owner[mm] = owner
+			j.members[owner] = append(j.members[owner], mm)
+		}
+		delete(j.members, m)
+	}
+}
+
+// fail fails every member whose owner failed, naming the owner.
+func (j *joins) fail(res []RecordResult, records []Record) {
+	for owner, ms := range j.members {
+		oe := res[owner].Err
+		if oe == nil {
+			continue
+		}
+		for _, m := range ms {
+			rr := &res[m]
+			if rr.Err != nil {
+				continue // failed on its own first
+			}
+			rr.Err = &RecordError{
+				Index:          m,
+				SequenceNumber: records[m].Meta.SequenceNumber,
+				Stage:          oe.Stage,
+				Module:         oe.Module,
+				Digest:         oe.Digest,
+				Err:            fmt.Errorf("joined to record %d (an aggregate), which failed: %w", owner, oe.Err),
+			}
+		}
+	}
+}
+
 // Run sends records through every stage and reports, for each input
 // record, its outputs, whether it was dropped, or why it failed.
 //
@@ -331,6 +404,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		Stages:  make([]StageStats, len(p.stages)),
 	}
 	dropped := make([]bool, len(records))
+	var joins joins // records whose data rides in another record's outputs
 	items := make([]item, len(records))
 	for i, r := range records {
 		res.Records[i].Index = i
@@ -364,6 +438,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		var module, digest string
 		described := false
 		next := make([]item, 0, len(items))
+		var inOrig []int // the input record of each of in, when a result joins
 		k := 0
 		for _, it := range items {
 			if it.final {
@@ -377,6 +452,12 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 				r = results[k]
 			}
 			k++
+			if len(r.Joined) > 0 {
+				if inOrig == nil {
+					inOrig = origins(items)
+				}
+				joins.join(it.orig, r.Joined, inOrig)
+			}
 			switch r.Status {
 			case StatusOK:
 				for _, o := range r.Outputs {
@@ -424,6 +505,16 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 				}
 				next = append(next, item{orig: it.orig, data: entry.encode(), route: ps.deadLetter, final: true})
 				stats.DeadLettered++
+				for _, j := range joins.members[it.orig] {
+					// The records this one's data carried, each with its
+					// own bytes: a dead letter loses none of them.
+					m := records[j]
+					e := *entry
+					e.Error = p.redactText(fmt.Sprintf("joined to record %d (an aggregate), which failed: %s", it.orig, err))
+					e.Index, e.SequenceNumber, e.PartitionKey, e.Source, e.Record = j, m.Meta.SequenceNumber, m.Meta.PartitionKey, m.Meta.Source, string(m.Data)
+					next = append(next, item{orig: j, data: e.encode(), route: ps.deadLetter, final: true})
+					stats.DeadLettered++
+				}
 			default: // OnErrorFail
 				if res.Records[it.orig].Err == nil {
 					res.Records[it.orig].Err = &RecordError{
@@ -448,6 +539,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 			res.Out++
 		}
 	}
+	joins.fail(res.Records, records)
 	for i := range res.Records {
 		rr := &res.Records[i]
 		switch {

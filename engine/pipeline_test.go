@@ -144,6 +144,28 @@ func seqStage() *fakeStage {
 	})
 }
 
+// joinStage aggregates the records of a batch into one output of the
+// first, their data joined with "+"; the others are joined to it
+// (Result.Joined) and dropped, as aggregate_to_string does.
+func joinStage() *fakeStage {
+	return &fakeStage{process: func(_ context.Context, recs []engine.Record) ([]engine.Result, error) {
+		out := make([]engine.Result, len(recs))
+		var parts []string
+		for i, r := range recs {
+			parts = append(parts, string(r.Data))
+			if i > 0 {
+				out[i] = engine.Result{Status: engine.StatusDropped}
+				out[0].Joined = append(out[0].Joined, i)
+			}
+		}
+		if len(recs) > 0 {
+			out[0].Status = engine.StatusOK
+			out[0].Outputs = []engine.Output{{Data: []byte(strings.Join(parts, "+"))}}
+		}
+		return out, nil
+	}}
+}
+
 func shortStage() *fakeStage {
 	return &fakeStage{process: func(_ context.Context, recs []engine.Record) ([]engine.Result, error) {
 		return make([]engine.Result, len(recs)-1), nil
@@ -207,6 +229,7 @@ func TestPipelineRun(t *testing.T) {
 			"drop":      dropStage(),
 			"seq":       seqStage(),
 			"short":     shortStage(),
+			"join":      joinStage(),
 			"described": described,
 			"nostatus": perRecord(func(int, engine.Record) engine.Result {
 				return engine.Result{Status: engine.StatusFailed}
@@ -262,6 +285,42 @@ func TestPipelineRun(t *testing.T) {
 				`dlq={"error":"invalid JSON at byte offset 1","stage":"fail1","module":"","digest":"","index":1,"sequence_number":"seq1","partition_key":"pk","source":"","record":"b"}`,
 			}}, {out: []string{"C"}}},
 			counts: counts{in: 3, out: 2, deadLettered: 1},
+		},
+		{
+			name:   "an aggregate that is delivered",
+			stages: []engine.StageConfig{st("join", ""), st("upper", "")},
+			in:     []string{"a", "b", "c"},
+			want:   []want{{out: []string{"A+B+C"}}, {dropped: true}, {dropped: true}},
+			counts: counts{in: 3, out: 1, dropped: 2},
+		},
+		{
+			name:   "an aggregate that fails later fails every record it holds",
+			stages: []engine.StageConfig{st("join", ""), st("failbad", "fail")},
+			in:     []string{"a", "bad", "c"},
+			want: []want{
+				{err: `record 0 (seq seq0): stage "failbad": cannot handle a+bad+c`},
+				{err: `record 1 (seq seq1): stage "failbad": joined to record 0 (an aggregate), which failed: cannot handle a+bad+c`},
+				{err: `record 2 (seq seq2): stage "failbad": joined to record 0`},
+			},
+			counts: counts{in: 3, failed: 3},
+		},
+		{
+			name:   "an aggregate of aggregates fails them all",
+			stages: []engine.StageConfig{st("join", ""), st("multi", ""), {Name: "join again", Module: "join"}, st("fail#2", "fail")},
+			in:     []string{"a", "b"},
+			want:   []want{{err: "cannot handle a+b#1+a+b#2"}, {err: "joined to record 0"}},
+			counts: counts{in: 2, failed: 2},
+		},
+		{
+			name:   "a dead-lettered aggregate dead-letters every record it holds, each with its own bytes",
+			stages: []engine.StageConfig{st("join", ""), st("failbad", "dead_letter")},
+			in:     []string{"bad", "x"},
+			want: []want{{out: []string{
+				`dlq={"error":"cannot handle bad+x","stage":"failbad","module":"","digest":"","index":0,"sequence_number":"seq0","partition_key":"pk","source":"","record":"bad"}`,
+			}}, {out: []string{
+				`dlq={"error":"joined to record 0 (an aggregate), which failed: cannot handle bad+x","stage":"failbad","module":"","digest":"","index":1,"sequence_number":"seq1","partition_key":"pk","source":"","record":"x"}`,
+			}}},
+			counts: counts{in: 2, deadLettered: 2},
 		},
 		{
 			name:   "describer names module and digest",

@@ -73,6 +73,15 @@ type Result struct {
 	Outputs []Output
 	// Err is set when Status is StatusFailed.
 	Err error
+	// Joined lists other records of the batch (positions in the records
+	// given to Process) whose data this record's outputs carry: an
+	// aggregate of several records is the output of one of them, and the
+	// others, with no output of their own, are joined to it. Whatever
+	// happens to this record later happens to them: if it fails, they
+	// fail too (so a source that retries failed records one by one, such
+	// as SQS, retries every record the aggregate held); if it is
+	// dead-lettered, each of them is dead-lettered with its own record.
+	Joined []int
 }
 
 // Stage transforms batches of records. Implementations must be safe for

@@ -29,14 +29,12 @@ import (
 //
 // Attribution (what a Lambda partial batch failure reports): an
 // aggregate is an output of the FIRST record it contains; the other
-// records it contains have no output of their own (StatusDropped). If the
-// aggregate fails later (a later step, or its delivery), the record
-// reported failed is the earliest one it holds, so an ordered source
-// (Kinesis, DynamoDB streams: Lambda retries from the lowest failed
-// sequence number) redelivers every record of the aggregate. Unordered
-// sources (SQS) only retry the reported record: do not aggregate there
-// unless losing the others' retry is acceptable, or keep aggregation in
-// the output (the s3 and firehose outputs batch on their own).
+// records it contains have no output of their own (StatusDropped) and
+// are joined to it (engine.Result.Joined). If the aggregate fails later
+// (a later step or stage), every record it holds fails with it, so any
+// source, SQS included, retries them all; if it is dead-lettered, each
+// record it holds gets its own dead letter. A delivery failure fails the
+// whole invocation, and the source retries the whole batch.
 //
 // Fan out emits each element as a new message of the same input record,
 // with its metadata.
@@ -125,6 +123,9 @@ type aggGroup struct {
 	size  int
 	last  time.Time
 	first *Message // the earliest record of the group: the aggregate is its output
+	// joined are the input records of the group's other messages (and
+	// those they carry): engine.Result.Joined of the aggregate.
+	joined []int
 }
 
 type aggState struct {
@@ -138,7 +139,10 @@ func (g *aggGroup) add(m *Message, d []byte, l batchLimits, now time.Time) bool 
 	}
 	if len(g.items) == 0 {
 		g.first = m
+	} else if m.origin != g.first.origin {
+		g.joined = append(g.joined, m.origin)
 	}
+	g.joined = append(g.joined, m.joined...)
 	g.items = append(g.items, d)
 	g.size += len(d)
 	g.last = now
@@ -181,7 +185,7 @@ func (t *aggregateTo) Transform(_ context.Context, in, out []*Message) ([]*Messa
 		if out, err = t.emit(g, out); err != nil {
 			return out, err
 		}
-		*g = aggGroup{items: g.items[:0]}
+		*g = aggGroup{items: g.items[:0], joined: g.joined[:0:0]}
 		if !g.add(m, d, t.limits, now) {
 			m.Fail(fmt.Errorf("record of %d bytes is larger than batch.size (%d bytes)", len(d), t.limits.size))
 			out = append(out, m)
@@ -207,6 +211,7 @@ func (t *aggregateTo) emit(g *aggGroup, out []*Message) ([]*Message, error) {
 	}
 	data := b.scratch[start:len(b.scratch):len(b.scratch)]
 	n := g.first.NewMessage(nil)
+	n.joined = g.joined
 	n.SetMetadata(nil)
 	if t.target != "" {
 		if err := n.SetRaw(t.target, data); err != nil {

@@ -38,6 +38,9 @@ type Message struct {
 	meta   doc
 	b      *batch
 	origin int // index of the input record it descends from; -1 for control
+	// joined are the other input records whose data m carries (an
+	// aggregate's records but its origin): engine.Result.Joined.
+	joined []int
 	ctrl   bool
 	err    error
 	// settled: the message left the steps of a chunked plan; its data is
@@ -61,6 +64,7 @@ type doc struct {
 func (m *Message) NewMessage(data []byte) *Message {
 	n := m.b.newMessage(m.origin)
 	n.data.raw = data
+	n.joined = m.joined
 	if mb := m.Metadata(); len(mb) > 0 {
 		n.meta.raw = mb
 	}

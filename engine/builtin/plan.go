@@ -336,6 +336,9 @@ func (p *Plan) Process(ctx context.Context, records []engine.Record) ([]engine.R
 		if o < 0 {
 			o = last
 		}
+		if len(m.joined) > 0 {
+			results[o].Joined = append(results[o].Joined, m.joined...)
+		}
 		if m.err != nil {
 			if results[o].Status != engine.StatusFailed {
 				results[o].Status, results[o].Err = engine.StatusFailed, m.err

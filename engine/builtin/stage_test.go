@@ -193,3 +193,56 @@ func TestConcurrentBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregateJoinedFailsTogether: the records an aggregate holds are
+// joined to the record it is attributed to (engine.Result.Joined), so
+// when the aggregate fails in a later step or stage, every one of them
+// fails (an SQS source retries them all), and none is reported dropped.
+func TestAggregateJoinedFailsTogether(t *testing.T) {
+	cfg, err := engine.ParseConfig([]byte(`version: 1
+stages:
+  - name: aggregate
+    transforms:
+      - {type: aggregate_to_array, settings: {object: {batch_key: k}, batch: {count: 2}}}
+  - name: check
+    transforms:
+      - type: meta_switch
+        settings:
+          cases:
+            - condition: {type: string_contains, settings: {object: {source_key: '@this'}, value: poison}}
+              transforms: [{type: utility_err, settings: {message: poisoned aggregate}}]
+`), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := engine.NewPipeline(ctx, cfg, buildBuiltin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	res, err := p.Run(ctx, []engine.Record{
+		{Data: []byte(`{"k":"x","n":1}`)},
+		{Data: []byte(`{"k":"y","n":2}`)},
+		{Data: []byte(`{"k":"x","n":"poison"}`)},
+		{Data: []byte(`{"k":"y","n":4}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"poisoned aggregate", "", "joined to record 0 (an aggregate), which failed", ""} {
+		rr := res.Records[i]
+		switch {
+		case want == "" && rr.Err != nil:
+			t.Errorf("record %d: unexpected error %v", i, rr.Err)
+		case want != "" && (rr.Err == nil || !strings.Contains(rr.Err.Error(), want)):
+			t.Errorf("record %d: error %v, want %q", i, rr.Err, want)
+		}
+	}
+	if got := string(res.Records[1].Outputs[0].Data); got != `[{"k":"y","n":2},{"k":"y","n":4}]` {
+		t.Errorf("record 1's aggregate: %s", got)
+	}
+	if !res.Records[3].Dropped || res.Failed != 2 {
+		t.Errorf("record 3 dropped %v (it rides in record 1's aggregate); %d failed, want 2", res.Records[3].Dropped, res.Failed)
+	}
+}
