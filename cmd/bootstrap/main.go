@@ -214,7 +214,11 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 			for _, n := range s.SourceErrors {
 				srcErrs += n
 			}
-			return lambda.SwapCounts{Swaps: s.Swaps, Refused: s.RefusedTotal(), SourceErrors: srcErrs}
+			var versions []lambda.VersionEvent
+			for _, e := range m.DrainEvents() {
+				versions = append(versions, lambda.VersionEvent{Target: e.Target, Digest: e.Digest, Refused: e.Refused, Reason: e.Reason})
+			}
+			return lambda.SwapCounts{Swaps: s.Swaps, Refused: s.RefusedTotal(), SourceErrors: srcErrs, Versions: versions}
 		})
 	}
 	if table := os.Getenv(lambda.EnvAttemptsTable); table != "" {

@@ -57,11 +57,14 @@ func newReleaseCmd(g *globals) *cobra.Command {
  3. write a new AppConfig configuration version of the pipeline in which
     stage S pins the module by version id, its signature by version id
     and its sha256, and deploy it (StartDeployment);
- 4. watch the swap: weir's EMF metrics ModuleSwaps and SwapsRefused
-    (CloudWatch, namespace weir, dimension Pipeline) until a container
-    swapped the new pipeline in (success) or one refused it; then the
-    previous configuration version is deployed again (unless
-    --no-rollback) and release fails.
+ 4. watch the swap of THIS configuration version: weir's EMF metrics
+    VersionSwappedIn and VersionRefused (CloudWatch, namespace weir,
+    dimensions Pipeline and Version, the first 16 hex digits of the
+    sha256 of the configuration deployed) until a container swapped it
+    in (success) or one refused it; then the previous configuration
+    version is deployed again (unless --no-rollback) and release fails.
+    Another release, or a container swapping some other version, does
+    not count.
 
 --rollback-to VERSION_ID points stage S back at an earlier S3 version of
 the module (and the signature recorded with it), as a new configuration
@@ -251,9 +254,10 @@ func (r *releaser) deployPinned(ctx context.Context, cur *pipelineDoc, pub, vers
 	// holds before the deployment (an earlier release's swap) is the
 	// baseline the watch compares with.
 	start := r.now()
+	watched := lambda.VersionDimension(source.Digest(content))
 	var base map[string]float64
 	if r.o.watch > 0 {
-		if base, err = r.metricSums(ctx, name, start.Add(-time.Minute), start.Add(time.Minute), lambda.MetricModuleSwaps, lambda.MetricSwapsRefused); err != nil {
+		if base, err = r.metricSums(ctx, name, watched, start.Add(-time.Minute), start.Add(time.Minute), lambda.MetricVersionSwappedIn, lambda.MetricVersionRefused); err != nil {
 			return fmt.Errorf("release: read the swap metrics: %w", err)
 		}
 	}
@@ -264,7 +268,7 @@ func (r *releaser) deployPinned(ctx context.Context, cur *pipelineDoc, pub, vers
 	if r.o.watch <= 0 {
 		return nil
 	}
-	err = r.watchSwap(ctx, name, start, base)
+	err = r.watchSwap(ctx, name, watched, start, base)
 	if !errors.Is(err, errRefused) || r.o.noRollback {
 		return err
 	}
@@ -309,23 +313,24 @@ func (r *releaser) deploy(ctx context.Context, v int32, desc string) error {
 
 var errRefused = errors.New("the new pipeline version was refused")
 
-// watchSwap reads ModuleSwaps and SwapsRefused since start until they
-// rise above base: a swap (nil), a refusal (errRefused), or the watch
-// ends (an error).
-func (r *releaser) watchSwap(ctx context.Context, pipeline string, start time.Time, base map[string]float64) error {
+// watchSwap reads VersionSwappedIn and VersionRefused of the
+// configuration version watched (its Version dimension) since start until
+// they rise above base: a swap (nil), a refusal (errRefused), or the
+// watch ends (an error).
+func (r *releaser) watchSwap(ctx context.Context, pipeline, watched string, start time.Time, base map[string]float64) error {
 	deadline := start.Add(r.o.watch)
-	r.logf("watching %s/%s and %s for pipeline %s (up to %s)", lambda.MetricsNamespace, lambda.MetricModuleSwaps, lambda.MetricSwapsRefused, pipeline, r.o.watch)
+	r.logf("watching %s/%s and %s for pipeline %s, version %s (up to %s)", lambda.MetricsNamespace, lambda.MetricVersionSwappedIn, lambda.MetricVersionRefused, pipeline, watched, r.o.watch)
 	for {
-		sums, err := r.metricSums(ctx, pipeline, start.Add(-time.Minute), r.now().Add(time.Minute), lambda.MetricModuleSwaps, lambda.MetricSwapsRefused)
+		sums, err := r.metricSums(ctx, pipeline, watched, start.Add(-time.Minute), r.now().Add(time.Minute), lambda.MetricVersionSwappedIn, lambda.MetricVersionRefused)
 		if err != nil {
 			return fmt.Errorf("release: read the swap metrics: %w", err)
 		}
-		refused, swaps := sums[lambda.MetricSwapsRefused]-base[lambda.MetricSwapsRefused], sums[lambda.MetricModuleSwaps]-base[lambda.MetricModuleSwaps]
+		refused, swaps := sums[lambda.MetricVersionRefused]-base[lambda.MetricVersionRefused], sums[lambda.MetricVersionSwappedIn]-base[lambda.MetricVersionSwappedIn]
 		switch {
 		case refused > 0:
-			return fmt.Errorf("release: %w (%s +%g; the function's logs hold the reason: \"swap: version refused\")", errRefused, lambda.MetricSwapsRefused, refused)
+			return fmt.Errorf("release: %w (%s +%g for version %s; the function's logs hold the reason: \"swap: version refused\")", errRefused, lambda.MetricVersionRefused, refused, watched)
 		case swaps > 0:
-			r.logf("swapped in (%s +%g), none refused", lambda.MetricModuleSwaps, swaps)
+			r.logf("version %s swapped in (%s +%g), none refused", watched, lambda.MetricVersionSwappedIn, swaps)
 			return nil
 		}
 		if r.now().After(deadline) {
@@ -339,15 +344,17 @@ func (r *releaser) watchSwap(ctx context.Context, pipeline string, start time.Ti
 	}
 }
 
-// metricSums returns the sum of each named weir metric between from and to.
-func (r *releaser) metricSums(ctx context.Context, pipeline string, from, to time.Time, names ...string) (map[string]float64, error) {
+// metricSums returns the sum of each named weir metric of one version
+// (dimensions Pipeline and Version) between from and to.
+func (r *releaser) metricSums(ctx context.Context, pipeline, version string, from, to time.Time, names ...string) (map[string]float64, error) {
 	in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(from), EndTime: aws.Time(to)}
 	for i, n := range names {
 		in.MetricDataQueries = append(in.MetricDataQueries, cwtypes.MetricDataQuery{
 			Id: aws.String(fmt.Sprintf("m%d", i)),
 			MetricStat: &cwtypes.MetricStat{
 				Metric: &cwtypes.Metric{Namespace: aws.String(lambda.MetricsNamespace), MetricName: aws.String(n),
-					Dimensions: []cwtypes.Dimension{{Name: aws.String(lambda.MetricsDimension), Value: aws.String(pipeline)}}},
+					Dimensions: []cwtypes.Dimension{{Name: aws.String(lambda.MetricsDimension), Value: aws.String(pipeline)},
+						{Name: aws.String(lambda.MetricsVersionDimension), Value: aws.String(version)}}},
 				Period: aws.Int32(60),
 				Stat:   aws.String("Sum"),
 			},

@@ -329,9 +329,9 @@ func (c *fakeCloudWatch) getMetricData(w http.ResponseWriter, r *http.Request) {
 // agent (WEIR_PIPELINE=appconfig://weir/prod/pipeline, watched every
 // 200ms) and its modules from gofakes3 (versioned); "weir release" signs
 // and uploads a module, pins it in a new pipeline version through the
-// AppConfig control plane, deploys it and watches ModuleSwaps and
-// SwapsRefused in a loopback CloudWatch fed with the function's own EMF
-// output. It releases v1 then v2 (swapped in), a v3 every container
+// AppConfig control plane, deploys it and watches VersionSwappedIn and
+// VersionRefused of that configuration version in a loopback CloudWatch
+// fed with the function's own EMF output. It releases v1 then v2 (swapped in), a v3 every container
 // refuses (release fails and redeploys the previous version: v2 keeps
 // serving), then rolls back to v1 by its S3 version id.
 func TestReleaseRehearsal(t *testing.T) {
@@ -513,9 +513,17 @@ outputs:
 		t.Fatalf("first output %q, want v1", got)
 	}
 
+	// swappedIn reports whether a release's output says the configuration
+	// deployed now (by its digest) was swapped in: the watch follows that
+	// version, not any swap.
+	swappedIn := func(r result) bool {
+		_, content := ac.deployed()
+		return strings.Contains(r.stdout, "version "+lambda.VersionDimension(source.Digest(content))+" swapped in")
+	}
+
 	// v2: swapped in, seen in the metrics.
 	r := withTraffic(func() result { return release("-k", key, v2) })
-	if r.code != 0 || !strings.Contains(r.stdout, "swapped in") {
+	if r.code != 0 || !swappedIn(r) {
 		t.Fatalf("release v2: %v\n%s", r, r.stdout)
 	}
 	invokeOnce()
@@ -534,11 +542,8 @@ outputs:
 		t.Fatalf("after the refusal, configuration version %d is deployed, want %d", v, goodVersion)
 	}
 	// The function takes the redeployed configuration back within a few
-	// polls (200 ms each), and reports that swap in the metrics of its
-	// next invocation. Let both happen before the rollback below reads its
-	// baseline: the metrics carry counts, not versions, so a swap reported
-	// late would otherwise count as the rollback's own (seen on a loaded
-	// machine).
+	// polls (200 ms each). (Its swap back to v2, even if reported late,
+	// cannot pass for the rollback's own: the watch follows the version.)
 	for range 3 {
 		time.Sleep(time.Second)
 		invokeOnce()
@@ -573,7 +578,7 @@ outputs:
 		t.Fatalf("no version of sha256:%s in the history:\n%s", v1Sum, h.stdout)
 	}
 	r = withTraffic(func() result { return release("--rollback-to", v1ID) })
-	if r.code != 0 || !strings.Contains(r.stdout, "swapped in") {
+	if r.code != 0 || !swappedIn(r) {
 		t.Fatalf("rollback to v1: %v\n%s", r, r.stdout)
 	}
 	invokeOnce()

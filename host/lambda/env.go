@@ -67,6 +67,15 @@ const (
 	MetricModuleSwaps      = "ModuleSwaps"
 	MetricSwapsRefused     = "SwapsRefused"
 	MetricSourceErrors     = "ModuleSourceErrors"
+	// MetricVersionSwappedIn and MetricVersionRefused count the versions
+	// (a module, or the pipeline configuration) swapped in or refused,
+	// under the dimensions Pipeline and Version: what `weir release`
+	// watches for the version it deployed.
+	MetricVersionSwappedIn = "VersionSwappedIn"
+	MetricVersionRefused   = "VersionRefused"
+	// MetricsVersionDimension is the dimension of MetricVersionSwappedIn
+	// and MetricVersionRefused: VersionDimension of the version's digest.
+	MetricsVersionDimension = "Version"
 	// MetricStageDurationPrefix + a stage's name is that stage's duration.
 	MetricStageDurationPrefix = "StageDuration."
 )
@@ -77,4 +86,13 @@ var MetricNames = []string{
 	MetricRecordsIn, MetricRecordsOut, MetricRecordsDropped, MetricRecordsFailed,
 	MetricUnitsFailed, MetricUnitsDeadLetters, MetricBytesIn, MetricBatchDuration,
 	MetricIteratorAge, MetricModuleSwaps, MetricSwapsRefused, MetricSourceErrors,
+}
+
+// VersionDimension is the Version dimension value of a version whose
+// bytes hash to digest (sha256, hex): its first 16 hex digits.
+func VersionDimension(digest string) string {
+	if len(digest) > 16 {
+		return digest[:16]
+	}
+	return digest
 }

@@ -413,15 +413,30 @@ func (h *Handler) emit(source string, units []*unit, out []unitResult, res *engi
 	for _, s := range res.Stages {
 		m = append(m, metrics.Metric{Name: MetricStageDurationPrefix + s.Name, Unit: metrics.Milliseconds, Value: ms(s.Duration)})
 	}
+	var versions []VersionEvent
 	if h.SwapCounters != nil {
 		d := h.SwapCounters()
 		m = append(m,
 			metrics.Metric{Name: MetricModuleSwaps, Unit: metrics.Count, Value: float64(d.Swaps)},
 			metrics.Metric{Name: MetricSwapsRefused, Unit: metrics.Count, Value: float64(d.Refused)},
 			metrics.Metric{Name: MetricSourceErrors, Unit: metrics.Count, Value: float64(d.SourceErrors)})
+		versions = d.Versions
 	}
 	if err := h.Metrics.Emit(now, m, map[string]any{"source": source, "units": len(units)}); err != nil {
 		h.logger().Warn("lambda: metrics", "error", err)
+	}
+	for _, v := range versions {
+		if v.Digest == "" {
+			continue // refused before it was read whole (too large)
+		}
+		name, props := MetricVersionSwappedIn, map[string]any{"target": v.Target, "digest": v.Digest}
+		if v.Refused {
+			name, props["reason"] = MetricVersionRefused, v.Reason
+		}
+		dims := map[string]string{MetricsVersionDimension: VersionDimension(v.Digest)}
+		if err := h.Metrics.EmitDims(now, dims, []metrics.Metric{{Name: name, Unit: metrics.Count, Value: 1}}, props); err != nil {
+			h.logger().Warn("lambda: metrics", "error", err)
+		}
 	}
 }
 
@@ -429,6 +444,20 @@ func (h *Handler) emit(source string, units []*unit, out []unitResult, res *engi
 // Handler.SwapCounters).
 type SwapCounts struct {
 	Swaps, Refused, SourceErrors int64
+	// Versions are the versions swapped in or refused since the previous
+	// call, each emitted as its own document under the Version dimension.
+	Versions []VersionEvent
+}
+
+// VersionEvent is one version swapped in or refused.
+type VersionEvent struct {
+	// Target is the stage name, or "pipeline" for the configuration.
+	Target string
+	// Digest is the sha256 (hex) of the version's bytes.
+	Digest string
+	// Refused is false for a version swapped in; Reason says why not.
+	Refused bool
+	Reason  string
 }
 
 // SwapDeltas turns running totals into a Handler.SwapCounters function:
@@ -441,7 +470,8 @@ func SwapDeltas(totals func() SwapCounts) func() SwapCounts {
 		mu.Lock()
 		defer mu.Unlock()
 		c := totals()
-		d := SwapCounts{Swaps: c.Swaps - seen.Swaps, Refused: c.Refused - seen.Refused, SourceErrors: c.SourceErrors - seen.SourceErrors}
+		d := SwapCounts{Swaps: c.Swaps - seen.Swaps, Refused: c.Refused - seen.Refused, SourceErrors: c.SourceErrors - seen.SourceErrors, Versions: c.Versions}
+		c.Versions = nil
 		seen = c
 		return d
 	}

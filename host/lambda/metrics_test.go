@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -91,5 +92,54 @@ func TestMetricsEMF(t *testing.T) {
 		if docs[i][MetricIteratorAge] <= 0 || docs[i][MetricStageDurationPrefix+"s"] < 0 {
 			t.Errorf("document %d: iterator age %v, stage duration %v", i, docs[i][MetricIteratorAge], docs[i][MetricStageDurationPrefix+"s"])
 		}
+	}
+}
+
+// TestMetricsVersionEvents: each version swapped in or refused since the
+// previous invocation gets its own EMF document under the dimensions
+// Pipeline and Version (what weir release watches), once.
+func TestMetricsVersionEvents(t *testing.T) {
+	h, _, _ := newHandler(t, 1)
+	var buf bytes.Buffer
+	h.Metrics = metrics.New(&buf, MetricsNamespace, map[string]string{MetricsDimension: "p"})
+	good, bad := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	pending := []VersionEvent{{Target: "pipeline", Digest: good}, {Target: "tag", Digest: bad, Refused: true, Reason: "smoke"}, {Target: "big", Refused: true, Reason: "too_large"}}
+	h.SwapCounters = SwapDeltas(func() SwapCounts {
+		c := SwapCounts{Swaps: 1, Refused: 2, Versions: pending}
+		pending = nil
+		return c
+	})
+	ctx := context.Background()
+	for range 2 {
+		if _, err := h.Invoke(ctx, kinesisJSON(b64(`{"a":1}`))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var doc struct {
+			AWS struct {
+				CloudWatchMetrics []struct {
+					Dimensions [][]string
+					Metrics    []struct{ Name string }
+				}
+			} `json:"_aws"`
+			Pipeline, Version, Target, Reason string
+		}
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatal(err)
+		}
+		cw := doc.AWS.CloudWatchMetrics[0]
+		if doc.Version == "" {
+			continue // the invocation's own document
+		}
+		got = append(got, fmt.Sprintf("%v %s %s=%s %s %s", cw.Dimensions, cw.Metrics[0].Name, doc.Pipeline, doc.Version, doc.Target, doc.Reason))
+	}
+	want := []string{
+		"[[Pipeline Version]] VersionSwappedIn p=abababababababab pipeline ",
+		"[[Pipeline Version]] VersionRefused p=cdcdcdcdcdcdcdcd tag smoke",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("version documents:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

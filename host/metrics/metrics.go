@@ -48,17 +48,26 @@ func New(w io.Writer, namespace string, dims map[string]string) *Emitter {
 // Emit writes one EMF document holding metrics, plus properties (logged
 // as extra keys, not metrics) stamped with time t.
 func (e *Emitter) Emit(t time.Time, metrics []Metric, properties map[string]any) error {
+	return e.EmitDims(t, nil, metrics, properties)
+}
+
+// EmitDims is Emit with more dimensions than the emitter's: the metrics
+// of this document are recorded under the emitter's dimensions and dims
+// together (a release's version, say).
+func (e *Emitter) EmitDims(t time.Time, dims map[string]string, metrics []Metric, properties map[string]any) error {
 	if e == nil || e.w == nil || len(metrics) == 0 {
 		return nil
 	}
-	doc := make(map[string]any, len(metrics)+len(e.Dimensions)+len(properties)+1)
+	doc := make(map[string]any, len(metrics)+len(e.Dimensions)+len(dims)+len(properties)+1)
 	for k, v := range properties {
 		doc[k] = v
 	}
-	dimNames := make([]string, 0, len(e.Dimensions))
-	for k, v := range e.Dimensions {
-		doc[k] = v
-		dimNames = append(dimNames, k)
+	dimNames := make([]string, 0, len(e.Dimensions)+len(dims))
+	for _, set := range []map[string]string{e.Dimensions, dims} {
+		for k, v := range set {
+			doc[k] = v
+			dimNames = append(dimNames, k)
+		}
 	}
 	sort.Strings(dimNames)
 	defs := make([]map[string]string, len(metrics))
@@ -66,12 +75,11 @@ func (e *Emitter) Emit(t time.Time, metrics []Metric, properties map[string]any)
 		doc[m.Name] = m.Value
 		defs[i] = map[string]string{"Name": m.Name, "Unit": m.Unit}
 	}
-	dims := [][]string{dimNames}
 	doc["_aws"] = map[string]any{
 		"Timestamp": t.UnixMilli(),
 		"CloudWatchMetrics": []map[string]any{{
 			"Namespace":  e.Namespace,
-			"Dimensions": dims,
+			"Dimensions": [][]string{dimNames},
 			"Metrics":    defs,
 		}},
 	}

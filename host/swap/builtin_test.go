@@ -74,6 +74,12 @@ stages:
 				(step.log == "" || strings.Contains(logs.String(), step.log))
 		})
 		after := l.Metrics().Snapshot()
+		// The version's own event names it by the digest of the bytes
+		// deployed (what weir release watches).
+		ev := l.Metrics().DrainEvents()
+		if want := (VersionEvent{Target: PipelineTarget, Digest: source.Digest(step.cfg), Refused: step.reason != "", Reason: step.reason}); len(ev) == 0 || ev[len(ev)-1] != want {
+			t.Errorf("%s: events %+v, want the last %+v", step.name, ev, want)
+		}
 		if step.reason != "" {
 			if after.Refused[step.reason]-before.Refused[step.reason] != 1 {
 				t.Fatalf("%s: refused %v, want one more %q", step.name, after.Refused, step.reason)

@@ -500,7 +500,11 @@ func (l *Loader) watch(ctx context.Context, target string, src source.Source, ev
 			if recheck != nil {
 				held = obj
 			}
-			l.m.refuse(re.Reason)
+			digest := ""
+			if obj != nil {
+				digest = source.Digest(obj.Data)
+			}
+			l.m.refuse(re.Reason, target, digest)
 			attrs := []slog.Attr{slog.String("target", target), slog.String("ref", src.Ref()),
 				slog.String("version", re.Version), slog.String("reason", re.Reason), slog.String("error", re.Err.Error())}
 			if re.Signature != "" {
@@ -510,7 +514,7 @@ func (l *Loader) watch(ctx context.Context, target string, src source.Source, ev
 		case errors.Is(err, source.ErrTooLarge):
 			failures, last = 0, obj.Version
 			held, recheck = nil, nil
-			l.m.refuse(ReasonTooLarge)
+			l.m.refuse(ReasonTooLarge, target, "")
 			l.log.LogAttrs(ctx, slog.LevelWarn, "swap: version refused", slog.String("target", target), slog.String("ref", src.Ref()),
 				slog.String("version", obj.Label()), slog.String("reason", ReasonTooLarge), slog.String("error", err.Error()))
 		case errors.Is(err, ErrClosed):

@@ -33,6 +33,43 @@ type Metrics struct {
 	refused      map[string]int64
 	sourceErrors map[string]int64
 	versions     map[string]VersionInfo
+	events       []VersionEvent // since the last DrainEvents
+}
+
+// maxEvents bounds the events kept between two DrainEvents calls (a
+// watcher refusing the same broken version keeps no backlog: each
+// version is refused once).
+const maxEvents = 64
+
+// VersionEvent is one version swapped in or refused.
+type VersionEvent struct {
+	// Target is the stage name, or PipelineTarget.
+	Target string
+	// Digest is the sha256 (hex) of the version's bytes: the module, or
+	// the pipeline configuration as fetched.
+	Digest string
+	// Refused is false for a version swapped in.
+	Refused bool
+	// Reason is the refusal reason (a Reason* constant).
+	Reason string
+}
+
+// DrainEvents returns the versions swapped in or refused since the
+// previous call, oldest first (at most the last 64).
+func (m *Metrics) DrainEvents() []VersionEvent {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ev := m.events
+	m.events = nil
+	return ev
+}
+
+// event records e (m.mu held).
+func (m *Metrics) event(e VersionEvent) {
+	if len(m.events) == maxEvents {
+		m.events = append(m.events[:0], m.events[1:]...)
+	}
+	m.events = append(m.events, e)
 }
 
 // VersionInfo is the version a target (a stage, or the pipeline
@@ -99,13 +136,15 @@ func copyMap[V any](m map[string]V) map[string]V {
 	return c
 }
 
-func (m *Metrics) refuse(reason string) {
+// refuse counts a refused version of target whose bytes hash to digest.
+func (m *Metrics) refuse(reason, target, digest string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.refused == nil {
 		m.refused = map[string]int64{}
 	}
 	m.refused[reason]++
+	m.event(VersionEvent{Target: target, Digest: digest, Refused: true, Reason: reason})
 }
 
 func (m *Metrics) sourceError(target string) {
@@ -137,6 +176,7 @@ func (m *Metrics) serving(target string, v Version, swapped bool) {
 	vi.Ref, vi.Digest, vi.SourceVersion, vi.Since = v.Ref, v.Digest, v.SourceVersion, time.Now()
 	if swapped {
 		vi.Swaps++
+		m.event(VersionEvent{Target: target, Digest: v.Digest})
 	}
 	m.versions[target] = vi
 }
