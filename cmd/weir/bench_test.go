@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirhq/weir/benchkit"
 	"github.com/weirhq/weir/host/hosttest"
 )
 
 // A test binary re-executed by "weir bench" to time a cold start acts as
-// weir (see benchChildEnv).
+// weir (see benchkit.ChildEnv).
 func init() {
-	if os.Getenv(benchChildEnv) == "1" {
+	if os.Getenv(benchkit.ChildEnv) == "1" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 }
@@ -36,10 +37,10 @@ func stratus(t *testing.T) []string {
 }
 
 // benchJSON runs weir bench --json with args and decodes the report.
-func benchJSON(t *testing.T, args ...string) (*benchReport, result) {
+func benchJSON(t *testing.T, args ...string) (*benchkit.Report, result) {
 	t.Helper()
 	r := weir(t, nil, append([]string{"bench", "--json"}, args...)...)
-	var rep benchReport
+	var rep benchkit.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("--json output is not one JSON object: %v\n%v\n%.2000s", err, r, r.stdout)
 	}
@@ -55,7 +56,7 @@ func runSHA256(t *testing.T, pipe string, batchSize int, files []string) string 
 }
 
 // checkRun checks that a measured run's numbers are sane.
-func checkRun(t *testing.T, r runInfo, records int) {
+func checkRun(t *testing.T, r benchkit.RunInfo, records int) {
 	t.Helper()
 	l := r.Latency
 	switch {
@@ -215,7 +216,7 @@ func TestBenchCompare(t *testing.T) {
 		// A 95% interval misses the true ratio 1 about once in 20 runs on
 		// any machine; a second, independent attempt makes a false
 		// failure rare (about 1 in 400).
-		var c *compareInfo
+		var c *benchkit.CompareInfo
 		for attempt := range 2 {
 			rep, r := benchJSON(t, append([]string{"--compare", "--rounds", "6", "--iterations", "3", "--warmup", "100ms", "--batch-size", "100", ct, ct}, files...)...)
 			if r.code != 0 || rep.Compare == nil {
@@ -306,7 +307,7 @@ func TestBenchBadInput(t *testing.T) {
 		args   []string
 		code   int
 		stderr []string
-		check  func(t *testing.T, rep *benchReport)
+		check  func(t *testing.T, rep *benchkit.Report)
 	}{
 		{name: "empty input", args: []string{ptModule(t), empty}, code: 2,
 			stderr: []string{"weir: bench: the input holds no records (" + empty + "): nothing to measure"}},
@@ -324,7 +325,7 @@ func TestBenchBadInput(t *testing.T) {
 			stderr: []string{"weir: bench: --compare needs two modules or two pipelines"}},
 		{name: "fails every record", args: []string{"--cold-starts", "1", "--iterations", "1", "--warmup", "0", failing, files[0]}, code: 1,
 			stderr: []string{"weir: bench: every record failed (", "failed: stage \"", "refused on purpose", "startup figures are valid"},
-			check: func(t *testing.T, rep *benchReport) {
+			check: func(t *testing.T, rep *benchkit.Report) {
 				if !rep.Partial || len(rep.Runs) != 1 || !rep.Runs[0].Partial || rep.Runs[0].Events != 0 {
 					t.Errorf("partial %v, runs %+v", rep.Partial, rep.Runs)
 				}
@@ -335,7 +336,7 @@ func TestBenchBadInput(t *testing.T) {
 			}},
 		{name: "trap midway", args: []string{"--startup=false", "--iterations", "2", "--warmup", "0", "--batch-size", "10", trapping, trap}, code: 1,
 			stderr: []string{"weir: bench: 10 of 50 records failed, in 1 of 5 batches of 10; first: record 30 (" + trap + ", seq 31) failed: ", "trapped", "PARTIAL"},
-			check: func(t *testing.T, rep *benchReport) {
+			check: func(t *testing.T, rep *benchkit.Report) {
 				if !rep.Partial || len(rep.Runs) != 1 {
 					t.Fatalf("partial %v, %d runs", rep.Partial, len(rep.Runs))
 				}
@@ -349,7 +350,7 @@ func TestBenchBadInput(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, r := (*benchReport)(nil), weir(t, nil, append([]string{"bench", "--json"}, tc.args...)...)
+			rep, r := (*benchkit.Report)(nil), weir(t, nil, append([]string{"bench", "--json"}, tc.args...)...)
 			if r.code != tc.code {
 				t.Fatalf("exit %d, want %d: %v", r.code, tc.code, r)
 			}
@@ -359,7 +360,7 @@ func TestBenchBadInput(t *testing.T) {
 				}
 			}
 			if tc.check != nil {
-				rep = new(benchReport)
+				rep = new(benchkit.Report)
 				if err := json.Unmarshal([]byte(r.stdout), rep); err != nil {
 					t.Fatalf("--json: %v\n%s", err, r.stdout)
 				}
@@ -475,58 +476,5 @@ func TestBenchProgress(t *testing.T) {
 				t.Errorf("progress bar drawn: %v, want %v; stderr:\n%q", got, tc.bar, r.stderr)
 			}
 		})
-	}
-}
-
-// TestBenchStats checks the statistics helpers.
-func TestBenchStats(t *testing.T) {
-	var ds []time.Duration
-	for i := 1; i <= 100; i++ {
-		ds = append(ds, time.Duration(i)*time.Millisecond)
-	}
-	for _, tc := range []struct {
-		p    float64
-		want time.Duration
-	}{{50, 50 * time.Millisecond}, {90, 90 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {0.1, time.Millisecond}} {
-		if got := percentile(ds, tc.p); got != tc.want {
-			t.Errorf("p%v = %s, want %s", tc.p, got, tc.want)
-		}
-	}
-	if got := percentile(nil, 50); got != 0 {
-		t.Errorf("p50 of nothing = %s", got)
-	}
-	for _, tc := range []struct {
-		name          string
-		ratios        []float64
-		contains1     bool
-		meanLo, meanH float64
-	}{
-		{name: "equal", ratios: []float64{1.02, 0.97, 1.01, 0.99, 1.00, 1.03, 0.98, 1.00}, contains1: true, meanLo: 0.99, meanH: 1.01},
-		{name: "B faster", ratios: []float64{1.51, 1.49, 1.55, 1.46, 1.50, 1.52}, contains1: false, meanLo: 1.45, meanH: 1.55},
-		{name: "B slower", ratios: []float64{0.5, 0.52, 0.49, 0.51}, contains1: false, meanLo: 0.49, meanH: 0.52},
-	} {
-		m, lo, hi := ratioCI(tc.ratios)
-		if lo > m || m > hi || (lo <= 1 && 1 <= hi) != tc.contains1 || m < tc.meanLo || m > tc.meanH {
-			t.Errorf("%s: %.3f (%.3f-%.3f)", tc.name, m, lo, hi)
-		}
-	}
-	if got := tQuantile975(9); got != 2.262 {
-		t.Errorf("t(0.975, 9) = %v", got)
-	}
-	h := histogram(ds, 10)
-	n := 0
-	for i, b := range h {
-		n += b.Count
-		if i > 0 && b.LoMS < h[i-1].LoMS {
-			t.Errorf("bins not ordered: %+v", h)
-		}
-	}
-	if len(h) != 10 || n != 100 || h[0].LoMS != 1 || h[9].HiMS != 100 {
-		t.Errorf("histogram: %+v", h)
-	}
-	samples := []sample{{end: 100 * time.Millisecond, events: 10}, {end: 900 * time.Millisecond, events: 30}}
-	tl := timeline(samples, time.Second, 2)
-	if len(tl) != 2 || tl[0].EventsPerSec != 20 || tl[1].EventsPerSec != 60 || tl[1].T != 1 {
-		t.Errorf("timeline: %+v", tl)
 	}
 }
