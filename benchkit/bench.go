@@ -11,16 +11,18 @@ import (
 )
 
 // Lambda's public x86 and arm64 prices per GB-second of compute, the
-// memory size at which a function gets one full vCPU, its most vCPUs, and
-// the memory sizes a function may have.
+// memory size at which a function gets one full vCPU, and the memory
+// sizes a function may have.
 const (
 	LambdaPriceX86  = 0.0000166667
 	LambdaPriceARM  = 0.0000133334
 	LambdaMBPerVCPU = 1769
-	LambdaMaxVCPUs  = 6
 	LambdaMinMemory = 128
 	LambdaMaxMemory = 10240
 )
+
+// lambdaMaxVCPUs is the most vCPUs a function gets.
+const lambdaMaxVCPUs = 6
 
 // Options say what to measure and how long. The caller validates them
 // ("weir bench" checks its flags): every batch size and worker count is
@@ -56,7 +58,7 @@ type Options struct {
 	// Lambda is the function the cost estimate prices.
 	Lambda LambdaSpec
 	// CacheDir is the compilation cache folder ("": in memory) and Logger
-	// the hosts' logger.
+	// the hosts' logger (nil: no logs).
 	CacheDir string
 	Logger   *slog.Logger
 	// Progress receives a progress bar per phase; nil draws none.
@@ -83,6 +85,7 @@ type Input struct {
 // combination. Records that fail do not make an error: the report is then
 // Partial and its Error says why; err is a fatal error.
 func Run(ctx context.Context, o Options, t *Target, in *Input) (*Report, error) {
+	o.defaults()
 	rep := newReport(&o, in, false)
 	failure, err := benchOne(ctx, &o, rep, newProgress(o.Progress), t, in)
 	return finish(rep, failure, err)
@@ -95,11 +98,20 @@ func Compare(ctx context.Context, o Options, targets []*Target, in *Input) (*Rep
 	if len(targets) != 2 {
 		return nil, fmt.Errorf("bench: compare needs two targets, got %d", len(targets))
 	}
+	o.defaults()
 	rep := newReport(&o, in, true)
 	failure, err := benchCompare(ctx, &o, rep, newProgress(o.Progress), targets, in)
 	return finish(rep, failure, err)
 }
 
+// defaults fills what the zero Options leave out.
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// finish makes the failure of a measurement the report's Error.
 func finish(rep *Report, failure, err error) (*Report, error) {
 	if err != nil {
 		return nil, err

@@ -35,6 +35,7 @@ type childReport struct {
 // prints on w the line the measuring process reads, with in.Decode (the
 // time the child took to read its input, which the measurement subtracts).
 func ColdStartChild(ctx context.Context, o Options, t *Target, in *Input, w io.Writer) error {
+	o.defaults()
 	h, err := newBenchHost(ctx, o.Logger, o.CacheDir)
 	if err != nil {
 		return err

@@ -475,7 +475,7 @@ func summarize(meas []*measurement, shape runShape, o *Options) RunInfo {
 // a function gets memory/1769 vCPUs (at most 6), of which weir uses at
 // most as many as the run used cores.
 func lambdaCost(epsPerCore, mbpsPerCore float64, cores int, o *Options) LambdaInfo {
-	vcpus := min(float64(o.Lambda.MemoryMB)/LambdaMBPerVCPU, LambdaMaxVCPUs)
+	vcpus := min(float64(o.Lambda.MemoryMB)/LambdaMBPerVCPU, lambdaMaxVCPUs)
 	used := min(vcpus, float64(cores))
 	l := LambdaInfo{
 		MemoryMB: o.Lambda.MemoryMB, Arch: o.Lambda.Arch, PricePerGBSecond: o.Lambda.PricePerGBSecond, VCPUs: vcpus,

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// benchReport is everything "weir bench" measured: --json prints it as
+// Report is everything "weir bench" measured: --json prints it as
 // one object, the text and HTML reports render it. Durations are
 // fractional milliseconds (fields ending in _ms), rates per second, sizes
 // in bytes unless the name says otherwise (MB = 10^6 bytes).
@@ -30,6 +30,7 @@ type Report struct {
 	Notes    []string     `json:"notes"`
 }
 
+// MachineInfo describes the machine the measurement ran on.
 type MachineInfo struct {
 	OS         string `json:"os"`
 	Arch       string `json:"arch"`
@@ -39,6 +40,7 @@ type MachineInfo struct {
 	Go         string `json:"go"`
 }
 
+// TargetInfo describes one measured target and its stages.
 type TargetInfo struct {
 	Label  string      `json:"label,omitempty"` // "A" or "B" with --compare
 	Kind   string      `json:"kind"`            // "module" or "pipeline"
@@ -46,6 +48,8 @@ type TargetInfo struct {
 	Stages []StageInfo `json:"stages"`
 }
 
+// StageInfo describes one stage of a target: its module (digest from the
+// loaded module) and configuration.
 type StageInfo struct {
 	Name       string `json:"name"`
 	Module     string `json:"module"`
@@ -55,6 +59,7 @@ type StageInfo struct {
 	LimitPages uint32 `json:"memory_limit_pages"`
 }
 
+// InputInfo describes the input.
 type InputInfo struct {
 	Files    []string `json:"files"`
 	Format   string   `json:"format"`
@@ -64,6 +69,7 @@ type InputInfo struct {
 	Note     string   `json:"note"`
 }
 
+// SettingsInfo records the Options a report was measured with.
 type SettingsInfo struct {
 	BatchSizes []int      `json:"batch_sizes"`
 	Workers    []int      `json:"workers"`
@@ -75,12 +81,15 @@ type SettingsInfo struct {
 	Lambda     LambdaSpec `json:"lambda"`
 }
 
+// LambdaSpec is the Lambda function the cost estimate prices.
 type LambdaSpec struct {
 	MemoryMB         int     `json:"memory_mb"`
 	Arch             string  `json:"arch"`
 	PricePerGBSecond float64 `json:"price_per_gb_second"`
 }
 
+// OutputsInfo counts what the first pass produced and hashes, per sink,
+// the bytes "weir run" would write there.
 type OutputsInfo struct {
 	Target        string     `json:"target,omitempty"`
 	Records       int        `json:"records"`
@@ -93,6 +102,8 @@ type OutputsInfo struct {
 	Note          string     `json:"note"`
 }
 
+// SinkInfo is what one destination of "weir run" would receive: the
+// outputs writing there, and the sha256, size and lines of its bytes.
 type SinkInfo struct {
 	Sink    string   `json:"sink"` // "stdout", "stderr", "file:<path>", "discard:<output>"
 	Outputs []string `json:"outputs"`
@@ -101,6 +112,8 @@ type SinkInfo struct {
 	Lines   int64    `json:"lines"`
 }
 
+// StartupInfo holds the startup figures: compile (empty cache, then
+// cached) or load, instantiate, and the cold start.
 type StartupInfo struct {
 	CompileColdMS   *float64       `json:"compile_cold_ms,omitempty"`
 	CompileCachedMS *float64       `json:"compile_cached_ms,omitempty"`
@@ -112,6 +125,7 @@ type StartupInfo struct {
 	Notes           []string       `json:"notes"`
 }
 
+// StageStartup is the startup of one stage.
 type StageStartup struct {
 	Name            string   `json:"name"`
 	CompileColdMS   *float64 `json:"compile_cold_ms,omitempty"`
@@ -120,6 +134,8 @@ type StageStartup struct {
 	InstantiateMS   *float64 `json:"instantiate_ms,omitempty"`
 }
 
+// ColdStartInfo holds the cold starts (a new process until its first
+// batch is done), with an empty and with a warm compilation cache.
 type ColdStartInfo struct {
 	BatchRecords int              `json:"batch_records"`
 	ColdCache    *ColdStartSeries `json:"cold_cache,omitempty"`
@@ -127,11 +143,13 @@ type ColdStartInfo struct {
 	Note         string           `json:"note"`
 }
 
+// ColdStartSeries is the cold starts with one cache state.
 type ColdStartSeries struct {
 	MedianMS float64        `json:"median_ms"`
 	Runs     []ColdStartRun `json:"runs"`
 }
 
+// ColdStartRun is one cold start.
 type ColdStartRun struct {
 	TotalMS      float64 `json:"total_ms"`       // exec to "first batch done", input decoding excluded
 	ProcessMS    float64 `json:"process_ms"`     // exec, Go runtime start, flag parsing
@@ -141,6 +159,8 @@ type ColdStartRun struct {
 	ExitMS       float64 `json:"exit_ms"`        // exec to process exit, decoding excluded
 }
 
+// RunInfo is one measured configuration (batch size, workers; with
+// Compare, one target over all its rounds).
 type RunInfo struct {
 	Target          string      `json:"target,omitempty"`
 	BatchSize       int         `json:"batch_size"`
@@ -170,6 +190,7 @@ type RunInfo struct {
 	Histogram       []HistBin   `json:"histogram"`
 }
 
+// LatencyInfo is the distribution of per-batch latencies.
 type LatencyInfo struct {
 	EventsPerBatch float64 `json:"events_per_batch"`
 	MinMS          float64 `json:"min_ms"`
@@ -180,6 +201,8 @@ type LatencyInfo struct {
 	MaxMS          float64 `json:"max_ms"`
 }
 
+// StageTime is the time one stage took over a run, and its share of the
+// batch latencies.
 type StageTime struct {
 	Name       string  `json:"name"`
 	MS         float64 `json:"ms"`
@@ -187,6 +210,8 @@ type StageTime struct {
 	PerEventUS float64 `json:"per_event_us"`
 }
 
+// MemInfo is the host (Go) memory of a run: allocations per event, GC,
+// heap, and the process's peak resident set.
 type MemInfo struct {
 	AllocsPerEvent float64 `json:"allocs_per_event"`
 	BytesPerEvent  float64 `json:"bytes_per_event"`
@@ -198,6 +223,7 @@ type MemInfo struct {
 	PeakRSSNote    string  `json:"peak_rss_note,omitempty"`
 }
 
+// GuestInfo is the linear memory of one stage's instances after a run.
 type GuestInfo struct {
 	Stage      string `json:"stage"`
 	Pages      uint32 `json:"pages"`
@@ -206,6 +232,8 @@ type GuestInfo struct {
 	Instances  int64  `json:"instances_created"`
 }
 
+// LambdaInfo is the Lambda compute cost estimated from a run's per-core
+// rates.
 type LambdaInfo struct {
 	MemoryMB            int     `json:"memory_mb"`
 	Arch                string  `json:"arch"`
@@ -218,17 +246,22 @@ type LambdaInfo struct {
 	Note                string  `json:"note"`
 }
 
+// TimePoint is the throughput over one interval of a run.
 type TimePoint struct {
 	T            float64 `json:"t"` // seconds since the start of the measurement (end of the bucket)
 	EventsPerSec float64 `json:"events_per_sec"`
 }
 
+// HistBin counts the batches whose latency falls in [LoMS, HiMS).
 type HistBin struct {
 	LoMS  float64 `json:"lo_ms"`
 	HiMS  float64 `json:"hi_ms"`
 	Count int     `json:"count"`
 }
 
+// CompareInfo is the result of Compare: outputs checked, the ratio of
+// throughputs B/A per round and overall, with its 95% interval and a
+// verdict.
 type CompareInfo struct {
 	A                string      `json:"a"`
 	B                string      `json:"b"`
@@ -250,6 +283,7 @@ type CompareInfo struct {
 	OutputsB         []SinkInfo  `json:"outputs_b"`
 }
 
+// RoundInfo is one round of Compare.
 type RoundInfo struct {
 	AEventsPerSec float64 `json:"a_events_per_sec"`
 	BEventsPerSec float64 `json:"b_events_per_sec"`
@@ -257,6 +291,7 @@ type RoundInfo struct {
 	First         string  `json:"first"` // which side ran first in the round
 }
 
+// DiffInfo is the first record whose outputs differ between A and B.
 type DiffInfo struct {
 	Record int    `json:"record"`
 	Source string `json:"source"`
