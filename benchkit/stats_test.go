@@ -57,3 +57,39 @@ func TestBenchStats(t *testing.T) {
 		t.Errorf("timeline: %+v", tl)
 	}
 }
+
+// TestMedian checks median (the lower middle, its input untouched) and
+// medianRun.
+func TestMedian(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x)*time.Millisecond)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, 0},
+		{ms(7), 7 * time.Millisecond},
+		{ms(9, 1, 5), 5 * time.Millisecond},
+		{ms(9, 1, 5, 3), 3 * time.Millisecond},
+	} {
+		in := append([]time.Duration(nil), tc.in...)
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %s, want %s", tc.in, got, tc.want)
+		}
+		for i := range in {
+			if in[i] != tc.in[i] {
+				t.Errorf("median sorted its input: %v", tc.in)
+				break
+			}
+		}
+	}
+	runs := []ColdStartRun{{TotalMS: 30, LoadMS: 3}, {TotalMS: 10, LoadMS: 1}, {TotalMS: 20, LoadMS: 2}}
+	if got := medianRun(runs); got.LoadMS != 2 {
+		t.Errorf("medianRun = %+v, want the run of total 20", got)
+	}
+}

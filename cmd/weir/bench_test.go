@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"image/png"
-	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weirhq/weir/benchkit"
 	"github.com/weirhq/weir/host/hosttest"
@@ -373,28 +368,9 @@ func TestBenchBadInput(t *testing.T) {
 	}
 }
 
-// chromium runs headless Chromium with args and the flags that keep it
-// off the network.
-func chromium(t *testing.T, args ...string) []byte {
-	t.Helper()
-	bin := hosttest.RequireTool(t, "chromium", "apt-get install chromium (or scripts/ensure-tools.sh)")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + t.TempDir()}
-	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-	}
-	return out
-}
-
-// TestBenchHTML writes the HTML report and opens it in headless Chromium:
-// the inline script draws both charts of every run, and the page needs
-// nothing from the network.
+// TestBenchHTML writes the HTML report of a sweep: the page is
+// self-contained and embeds the runs the charts are drawn from (benchkit's
+// TestWriteHTML draws them in headless Chromium).
 func TestBenchHTML(t *testing.T) {
 	files := stratus(t)
 	page := filepath.Join(t.TempDir(), "report.html")
@@ -412,52 +388,25 @@ func TestBenchHTML(t *testing.T) {
 			t.Errorf("the page loads something (%q): it must be self-contained", bad)
 		}
 	}
-	if n, ns := strings.Count(s, "http"), strings.Count(s, "http://www.w3.org/2000/svg"); n != ns {
-		t.Errorf("the page mentions %d URLs besides the SVG namespace", n-ns)
+	_, data, ok := strings.Cut(s, "<script>const WEIR_BENCH = ")
+	data, _, ok2 := strings.Cut(data, ";</script>")
+	if !ok || !ok2 {
+		t.Fatalf("the page embeds no report:\n%.3000s", s)
 	}
-	url := "file://" + page
-	dom := string(chromium(t, "--virtual-time-budget=2000", "--dump-dom", url))
-	if !strings.Contains(dom, `data-charts-rendered="4"`) {
-		t.Errorf("the script did not draw 4 charts (2 runs x throughput, latency):\n%.3000s", dom)
+	var rep benchkit.Report
+	if err := json.Unmarshal([]byte(data), &rep); err != nil {
+		t.Fatalf("the embedded report: %v", err)
 	}
-	if n := strings.Count(dom, `data-rendered="true"`); n != 4 {
-		t.Errorf("%d charts marked rendered, want 4", n)
+	if len(rep.Runs) != 2 {
+		t.Fatalf("the page embeds %d runs, want 2", len(rep.Runs))
 	}
-	if n := strings.Count(dom, `class="series"`); n != 2 {
-		t.Errorf("%d throughput lines drawn, want 2", n)
+	for _, run := range rep.Runs {
+		checkRun(t, run, 310)
 	}
-	if n := strings.Count(dom, `class="bar"`); n < 2 {
-		t.Errorf("%d histogram bars drawn", n)
-	}
-
-	shot := filepath.Join(t.TempDir(), "report.png")
-	chromium(t, "--screenshot="+shot, "--window-size=1200,1600", "--virtual-time-budget=2000", url)
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The chart colour (#3b78c2) is drawn only by the charts.
-	blue := 0
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if near(r>>8, 0x3b) && near(g>>8, 0x78) && near(bl>>8, 0xc2) {
-				blue++
-			}
-		}
-	}
-	if blue < 500 {
-		t.Errorf("the screenshot has %d chart-coloured pixels: the charts are not drawn", blue)
+	if !strings.Contains(s, "batch size 50, 1 worker (1 core, instances 1): ") {
+		t.Errorf("the page lacks the text report")
 	}
 }
-
-func near(a uint32, b int) bool { return math.Abs(float64(int(a)-b)) <= 12 }
 
 // TestBenchProgress draws the progress bar on request only.
 func TestBenchProgress(t *testing.T) {
