@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/weirhq/weir/engine"
@@ -33,7 +34,8 @@ type Options struct {
 	BatchSizes []int
 	Workers    []int
 	// Instances overrides every stage's instances when > 0 (0: as
-	// configured).
+	// configured). Whatever the configuration, no stage polls its module
+	// source: a benchmark measures one version.
 	Instances int
 	// Warmup runs before each measurement (after the first pass).
 	Warmup time.Duration
@@ -86,6 +88,7 @@ type Input struct {
 // Partial and its Error says why; err is a fatal error.
 func Run(ctx context.Context, o Options, t *Target, in *Input) (*Report, error) {
 	o.defaults()
+	t = t.forBench(o.Instances)
 	rep := newReport(&o, in, false)
 	failure, err := benchOne(ctx, &o, rep, newProgress(o.Progress), t, in)
 	return finish(rep, failure, err)
@@ -99,9 +102,28 @@ func Compare(ctx context.Context, o Options, targets []*Target, in *Input) (*Rep
 		return nil, fmt.Errorf("bench: compare needs two targets, got %d", len(targets))
 	}
 	o.defaults()
+	targets = slices.Clone(targets)
+	for i, t := range targets {
+		targets[i] = t.forBench(o.Instances)
+	}
 	rep := newReport(&o, in, true)
 	failure, err := benchCompare(ctx, &o, rep, newProgress(o.Progress), targets, in)
 	return finish(rep, failure, err)
+}
+
+// forBench returns a copy of t whose stages never poll their module
+// source and have instances instances each when instances > 0.
+func (t *Target) forBench(instances int) *Target {
+	c, cfg := *t, *t.Config
+	cfg.Stages = slices.Clone(cfg.Stages)
+	for i := range cfg.Stages {
+		cfg.Stages[i].Poll = 0
+		if instances > 0 {
+			cfg.Stages[i].Instances = instances
+		}
+	}
+	c.Config = &cfg
+	return &c
 }
 
 // defaults fills what the zero Options leave out.

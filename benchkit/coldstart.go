@@ -36,6 +36,7 @@ type childReport struct {
 // time the child took to read its input, which the measurement subtracts).
 func ColdStartChild(ctx context.Context, o Options, t *Target, in *Input, w io.Writer) error {
 	o.defaults()
+	t = t.forBench(o.Instances)
 	h, err := newBenchHost(ctx, o.Logger, o.CacheDir)
 	if err != nil {
 		return err

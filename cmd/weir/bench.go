@@ -175,9 +175,8 @@ func (o *benchOptions) check() error {
 }
 
 // loadTarget reads a pipeline configuration (pipeline set, or a path that
-// is not Wasm) or makes a one-stage pipeline of a module. instances > 0
-// overrides every stage's instances.
-func loadTarget(path string, pipeline bool, instances int) (*benchkit.Target, error) {
+// is not Wasm) or makes a one-stage pipeline of a module.
+func loadTarget(path string, pipeline bool) (*benchkit.Target, error) {
 	t := &benchkit.Target{Kind: "pipeline", Path: path}
 	sniffed := false
 	if !pipeline {
@@ -223,16 +222,6 @@ func loadTarget(path string, pipeline bool, instances int) (*benchkit.Target, er
 		}
 		t.Config = cfg
 	}
-	// A benchmark measures one version: no module source is polled.
-	stages := make([]engine.StageConfig, len(t.Config.Stages))
-	copy(stages, t.Config.Stages)
-	for i := range stages {
-		stages[i].Poll = 0
-		if instances > 0 {
-			stages[i].Instances = instances
-		}
-	}
-	t.Config.Stages = stages
 	return t, nil
 }
 
@@ -303,7 +292,7 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 			return errors.New("bench: --compare needs two modules or two pipelines: weir bench --compare A B [file...]")
 		}
 		for i, label := range []string{"A", "B"} {
-			t, err := loadTarget(args[i], false, o.instances)
+			t, err := loadTarget(args[i], false)
 			if err != nil {
 				return err
 			}
@@ -316,7 +305,7 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 		}
 		args = args[2:]
 	case o.pipeline != "":
-		t, err := loadTarget(o.pipeline, true, o.instances)
+		t, err := loadTarget(o.pipeline, true)
 		if err != nil {
 			return err
 		}
@@ -325,7 +314,7 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 		if len(args) == 0 {
 			return errors.New("bench: nothing to measure: weir bench module.wasm [file...], weir bench -p pipeline.yaml [file...] or weir bench --compare A B [file...]")
 		}
-		t, err := loadTarget(args[0], false, o.instances)
+		t, err := loadTarget(args[0], false)
 		if err != nil {
 			return err
 		}

@@ -38,12 +38,12 @@ func benchChild(ctx context.Context, g *globals, o benchOptions, size int, args 
 	var t *benchkit.Target
 	var err error
 	if o.pipeline != "" {
-		t, err = loadTarget(o.pipeline, true, o.instances)
+		t, err = loadTarget(o.pipeline, true)
 	} else {
 		if len(args) == 0 {
 			return errors.New("bench-child: no module")
 		}
-		t, err = loadTarget(args[0], false, o.instances)
+		t, err = loadTarget(args[0], false)
 		args = args[1:]
 	}
 	if err != nil {
@@ -70,5 +70,5 @@ func benchChild(ctx context.Context, g *globals, o benchOptions, size int, args 
 		return errors.New("bench-child: no records")
 	}
 	in := &benchkit.Input{Files: args, Format: format, Records: recs[:min(size, len(recs))], Decode: decode}
-	return benchkit.ColdStartChild(ctx, benchkit.Options{CacheDir: g.cacheDir, Logger: g.logger()}, t, in, g.stdout)
+	return benchkit.ColdStartChild(ctx, benchkit.Options{Instances: o.instances, CacheDir: g.cacheDir, Logger: g.logger()}, t, in, g.stdout)
 }
