@@ -1,35 +1,26 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/weirhq/weir/benchkit"
 	"github.com/weirhq/weir/engine"
-	"github.com/weirhq/weir/host"
-	"github.com/weirhq/weir/host/swap"
 )
 
-// Lambda's public x86 and arm64 prices per GB-second of compute, and the
-// memory size at which a function gets one full vCPU.
-const (
-	lambdaPriceX86   = 0.0000166667
-	lambdaPriceARM   = 0.0000133334
-	lambdaMBPerVCPU  = 1769
-	lambdaMaxVCPUs   = 6
-	lambdaMinMemory  = 128
-	lambdaMaxMemory  = 10240
-	defaultBenchSize = 1000
-)
+// defaultBenchSize is the default --batch-size of "weir bench".
+const defaultBenchSize = 1000
 
 // benchOptions are the flags of "weir bench".
 type benchOptions struct {
@@ -115,7 +106,7 @@ and configuration errors, a missing module, an empty or undecodable input.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the text report")
 	f.StringVar(&o.html, "html", "", "also write a self-contained HTML report with charts to this file")
 	f.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stdout is a terminal), always, never")
-	f.IntVar(&o.lambdaMem, "lambda-memory", lambdaMBPerVCPU, "Lambda memory size in MB for the cost estimate")
+	f.IntVar(&o.lambdaMem, "lambda-memory", benchkit.LambdaMBPerVCPU, "Lambda memory size in MB for the cost estimate")
 	f.StringVar(&o.lambdaArch, "lambda-arch", "x86_64", "Lambda architecture: x86_64 or arm64")
 	f.Float64Var(&o.lambdaPrice, "lambda-price", 0, "Lambda price per GB-second (default: today's public price for --lambda-arch)")
 	return cmd
@@ -146,8 +137,8 @@ func (o *benchOptions) check() error {
 		return fmt.Errorf("bench: --warmup must not be negative (got %s)", o.warmup)
 	case o.coldStarts < 0:
 		return fmt.Errorf("bench: --cold-starts must not be negative (got %d)", o.coldStarts)
-	case o.lambdaMem < lambdaMinMemory || o.lambdaMem > lambdaMaxMemory:
-		return fmt.Errorf("bench: --lambda-memory must be between %d and %d MB (got %d)", lambdaMinMemory, lambdaMaxMemory, o.lambdaMem)
+	case o.lambdaMem < benchkit.LambdaMinMemory || o.lambdaMem > benchkit.LambdaMaxMemory:
+		return fmt.Errorf("bench: --lambda-memory must be between %d and %d MB (got %d)", benchkit.LambdaMinMemory, benchkit.LambdaMaxMemory, o.lambdaMem)
 	case o.lambdaPrice < 0:
 		return fmt.Errorf("bench: --lambda-price must not be negative (got %g)", o.lambdaPrice)
 	}
@@ -160,12 +151,12 @@ func (o *benchOptions) check() error {
 	case "x86_64", "x86", "amd64":
 		o.lambdaArch = "x86_64"
 		if o.lambdaPrice == 0 {
-			o.lambdaPrice = lambdaPriceX86
+			o.lambdaPrice = benchkit.LambdaPriceX86
 		}
 	case "arm64", "aarch64", "graviton":
 		o.lambdaArch = "arm64"
 		if o.lambdaPrice == 0 {
-			o.lambdaPrice = lambdaPriceARM
+			o.lambdaPrice = benchkit.LambdaPriceARM
 		}
 	default:
 		return fmt.Errorf("bench: --lambda-arch: %q is not one of x86_64, arm64", o.lambdaArch)
@@ -183,19 +174,10 @@ func (o *benchOptions) check() error {
 	return nil
 }
 
-// benchTarget is one module or pipeline to measure.
-type benchTarget struct {
-	label string // "A" or "B" with --compare
-	kind  string // "module" or "pipeline"
-	path  string
-	cfg   *engine.Config
-}
-
 // loadTarget reads a pipeline configuration (pipeline set, or a path that
-// is not Wasm) or makes a one-stage pipeline of a module. instances > 0
-// overrides every stage's instances.
-func loadTarget(path string, pipeline bool, instances int) (*benchTarget, error) {
-	t := &benchTarget{kind: "pipeline", path: path}
+// is not Wasm) or makes a one-stage pipeline of a module.
+func loadTarget(path string, pipeline bool) (*benchkit.Target, error) {
+	t := &benchkit.Target{Kind: "pipeline", Path: path}
 	sniffed := false
 	if !pipeline {
 		sniffed = true
@@ -205,13 +187,13 @@ func loadTarget(path string, pipeline bool, instances int) (*benchTarget, error)
 		}
 		switch ext := strings.ToLower(filepath.Ext(path)); {
 		case wasm:
-			t.kind = "module"
+			t.Kind = "module"
 		case ext == ".yaml" || ext == ".yml" || ext == ".json":
 		default:
 			return nil, fmt.Errorf("bench: %s is not a WebAssembly module (it does not start with \\0asm) nor a pipeline (.yaml, .yml, .json); give a pipeline with -p", path)
 		}
 	}
-	if t.kind == "pipeline" {
+	if t.Kind == "pipeline" {
 		cfg, err := loadPipeline(path, nil)
 		if err != nil {
 			if sniffed {
@@ -219,7 +201,7 @@ func loadTarget(path string, pipeline bool, instances int) (*benchTarget, error)
 			}
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		t.cfg = cfg
+		t.Config = cfg
 	} else {
 		abs, err := filepath.Abs(path)
 		if err != nil {
@@ -238,18 +220,8 @@ func loadTarget(path string, pipeline bool, instances int) (*benchTarget, error)
 		if err := cfg.Validate(); err != nil {
 			return nil, fmt.Errorf("bench: module %s: %w", path, err)
 		}
-		t.cfg = cfg
+		t.Config = cfg
 	}
-	// A benchmark measures one version: no module source is polled.
-	stages := make([]engine.StageConfig, len(t.cfg.Stages))
-	copy(stages, t.cfg.Stages)
-	for i := range stages {
-		stages[i].Poll = 0
-		if instances > 0 {
-			stages[i].Instances = instances
-		}
-	}
-	t.cfg.Stages = stages
 	return t, nil
 }
 
@@ -272,26 +244,9 @@ func sniffWasm(path string) (bool, error) {
 	return n == 4 && string(magic) == "\x00asm", nil
 }
 
-// maxInstances is the largest stage instances of a target.
-func (t *benchTarget) maxInstances() int {
-	n := 1
-	for _, s := range t.cfg.Stages {
-		n = max(n, s.Instances)
-	}
-	return n
-}
-
-// benchInput is the decoded input, held in memory.
-type benchInput struct {
-	files   []string
-	records []engine.Record
-	bytes   int64
-	decode  time.Duration
-}
-
 // readBenchInput checks and decodes every input; an input that cannot be
 // read or decoded stops the bench.
-func readBenchInput(g *globals, format engine.Format, names []string) (*benchInput, error) {
+func readBenchInput(g *globals, format engine.Format, names []string) (*benchkit.Input, error) {
 	if len(names) == 0 {
 		names = []string{"-"}
 	}
@@ -307,157 +262,17 @@ func readBenchInput(g *globals, format engine.Format, names []string) (*benchInp
 			return nil, fmt.Errorf("bench: input %s: is a directory", name)
 		}
 	}
-	in := &benchInput{files: names}
+	in := &benchkit.Input{Files: names, Format: format}
 	start := time.Now()
 	for _, name := range names {
 		recs, err := decodeInput(g, format, name)
 		if err != nil {
 			return nil, fmt.Errorf("bench: input %s cannot be decoded: %w", name, err)
 		}
-		in.records = append(in.records, recs...)
+		in.Records = append(in.Records, recs...)
 	}
-	in.decode = time.Since(start)
-	for _, r := range in.records {
-		in.bytes += int64(len(r.Data))
-	}
+	in.Decode = time.Since(start)
 	return in, nil
-}
-
-// benchBatch is one batch of the input.
-type benchBatch struct {
-	recs  []engine.Record
-	bytes int
-	first int // index of its first record in the input
-}
-
-// chunk cuts records in batches of size, as "weir run" does.
-func chunk(records []engine.Record, size int) []benchBatch {
-	var out []benchBatch
-	for i := 0; i < len(records); i += size {
-		b := benchBatch{recs: records[i:min(i+size, len(records))], first: i}
-		for _, r := range b.recs {
-			b.bytes += len(r.Data)
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-// benchPipe is one built copy of a target's pipeline.
-type benchPipe struct {
-	pipe   *engine.Pipeline
-	stages []engine.Stage
-	info   []stageInfo
-	loads  []time.Duration // per stage: NewStage (read, compile or load, link, probe)
-}
-
-func (bp *benchPipe) close(ctx context.Context) {
-	if bp != nil && bp.pipe != nil {
-		_ = bp.pipe.Close(ctx)
-	}
-}
-
-// benchHost is a host with the loader "weir run" builds stages with
-// (module sources, pins, signatures, smoke tests).
-type benchHost struct {
-	h      *host.Host
-	loader *swap.Loader
-}
-
-// newBenchHost makes a host on cacheDir ("" in memory).
-func newBenchHost(ctx context.Context, g *globals, cacheDir string) (*benchHost, error) {
-	h, err := host.New(ctx, host.Options{CacheDir: cacheDir, Logger: g.logger()})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	loader, err := swap.NewLoader(swap.Options{Host: h, Logger: g.logger()})
-	if err != nil {
-		_ = h.Close(ctx)
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	return &benchHost{h: h, loader: loader}, nil
-}
-
-// close stops the loader, then closes the host.
-func (bh *benchHost) close(ctx context.Context) {
-	bh.loader.Close()
-	_ = bh.h.Close(ctx)
-}
-
-// buildBench builds t's pipeline as "weir run" does (same loader), timing
-// each stage.
-func buildBench(ctx context.Context, bh *benchHost, t *benchTarget) (*benchPipe, error) {
-	bp := &benchPipe{}
-	fetch := bh.loader.Builder(t.cfg)
-	build := func(ctx context.Context, sc engine.StageConfig, baseDir string) (engine.Stage, error) {
-		t0 := time.Now()
-		st, err := fetch(ctx, sc, baseDir)
-		took := time.Since(t0)
-		if err != nil {
-			if !strings.Contains(err.Error(), sc.Module) {
-				err = fmt.Errorf("module %s: %w", sc.Module, err)
-			}
-			return nil, err
-		}
-		si := stageInfo{Name: sc.Name, Module: sc.Module, Entry: sc.Entry, Instances: sc.Instances, LimitPages: sc.Limits.MemoryPages}
-		if d, ok := st.(engine.Describer); ok {
-			si.Module, si.Digest = d.Describe()
-		}
-		bp.stages = append(bp.stages, st)
-		bp.info = append(bp.info, si)
-		bp.loads = append(bp.loads, took)
-		return st, nil
-	}
-	p, err := engine.NewPipeline(ctx, t.cfg, build)
-	if err != nil {
-		return nil, fmt.Errorf("bench: %s: %w", t.path, err)
-	}
-	bp.pipe = p
-	return bp, nil
-}
-
-// newReport fills what is known before measuring.
-func newReport(o *benchOptions, in *benchInput, format engine.Format) *benchReport {
-	r := &benchReport{
-		Tool:    "weir bench",
-		Version: 1,
-		Time:    time.Now().UTC().Format(time.RFC3339),
-		Machine: machineInfo{
-			OS: runtime.GOOS, Arch: runtime.GOARCH, CPUModel: cpuModel(),
-			CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
-		},
-		Input: inputInfo{
-			Files: in.files, Format: string(format), Records: len(in.records), Bytes: in.bytes, DecodeMS: ms(in.decode),
-			Note: "input reading and decoding happen once, before anything is timed, and are excluded from every number; records stay in memory",
-		},
-		Settings: settingsInfo{
-			BatchSizes: o.batchSizes, Workers: o.workers, Instances: o.instances,
-			WarmupMS: ms(o.warmup), DurationMS: ms(o.duration), Iterations: o.iterations,
-			Lambda: lambdaSpec{MemoryMB: o.lambdaMem, Arch: o.lambdaArch, PricePerGBSecond: o.lambdaPrice},
-		},
-		Runs:  []runInfo{},
-		Notes: []string{},
-	}
-	if o.compare {
-		r.Settings.Rounds = o.rounds
-	}
-	return r
-}
-
-// cpuModel returns the CPU model name on Linux, or "".
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // benchMain runs "weir bench".
@@ -470,27 +285,27 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 	if err != nil {
 		return fmt.Errorf("bench: --format: %w", err)
 	}
-	var targets []*benchTarget
+	var targets []*benchkit.Target
 	switch {
 	case o.compare:
 		if len(args) < 2 {
 			return errors.New("bench: --compare needs two modules or two pipelines: weir bench --compare A B [file...]")
 		}
 		for i, label := range []string{"A", "B"} {
-			t, err := loadTarget(args[i], false, o.instances)
+			t, err := loadTarget(args[i], false)
 			if err != nil {
 				return err
 			}
-			t.label = label
+			t.Label = label
 			targets = append(targets, t)
 		}
-		if targets[0].kind != targets[1].kind {
+		if targets[0].Kind != targets[1].Kind {
 			return fmt.Errorf("bench: --compare compares two modules or two pipelines, not a %s (%s) with a %s (%s)",
-				targets[0].kind, targets[0].path, targets[1].kind, targets[1].path)
+				targets[0].Kind, targets[0].Path, targets[1].Kind, targets[1].Path)
 		}
 		args = args[2:]
 	case o.pipeline != "":
-		t, err := loadTarget(o.pipeline, true, o.instances)
+		t, err := loadTarget(o.pipeline, true)
 		if err != nil {
 			return err
 		}
@@ -499,7 +314,7 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 		if len(args) == 0 {
 			return errors.New("bench: nothing to measure: weir bench module.wasm [file...], weir bench -p pipeline.yaml [file...] or weir bench --compare A B [file...]")
 		}
-		t, err := loadTarget(args[0], false, o.instances)
+		t, err := loadTarget(args[0], false)
 		if err != nil {
 			return err
 		}
@@ -510,54 +325,80 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 	if err != nil {
 		return err
 	}
-	if len(in.records) == 0 {
-		return fmt.Errorf("bench: the input holds no records (%s): nothing to measure", strings.Join(in.files, ", "))
+	if len(in.Records) == 0 {
+		return fmt.Errorf("bench: the input holds no records (%s): nothing to measure", strings.Join(in.Files, ", "))
 	}
-	rep := newReport(&o, in, format)
-	prog := newProgress(g, o.progress)
-	var failure error
+	bo := o.kitOptions(g, targets[0], args)
+	var rep *benchkit.Report
 	if o.compare {
-		failure, err = benchCompare(ctx, g, &o, rep, prog, targets, in)
+		rep, err = benchkit.Compare(ctx, bo, targets, in)
 	} else {
-		failure, err = benchOne(ctx, g, &o, rep, prog, targets[0], in, args)
+		rep, err = benchkit.Run(ctx, bo, targets[0], in)
 	}
 	if err != nil {
 		return err
 	}
-	rep.elapsed = time.Since(start)
-	if failure != nil {
-		rep.Partial = true
-		rep.Error = failure.Error()
-	}
+	elapsed := time.Since(start)
 	if o.html != "" {
 		if err := writeHTMLReport(o.html, rep); err != nil {
 			return fmt.Errorf("bench: --html: %w", err)
 		}
 	}
 	if o.json {
-		if err := rep.writeJSON(g.stdout); err != nil {
+		if err := rep.WriteJSON(g.stdout); err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
 	} else {
-		rep.writeText(g.stdout)
-		fmt.Fprintf(g.stdout, "bench took %s\n", rep.elapsed.Round(time.Millisecond))
+		rep.WriteText(g.stdout)
+		fmt.Fprintf(g.stdout, "bench took %s\n", elapsed.Round(time.Millisecond))
 	}
-	if failure != nil {
-		printError(g.stderr, failure)
+	if rep.Partial {
+		printError(g.stderr, errors.New(rep.Error))
 		return exitError{code: exitFailed}
 	}
 	return nil
 }
 
-// describeRecordFailure renders the first failed record of a batch as
-// "record N (source, seq S) failed: stage ...".
-func describeRecordFailure(b benchBatch, res *engine.BatchResult) string {
-	for _, rr := range res.Records {
-		if rr.Err == nil {
-			continue
-		}
-		rec := b.recs[rr.Index]
-		return fmt.Sprintf("record %d (%s, seq %s) failed: %s", b.first+rr.Index, rec.Meta.Source, rec.Meta.SequenceNumber, describeFailure(rr.Err))
+// writeHTMLReport writes rep's HTML page to path.
+func writeHTMLReport(path string, rep *benchkit.Report) error {
+	var buf bytes.Buffer
+	if err := rep.WriteHTML(&buf); err != nil {
+		return err
 	}
-	return ""
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// kitOptions turns the flags into benchkit's options. Cold starts
+// re-execute this weir binary as "weir bench-child" on t and the input
+// files data.
+func (o *benchOptions) kitOptions(g *globals, t *benchkit.Target, data []string) benchkit.Options {
+	bo := benchkit.Options{
+		BatchSizes: o.batchSizes, Workers: o.workers, Instances: o.instances,
+		Warmup: o.warmup, Duration: o.duration, Iterations: o.iterations,
+		Startup: o.startup, ColdStarts: o.coldStarts, Rounds: o.rounds, AllowDiff: o.allowDiff,
+		Lambda:   benchkit.LambdaSpec{MemoryMB: o.lambdaMem, Arch: o.lambdaArch, PricePerGBSecond: o.lambdaPrice},
+		CacheDir: g.cacheDir, Logger: g.logger(),
+	}
+	if o.progress == "always" || (o.progress == "auto" && isTerminal(g.stdout)) {
+		bo.Progress = g.stderr
+	}
+	if exe, err := os.Executable(); err == nil {
+		bo.Child = func(cacheDir string, batchSize int) (string, []string) {
+			args := []string{"--cache-dir", cacheDir, "--log-level", g.logLevel, "bench-child", "--format", o.format,
+				"--batch-size", strconv.Itoa(batchSize), "--instances", strconv.Itoa(o.instances)}
+			if t.Kind == "pipeline" {
+				args = append(args, "-p", t.Path)
+			} else {
+				args = append(args, t.Path)
+			}
+			return exe, append(args, data...)
+		}
+	}
+	return bo
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

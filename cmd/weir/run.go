@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
+	"github.com/weirhq/weir/benchkit"
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/lambda"
@@ -210,7 +211,7 @@ func (r *runner) batch(ctx context.Context, recs []engine.Record) error {
 		}
 		rec := recs[rr.Index]
 		fmt.Fprintf(r.g.stderr, "weir: record %d (%s, seq %s) failed: %s\n",
-			first+rr.Index, rec.Meta.Source, rec.Meta.SequenceNumber, describeFailure(rr.Err))
+			first+rr.Index, rec.Meta.Source, rec.Meta.SequenceNumber, benchkit.DescribeFailure(rr.Err))
 	}
 	r.in += res.In
 	r.out += res.Out
@@ -231,30 +232,6 @@ func (r *runner) batch(ctx context.Context, recs []engine.Record) error {
 		t.DeadLettered += s.DeadLettered
 	}
 	return nil
-}
-
-// describeFailure renders a record's failure after "failed: ":
-// `stage "normalize" (module m.wasm sha256:0123456789ab): <error>`.
-func describeFailure(e *engine.RecordError) string {
-	s := fmt.Sprintf("stage %q", e.Stage)
-	switch {
-	case e.Module != "" && e.Digest != "":
-		s += fmt.Sprintf(" (module %s sha256:%s)", e.Module, short(e.Digest))
-	case e.Module != "":
-		s += fmt.Sprintf(" (module %s)", e.Module)
-	}
-	if e.Err == nil {
-		return s + ": failed"
-	}
-	return s + ": " + e.Err.Error()
-}
-
-// short returns the first 12 hex digits of a digest.
-func short(digest string) string {
-	if len(digest) > 12 {
-		return digest[:12]
-	}
-	return digest
 }
 
 func runPipeline(ctx context.Context, g *globals, o runOptions, args []string) error {

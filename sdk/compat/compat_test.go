@@ -54,11 +54,28 @@ func corpus(t *testing.T) []engine.Record {
 	return recs
 }
 
+// cacheDir is the wazero compilation cache every weir host of this test
+// process shares: a module compiles once (seconds for a Go module), then
+// loads from the cache in every later host, as in "weir run --cache-dir".
+var cacheDir string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "weir-compat-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cacheDir = d
+	code := m.Run()
+	_ = os.RemoveAll(d)
+	os.Exit(code)
+}
+
 // underWeir runs records through a weir stage with the given entry.
 func underWeir(t *testing.T, wasm []byte, entry string, recs []engine.Record) []outcome {
 	t.Helper()
 	ctx := context.Background()
-	h, err := host.New(ctx, host.Options{})
+	h, err := host.New(ctx, host.Options{CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +258,7 @@ func TestOfficialPDKModules(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	h, err := host.New(ctx, host.Options{})
+	h, err := host.New(ctx, host.Options{CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}

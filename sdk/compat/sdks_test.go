@@ -256,7 +256,7 @@ func hostCalls(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	h, err := host.New(ctx, host.Options{})
+	h, err := host.New(ctx, host.Options{CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}

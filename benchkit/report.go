@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"encoding/json"
@@ -9,29 +9,29 @@ import (
 	"time"
 )
 
-// benchReport is everything "weir bench" measured: --json prints it as
+// Report is everything "weir bench" measured: --json prints it as
 // one object, the text and HTML reports render it. Durations are
 // fractional milliseconds (fields ending in _ms), rates per second, sizes
 // in bytes unless the name says otherwise (MB = 10^6 bytes).
-type benchReport struct {
-	Tool     string        `json:"tool"`
-	Version  int           `json:"version"`
-	Time     string        `json:"time"`
-	Machine  machineInfo   `json:"machine"`
-	Targets  []targetInfo  `json:"targets"`
-	Input    inputInfo     `json:"input"`
-	Settings settingsInfo  `json:"settings"`
-	Outputs  *outputsInfo  `json:"outputs,omitempty"`
-	Startup  *startupInfo  `json:"startup,omitempty"`
-	Runs     []runInfo     `json:"runs"`
-	Compare  *compareInfo  `json:"compare,omitempty"`
-	Partial  bool          `json:"partial"`
-	Error    string        `json:"error,omitempty"`
-	Notes    []string      `json:"notes"`
-	elapsed  time.Duration // of the whole command, for the text report
+type Report struct {
+	Tool     string       `json:"tool"`
+	Version  int          `json:"version"`
+	Time     string       `json:"time"`
+	Machine  MachineInfo  `json:"machine"`
+	Targets  []TargetInfo `json:"targets"`
+	Input    InputInfo    `json:"input"`
+	Settings SettingsInfo `json:"settings"`
+	Outputs  *OutputsInfo `json:"outputs,omitempty"`
+	Startup  *StartupInfo `json:"startup,omitempty"`
+	Runs     []RunInfo    `json:"runs"`
+	Compare  *CompareInfo `json:"compare,omitempty"`
+	Partial  bool         `json:"partial"`
+	Error    string       `json:"error,omitempty"`
+	Notes    []string     `json:"notes"`
 }
 
-type machineInfo struct {
+// MachineInfo describes the machine the measurement ran on.
+type MachineInfo struct {
 	OS         string `json:"os"`
 	Arch       string `json:"arch"`
 	CPUModel   string `json:"cpu_model,omitempty"`
@@ -40,14 +40,17 @@ type machineInfo struct {
 	Go         string `json:"go"`
 }
 
-type targetInfo struct {
+// TargetInfo describes one measured target and its stages.
+type TargetInfo struct {
 	Label  string      `json:"label,omitempty"` // "A" or "B" with --compare
 	Kind   string      `json:"kind"`            // "module" or "pipeline"
 	Path   string      `json:"path"`
-	Stages []stageInfo `json:"stages"`
+	Stages []StageInfo `json:"stages"`
 }
 
-type stageInfo struct {
+// StageInfo describes one stage of a target: its module (digest from the
+// loaded module) and configuration.
+type StageInfo struct {
 	Name       string `json:"name"`
 	Module     string `json:"module"`
 	Digest     string `json:"sha256"`
@@ -56,7 +59,8 @@ type stageInfo struct {
 	LimitPages uint32 `json:"memory_limit_pages"`
 }
 
-type inputInfo struct {
+// InputInfo describes the input.
+type InputInfo struct {
 	Files    []string `json:"files"`
 	Format   string   `json:"format"`
 	Records  int      `json:"records"`
@@ -65,7 +69,8 @@ type inputInfo struct {
 	Note     string   `json:"note"`
 }
 
-type settingsInfo struct {
+// SettingsInfo records the Options a report was measured with.
+type SettingsInfo struct {
 	BatchSizes []int      `json:"batch_sizes"`
 	Workers    []int      `json:"workers"`
 	Instances  int        `json:"instances"` // 0: as configured
@@ -73,16 +78,19 @@ type settingsInfo struct {
 	DurationMS float64    `json:"duration_ms"`
 	Iterations int        `json:"iterations"` // 0: --duration decides
 	Rounds     int        `json:"rounds,omitempty"`
-	Lambda     lambdaSpec `json:"lambda"`
+	Lambda     LambdaSpec `json:"lambda"`
 }
 
-type lambdaSpec struct {
+// LambdaSpec is the Lambda function the cost estimate prices.
+type LambdaSpec struct {
 	MemoryMB         int     `json:"memory_mb"`
 	Arch             string  `json:"arch"`
 	PricePerGBSecond float64 `json:"price_per_gb_second"`
 }
 
-type outputsInfo struct {
+// OutputsInfo counts what the first pass produced and hashes, per sink,
+// the bytes "weir run" would write there.
+type OutputsInfo struct {
 	Target        string     `json:"target,omitempty"`
 	Records       int        `json:"records"`
 	Dropped       int        `json:"dropped"`
@@ -90,11 +98,13 @@ type outputsInfo struct {
 	DeadLettered  int        `json:"dead_lettered"`
 	FailedBatches int        `json:"failed_batches"`
 	BatchSize     int        `json:"batch_size"`
-	Sinks         []sinkInfo `json:"sinks"`
+	Sinks         []SinkInfo `json:"sinks"`
 	Note          string     `json:"note"`
 }
 
-type sinkInfo struct {
+// SinkInfo is what one destination of "weir run" would receive: the
+// outputs writing there, and the sha256, size and lines of its bytes.
+type SinkInfo struct {
 	Sink    string   `json:"sink"` // "stdout", "stderr", "file:<path>", "discard:<output>"
 	Outputs []string `json:"outputs"`
 	SHA256  string   `json:"sha256"`
@@ -102,18 +112,21 @@ type sinkInfo struct {
 	Lines   int64    `json:"lines"`
 }
 
-type startupInfo struct {
+// StartupInfo holds the startup figures: compile (empty cache, then
+// cached) or load, instantiate, and the cold start.
+type StartupInfo struct {
 	CompileColdMS   *float64       `json:"compile_cold_ms,omitempty"`
 	CompileCachedMS *float64       `json:"compile_cached_ms,omitempty"`
 	LoadMS          *float64       `json:"load_ms,omitempty"`
-	Stages          []stageStartup `json:"stages"`
+	Stages          []StageStartup `json:"stages"`
 	InstantiateMS   *float64       `json:"instantiate_ms,omitempty"`
 	InstantiateRuns int            `json:"instantiate_runs"`
-	ColdStart       *coldStartInfo `json:"cold_start,omitempty"`
+	ColdStart       *ColdStartInfo `json:"cold_start,omitempty"`
 	Notes           []string       `json:"notes"`
 }
 
-type stageStartup struct {
+// StageStartup is the startup of one stage.
+type StageStartup struct {
 	Name            string   `json:"name"`
 	CompileColdMS   *float64 `json:"compile_cold_ms,omitempty"`
 	CompileCachedMS *float64 `json:"compile_cached_ms,omitempty"`
@@ -121,19 +134,23 @@ type stageStartup struct {
 	InstantiateMS   *float64 `json:"instantiate_ms,omitempty"`
 }
 
-type coldStartInfo struct {
+// ColdStartInfo holds the cold starts (a new process until its first
+// batch is done), with an empty and with a warm compilation cache.
+type ColdStartInfo struct {
 	BatchRecords int              `json:"batch_records"`
-	ColdCache    *coldStartSeries `json:"cold_cache,omitempty"`
-	WarmCache    *coldStartSeries `json:"warm_cache,omitempty"`
+	ColdCache    *ColdStartSeries `json:"cold_cache,omitempty"`
+	WarmCache    *ColdStartSeries `json:"warm_cache,omitempty"`
 	Note         string           `json:"note"`
 }
 
-type coldStartSeries struct {
+// ColdStartSeries is the cold starts with one cache state.
+type ColdStartSeries struct {
 	MedianMS float64        `json:"median_ms"`
-	Runs     []coldStartRun `json:"runs"`
+	Runs     []ColdStartRun `json:"runs"`
 }
 
-type coldStartRun struct {
+// ColdStartRun is one cold start.
+type ColdStartRun struct {
 	TotalMS      float64 `json:"total_ms"`       // exec to "first batch done", input decoding excluded
 	ProcessMS    float64 `json:"process_ms"`     // exec, Go runtime start, flag parsing
 	LoadMS       float64 `json:"load_ms"`        // read, compile or load from the cache, link, instantiate
@@ -142,7 +159,9 @@ type coldStartRun struct {
 	ExitMS       float64 `json:"exit_ms"`        // exec to process exit, decoding excluded
 }
 
-type runInfo struct {
+// RunInfo is one measured configuration (batch size, workers; with
+// Compare, one target over all its rounds).
+type RunInfo struct {
 	Target          string      `json:"target,omitempty"`
 	BatchSize       int         `json:"batch_size"`
 	Workers         int         `json:"workers"`
@@ -160,18 +179,19 @@ type runInfo struct {
 	EventsPerSecCPU float64     `json:"events_per_sec_per_core"`
 	MBPerSec        float64     `json:"mb_per_sec"`
 	MBPerSecCPU     float64     `json:"mb_per_sec_per_core"`
-	Latency         latencyInfo `json:"latency"`
-	Stages          []stageTime `json:"stages"`
+	Latency         LatencyInfo `json:"latency"`
+	Stages          []StageTime `json:"stages"`
 	EngineShare     float64     `json:"engine_share"`
-	Memory          memInfo     `json:"memory"`
-	Guest           []guestInfo `json:"guest"`
-	Lambda          lambdaInfo  `json:"lambda"`
+	Memory          MemInfo     `json:"memory"`
+	Guest           []GuestInfo `json:"guest"`
+	Lambda          LambdaInfo  `json:"lambda"`
 	FirstPassMS     float64     `json:"first_pass_ms,omitempty"`
-	Timeline        []timePoint `json:"timeline"`
-	Histogram       []histBin   `json:"histogram"`
+	Timeline        []TimePoint `json:"timeline"`
+	Histogram       []HistBin   `json:"histogram"`
 }
 
-type latencyInfo struct {
+// LatencyInfo is the distribution of per-batch latencies.
+type LatencyInfo struct {
 	EventsPerBatch float64 `json:"events_per_batch"`
 	MinMS          float64 `json:"min_ms"`
 	MeanMS         float64 `json:"mean_ms"`
@@ -181,14 +201,18 @@ type latencyInfo struct {
 	MaxMS          float64 `json:"max_ms"`
 }
 
-type stageTime struct {
+// StageTime is the time one stage took over a run, and its share of the
+// batch latencies.
+type StageTime struct {
 	Name       string  `json:"name"`
 	MS         float64 `json:"ms"`
 	Share      float64 `json:"share"`
 	PerEventUS float64 `json:"per_event_us"`
 }
 
-type memInfo struct {
+// MemInfo is the host (Go) memory of a run: allocations per event, GC,
+// heap, and the process's peak resident set.
+type MemInfo struct {
 	AllocsPerEvent float64 `json:"allocs_per_event"`
 	BytesPerEvent  float64 `json:"bytes_per_event"`
 	GCCycles       uint32  `json:"gc_cycles"`
@@ -199,7 +223,8 @@ type memInfo struct {
 	PeakRSSNote    string  `json:"peak_rss_note,omitempty"`
 }
 
-type guestInfo struct {
+// GuestInfo is the linear memory of one stage's instances after a run.
+type GuestInfo struct {
 	Stage      string `json:"stage"`
 	Pages      uint32 `json:"pages"`
 	Bytes      uint64 `json:"bytes"`
@@ -207,7 +232,9 @@ type guestInfo struct {
 	Instances  int64  `json:"instances_created"`
 }
 
-type lambdaInfo struct {
+// LambdaInfo is the Lambda compute cost estimated from a run's per-core
+// rates.
+type LambdaInfo struct {
 	MemoryMB            int     `json:"memory_mb"`
 	Arch                string  `json:"arch"`
 	PricePerGBSecond    float64 `json:"price_per_gb_second"`
@@ -219,18 +246,23 @@ type lambdaInfo struct {
 	Note                string  `json:"note"`
 }
 
-type timePoint struct {
+// TimePoint is the throughput over one interval of a run.
+type TimePoint struct {
 	T            float64 `json:"t"` // seconds since the start of the measurement (end of the bucket)
 	EventsPerSec float64 `json:"events_per_sec"`
 }
 
-type histBin struct {
+// HistBin counts the batches whose latency falls in [LoMS, HiMS).
+type HistBin struct {
 	LoMS  float64 `json:"lo_ms"`
 	HiMS  float64 `json:"hi_ms"`
 	Count int     `json:"count"`
 }
 
-type compareInfo struct {
+// CompareInfo is the result of Compare: outputs checked, the ratio of
+// throughputs B/A per round and overall, with its 95% interval and a
+// verdict.
+type CompareInfo struct {
 	A                string      `json:"a"`
 	B                string      `json:"b"`
 	Rounds           int         `json:"rounds"`
@@ -238,8 +270,8 @@ type compareInfo struct {
 	Workers          int         `json:"workers"`
 	OutputsIdentical bool        `json:"outputs_identical"`
 	AllowDiff        bool        `json:"allow_diff"`
-	FirstDiff        *diffInfo   `json:"first_diff,omitempty"`
-	PerRound         []roundInfo `json:"per_round"`
+	FirstDiff        *DiffInfo   `json:"first_diff,omitempty"`
+	PerRound         []RoundInfo `json:"per_round"`
 	Ratio            float64     `json:"ratio"` // B/A throughput, geometric mean of the rounds
 	CILow            float64     `json:"ci_low"`
 	CIHigh           float64     `json:"ci_high"`
@@ -247,18 +279,20 @@ type compareInfo struct {
 	Verdict          string      `json:"verdict"`
 	Significant      bool        `json:"significant"`
 	Faster           string      `json:"faster,omitempty"` // "A", "B" or "" (no significant difference)
-	OutputsA         []sinkInfo  `json:"outputs_a"`
-	OutputsB         []sinkInfo  `json:"outputs_b"`
+	OutputsA         []SinkInfo  `json:"outputs_a"`
+	OutputsB         []SinkInfo  `json:"outputs_b"`
 }
 
-type roundInfo struct {
+// RoundInfo is one round of Compare.
+type RoundInfo struct {
 	AEventsPerSec float64 `json:"a_events_per_sec"`
 	BEventsPerSec float64 `json:"b_events_per_sec"`
 	Ratio         float64 `json:"ratio"`
 	First         string  `json:"first"` // which side ran first in the round
 }
 
-type diffInfo struct {
+// DiffInfo is the first record whose outputs differ between A and B.
+type DiffInfo struct {
 	Record int    `json:"record"`
 	Source string `json:"source"`
 	Seq    string `json:"sequence_number"`
@@ -266,8 +300,8 @@ type diffInfo struct {
 	B      string `json:"b"`
 }
 
-// writeJSON prints the report as one indented JSON object.
-func (r *benchReport) writeJSON(w io.Writer) error {
+// WriteJSON prints the report as one indented JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -360,8 +394,8 @@ func plural(n int, one, many string) string {
 	return count(int64(n)) + " " + many
 }
 
-// writeText prints the human report.
-func (r *benchReport) writeText(w io.Writer) {
+// WriteText prints the human report.
+func (r *Report) WriteText(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	for _, t := range r.Targets {
 		label := ""
@@ -411,7 +445,7 @@ func (r *benchReport) writeText(w io.Writer) {
 
 func mb(b int64) string { return fmt.Sprintf("%.2f MB", float64(b)/1e6) }
 
-func (r *benchReport) writeStartup(w io.Writer, s *startupInfo) {
+func (r *Report) writeStartup(w io.Writer, s *StartupInfo) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	var parts []string
 	if s.CompileColdMS != nil {
@@ -474,7 +508,7 @@ func (r *benchReport) writeStartup(w io.Writer, s *startupInfo) {
 }
 
 // medianRun returns the run with the median total.
-func medianRun(runs []coldStartRun) coldStartRun {
+func medianRun(runs []ColdStartRun) ColdStartRun {
 	bestIdx := 0
 	totals := make([]time.Duration, len(runs))
 	for i, r := range runs {
@@ -490,7 +524,7 @@ func medianRun(runs []coldStartRun) coldStartRun {
 	return runs[bestIdx]
 }
 
-func writeRun(w io.Writer, r *runInfo) {
+func writeRun(w io.Writer, r *RunInfo) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	target := ""
 	if r.Target != "" {
@@ -545,12 +579,12 @@ func writeRun(w io.Writer, r *runInfo) {
 		lb.MemoryMB, lb.Arch, lb.VCPUs, strings.TrimRight(fmt.Sprintf("%.10f", lb.PricePerGBSecond), "0"), usd(lb.USDPerMillionEvents), usd(lb.USDPerGB))
 }
 
-func writeSweep(w io.Writer, runs []runInfo) {
+func writeSweep(w io.Writer, runs []RunInfo) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("")
 	p("sweep")
 	p("  %10s %8s %6s %14s %14s %10s %10s %10s", "batch size", "workers", "cores", "events/s", "per core", "MB/s", "p50", "p99")
-	base := map[int]runInfo{} // the first run of each batch size
+	base := map[int]RunInfo{} // the first run of each batch size
 	for _, r := range runs {
 		if _, ok := base[r.BatchSize]; !ok {
 			base[r.BatchSize] = r
@@ -570,7 +604,7 @@ func writeSweep(w io.Writer, runs []runInfo) {
 	}
 }
 
-func (r *benchReport) writeCompare(w io.Writer, c *compareInfo) {
+func (r *Report) writeCompare(w io.Writer, c *CompareInfo) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("")
 	p("compare    A = %s, B = %s: batch size %d, %s, %d interleaved rounds (ABBA order)", c.A, c.B, c.BatchSize, plural(c.Workers, "worker", "workers"), c.Rounds)

@@ -1,28 +1,28 @@
-package main
+package benchkit
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"os"
+	"io"
 	"strings"
 )
 
-// writeHTMLReport writes rep as a self-contained page: no external
-// resource of any kind; the charts are SVG drawn by the inline script from
-// the report's JSON, embedded in the page. The text report is included
-// too, so the page says everything even without JavaScript.
-func writeHTMLReport(path string, rep *benchReport) error {
-	data, err := json.Marshal(rep) // escapes <, > and &: safe inside <script>
+// WriteHTML writes rep as a self-contained page: no external resource of
+// any kind; the charts are SVG drawn by the inline script from the
+// report's JSON, embedded in the page. The text report is included too,
+// so the page says everything even without JavaScript.
+func (r *Report) WriteHTML(w io.Writer) error {
+	data, err := json.Marshal(r) // escapes <, > and &: safe inside <script>
 	if err != nil {
 		return err
 	}
 	var text bytes.Buffer
-	rep.writeText(&text)
+	r.WriteText(&text)
 	title := "weir bench"
 	var paths []string
-	for _, t := range rep.Targets {
+	for _, t := range r.Targets {
 		paths = append(paths, t.Path)
 	}
 	if len(paths) > 0 {
@@ -31,7 +31,7 @@ func writeHTMLReport(path string, rep *benchReport) error {
 	var buf bytes.Buffer
 	err = htmlReport.Execute(&buf, map[string]any{
 		"Title": title,
-		"R":     rep,
+		"R":     r,
 		"Text":  text.String(),
 		"Data":  template.JS(data),
 		"Style": template.CSS(htmlStyle),
@@ -40,7 +40,8 @@ func writeHTMLReport(path string, rep *benchReport) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{

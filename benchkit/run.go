@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"context"
@@ -15,21 +15,21 @@ import (
 // benchOne measures one module or pipeline: startup, then every batch
 // size x workers combination. failure reports records that failed (the
 // report is then partial); err is a fatal error.
-func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport, prog *progress, t *benchTarget, in *benchInput, data []string) (failure, err error) {
-	rep.Targets = []targetInfo{{Kind: t.kind, Path: t.path}}
-	su := &startupInfo{Stages: []stageStartup{}, Notes: []string{}}
+func benchOne(ctx context.Context, o *Options, rep *Report, prog *progress, t *Target, in *Input) (failure, err error) {
+	rep.Targets = []TargetInfo{{Kind: t.Kind, Path: t.Path}}
+	su := &StartupInfo{Stages: []StageStartup{}, Notes: []string{}}
 	rep.Startup = su
 	var h *benchHost
 	var bp0 *benchPipe
-	if o.startup {
+	if o.Startup {
 		var cleanup func()
-		h, bp0, cleanup, err = compileStartup(ctx, g, t, su, prog)
+		h, bp0, cleanup, err = compileStartup(ctx, o, t, su, prog)
 		if err != nil {
 			return nil, err
 		}
 		defer cleanup()
 	} else {
-		h, err = newBenchHost(ctx, g, g.cacheDir)
+		h, err = newBenchHost(ctx, o.Logger, o.CacheDir)
 		if err != nil {
 			return nil, err
 		}
@@ -40,12 +40,12 @@ func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport
 		var total time.Duration
 		for k, d := range bp0.loads {
 			total += d
-			su.Stages = append(su.Stages, stageStartup{Name: bp0.info[k].Name, LoadMS: ptr(ms(d))})
+			su.Stages = append(su.Stages, StageStartup{Name: bp0.info[k].Name, LoadMS: ptr(ms(d))})
 		}
 		su.LoadMS = ptr(ms(total))
 		cache := "an in-memory compilation cache"
-		if g.cacheDir != "" {
-			cache = "the compilation cache " + g.cacheDir
+		if o.CacheDir != "" {
+			cache = "the compilation cache " + o.CacheDir
 		}
 		su.Notes = append(su.Notes, fmt.Sprintf("--startup=false: compile and cold start not measured; load = read, compile (with %s), link and probe every module", cache))
 	}
@@ -60,36 +60,36 @@ func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport
 	for k, si := range bp0.info {
 		stageNames[k] = si.Name
 	}
-	instances := o.instances
+	instances := o.Instances
 	if instances == 0 {
 		instances = t.maxInstances()
 	}
-	var firstSums []sinkInfo
-	for bi, size := range o.batchSizes {
-		batches := chunk(in.records, size)
-		vs, _, err := verify(ctx, pipes[:1], []*benchTarget{t}, batches, prog)
+	var firstSums []SinkInfo
+	for bi, size := range o.BatchSizes {
+		batches := chunk(in.Records, size)
+		vs, _, err := verify(ctx, pipes[:1], []*Target{t}, batches, prog)
 		if err != nil {
 			return nil, err
 		}
 		v := vs[0]
 		if bi == 0 {
 			note := fmt.Sprintf(`the bytes "weir run --batch-size %d" writes to each sink, hashed; bench writes nothing`, size)
-			if t.kind == "module" {
+			if t.Kind == "module" {
 				note = fmt.Sprintf(`the bytes "weir run --batch-size %d" writes on stdout with a one-stage pipeline of this module, hashed; bench writes nothing`, size)
 			}
 			rep.Outputs = v.outputs(size, note)
 			firstSums = v.sinks()
-			if err := startupAfterFirstPass(ctx, g, o, su, h, t, in, data, batches, v, prog); err != nil {
+			if err := startupAfterFirstPass(ctx, o, su, h, t, in, batches, v, prog); err != nil {
 				return nil, err
 			}
 		} else if !slices.Equal(sumsOf(v.sinks()), sumsOf(firstSums)) {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("the outputs with batch size %d differ from those with batch size %d: the pipeline depends on batch boundaries", size, o.batchSizes[0]))
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the outputs with batch size %d differ from those with batch size %d: the pipeline depends on batch boundaries", size, o.BatchSizes[0]))
 		}
 		valid := batches
 		partialNote := ""
 		if v.firstBad >= 0 {
 			valid = batches[:v.firstBad]
-			f := failureMessage(v, len(in.records), len(batches), size)
+			f := failureMessage(v, len(in.Records), len(batches), size)
 			if failure == nil {
 				failure = errors.New(f)
 			}
@@ -100,7 +100,7 @@ func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport
 				partialNote = "nothing measured: the first batch already has a failed record, and a failed record does not measure a transform"
 			}
 		}
-		for _, w := range o.workers {
+		for _, w := range o.Workers {
 			shape := runShape{batchSize: size, workers: w, instances: instances, cores: min(w*instances, runtime.GOMAXPROCS(0)), stages: stageNames}
 			if len(valid) == 0 {
 				run := summarize(nil, shape, o)
@@ -113,12 +113,12 @@ func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport
 				return nil, err
 			}
 			desc := fmt.Sprintf("batch %d, %s", size, plural(w, "worker", "workers"))
-			if o.warmup > 0 {
-				if _, err := measure(ctx, pipes[:w], valid, plan{duration: o.warmup}, prog, "warm-up   "+desc); err != nil {
+			if o.Warmup > 0 {
+				if _, err := measure(ctx, pipes[:w], valid, plan{duration: o.Warmup}, prog, "warm-up   "+desc); err != nil {
 					return nil, err
 				}
 			}
-			m, err := measure(ctx, pipes[:w], valid, plan{iterations: o.iterations, duration: o.duration}, prog, "measuring "+desc)
+			m, err := measure(ctx, pipes[:w], valid, plan{iterations: o.Iterations, duration: o.Duration}, prog, "measuring "+desc)
 			if err != nil {
 				return nil, err
 			}
@@ -143,7 +143,7 @@ func benchOne(ctx context.Context, g *globals, o *benchOptions, rep *benchReport
 
 func ptr[T any](v T) *T { return &v }
 
-func sumsOf(s []sinkInfo) []string {
+func sumsOf(s []SinkInfo) []string {
 	out := make([]string, len(s))
 	for i, x := range s {
 		out[i] = x.Sink + "=" + x.SHA256
@@ -163,7 +163,7 @@ func failureMessage(v *verification, records, batches, size int) string {
 
 // ensurePipes builds pipelines up to n, each running first once so that
 // its instances exist before any measurement.
-func ensurePipes(ctx context.Context, h *benchHost, t *benchTarget, pipes []*benchPipe, n int, first benchBatch) ([]*benchPipe, error) {
+func ensurePipes(ctx context.Context, h *benchHost, t *Target, pipes []*benchPipe, n int, first benchBatch) ([]*benchPipe, error) {
 	for len(pipes) < n {
 		bp, err := buildBench(ctx, h, t)
 		if err != nil {
@@ -180,14 +180,14 @@ func ensurePipes(ctx context.Context, h *benchHost, t *benchTarget, pipes []*ben
 // compileStartup builds the pipeline on a host with an empty compilation
 // cache folder (cold compile), then on a second host on the same folder
 // (compile from the cache), which it returns for the measurements.
-func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startupInfo, prog *progress) (*benchHost, *benchPipe, func(), error) {
+func compileStartup(ctx context.Context, o *Options, t *Target, su *StartupInfo, prog *progress) (*benchHost, *benchPipe, func(), error) {
 	dir, err := os.MkdirTemp("", "weir-bench-cache-")
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("bench: %w", err)
 	}
 	stop := prog.start("compiling (empty cache, then cached)", -1, nil)
 	defer stop()
-	h1, err := newBenchHost(ctx, g, dir)
+	h1, err := newBenchHost(ctx, o.Logger, dir)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, nil, nil, err
@@ -200,7 +200,7 @@ func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startup
 	}
 	bp1.close(ctx)
 	h1.close(ctx)
-	h2, err := newBenchHost(ctx, g, dir)
+	h2, err := newBenchHost(ctx, o.Logger, dir)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, nil, nil, err
@@ -215,7 +215,7 @@ func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startup
 	for k := range bp2.info {
 		cold += bp1.loads[k]
 		cached += bp2.loads[k]
-		su.Stages = append(su.Stages, stageStartup{Name: bp2.info[k].Name, CompileColdMS: ptr(ms(bp1.loads[k])), CompileCachedMS: ptr(ms(bp2.loads[k]))})
+		su.Stages = append(su.Stages, StageStartup{Name: bp2.info[k].Name, CompileColdMS: ptr(ms(bp1.loads[k])), CompileCachedMS: ptr(ms(bp2.loads[k]))})
 	}
 	su.CompileColdMS, su.CompileCachedMS = ptr(ms(cold)), ptr(ms(cached))
 	su.Notes = append(su.Notes, "compile = building each stage as weir run does: fetch and check the module, compile it (or load it from the compilation cache), link, instantiate it once to probe it, run its smoke tests; in this process")
@@ -228,9 +228,9 @@ func compileStartup(ctx context.Context, g *globals, t *benchTarget, su *startup
 
 // startupAfterFirstPass measures what needs a pipeline that already ran
 // (instantiate) and the cold starts.
-func startupAfterFirstPass(ctx context.Context, g *globals, o *benchOptions, su *startupInfo, h *benchHost, t *benchTarget, in *benchInput, data []string, batches []benchBatch, v *verification, prog *progress) error {
+func startupAfterFirstPass(ctx context.Context, o *Options, su *StartupInfo, h *benchHost, t *Target, in *Input, batches []benchBatch, v *verification, prog *progress) error {
 	const runs = 3
-	inst, per, ok, err := measureInstantiate(ctx, h, t, in.records[0], runs)
+	inst, per, ok, err := measureInstantiate(ctx, h, t, in.Records[0], runs)
 	if err != nil {
 		return err
 	}
@@ -245,23 +245,25 @@ func startupAfterFirstPass(ctx context.Context, g *globals, o *benchOptions, su 
 		note += "; the first record fails, so this figure may be off"
 	}
 	su.Notes = append(su.Notes, note)
-	if !o.startup {
+	if !o.Startup {
 		return nil
 	}
 	switch {
-	case o.coldStarts == 0:
-		su.ColdStart = &coldStartInfo{Note: "cold start not measured (--cold-starts 0)"}
-	case len(data) == 0 || slices.Contains(data, "-"):
-		su.ColdStart = &coldStartInfo{Note: "cold start not measured: the input is stdin, which a new process cannot read again"}
+	case o.ColdStarts == 0:
+		su.ColdStart = &ColdStartInfo{Note: "cold start not measured (--cold-starts 0)"}
+	case o.Child == nil:
+		su.ColdStart = &ColdStartInfo{Note: "cold start not measured: no command starts a new process"}
+	case len(in.Files) == 0 || slices.Contains(in.Files, "-"):
+		su.ColdStart = &ColdStartInfo{Note: "cold start not measured: the input is stdin, which a new process cannot read again"}
 	case v.firstBad == 0:
-		su.ColdStart = &coldStartInfo{Note: "cold start not measured: the first batch has failed records"}
+		su.ColdStart = &ColdStartInfo{Note: "cold start not measured: the first batch has failed records"}
 	default:
-		cs, err := measureColdStarts(ctx, g, o, t, data, len(batches[0].recs), prog)
+		cs, err := measureColdStarts(ctx, o, len(batches[0].recs), prog)
 		if err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
-			su.ColdStart = &coldStartInfo{Note: "cold start not measured: " + err.Error()}
+			su.ColdStart = &ColdStartInfo{Note: "cold start not measured: " + err.Error()}
 			return nil
 		}
 		su.ColdStart = cs
@@ -272,7 +274,7 @@ func startupAfterFirstPass(ctx context.Context, g *globals, o *benchOptions, su 
 // measureInstantiate builds fresh pipelines on h (the compiled modules are
 // shared, so nothing compiles) and times their first one-record batch
 // against the following ones. ok is false when the record failed.
-func measureInstantiate(ctx context.Context, h *benchHost, t *benchTarget, rec engine.Record, runs int) (total time.Duration, perStage []time.Duration, ok bool, err error) {
+func measureInstantiate(ctx context.Context, h *benchHost, t *Target, rec engine.Record, runs int) (total time.Duration, perStage []time.Duration, ok bool, err error) {
 	const steadyRuns = 5
 	batch := []engine.Record{rec}
 	var totals []time.Duration

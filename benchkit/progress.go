@@ -1,13 +1,11 @@
-package main
+package benchkit
 
 import (
 	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 // progress draws one progress bar per phase on stderr, or nothing.
@@ -16,16 +14,9 @@ type progress struct {
 	w  io.Writer
 }
 
-// newProgress draws on g.stderr when mode is "always", or "auto" and
-// stdout is a terminal.
-func newProgress(g *globals, mode string) *progress {
-	on := mode == "always" || (mode == "auto" && isTerminal(g.stdout))
-	return &progress{on: on, w: g.stderr}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// newProgress draws on w, or nothing when w is nil.
+func newProgress(w io.Writer) *progress {
+	return &progress{on: w != nil, w: w}
 }
 
 // start shows a bar described by desc, up to max (-1: a spinner), polling

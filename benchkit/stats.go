@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"math"
@@ -81,7 +81,7 @@ func ratioCI(ratios []float64) (mean, lo, hi float64) {
 
 // timeline buckets the completion times of batches into about points
 // intervals over wall and returns the events per second of each bucket.
-func timeline(samples []sample, wall time.Duration, points int) []timePoint {
+func timeline(samples []sample, wall time.Duration, points int) []TimePoint {
 	if wall <= 0 || len(samples) == 0 {
 		return nil
 	}
@@ -95,13 +95,13 @@ func timeline(samples []sample, wall time.Duration, points int) []timePoint {
 		i := int(s.end / width)
 		counts[min(max(i, 0), n-1)] += int64(s.events)
 	}
-	out := make([]timePoint, n)
+	out := make([]TimePoint, n)
 	for i, c := range counts {
 		w := width
 		if i == n-1 {
 			w = wall - width*time.Duration(n-1)
 		}
-		out[i] = timePoint{
+		out[i] = TimePoint{
 			T:            (time.Duration(i)*width + w).Seconds(),
 			EventsPerSec: float64(c) / w.Seconds(),
 		}
@@ -111,7 +111,7 @@ func timeline(samples []sample, wall time.Duration, points int) []timePoint {
 
 // histogram counts latencies (sorted ascending) in about bins
 // logarithmic bins between the smallest and the largest.
-func histogram(sorted []time.Duration, bins int) []histBin {
+func histogram(sorted []time.Duration, bins int) []HistBin {
 	if len(sorted) == 0 {
 		return nil
 	}
@@ -120,11 +120,11 @@ func histogram(sorted []time.Duration, bins int) []histBin {
 		lo = 1e-3
 	}
 	if hi <= lo*1.0001 {
-		return []histBin{{LoMS: lo, HiMS: hi, Count: len(sorted)}}
+		return []HistBin{{LoMS: lo, HiMS: hi, Count: len(sorted)}}
 	}
 	bins = max(1, min(bins, len(sorted)))
 	step := math.Log(hi/lo) / float64(bins)
-	out := make([]histBin, bins)
+	out := make([]HistBin, bins)
 	for i := range out {
 		out[i].LoMS = lo * math.Exp(step*float64(i))
 		out[i].HiMS = lo * math.Exp(step*float64(i+1))

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"bytes"
@@ -39,8 +39,8 @@ func (s *sinkSum) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (s *sinkSum) info() sinkInfo {
-	return sinkInfo{Sink: s.key, Outputs: s.outputs, SHA256: hex.EncodeToString(s.h.Sum(nil)), Bytes: s.bytes, Lines: s.lines}
+func (s *sinkSum) info() SinkInfo {
+	return SinkInfo{Sink: s.key, Outputs: s.outputs, SHA256: hex.EncodeToString(s.h.Sum(nil)), Bytes: s.bytes, Lines: s.lines}
 }
 
 // hashSinks makes one sink per configured output that hashes, with
@@ -101,16 +101,16 @@ type verification struct {
 	wall          time.Duration
 }
 
-func (v *verification) sinks() []sinkInfo {
-	out := make([]sinkInfo, len(v.sums))
+func (v *verification) sinks() []SinkInfo {
+	out := make([]SinkInfo, len(v.sums))
 	for i, s := range v.sums {
 		out[i] = s.info()
 	}
 	return out
 }
 
-func (v *verification) outputs(batchSize int, note string) *outputsInfo {
-	return &outputsInfo{
+func (v *verification) outputs(batchSize int, note string) *OutputsInfo {
+	return &OutputsInfo{
 		Records: v.out, Dropped: v.dropped, Failed: v.failed, DeadLettered: v.dead,
 		FailedBatches: v.failedBatches, BatchSize: batchSize, Sinks: v.sinks(), Note: note,
 	}
@@ -119,17 +119,17 @@ func (v *verification) outputs(batchSize int, note string) *outputsInfo {
 // verify runs every batch once through each pipeline (in lockstep) and
 // hashes their outputs as "weir run" writes them. With two pipelines, the
 // outputs are compared record by record and the first difference kept.
-func verify(ctx context.Context, pipes []*benchPipe, targets []*benchTarget, batches []benchBatch, prog *progress) ([]*verification, *diffInfo, error) {
+func verify(ctx context.Context, pipes []*benchPipe, targets []*Target, batches []benchBatch, prog *progress) ([]*verification, *DiffInfo, error) {
 	vs := make([]*verification, len(pipes))
 	sinks := make([]map[string]engine.Sink, len(pipes))
 	for i := range pipes {
 		vs[i] = &verification{firstBad: -1}
-		sinks[i], vs[i].sums = hashSinks(targets[i].cfg)
+		sinks[i], vs[i].sums = hashSinks(targets[i].Config)
 	}
 	var done atomic.Int64
 	stop := prog.start("first pass (outputs checked)", int64(len(batches)), done.Load)
 	defer stop()
-	var diff *diffInfo
+	var diff *DiffInfo
 	results := make([]*engine.BatchResult, len(pipes))
 	for bi, b := range batches {
 		for i, bp := range pipes {
@@ -168,14 +168,14 @@ func verify(ctx context.Context, pipes []*benchPipe, targets []*benchTarget, bat
 }
 
 // diffBatch returns the first record whose outputs differ, or nil.
-func diffBatch(b benchBatch, a, c *engine.BatchResult) *diffInfo {
+func diffBatch(b benchBatch, a, c *engine.BatchResult) *DiffInfo {
 	for i := range a.Records {
 		ra, rb := &a.Records[i], &c.Records[i]
 		if sameOutcome(ra, rb) {
 			continue
 		}
 		rec := b.recs[i]
-		return &diffInfo{
+		return &DiffInfo{
 			Record: b.first + i, Source: rec.Meta.Source, Seq: rec.Meta.SequenceNumber,
 			A: renderOutcome(ra), B: renderOutcome(rb),
 		}
@@ -200,7 +200,7 @@ func renderOutcome(r *engine.RecordResult) string {
 	const maxShown = 400
 	var parts []string
 	if r.Err != nil {
-		parts = append(parts, "failed: "+describeFailure(r.Err))
+		parts = append(parts, "failed: "+DescribeFailure(r.Err))
 	}
 	for _, o := range r.Outputs {
 		s := oneLine(o.Data)
@@ -386,16 +386,16 @@ type runShape struct {
 
 // summarize turns measurements (one, or one per --compare round) into a
 // run's report.
-func summarize(meas []*measurement, shape runShape, o *benchOptions) runInfo {
-	r := runInfo{
+func summarize(meas []*measurement, shape runShape, o *Options) RunInfo {
+	r := RunInfo{
 		Target: shape.target, BatchSize: shape.batchSize, Workers: shape.workers,
 		Instances: shape.instances, Cores: shape.cores,
-		Stages: []stageTime{}, Guest: []guestInfo{}, Timeline: []timePoint{}, Histogram: []histBin{},
+		Stages: []StageTime{}, Guest: []GuestInfo{}, Timeline: []TimePoint{}, Histogram: []HistBin{},
 	}
 	var lats []time.Duration
 	stageSum := make([]time.Duration, len(shape.stages))
 	var latSum, wall time.Duration
-	var mem memInfo
+	var mem MemInfo
 	var mallocs, allocBytes uint64
 	var all []sample
 	var offset time.Duration
@@ -438,7 +438,7 @@ func summarize(meas []*measurement, shape runShape, o *benchOptions) runInfo {
 	r.EventsPerSecCPU = r.EventsPerSec / float64(shape.cores)
 	r.MBPerSecCPU = r.MBPerSec / float64(shape.cores)
 	slices.Sort(lats)
-	r.Latency = latencyInfo{
+	r.Latency = LatencyInfo{
 		EventsPerBatch: float64(r.Events) / float64(r.Batches),
 		MinMS:          ms(lats[0]),
 		MeanMS:         ms(latSum) / float64(len(lats)),
@@ -454,7 +454,7 @@ func summarize(meas []*measurement, shape runShape, o *benchOptions) runInfo {
 		if latSum > 0 {
 			share = float64(stageSum[k]) / float64(latSum)
 		}
-		r.Stages = append(r.Stages, stageTime{
+		r.Stages = append(r.Stages, StageTime{
 			Name: name, MS: ms(stageSum[k]), Share: share,
 			PerEventUS: float64(stageSum[k]) / float64(time.Microsecond) / float64(r.Events),
 		})
@@ -474,33 +474,33 @@ func summarize(meas []*measurement, shape runShape, o *benchOptions) runInfo {
 // lambdaCost estimates the Lambda compute cost from the per-core rates:
 // a function gets memory/1769 vCPUs (at most 6), of which weir uses at
 // most as many as the run used cores.
-func lambdaCost(epsPerCore, mbpsPerCore float64, cores int, o *benchOptions) lambdaInfo {
-	vcpus := min(float64(o.lambdaMem)/lambdaMBPerVCPU, lambdaMaxVCPUs)
+func lambdaCost(epsPerCore, mbpsPerCore float64, cores int, o *Options) LambdaInfo {
+	vcpus := min(float64(o.Lambda.MemoryMB)/LambdaMBPerVCPU, lambdaMaxVCPUs)
 	used := min(vcpus, float64(cores))
-	l := lambdaInfo{
-		MemoryMB: o.lambdaMem, Arch: o.lambdaArch, PricePerGBSecond: o.lambdaPrice, VCPUs: vcpus,
+	l := LambdaInfo{
+		MemoryMB: o.Lambda.MemoryMB, Arch: o.Lambda.Arch, PricePerGBSecond: o.Lambda.PricePerGBSecond, VCPUs: vcpus,
 		EventsPerSec: epsPerCore * used,
 		Note: fmt.Sprintf("compute only (no request charge, no cold starts): the measured per-core rate x min(vCPUs, cores used = %d), "+
-			"billed at %d MB / 1024 per second; this machine's cores are not Lambda's", cores, o.lambdaMem),
+			"billed at %d MB / 1024 per second; this machine's cores are not Lambda's", cores, o.Lambda.MemoryMB),
 	}
-	gb := float64(o.lambdaMem) / 1024
+	gb := float64(o.Lambda.MemoryMB) / 1024
 	if l.EventsPerSec > 0 {
 		l.GBSecondsPerMillion = 1e6 / l.EventsPerSec * gb
-		l.USDPerMillionEvents = l.GBSecondsPerMillion * o.lambdaPrice
+		l.USDPerMillionEvents = l.GBSecondsPerMillion * o.Lambda.PricePerGBSecond
 	}
 	if bps := mbpsPerCore * used * 1e6; bps > 0 {
-		l.USDPerGB = 1e9 / bps * gb * o.lambdaPrice
+		l.USDPerGB = 1e9 / bps * gb * o.Lambda.PricePerGBSecond
 	}
 	return l
 }
 
 // guestMemory samples every stage of every pipeline: the largest memory
 // per stage, and the instances made.
-func guestMemory(pipes []*benchPipe) []guestInfo {
+func guestMemory(pipes []*benchPipe) []GuestInfo {
 	if len(pipes) == 0 {
-		return []guestInfo{}
+		return []GuestInfo{}
 	}
-	out := make([]guestInfo, len(pipes[0].stages))
+	out := make([]GuestInfo, len(pipes[0].stages))
 	for k := range out {
 		out[k].Stage = pipes[0].info[k].Name
 		for _, bp := range pipes {
