@@ -207,22 +207,24 @@ func codeModule(body ...byte) []byte {
 // is instrumented and still compiles in wazero.
 func TestRepoModules(t *testing.T) {
 	root := hosttest.RepoRoot(t)
-	modules := map[string]func() string{
-		"go/cloudtrail-ecs": func() string { return hosttest.GoModule(t, "modules/cloudtrail-ecs") },
-		"go/ecs-enrich":     func() string { return hosttest.GoModule(t, "modules/ecs-enrich") },
-		"go/passthrough":    func() string { return hosttest.GoModule(t, "modules/passthrough") },
-		"go/gopdk-upper":    func() string { return hosttest.GoModule(t, "host/testdata/gopdk-upper") },
-		"as/cloudtrail-ecs-as": func() string {
+	// Each builder takes the subtest's t: a missing toolchain skips (or,
+	// in CI, fails) that subtest, not its parent from inside a child.
+	modules := map[string]func(t *testing.T) string{
+		"go/cloudtrail-ecs": func(t *testing.T) string { return hosttest.GoModule(t, "modules/cloudtrail-ecs") },
+		"go/ecs-enrich":     func(t *testing.T) string { return hosttest.GoModule(t, "modules/ecs-enrich") },
+		"go/passthrough":    func(t *testing.T) string { return hosttest.GoModule(t, "modules/passthrough") },
+		"go/gopdk-upper":    func(t *testing.T) string { return hosttest.GoModule(t, "host/testdata/gopdk-upper") },
+		"as/cloudtrail-ecs-as": func(t *testing.T) string {
 			return hosttest.AssemblyScript(t, filepath.Join(root, "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")
 		},
-		"as/passthrough-as": func() string {
+		"as/passthrough-as": func(t *testing.T) string {
 			return hosttest.AssemblyScript(t, filepath.Join(root, "modules", "passthrough-as", "passthrough-as.ts"), "--runtime", "stub")
 		},
 	}
 	ctx := context.Background()
 	for name, build := range modules {
 		t.Run(name, func(t *testing.T) {
-			wasm, err := os.ReadFile(build())
+			wasm, err := os.ReadFile(build(t))
 			if err != nil {
 				t.Fatal(err)
 			}
