@@ -49,12 +49,19 @@ func main() {
 	runs := flag.Int("runs", 9, "cold starts to measure")
 	cache := flag.String("cache", "zip", "zip, none or s3")
 	event := flag.String("event", "examples/cloudtrail-ecs/data/consolelogin.json", "the invocation's payload")
+	flag.BoolVar(&showLog, "log", false, "run the bootstrap at WEIR_LOG_LEVEL=debug and print the last run's log")
 	flag.Parse()
 	if err := run(*zipPath, *runs, *cache, *event); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
 }
+
+// showLog prints the last run's log (-log).
+var (
+	showLog bool
+	lastLog string
+)
 
 // nobody is the user the bootstrap runs as when this runs as root, so
 // that the package is read-only to it, as on Lambda.
@@ -114,6 +121,9 @@ func run(zipPath string, runs int, cache, eventPath string) error {
 	default:
 		return fmt.Errorf("-cache %q: want zip, none or s3", cache)
 	}
+	if showLog {
+		env = append(env, "WEIR_LOG_LEVEL=debug")
+	}
 	var inits, dones []time.Duration
 	for range runs {
 		r, err := once(work, root, env, payload)
@@ -121,6 +131,9 @@ func run(zipPath string, runs int, cache, eventPath string) error {
 			return err
 		}
 		inits, dones = append(inits, r.init), append(dones, r.done)
+	}
+	if showLog {
+		fmt.Print(lastLog)
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("%s, cache %s, %d runs: init median %s (%s-%s), first batch done median %s (%s-%s); load average %s\n",
@@ -216,6 +229,9 @@ func once(work, root string, env []string, payload []byte) (timing, error) {
 	var resp struct{ Records int }
 	if err := json.Unmarshal(r.body, &resp); err != nil || resp.Records == 0 {
 		return timing{}, fmt.Errorf("response %s (%v), want {\"records\": N}: %s", r.body, err, stderr.String())
+	}
+	if showLog {
+		lastLog = stderr.String()
 	}
 	return timing{init: (<-nextAt).Sub(start), done: r.at.Sub(start)}, nil
 }
