@@ -133,7 +133,8 @@ fuzz:
 # zipped with LAMBDA_PIPELINE and the modules it references. The default
 # is the reference job on its AssemblyScript module (the same ECS
 # documents as the Go module, byte for byte; a 33 KB module instead of
-# 3.3 MB of Go, so a cold start takes ~20 ms instead of ~150 ms: see the
+# 3.3 MB of Go: a cold start takes ~20 ms instead of ~90 ms with the
+# cache, ~50-90 ms instead of seconds without one; see the
 # README's "Cold start"). LAMBDA_PIPELINE=examples/cloudtrail-ecs/pipeline.yaml
 # ships the Go module. The package of this machine's architecture also
 # ships the pipeline's compilation cache (weir precompile) as cache/; the
