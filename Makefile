@@ -140,8 +140,9 @@ fuzz:
 # ships the pipeline's compilation cache (weir precompile) as cache/; the
 # other architecture's cannot be compiled here (set WEIR_CACHE_S3 for it).
 LAMBDA_PIPELINE ?= examples/cloudtrail-ecs/pipeline-as.yaml
+LAMBDA_ARCHS ?= arm64 amd64
 lambda-zip: build modules modules-as
-	for arch in arm64 amd64; do \
+	for arch in $(LAMBDA_ARCHS); do \
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o bin/linux-$$arch/bootstrap ./cmd/bootstrap || exit 1; \
 		cache=; if [ $$arch = "$$($(GO) env GOARCH)" ]; then \
 			rm -rf bin/lambda-cache-$$arch && ./bin/weir precompile -p $(LAMBDA_PIPELINE) -o bin/lambda-cache-$$arch && cache="-cache bin/lambda-cache-$$arch" || exit 1; \
