@@ -50,6 +50,7 @@ func main() {
 	cache := flag.String("cache", "zip", "zip, none or s3")
 	event := flag.String("event", "examples/cloudtrail-ecs/data/consolelogin.json", "the invocation's payload")
 	flag.BoolVar(&showLog, "log", false, "run the bootstrap at WEIR_LOG_LEVEL=debug and print the last run's log")
+	flag.StringVar(&wrapper, "exec", "", "run the bootstrap through this program (qemu-aarch64-static for an arm64 package: checks its cache, times mean nothing)")
 	flag.Parse()
 	if err := run(*zipPath, *runs, *cache, *event); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
@@ -61,6 +62,7 @@ func main() {
 var (
 	showLog bool
 	lastLog string
+	wrapper string
 )
 
 // nobody is the user the bootstrap runs as when this runs as root, so
@@ -125,19 +127,27 @@ func run(zipPath string, runs int, cache, eventPath string) error {
 		env = append(env, "WEIR_LOG_LEVEL=debug")
 	}
 	var inits, dones, cpus []time.Duration
+	compiled := 0
 	for range runs {
 		r, err := once(work, root, env, payload)
 		if err != nil {
 			return err
 		}
 		inits, dones, cpus = append(inits, r.init), append(dones, r.done), append(cpus, r.cpu)
+		if r.compiled {
+			compiled++
+		}
 	}
 	if showLog {
 		fmt.Print(lastLog)
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("%s, cache %s, %d runs: init median %s (%s-%s), first batch done median %s (%s-%s), CPU median %s; load average %s\n",
-		filepath.Base(zipPath), cache, runs, ms(median(inits)), ms(slices.Min(inits)), ms(slices.Max(inits)),
+	missed := ""
+	if cache == "zip" {
+		missed = fmt.Sprintf(" (the package's cache missed in %d)", compiled)
+	}
+	fmt.Printf("%s, cache %s, %d runs%s: init median %s (%s-%s), first batch done median %s (%s-%s), CPU median %s; load average %s\n",
+		filepath.Base(zipPath), cache, runs, missed, ms(median(inits)), ms(slices.Min(inits)), ms(slices.Max(inits)),
 		ms(median(dones)), ms(slices.Min(dones)), ms(slices.Max(dones)), ms(median(cpus)), strings.Join(strings.Fields(string(load))[:3], " "))
 	return nil
 }
@@ -145,7 +155,10 @@ func run(zipPath string, runs int, cache, eventPath string) error {
 // timing is one cold start: wall times from process start, and the
 // process's CPU time (user + system, until it was stopped after the
 // response), which the machine's load inflates less.
-type timing struct{ init, done, cpu time.Duration }
+type timing struct {
+	init, done, cpu time.Duration
+	compiled        bool // wazero wrote compiled code: no cache served the module
+}
 
 // once starts the bootstrap as a new container and serves it one
 // invocation.
@@ -197,6 +210,9 @@ func once(work, root string, env []string, payload []byte) (timing, error) {
 	defer srv.Close()
 
 	cmd := exec.Command(filepath.Join(root, "bootstrap"))
+	if wrapper != "" {
+		cmd = exec.Command(wrapper, filepath.Join(root, "bootstrap"))
+	}
 	cmd.Dir = root
 	cmd.Env = append(slices.Clone(env), "AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"), "TMPDIR="+tmp, "HOME="+tmp)
 	var stderr bytes.Buffer
@@ -239,7 +255,26 @@ func once(work, root string, env []string, payload []byte) (timing, error) {
 	if showLog {
 		lastLog = stderr.String()
 	}
-	return timing{init: (<-nextAt).Sub(start), done: r.at.Sub(start), cpu: stop()}, nil
+	t := timing{init: (<-nextAt).Sub(start), done: r.at.Sub(start), cpu: stop()}
+	t.compiled = wroteCode(tmp)
+	return t, nil
+}
+
+// wroteCode reports whether wazero wrote compiled code under the run's
+// temporary folder. With -cache zip, the shipped cache is mirrored there
+// by symbolic links, so a regular file means the package's cache missed
+// (another wazero version or CPU) and the module was compiled (a
+// bootstrap older than the mirror copied the cache: always "missed"). (Without
+// a cache folder nothing is written; a downloaded file is regular too.)
+func wroteCode(tmp string) bool {
+	found := false
+	_ = filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && strings.HasPrefix(filepath.Base(filepath.Dir(p)), "wazero-") {
+			found = true
+		}
+		return nil
+	})
+	return found
 }
 
 func unzip(path, dst string) error {
