@@ -28,7 +28,9 @@ import (
 // folder ("wazero-v1.12.0-arm64-linux/<key>", "weir-rewrite-v3-…/<digest>.wasm"):
 // wazero's key already covers its version, the architecture, the CPU
 // features it compiled for and the module's bytes, so a name never
-// denotes two different contents.
+// denotes two different contents. Its compiled code is run as it is
+// (outside the sandbox, unsigned): a store others can write to can run
+// code in this process.
 type SharedCache interface {
 	// Get returns the file's content, or an error wrapping fs.ErrNotExist
 	// when it is not there.

@@ -17,6 +17,10 @@
 // so containers on another CPU or weir version use other objects. Contents
 // are zstd-compressed (the Go reference module's 12 MB of machine code
 // shrinks ~4x, and a download is that much shorter).
+//
+// Compiled code runs as native code, outside the Wasm sandbox, and module
+// signatures do not cover it: only the function's own role should be able
+// to write under the prefix.
 package sharedcache
 
 import (
