@@ -11,7 +11,7 @@ import (
 	"github.com/weirhq/weir/host/hosttest"
 )
 
-// TestReadOnlyCacheDir: a shipped cache in a read-only folder is copied
+// TestReadOnlyCacheDir: a shipped cache in a read-only folder is mirrored
 // to the temporary folder, and modules load from it without compiling
 // into the read-only folder.
 func TestReadOnlyCacheDir(t *testing.T) {
@@ -46,7 +46,7 @@ func TestReadOnlyCacheDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	if dir == shipped || !strings.HasPrefix(dir, os.TempDir()) {
-		t.Fatalf("cache dir %s, want a copy under %s", dir, os.TempDir())
+		t.Fatalf("cache dir %s, want a mirror under %s", dir, os.TempDir())
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	var files int
@@ -57,7 +57,7 @@ func TestReadOnlyCacheDir(t *testing.T) {
 		return nil
 	})
 	if files == 0 {
-		t.Fatal("the copy is empty")
+		t.Fatal("the mirror is empty")
 	}
 	h, err = New(ctx, Options{CacheDir: shipped})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -84,8 +86,8 @@ type cacheKey struct {
 // compile compiles wasm in a new runtime, links the host modules, and
 // probes the module (one instance: _initialize, weir_abi_version,
 // weir_manifest), keeping that instance as a spare.
-func compile(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
-	c, err := compileModule(ctx, wasm, digest, pages, preempt, cache, logger, probeTimeout)
+func compile(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, cs *caches, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
+	c, err := compileModule(ctx, wasm, digest, pages, preempt, cs, logger, probeTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -96,27 +98,75 @@ func compile(ctx context.Context, wasm []byte, digest string, pages uint32, pree
 	return c, nil
 }
 
-// compileModule compiles wasm in a new runtime and describes it.
-func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, cache wazero.CompilationCache, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
+// compileModule compiles wasm in a new runtime and describes it. With a
+// rewrite cache (cs.rewrites), a module rewritten by an earlier load or by
+// weir precompile is not rewritten again.
+func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32, preempt preemptMode, cs *caches, logger *slog.Logger, probeTimeout time.Duration) (*compiled, error) {
 	if err := checkMagic(wasm); err != nil {
 		return nil, err
 	}
+	var (
+		rewrites *rewriteCache
+		sh       *shared
+	)
+	if cs != nil {
+		rewrites, sh = cs.rewrites, cs.shared
+	}
 	code := wasm
 	var fallback error // why the rewrite was not used
+	cached := false    // code came from the rewrite cache
 	if preempt == preemptFlag {
-		if code, fallback = instrument(ctx, wasm, digest, logger); fallback != nil {
+		code = rewrites.get(digest)
+		if code == nil && rewrites != nil && sh.fetch(ctx, rewrites.name(digest)) {
+			code = rewrites.get(digest)
+		}
+		if code != nil {
+			cached = true
+			logger.LogAttrs(ctx, slog.LevelDebug, "host: rewritten module from the cache", slog.String("digest", digest))
+		} else if code, fallback = instrument(ctx, wasm, digest, logger); fallback != nil {
 			code, preempt = wasm, preemptWazero
 		}
 	}
 	newRuntime := func(preempt preemptMode) wazero.Runtime {
 		rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(pages).WithCloseOnContextDone(preempt == preemptWazero)
-		if cache != nil {
+		if cache := cs.compilationCache(); cache != nil {
 			rc = rc.WithCompilationCache(cache)
 		}
 		return wazero.NewRuntimeWithConfig(ctx, rc)
 	}
+	// With a shared cache, the compiled code is downloaded into the cache
+	// folder before wazero looks for it there.
+	var fetched string
+	if sh != nil {
+		if name := wazeroCacheName(code, preempt == preemptWazero); sh.fetch(ctx, name) {
+			fetched = name
+		}
+	}
 	rt := newRuntime(preempt)
 	cm, err := rt.CompileModule(ctx, code)
+	if err != nil && fetched != "" {
+		// A damaged download (wazero checks its checksum): drop it and
+		// compile; the fresh code replaces the shared copy.
+		logger.LogAttrs(ctx, slog.LevelWarn, "host: compiled code from the shared cache does not load; compiling",
+			slog.String("name", fetched), slog.String("error", err.Error()))
+		_ = rt.Close(ctx)
+		_ = os.Remove(filepath.Join(sh.dir, filepath.FromSlash(fetched)))
+		fetched = ""
+		rt = newRuntime(preempt)
+		cm, err = rt.CompileModule(ctx, code)
+	}
+	if err != nil && cached {
+		// A cached rewrite that does not compile (a damaged cache): drop
+		// it and rewrite again.
+		_ = rt.Close(ctx)
+		rewrites.drop(digest)
+		cached = false
+		if code, fallback = instrument(ctx, wasm, digest, logger); fallback != nil {
+			code, preempt = wasm, preemptWazero
+		}
+		rt = newRuntime(preempt)
+		cm, err = rt.CompileModule(ctx, code)
+	}
 	if err != nil && preempt == preemptFlag {
 		_ = rt.Close(ctx)
 		fallback = fmt.Errorf("the rewritten module does not compile: %w", err)
@@ -127,6 +177,19 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 	if err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
+	}
+	if preempt == preemptFlag && !cached {
+		if err := rewrites.put(digest, code); err != nil {
+			logger.LogAttrs(ctx, slog.LevelWarn, "host: cannot keep the rewritten module in the cache folder; the next process rewrites it again",
+				slog.String("digest", digest), slog.String("error", err.Error()))
+		} else {
+			sh.publish(ctx, rewrites.name(digest))
+		}
+	}
+	if sh != nil {
+		if name := wazeroCacheName(code, preempt == preemptWazero); name != fetched {
+			sh.publish(ctx, name) // compiled here: share it
+		}
 	}
 	if fallback != nil {
 		warnFallback(ctx, logger, digest, fallback)

@@ -27,7 +27,7 @@ const maxModuleBytes = 512 << 20
 type Options struct {
 	// CacheDir is the folder of wazero's compilation cache, shared by
 	// processes (weir precompile fills it). Empty means an in-memory cache.
-	// A read-only folder (a cache shipped in a Lambda package) is copied
+	// A read-only folder (a cache shipped in a Lambda package) is mirrored
 	// to the temporary folder and used from there.
 	CacheDir string
 	// Logger receives the host's and the modules' logs (Extism log_*
@@ -39,6 +39,11 @@ type Options struct {
 	// every loop header (the default, much cheaper; see RATIONALE.md).
 	// For comparison, and as an escape hatch.
 	WazeroPreempt bool
+	// Shared, with CacheDir, is a compilation cache shared by machines
+	// (an S3 prefix: host/sharedcache): a module whose compiled code (or
+	// rewritten bytes) is not in CacheDir is looked up there first, and
+	// code compiled here is stored there for the other machines.
+	Shared SharedCache
 }
 
 // Host compiles modules and makes stages that run them. It is safe for
@@ -46,6 +51,8 @@ type Options struct {
 type Host struct {
 	logger *slog.Logger
 	cache  wazero.CompilationCache
+	// caches is cache plus, with a cache folder, the rewritten modules.
+	caches *caches
 	// preempt is the mechanism of preempting stages.
 	preempt preemptMode
 
@@ -86,8 +93,13 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 			return nil, fmt.Errorf("host: compilation cache %q: %w", opts.CacheDir, err)
 		}
 		h.cache = c
+		h.caches = &caches{code: c, rewrites: newRewriteCache(dir)}
+		if opts.Shared != nil {
+			h.caches.shared = &shared{store: opts.Shared, dir: dir, logger: h.logger}
+		}
 	} else {
 		h.cache = wazero.NewCompilationCache()
+		h.caches = &caches{code: h.cache}
 	}
 	return h, nil
 }
@@ -255,7 +267,7 @@ func (h *Host) acquire(ctx context.Context, wasm []byte, digest string, pages ui
 
 	h.compiles.Add(1)
 	start := time.Now()
-	e.c, e.err = compile(ctx, wasm, digest, pages, preempt, h.cache, h.logger, timeout)
+	e.c, e.err = compile(ctx, wasm, digest, pages, preempt, h.caches, h.logger, timeout)
 	if e.err == nil {
 		h.logger.LogAttrs(ctx, slog.LevelDebug, "host: compiled module",
 			slog.String("digest", digest), slog.Duration("took", time.Since(start)))

@@ -20,7 +20,10 @@
 //	WEIR_S3_ENDPOINT   S3 endpoint for reading objects named by S3 notifications
 //	WEIR_LOG_LEVEL     debug|info|warn|error (default info); JSON logs on stderr
 //	WEIR_CACHE_DIR     wazero compilation cache (default $LAMBDA_TASK_ROOT/cache
-//	                   when it exists, else in memory)
+//	                   when it exists, else in memory; with WEIR_CACHE_S3, /tmp)
+//	WEIR_CACHE_S3      s3://bucket/prefix: a compilation cache shared by
+//	                   containers (the first compiles and uploads, the others
+//	                   download; WEIR_S3_ENDPOINT applies)
 //	WEIR_METRICS       "off" disables the EMF metrics on stdout
 //
 // lambda.Env lists them; a test checks that this command reads no other.
@@ -50,6 +53,7 @@ import (
 	"github.com/weirhq/weir/host/lambda"
 	"github.com/weirhq/weir/host/metrics"
 	"github.com/weirhq/weir/host/secrets"
+	"github.com/weirhq/weir/host/sharedcache"
 	"github.com/weirhq/weir/host/sinks"
 	"github.com/weirhq/weir/host/swap"
 )
@@ -130,7 +134,36 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 			cacheDir = d
 		}
 	}
-	hst, err := host.New(ctx, host.Options{CacheDir: cacheDir, Logger: logger})
+	// The AWS configuration and the S3 client are made when first needed
+	// (the shared cache, an S3 notification): loading them costs a few
+	// milliseconds of every cold start that uses neither.
+	objects := sync.OnceValues(func() (*s3.Client, error) {
+		awsCfg, err := awsconf.Load(ctx, "", 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		endpoint := os.Getenv(lambda.EnvS3Endpoint)
+		return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+			o.BaseEndpoint = awsconf.Endpoint(endpoint, o.BaseEndpoint)
+			o.UsePathStyle = endpoint != ""
+		}), nil
+	})
+	opts := host.Options{CacheDir: cacheDir, Logger: logger}
+	if uri := os.Getenv(lambda.EnvCacheS3); uri != "" {
+		bucket, prefix, err := sharedcache.Parse(uri)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", lambda.EnvCacheS3, err)
+		}
+		client, err := objects()
+		if err != nil {
+			return nil, err
+		}
+		opts.Shared = &sharedcache.S3{Client: client, Bucket: bucket, Prefix: prefix}
+		if opts.CacheDir == "" {
+			opts.CacheDir = filepath.Join(os.TempDir(), "weir-cache")
+		}
+	}
+	hst, err := host.New(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -231,16 +264,11 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		})
 		h.Attempts = ddbattempts.New(client, table)
 	}
-	awsCfg, err := awsconf.Load(ctx, "", 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	endpoint := os.Getenv(lambda.EnvS3Endpoint)
-	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		o.BaseEndpoint = awsconf.Endpoint(endpoint, o.BaseEndpoint)
-		o.UsePathStyle = endpoint != ""
-	})
 	h.Objects = func(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+		client, err := objects()
+		if err != nil {
+			return nil, err
+		}
 		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 		if err != nil {
 			return nil, err

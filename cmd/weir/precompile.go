@@ -20,11 +20,18 @@ func newPrecompileCmd(g *globals) *cobra.Command {
 		Long: `Precompile fetches every module of the pipeline (files, s3://, appconfig://,
 https://), verifies it as weir run would (digest, signature, smoke tests),
 compiles it and stores the compiled code in cachedir (wazero's compilation
-cache). Ship cachedir with the Lambda package and point --cache-dir (or
-WEIR_CACHE_DIR) at it: a new process then loads modules in milliseconds
-instead of compiling them. A read-only cachedir is copied to the temporary
-folder at startup. The cache is specific to the wazero version, OS and CPU
-architecture: precompile on (or for) the target platform.`,
+cache) with the module as rewritten for the deadline check (so a cached load
+skips the rewrite too). Ship cachedir with the Lambda package (make lambda-zip
+does, as cache/) and point --cache-dir (or WEIR_CACHE_DIR) at it: a new process
+then loads modules in milliseconds instead of compiling them. A read-only
+cachedir is mirrored by symbolic links in the temporary folder at startup.
+
+Compiled code is only used by the same wazero version, OS, CPU architecture
+and CPU features (wazero keys its files by them: amd64 SSE4.1, BMI1, ABM;
+arm64 LSE atomics); anywhere else it is ignored and the module compiled.
+Precompile on the target platform; the last line names the one it compiled for.
+For CPUs you cannot precompile on, the bootstrap's WEIR_CACHE_S3 shares a
+cache through S3 instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -62,6 +69,7 @@ architecture: precompile on (or for) the target platform.`,
 				fmt.Fprintf(g.stdout, "%s\t%s\tsha256:%s\n", sc.Name, sc.Module, v.Digest)
 			}
 			fmt.Fprintf(g.stdout, "%d module(s) compiled into %s in %s\n", modules, out, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(g.stdout, "for %s\n", host.CacheFeatures())
 			l.Close()
 			return errors.Join(p.Close(ctx), h.Close(ctx))
 		},

@@ -16,6 +16,7 @@ const (
 	EnvS3Endpoint        = "WEIR_S3_ENDPOINT"
 	EnvLogLevel          = "WEIR_LOG_LEVEL"
 	EnvCacheDir          = "WEIR_CACHE_DIR"
+	EnvCacheS3           = "WEIR_CACHE_S3"
 	EnvMetrics           = "WEIR_METRICS"
 	EnvAppConfigHTTPPort = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
 )
@@ -45,6 +46,7 @@ var Env = []EnvVar{
 	{Name: EnvS3Endpoint, TestOnly: true, Doc: "S3 endpoint for objects named by S3 notifications (local emulators)"},
 	{Name: EnvLogLevel, Default: "info", Doc: "debug, info, warn or error; JSON logs on stderr"},
 	{Name: EnvCacheDir, Doc: "wazero compilation cache (default: cache/ in the package when present)"},
+	{Name: EnvCacheS3, Doc: "s3://bucket/prefix of a compilation cache shared by containers: code compiled by one is downloaded by the others (host/sharedcache; needs s3:GetObject and s3:PutObject on the prefix)"},
 	{Name: EnvMetrics, Default: "on", Doc: "off disables the EMF metrics on stdout"},
 	{Name: EnvAppConfigHTTPPort, Default: "2772", Doc: "the AppConfig Lambda extension's port, for appconfig:// references (read by host/source)"},
 }

@@ -1,9 +1,11 @@
 // Command mkzip packages weir's Lambda function: the bootstrap binary, a
 // pipeline configuration and the local modules it references, in a zip
 // file ready for provided.al2023 (used by "make lambda-zip"). Module
-// paths are rewritten to modules/<file> inside the package.
+// paths are rewritten to modules/<file> inside the package. With -cache,
+// a compilation cache folder filled by weir precompile (on the target's
+// architecture) is shipped as cache/, where the bootstrap looks for it.
 //
-//	go run ./cmd/bootstrap/mkzip -o weir-arm64.zip -bootstrap bin/linux-arm64/bootstrap -p pipeline.yaml
+//	go run ./cmd/bootstrap/mkzip -o weir-arm64.zip -bootstrap bin/linux-arm64/bootstrap -p pipeline.yaml [-cache dir]
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,14 +27,15 @@ func main() {
 	out := flag.String("o", "weir-lambda.zip", "zip file to write")
 	bootstrap := flag.String("bootstrap", "", "the bootstrap binary (linux)")
 	pipeline := flag.String("p", "", "pipeline configuration")
+	cache := flag.String("cache", "", "compilation cache folder to ship as cache/ (weir precompile)")
 	flag.Parse()
-	if err := run(*out, *bootstrap, *pipeline); err != nil {
+	if err := run(*out, *bootstrap, *pipeline, *cache); err != nil {
 		fmt.Fprintln(os.Stderr, "mkzip:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, bootstrap, pipeline string) error {
+func run(out, bootstrap, pipeline, cache string) error {
 	if bootstrap == "" || pipeline == "" {
 		return fmt.Errorf("-bootstrap and -p are required")
 	}
@@ -95,6 +99,25 @@ func run(out, bootstrap, pipeline string) error {
 		}
 		if err := add(name, data, mode); err != nil {
 			return err
+		}
+	}
+	if cache != "" {
+		err := filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() || strings.HasSuffix(p, ".tmp") {
+				return err
+			}
+			rel, err := filepath.Rel(cache, p)
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return add("cache/"+filepath.ToSlash(rel), data, 0o644)
+		})
+		if err != nil {
+			return fmt.Errorf("-cache: %w", err)
 		}
 	}
 	if err := zw.Close(); err != nil {

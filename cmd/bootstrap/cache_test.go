@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/hosttest"
+	"github.com/weirhq/weir/host/lambda"
+)
+
+// TestSharedCacheEnv: with WEIR_CACHE_S3 (and no cache in the package),
+// the first container's setup compiles the pipeline's module and stores
+// its rewritten bytes and compiled code under the prefix (gofakes3, the
+// real AWS SDK); a second container, with a new empty temporary folder,
+// downloads them into it (its folder then holds the same files).
+func TestSharedCacheEnv(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	defer fake.Close()
+	cfg, err := awsconf.Load(ctx, "us-east-1", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(fake.URL); o.UsePathStyle = true })
+	if _, err := sc.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("artifacts")}); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	module := hosttest.WAT(t, "../../host/testdata/record.wat")
+	pipeline := "version: 1\nstages:\n  - name: up\n    module: " + module + "\n    entry: record\noutputs:\n  default: {type: stdout}\n"
+	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte(pipeline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LAMBDA_TASK_ROOT", root)
+	t.Setenv(lambda.EnvCacheS3, "s3://artifacts/weir-cache")
+	t.Setenv(lambda.EnvS3Endpoint, fake.URL)
+	t.Setenv(lambda.EnvMetrics, "off")
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	container := func() []string { // the cache files of a new container
+		t.Helper()
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		if _, err := setup(ctx, logger); err != nil {
+			t.Fatal(err)
+		}
+		var files []string
+		_ = filepath.WalkDir(filepath.Join(tmp, "weir-cache"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files = append(files, d.Name())
+			}
+			return nil
+		})
+		return files
+	}
+	first := container()
+	out, err := sc.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("artifacts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	if len(keys) != 2 || len(first) != 2 {
+		t.Fatalf("after the first container: objects %v, local files %v; want the rewrite and the compiled code", keys, first)
+	}
+	for i, k := range keys {
+		if !strings.HasPrefix(k, "weir-cache/") || !strings.Contains(strings.Join(keys, " "), first[i]) {
+			t.Fatalf("object %s does not mirror the local files %v", k, first)
+		}
+	}
+	if second := container(); strings.Join(second, " ") != strings.Join(first, " ") {
+		t.Fatalf("the second container's cache %v, want the downloaded %v", second, first)
+	}
+}

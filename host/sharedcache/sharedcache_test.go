@@ -1,0 +1,173 @@
+package sharedcache_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host"
+	"github.com/weirhq/weir/host/aws/awsconf"
+	"github.com/weirhq/weir/host/hosttest"
+	"github.com/weirhq/weir/host/sharedcache"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct{ in, bucket, prefix, err string }{
+		{in: "s3://b/weir-cache", bucket: "b", prefix: "weir-cache/"},
+		{in: "s3://b/a/b/", bucket: "b", prefix: "a/b/"},
+		{in: "s3://b", bucket: "b"},
+		{in: "s3:///x", err: "no bucket"},
+		{in: "https://b/x", err: "not an s3://"},
+	} {
+		b, p, err := sharedcache.Parse(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Parse(%q) error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || b != tc.bucket || p != tc.prefix {
+			t.Errorf("Parse(%q) = %q, %q, %v; want %q, %q", tc.in, b, p, err, tc.bucket, tc.prefix)
+		}
+	}
+}
+
+// TestSharedCache: a Host with an empty cache folder compiles and stores
+// the rewritten module and the compiled code under the prefix (gofakes3,
+// the real AWS SDK); a second Host with another empty folder downloads
+// both instead of compiling (it stores nothing, and its folder then holds
+// exactly the first one's files); a damaged object is recompiled and
+// replaced.
+func TestSharedCache(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	defer srv.Close()
+	cfg, err := awsconf.Load(ctx, "us-east-1", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(srv.URL); o.UsePathStyle = true })
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cache")}); err != nil {
+		t.Fatal(err)
+	}
+	store := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/"}
+	wasm, err := os.ReadFile(hosttest.WAT(t, "../testdata/record.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, dir string) {
+		t.Helper()
+		h, err := host.New(ctx, host.Options{CacheDir: dir, Shared: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close(ctx)
+		st, err := h.LoadModule(ctx, "rec", wasm, engine.StageConfig{Entry: engine.EntryRecord, Instances: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close(ctx)
+		res, err := st.Process(ctx, []engine.Record{{Data: []byte("abc")}})
+		if err != nil || len(res) != 1 || len(res[0].Outputs) != 1 || string(res[0].Outputs[0].Data) != "ABC" {
+			t.Fatalf("Process: %+v, %v", res, err)
+		}
+	}
+	objects := func(t *testing.T) map[string]string { // key -> ETag
+		t.Helper()
+		out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("cache")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, o := range out.Contents {
+			m[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+		}
+		return m
+	}
+
+	first := t.TempDir()
+	run(t, first)
+	stored := objects(t)
+	files := cacheFiles(t, first)
+	var want []string
+	for _, f := range files {
+		want = append(want, "weir/"+f+".zst")
+	}
+	if got := slices.Sorted(maps.Keys(stored)); !slices.Equal(got, want) || len(want) != 2 {
+		t.Fatalf("objects %v, want the first folder's 2 files %v", got, want)
+	}
+	for _, f := range files { // each object is its file, compressed
+		data, err := store.Get(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local, _ := os.ReadFile(filepath.Join(first, f))
+		if !bytes.Equal(data, local) {
+			t.Fatalf("%s: the object is not the local file", f)
+		}
+	}
+
+	second := t.TempDir()
+	run(t, second)
+	if got := objects(t); !maps.Equal(got, stored) {
+		t.Fatalf("the second host stored objects (it compiled): %v, before %v", got, stored)
+	}
+	if got := cacheFiles(t, second); !slices.Equal(got, files) {
+		t.Fatalf("second folder %v, want %v", got, files)
+	}
+
+	// A damaged download: compiled again, and the object replaced.
+	var compiled string
+	for _, f := range files {
+		if strings.HasPrefix(f, "wazero-") {
+			compiled = f
+		}
+	}
+	enc, _ := zstd.NewWriter(nil)
+	bad, _ := os.ReadFile(filepath.Join(first, compiled))
+	bad = bytes.Clone(bad)
+	bad[len(bad)/2] ^= 0xff
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cache"), Key: aws.String("weir/" + compiled + ".zst"), Body: bytes.NewReader(enc.EncodeAll(bad, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, t.TempDir())
+	data, err := store.Get(ctx, compiled)
+	good, _ := os.ReadFile(filepath.Join(first, compiled))
+	if err != nil || !bytes.Equal(data, good) {
+		t.Fatalf("the damaged object was not replaced by fresh code (%v)", err)
+	}
+}
+
+// cacheFiles lists the files under dir (slash-separated, sorted).
+func cacheFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
