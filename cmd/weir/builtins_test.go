@@ -74,9 +74,11 @@ func runBatch(t *testing.T, path string, recs []engine.Record) *engine.BatchResu
 
 // TestReferenceBuiltins: examples/cloudtrail-ecs/pipeline-builtins.yaml
 // (the reference job in Substation's vocabulary) gives byte-identical
-// documents to the Go module on every record of the three corpora.
+// documents to the Go module on every record of the three corpora and on
+// hosttest.WidenedRecords (every categorized eventName, identity types,
+// related.user deduplication).
 func TestReferenceBuiltins(t *testing.T) {
-	recs := referenceRecords(t)
+	recs := append(referenceRecords(t), hosttest.WidenedRecords()...)
 	if len(recs) < 870 {
 		t.Fatalf("only %d records", len(recs))
 	}

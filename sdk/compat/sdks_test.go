@@ -171,7 +171,7 @@ func TestCloudTrailECSRust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := append(cloudTrailCorpora(t), widenedRecords()...)
+	recs := append(cloudTrailCorpora(t), append(hosttest.WidenedRecords(), engine.Record{Data: []byte(hosttest.WidenedNonString)})...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}
