@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/weirhq/weir/bench/baseline"
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/hosttest"
 )
@@ -78,7 +81,7 @@ func runBatch(t *testing.T, path string, recs []engine.Record) *engine.BatchResu
 // hosttest.WidenedRecords (every categorized eventName, identity types,
 // related.user deduplication).
 func TestReferenceBuiltins(t *testing.T) {
-	recs := append(referenceRecords(t), hosttest.WidenedRecords()...)
+	recs := append(referenceRecords(t), hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories)))...)
 	if len(recs) < 870 {
 		t.Fatalf("only %d records", len(recs))
 	}

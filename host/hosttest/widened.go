@@ -1,24 +1,23 @@
 package hosttest
 
 import (
-	"github.com/weirhq/weir/bench/baseline"
 	"github.com/weirhq/weir/engine"
 )
 
 // WidenedRecords are synthetic CloudTrail records for the fields the
 // normalization gained from Elastic's mapping (issue #9): one per eventName
-// of the categorization table, plus an uncategorized one, identity types
-// (Identity Center users, roots, services), related.user deduplication and
-// escapes, which the corpora cover only in part. Each has eventTime (a
-// CloudTrail event for every implementation) and only strings where
+// in categorized (the names of bench/baseline.Categories, which hosttest
+// cannot import), an uncategorized one, identity types (Identity Center
+// users, roots, services), related.user deduplication, escapes and empty
+// session parts, which the corpora cover only in part. Each has eventTime
+// (a CloudTrail event for every implementation) and only strings where
 // CloudTrail has strings (the built-ins pipeline copies other types as they
-// are: see WidenedNonString). The tests comparing the
-// implementations of the job (sdk/compat, cmd/weir's built-ins) run them
-// next to the corpora.
-func WidenedRecords() []engine.Record {
+// are: see WidenedNonString). The tests comparing the implementations of
+// the job (sdk/compat, cmd/weir's built-ins) run them next to the corpora.
+func WidenedRecords(categorized []string) []engine.Record {
 	var recs []engine.Record
 	add := func(s string) { recs = append(recs, engine.Record{Data: []byte(s)}) }
-	for name := range baseline.Categories {
+	for _, name := range categorized {
 		add(`{"eventTime":"t","eventName":"` + name + `","eventSource":"iam.amazonaws.com"}`)
 	}
 	add(`{"eventTime":"t","eventName":"GetObject"}`)
