@@ -1,9 +1,11 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -163,4 +165,93 @@ func BenchmarkStateLookup(b *testing.B) {
 		}
 	})
 	_ = sink
+}
+
+// BenchmarkHostShare measures the host's share of the reference job per
+// record: everything Process does for a fast-path batch except running
+// the guest. It records the output frame the module returns for a batch
+// of 1000 reference records once, then replays it: parse each record and
+// extract its views, build the input frame and write it into the guest's
+// memory, read the recorded output frame and apply its operation lists
+// into the batch's output slab. Each iteration also runs the whole
+// Process on the same batch, timed apart, so that both figures (host-ns
+// and process-ns per record) come from the same moments of a shared
+// machine: their difference is the guest's share.
+func BenchmarkHostShare(b *testing.B) {
+	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := bytes.TrimRight(raw, "\n")
+	const n = 1000
+	recs := make([]engine.Record, n)
+	for i := range recs {
+		recs[i] = engine.Record{Data: rec}
+	}
+	modules := []struct {
+		name string
+		path func(testing.TB) string
+	}{
+		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
+		{"assemblyscript", func(tb testing.TB) string {
+			return hosttest.AssemblyScript(tb, filepath.Join(hosttest.RepoRoot(tb), "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")
+		}},
+	}
+	for _, m := range modules {
+		b.Run(m.name, func(b *testing.B) {
+			wasm, err := os.ReadFile(m.path(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, _ := newHost(b)
+			s := load(b, h, m.name, wasm, engine.StageConfig{Entry: engine.EntryFast, Instances: 1})
+			ctx := context.Background()
+			inst, err := s.acquire(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cctx := &callCtx{Context: ctx, inst: inst}
+			res := make([]engine.Result, n)
+			in := s.buildFrame(inst, 0, recs, res)
+			out, err := s.callFast(cctx, in)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = bytes.Clone(out)
+			s.release(ctx, inst, nil)
+			var host, whole time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				inst, err := s.acquire(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cctx := &callCtx{Context: ctx, inst: inst}
+				in := s.buildFrame(inst, 0, recs, res)
+				if !inst.mem.Write(inst.inPtr, in) {
+					b.Fatal("input frame does not fit")
+				}
+				bt := &batch{max: s.env.maxOut}
+				if err := bt.spend(len(out)); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.decode(cctx, bt, 0, out, recs, res); err != nil {
+					b.Fatal(err)
+				}
+				s.release(ctx, inst, nil)
+				if res[n-1].Status != engine.StatusOK {
+					b.Fatalf("record %d: %v", n-1, res[n-1].Err)
+				}
+				t1 := time.Now()
+				if _, err := s.Process(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+				host += t1.Sub(t0)
+				whole += time.Since(t1)
+			}
+			b.ReportMetric(float64(host.Nanoseconds())/float64(b.N*n), "host-ns/record")
+			b.ReportMetric(float64(whole.Nanoseconds())/float64(b.N*n), "process-ns/record")
+			b.ReportMetric(float64(host)/float64(whole), "host/process")
+		})
+	}
 }

@@ -301,6 +301,31 @@ func (s *stage) runOnce(ctx context.Context, b *batch, base int, recs []engine.R
 // output frame.
 func (s *stage) runFrame(cctx *callCtx, b *batch, base int, recs []engine.Record, res []engine.Result) error {
 	inst := cctx.inst
+	in := s.buildFrame(inst, base, recs, res)
+	if in == nil {
+		return nil
+	}
+	s.calls.Add(1)
+	var out []byte
+	var err error
+	if s.mode == modeFast {
+		out, err = s.callFast(cctx, in)
+	} else {
+		out, err = s.callBatch(cctx, in)
+	}
+	if err != nil {
+		return err
+	}
+	if err := b.spend(len(out)); err != nil {
+		return err
+	}
+	return s.decode(cctx, b, base, out, recs, res)
+}
+
+// buildFrame parses the records (when the module declares views), fills
+// inst.sent and inst.parsed, and returns the input frame; nil when no
+// record is left to send. Records that are not JSON get their result here.
+func (s *stage) buildFrame(inst *instance, base int, recs []engine.Record, res []engine.Result) []byte {
 	views := len(s.cm.paths) > 0
 	flags := frame.FlagHostOps
 	if views {
@@ -337,23 +362,9 @@ func (s *stage) runFrame(cctx *callCtx, b *batch, base int, recs []engine.Record
 	if len(inst.sent) == 0 {
 		return nil
 	}
-	s.calls.Add(1)
 	in := inst.in.Finish()
 	inst.inBuf = in
-	var out []byte
-	var err error
-	if s.mode == modeFast {
-		out, err = s.callFast(cctx, in)
-	} else {
-		out, err = s.callBatch(cctx, in)
-	}
-	if err != nil {
-		return err
-	}
-	if err := b.spend(len(out)); err != nil {
-		return err
-	}
-	return s.decode(cctx, b, base, out, recs, res)
+	return in
 }
 
 // parser returns the i-th parser of the worker: each record of a chunk
