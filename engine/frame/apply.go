@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -401,7 +402,7 @@ func (w *writer) node(dst []byte, n *node) []byte {
 		if i > 0 {
 			dst = w.byte(dst, ',')
 		}
-		dst = w.str(dst, []byte(k))
+		dst = w.str(dst, unsafe.Slice(unsafe.StringData(k), len(k))) // read only: no copy
 		dst = w.byte(dst, ':')
 		if w.err != nil {
 			return dst

@@ -1,7 +1,6 @@
 package frame
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"slices"
 	"unicode/utf8"
@@ -64,16 +63,16 @@ func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 		switch {
 		case rest >= 8:
 			rest = 8
-			w = binary.LittleEndian.Uint64(s[i:])
+			w = load64(s, i)
 		case len(s) >= 8:
 			// The string's last word, shifted.
-			w = binary.LittleEndian.Uint64(s[len(s)-8:]) >> (64 - 8*rest)
+			w = load64(s, len(s)-8) >> (64 - 8*rest)
 		default:
 			for j := len(s) - 1; j >= i; j-- {
 				w = w<<8 | uint64(s[j])
 			}
 		}
-		binary.LittleEndian.PutUint64(buf[o:], w)
+		store64(buf, o, w)
 		m := specials(w)
 		if rest < 8 {
 			m &= 1<<(8*rest) - 1
@@ -83,13 +82,13 @@ func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 			o += rest
 			// A clean word: likely a clean run, 16 bytes at a time
 			// (the invariant leaves room for them).
-			for len(s)-i >= 16 && len(buf)-o >= 16 {
-				a, b := binary.LittleEndian.Uint64(s[i:]), binary.LittleEndian.Uint64(s[i+8:])
+			for i+16 <= len(s) && o+16 <= len(buf) {
+				a, b := load64(s, i), load64(s, i+8)
 				if anySpecial(a)|anySpecial(b) != 0 {
 					break
 				}
-				binary.LittleEndian.PutUint64(buf[o:], a)
-				binary.LittleEndian.PutUint64(buf[o+8:], b)
+				store64(buf, o, a)
+				store64(buf, o+8, b)
 				i += 16
 				o += 16
 			}
@@ -111,11 +110,11 @@ func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 				break
 			}
 			e := asciiEscapes[c]
-			binary.LittleEndian.PutUint64(buf[o:], e)
+			store64(buf, o, e)
 			o += int(e >> 56)
 			done = k + 1
 			if done < 8 {
-				binary.LittleEndian.PutUint64(buf[o:], w>>(8*done))
+				store64(buf, o, w>>(8*done))
 			}
 			m &= m - 1
 		}
@@ -142,6 +141,28 @@ func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 	}
 	buf[o] = '"'
 	return buf[:o+1], invalid
+}
+
+// load64 reads the little-endian word at b[i:i+8]: one bounds check and
+// one load (the compiler merges the byte reads), without the slice
+// header arithmetic of binary.LittleEndian.Uint64(b[i:]).
+func load64(b []byte, i int) uint64 {
+	b = b[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// store64 writes v little-endian at b[i:i+8], like load64.
+func store64(b []byte, i int, v uint64) {
+	b = b[i : i+8]
+	b[0] = byte(v)
+	b[1] = byte(v >> 8)
+	b[2] = byte(v >> 16)
+	b[3] = byte(v >> 24)
+	b[4] = byte(v >> 32)
+	b[5] = byte(v >> 40)
+	b[6] = byte(v >> 48)
+	b[7] = byte(v >> 56)
 }
 
 // asciiEscapes holds, for each ASCII byte that needs escaping, its escape

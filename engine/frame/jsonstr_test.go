@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/weirhq/weir/host/hosttest"
 )
 
@@ -131,5 +133,73 @@ func BenchmarkAppendString(b *testing.B) {
 				dst = AppendString(dst[:0], tc.s)
 			}
 		})
+	}
+}
+
+// referenceOps is the operation list the Go reference module
+// (modules/cloudtrail-ecs) returns for the reference ConsoleLogin record,
+// and referencePaths the views it declares.
+func referenceOps() (ops []byte, paths []string, segs [][]string) {
+	var o Ops
+	o.CopyString("@timestamp", "eventTime")
+	o.CopyString("event.action", "eventName")
+	o.CopyString("event.id", "eventID")
+	o.SetDigest("event.hash", DigestSHA256)
+	o.SetOriginal("event.original")
+	o.SetString("event.outcome", "success")
+	o.CopyString("cloud.account.id", "recipientAccountId")
+	o.CopyString("cloud.account.id", "userIdentity.accountId")
+	o.SetString("cloud.provider", "aws")
+	o.CopyString("cloud.region", "awsRegion")
+	o.SetString("cloud.service.name", "signin")
+	o.CopyString("source.ip", "sourceIPAddress")
+	o.CopyString("tls.cipher", "tlsDetails.cipherSuite")
+	o.SetString("tls.version", "1.3")
+	o.SetString("tls.version_protocol", "tls")
+	o.CopyString("tls.client.server_name", "tlsDetails.clientProvidedHostHeader")
+	o.SetString("user.email", "anonymous@example.com")
+	o.SetString("user.name", "anonymous")
+	o.SetString("user.domain", "example.com")
+	o.CopyString("user_agent.original", "userAgent")
+	paths = []string{"errorCode", "errorMessage", "responseElements.ConsoleLogin", "eventSource", "sourceIPAddress", "tlsDetails.tlsVersion", "userIdentity.principalId", "eventTime", "eventName"}
+	for _, p := range paths {
+		segs = append(segs, SplitPath(p))
+	}
+	return o.B, paths, segs
+}
+
+// BenchmarkHostReference is the host's per-record work on the reference
+// job without wazero: parse the record, extract the module's views into
+// an input frame, and apply the module's operation list into a reused
+// output buffer (host.BenchmarkHostShare measures the same with the
+// stage's frame handling, on the real module's recorded output).
+func BenchmarkHostReference(b *testing.B) {
+	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := bytes.TrimRight(raw, "\n")
+	ops, paths, segs := referenceOps()
+	var (
+		p   fastjson.Parser
+		a   Applier
+		dst []byte
+		in  InputWriter
+	)
+	b.SetBytes(int64(len(rec)))
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := p.ParseBytes(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Reset(in.buf, FlagViews|FlagHostOps, paths)
+		in.AddRecord(rec, "", "", 0, 0, "")
+		for _, s := range segs {
+			in.AddValue(v.Get(s...))
+		}
+		if dst, err = a.Apply(dst[:0], OutputOps, ops, rec, v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
