@@ -40,6 +40,7 @@ type Applier struct {
 	parsers  []*fastjson.Parser
 	inParser fastjson.Parser
 	paths    map[string][]string
+	memo     []pathMemo
 	nodes    []node
 	used     int
 	bytes    []byte
@@ -163,6 +164,35 @@ func (a *Applier) Path(p []byte) []string {
 	return segs
 }
 
+// pathMemo remembers the path an operation list held at one place (an
+// operation's path or its copy source): lists for the records of a batch
+// are mostly alike, so the path at the same place is usually the same.
+type pathMemo struct {
+	p    []byte
+	segs []string
+}
+
+// maxMemo bounds the places remembered (2 per operation).
+const maxMemo = 512
+
+// pathAt is Path for the path p found at place k of the list: when it is
+// the path remembered there, one comparison instead of a map lookup.
+func (a *Applier) pathAt(k int, p []byte) []string {
+	if k < len(a.memo) && string(a.memo[k].p) == string(p) {
+		return a.memo[k].segs
+	}
+	segs := a.Path(p)
+	if k < maxMemo {
+		if k >= len(a.memo) {
+			a.memo = append(a.memo, make([]pathMemo, k+1-len(a.memo))...)
+		}
+		m := &a.memo[k]
+		m.p = append(m.p[:0], p...)
+		m.segs = segs
+	}
+	return segs
+}
+
 // Parse parses an input document with the applier's input parser. The
 // value stays valid until the next Parse, or the next Apply that needs to
 // parse the input itself.
@@ -212,7 +242,7 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		if r.err != nil {
 			return dst, r.err
 		}
-		segs := a.Path(path)
+		segs := a.pathAt(2*nops, path)
 		var val nval
 		switch code {
 		case OpSetJSON:
@@ -255,7 +285,7 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 				}
 				parsed = v
 			}
-			v := parsed.Get(a.Path(src)...)
+			v := parsed.Get(a.pathAt(2*nops+1, src)...)
 			if v == nil {
 				continue
 			}
