@@ -94,16 +94,18 @@ func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 			}
 			continue
 		}
+		// An escape writes up to 6 bytes for 1 of s: room for 8 of them
+		// (the word's specials) and the invariant after them. Growing
+		// keeps buf[:o+8], the word stored at o.
+		if len(buf)-o < len(s)-i+9+40 {
+			buf = slices.Grow(buf[:o+8], len(s)-i+9+40-8)
+			buf = buf[:cap(buf)]
+		}
 		// Bytes [done, 8) of w are stored at o.
 		done := 0
 		for m != 0 {
 			k := bits.TrailingZeros64(m) >> 3
 			o += k - done
-			// An escape writes up to 6 bytes for 1 of s.
-			if len(buf)-o < len(s)-(i+k)+14 {
-				buf = slices.Grow(buf[:o], len(s)-(i+k)+14)
-				buf = buf[:cap(buf)]
-			}
 			c := byte(w >> (8 * k))
 			if c >= 0x80 {
 				done = k
