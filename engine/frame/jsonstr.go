@@ -101,30 +101,30 @@ func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 			buf = slices.Grow(buf[:o+8], len(s)-i+9+40-8)
 			buf = buf[:cap(buf)]
 		}
-		// Bytes [done, 8) of w are stored at o.
-		done := 0
+		// Byte j of w, when not yet escaped, is at base+j of buf: each
+		// escape moves the bytes after it by its length less one.
+		base := o
 		for m != 0 {
 			k := bits.TrailingZeros64(m) >> 3
-			o += k - done
 			c := byte(w >> (8 * k))
 			if c >= 0x80 {
-				done = k
 				break
 			}
 			e := asciiEscapes[c]
-			store64(buf, o, e)
-			o += int(e >> 56)
-			done = k + 1
-			if done < 8 {
-				store64(buf, o, w>>(8*done))
-			}
+			store64(buf, base+k, e)
+			base += int(e>>56) - 1
+			// The rest of the word after the escape (zeros past its
+			// end, within the room made above).
+			store64(buf, base+k+1, w>>(8*k)>>8)
 			m &= m - 1
 		}
 		if m == 0 {
 			i += rest
-			o += rest - done
+			o = base + rest
 			continue
 		}
+		done := bits.TrailingZeros64(m) >> 3
+		o = base + done
 		// A byte of 0x80 and above at i+done: decode its rune.
 		i += done
 		r, size := utf8.DecodeRune(s[i:])
