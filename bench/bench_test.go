@@ -367,3 +367,62 @@ func BenchmarkPreemptInterleaved(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReferenceInterleaved runs the reference job (batches of 1000
+// reference records, one core) on the gjson/sjson baseline (Substation's
+// stand-in), the encoding/json baseline, the Go module and the
+// AssemblyScript module (fast path, one instance, default settings),
+// alternating batch by batch in one loop so that a shared machine's load
+// falls on all four alike. It reports each one's events/s over the whole
+// run, and each module's speed over the gjson/sjson baseline's, whole-run
+// (x-gjson) and as the median of the batch-by-batch ratios
+// (x-gjson-median, robust to load spikes).
+func BenchmarkReferenceInterleaved(b *testing.B) {
+	rec := reference(b)
+	const batch = 1000
+	recs := repeat(rec, batch)
+	native := func(f func([]byte) ([]byte, error)) func() {
+		return func() {
+			for _, r := range recs {
+				if _, err := f(r.Data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	stage := func(st engine.Stage) func() {
+		process(b, st, recs) // warm up
+		return func() { process(b, st, recs) }
+	}
+	runs := []struct {
+		name string
+		run  func()
+	}{
+		{"gjson-sjson", native(baseline.GJSON)},
+		{"encoding-json", native(baseline.Structs)},
+		{"go-module", stage(weirStage(b, "modules/cloudtrail-ecs", "fast"))},
+		{"assemblyscript-module", stage(weirStageFile(b, asCloudTrailECS(b), engine.StageConfig{Entry: "fast", Instances: 1}))},
+	}
+	spent := make([]time.Duration, len(runs))
+	took := make([]time.Duration, len(runs))
+	ratios := make([][]float64, len(runs))
+	for b.Loop() {
+		for i, r := range runs {
+			start := time.Now()
+			r.run()
+			took[i] = time.Since(start)
+			spent[i] += took[i]
+		}
+		for i := range runs {
+			ratios[i] = append(ratios[i], took[0].Seconds()/took[i].Seconds())
+		}
+	}
+	for i, r := range runs {
+		b.ReportMetric(float64(b.N*batch)/spent[i].Seconds(), r.name+"-events/s")
+		if i > 0 {
+			b.ReportMetric(spent[0].Seconds()/spent[i].Seconds(), r.name+"-x-gjson")
+			slices.Sort(ratios[i])
+			b.ReportMetric(ratios[i][len(ratios[i])/2], r.name+"-x-gjson-median")
+		}
+	}
+}

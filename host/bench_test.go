@@ -1,9 +1,11 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -163,4 +165,167 @@ func BenchmarkStateLookup(b *testing.B) {
 		}
 	})
 	_ = sink
+}
+
+// BenchmarkHostShare measures the host's share of the reference job per
+// record: everything Process does for a fast-path batch except running
+// the guest. It records the output frames the module returns for a batch
+// of 1000 reference records once (one per call: see frameChunk), then
+// replays them: parse each record and extract its views, build the input
+// frame and write it into the guest's memory, read the recorded output
+// frame and apply its operation lists into the call's output slab. Each iteration also runs the whole
+// Process on the same batch, timed apart, so that both figures (host-ns
+// and process-ns per record) come from the same moments of a shared
+// machine: their difference is the guest's share.
+func BenchmarkHostShare(b *testing.B) {
+	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := bytes.TrimRight(raw, "\n")
+	const n = 1000
+	recs := make([]engine.Record, n)
+	for i := range recs {
+		recs[i] = engine.Record{Data: rec}
+	}
+	modules := []struct {
+		name string
+		path func(testing.TB) string
+	}{
+		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
+		{"assemblyscript", func(tb testing.TB) string {
+			return hosttest.AssemblyScript(tb, filepath.Join(hosttest.RepoRoot(tb), "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")
+		}},
+	}
+	for _, m := range modules {
+		b.Run(m.name, func(b *testing.B) {
+			wasm, err := os.ReadFile(m.path(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, _ := newHost(b)
+			s := load(b, h, m.name, wasm, engine.StageConfig{Entry: engine.EntryFast, Instances: 1})
+			ctx := context.Background()
+			inst, err := s.acquire(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cctx := &callCtx{Context: ctx, inst: inst}
+			res := make([]engine.Result, n)
+			var ends []int    // each call's records: recs[ends[k-1]:ends[k]]
+			var outs [][]byte // each call's output frame
+			for lo := 0; lo < n; {
+				hi := n
+				if s.chunked {
+					hi = lo + frameChunk(recs[lo:])
+				}
+				in := s.buildFrame(inst, lo, recs[lo:hi], res[lo:hi])
+				out, err := s.callFast(cctx, in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				outs = append(outs, bytes.Clone(out))
+				ends = append(ends, hi)
+				lo = hi
+			}
+			s.release(ctx, inst, nil)
+			var host, whole time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				inst, err := s.acquire(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cctx := &callCtx{Context: ctx, inst: inst}
+				bt := &batch{max: s.env.maxOut}
+				lo := 0
+				for k, hi := range ends {
+					in := s.buildFrame(inst, lo, recs[lo:hi], res[lo:hi])
+					if !inst.mem.Write(inst.inPtr, in) {
+						b.Fatal("input frame does not fit")
+					}
+					if err := bt.spend(len(outs[k])); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.decode(cctx, bt, lo, outs[k], recs[lo:hi], res[lo:hi]); err != nil {
+						b.Fatal(err)
+					}
+					lo = hi
+				}
+				s.release(ctx, inst, nil)
+				if res[n-1].Status != engine.StatusOK {
+					b.Fatalf("record %d: %v", n-1, res[n-1].Err)
+				}
+				t1 := time.Now()
+				if _, err := s.Process(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+				host += t1.Sub(t0)
+				whole += time.Since(t1)
+			}
+			b.ReportMetric(float64(host.Nanoseconds())/float64(b.N*n), "host-ns/record")
+			b.ReportMetric(float64(whole.Nanoseconds())/float64(b.N*n), "process-ns/record")
+			b.ReportMetric(float64(host)/float64(whole), "host/process")
+		})
+	}
+}
+
+// BenchmarkChunkSize runs the reference job (batches of 1000 reference
+// records) through Process with the fast path's per-call chunk bounded
+// at several sizes, alternating batch by batch in one loop so that a
+// shared machine's load falls on all of them alike; it reports each
+// size's ns per record and its ratio to unbounded (one call per batch).
+func BenchmarkChunkSize(b *testing.B) {
+	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := bytes.TrimRight(raw, "\n")
+	const n = 1000
+	recs := make([]engine.Record, n)
+	for i := range recs {
+		recs[i] = engine.Record{Data: rec}
+	}
+	sizes := []int{1 << 30, 4, 8, 16, 32}
+	defer func(r, by int) { chunkRecords, chunkBytes = r, by }(chunkRecords, chunkBytes)
+	for _, m := range []struct {
+		name string
+		path func(testing.TB) string
+	}{
+		{"go", func(tb testing.TB) string { return hosttest.GoModule(tb, "modules/cloudtrail-ecs") }},
+		{"assemblyscript", func(tb testing.TB) string {
+			return hosttest.AssemblyScript(tb, filepath.Join(hosttest.RepoRoot(tb), "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")
+		}},
+	} {
+		b.Run(m.name, func(b *testing.B) {
+			wasm, err := os.ReadFile(m.path(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, _ := newHost(b)
+			s := load(b, h, m.name, wasm, engine.StageConfig{Entry: engine.EntryFast, Instances: 1})
+			ctx := context.Background()
+			took := make([]time.Duration, len(sizes))
+			for b.Loop() {
+				for i, size := range sizes {
+					chunkRecords, chunkBytes = size, 1<<30
+					t0 := time.Now()
+					if _, err := s.Process(ctx, recs); err != nil {
+						b.Fatal(err)
+					}
+					took[i] += time.Since(t0)
+				}
+			}
+			for i, size := range sizes {
+				name := fmt.Sprint(size)
+				if size == 1<<30 {
+					name = "all"
+				}
+				b.ReportMetric(float64(took[i].Nanoseconds())/float64(b.N*n), "ns/record-"+name)
+				if i > 0 {
+					b.ReportMetric(float64(took[0])/float64(took[i]), "x-"+name)
+				}
+			}
+		})
+	}
 }

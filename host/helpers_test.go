@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,26 @@ func readWasm(t testing.TB, path string) []byte {
 func wat(t testing.TB, name string) []byte {
 	t.Helper()
 	return readWasm(t, hosttest.WAT(t, filepath.Join("testdata", name+".wat")))
+}
+
+// lookupsPassthrough is testdata/passthrough.wat importing an enrichment
+// host function (extism:host/user weir_cache) it never calls: a stage
+// that makes lookups, so that the host never chunks its batches.
+func lookupsPassthrough(t testing.TB) []byte {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "passthrough.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withImport := strings.Replace(string(src), "(module\n", "(module\n  (import \"extism:host/user\" \"weir_cache\" (func $weir_cache (param i64) (result i64)))\n", 1)
+	if withImport == string(src) {
+		t.Fatal("passthrough.wat does not start its module as expected")
+	}
+	path := filepath.Join(testDir(t), "lookups-passthrough.wat")
+	if err := os.WriteFile(path, []byte(withImport), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return readWasm(t, hosttest.WAT(t, path))
 }
 
 var (

@@ -203,6 +203,8 @@ func TestOversizeRecordFailsAlone(t *testing.T) {
 			[]string{"ok:a", "ok:b", tooBig(2, len(mid), "module returned a bad output: weir_alloc(300"), "ok:d"}},
 		{"fast: larger than the memory", pt, engine.EntryFast, 1, []string{"a", huge, "c"},
 			[]string{"ok:a", tooBig(1, len(huge), "larger than the memory, not sent"), "ok:c"}},
+		{"fast, a stage that makes lookups (one call a batch, split)", lookupsPassthrough(t), engine.EntryFast, 1, []string{"a", "b", mid, "d"},
+			[]string{"ok:a", "ok:b", tooBig(2, len(mid), "module returned a bad output: weir_alloc(300"), "ok:d"}},
 		{"fast: two chunks", pt, engine.EntryFast, 2, []string{"a", "b", "c", mid, "e", huge},
 			[]string{"ok:a", "ok:b", "ok:c", tooBig(3, len(mid), "module returned a bad output"), "ok:e", tooBig(5, len(huge), "larger than the memory, not sent")}},
 		{"batch: larger than the memory", pt, engine.EntryBatch, 1, []string{"a", huge, "c"},

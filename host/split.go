@@ -21,8 +21,23 @@ import (
 // records that fail on their own are found; they fail with their index and
 // size, the others succeed. A module that runs out of memory on small
 // records fails its batch as before: the records are not the cause.
+//
+// A chunked stage (stage.chunked) runs recs in calls of frameChunk
+// records, one after the other, each split on its own: a chunk of one
+// record out of several is already split (a record larger than
+// chunkBytes is always alone in its chunk).
 func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) error {
-	return s.runSplit(ctx, b, base, recs, res, false)
+	if !s.chunked || s.mode == modeRecord {
+		return s.runSplit(ctx, b, base, recs, res, false)
+	}
+	for lo := 0; lo < len(recs); {
+		hi := lo + frameChunk(recs[lo:])
+		if err := s.runSplit(ctx, b, base+lo, recs[lo:hi], res[lo:hi], hi-lo < len(recs)); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
 }
 
 // suspectBytes is the size from which a record (or chunk) is a plausible

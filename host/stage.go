@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,10 @@ type stage struct {
 	mode    callMode
 	memHigh uint64
 	pool    *pool
+	// chunked: a call carries at most chunkRecords records (frameChunk),
+	// for modules that make no enrichment lookups (those are batched
+	// per call: sdk/ABI.md, "Host functions").
+	chunked bool
 
 	// mu is held for reading by Process and for writing by Close, so Close
 	// waits for batches in flight.
@@ -86,6 +91,7 @@ func newStage(h *Host, e *cacheEntry, sc engine.StageConfig) (*stage, error) {
 		},
 		memHigh: cm.memLimit() * highWaterPercent / 100,
 		pool:    newPool(sc.Instances),
+		chunked: !slices.ContainsFunc(cm.info.Imports, func(im Import) bool { return im.Module == extismUserModule }),
 	}
 	if !sc.Capabilities.Empty() {
 		if s.env.enrich, err = enrich.New(sc.Capabilities, enrich.Options{Stage: sc.Name, Logger: h.logger}); err != nil {
@@ -297,10 +303,55 @@ func (s *stage) runOnce(ctx context.Context, b *batch, base int, recs []engine.R
 	return s.runFrame(cctx, b, base, recs, res)
 }
 
+// chunkRecords and chunkBytes bound the records one call carries (for
+// stages that are chunked), whatever the batch: the host keeps each
+// record's parse from building the input frame until it applies the
+// record's operations, and a chunk's parses, frames and documents stay in
+// the CPU's caches where a thousand records' do not. A call costs about a
+// microsecond. BenchmarkChunkSize: 16-32 records per call ran the
+// reference job 1.3-1.5x faster than one call per 1000-record batch.
+var chunkRecords, chunkBytes = 32, 64 << 10
+
+// frameChunk returns how many of recs (at least one) the next call
+// carries.
+func frameChunk(recs []engine.Record) int {
+	n, size := 0, 0
+	for n < len(recs) && n < chunkRecords && (n == 0 || size+len(recs[n].Data) <= chunkBytes) {
+		size += len(recs[n].Data)
+		n++
+	}
+	return n
+}
+
 // runFrame builds the input frame, calls the module once, and decodes the
 // output frame.
 func (s *stage) runFrame(cctx *callCtx, b *batch, base int, recs []engine.Record, res []engine.Result) error {
 	inst := cctx.inst
+	in := s.buildFrame(inst, base, recs, res)
+	if in == nil {
+		return nil
+	}
+	s.calls.Add(1)
+	var out []byte
+	var err error
+	if s.mode == modeFast {
+		out, err = s.callFast(cctx, in)
+	} else {
+		out, err = s.callBatch(cctx, in)
+	}
+	if err != nil {
+		return err
+	}
+	if err := b.spend(len(out)); err != nil {
+		return err
+	}
+	return s.decode(cctx, b, base, out, recs, res)
+}
+
+// buildFrame parses the records (when the module declares views), fills
+// inst.sent and inst.parsed, and returns the input frame; nil when no
+// record is left to send. Records that are not JSON get their result here.
+func (s *stage) buildFrame(inst *instance, base int, recs []engine.Record, res []engine.Result) []byte {
 	views := len(s.cm.paths) > 0
 	flags := frame.FlagHostOps
 	if views {
@@ -337,23 +388,9 @@ func (s *stage) runFrame(cctx *callCtx, b *batch, base int, recs []engine.Record
 	if len(inst.sent) == 0 {
 		return nil
 	}
-	s.calls.Add(1)
 	in := inst.in.Finish()
 	inst.inBuf = in
-	var out []byte
-	var err error
-	if s.mode == modeFast {
-		out, err = s.callFast(cctx, in)
-	} else {
-		out, err = s.callBatch(cctx, in)
-	}
-	if err != nil {
-		return err
-	}
-	if err := b.spend(len(out)); err != nil {
-		return err
-	}
-	return s.decode(cctx, b, base, out, recs, res)
+	return in
 }
 
 // parser returns the i-th parser of the worker: each record of a chunk

@@ -538,3 +538,41 @@ func mustInspect(t *testing.T, wasm []byte) *ModuleInfo {
 	}
 	return info
 }
+
+// TestChunkedCalls: a batch reaches a module that makes no lookups in
+// calls of at most chunkRecords records (or chunkBytes bytes), in order,
+// and a module that imports an enrichment host function in one call.
+func TestChunkedCalls(t *testing.T) {
+	big := strings.Repeat("x", chunkBytes/3+1) // two per call
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = fmt.Sprintf("record-%d", i)
+	}
+	h, _ := newHost(t)
+	for _, tc := range []struct {
+		name      string
+		wasm      []byte
+		data      []string
+		wantCalls int64
+	}{
+		{"no lookups, 100 small records", wat(t, "passthrough"), many, (100 + int64(chunkRecords) - 1) / int64(chunkRecords)},
+		{"no lookups, 7 records of over a third of chunkBytes", wat(t, "passthrough"), []string{big, big, big, big, big, big, big}, 4},
+		{"lookups, 100 small records", lookupsPassthrough(t), many, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := load(t, h, "m", tc.wasm, engine.StageConfig{Entry: engine.EntryFast, Instances: 1})
+			res, err := s.Process(context.Background(), records(tc.data...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, got := range summary(res) {
+				if want := "ok:" + tc.data[i]; got != want {
+					t.Fatalf("record %d: %.40q, want %.40q", i, got, want)
+				}
+			}
+			if n := s.calls.Load(); n != tc.wantCalls {
+				t.Errorf("%d calls, want %d", n, tc.wantCalls)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -38,7 +39,8 @@ const checkWork = 1 << 20
 type Applier struct {
 	parsers  []*fastjson.Parser
 	inParser fastjson.Parser
-	paths    map[string][]string
+	paths    map[string]*pathInfo
+	memo     []pathMemo
 	nodes    []node
 	used     int
 	bytes    []byte
@@ -71,6 +73,10 @@ type nval struct {
 	str  []byte
 	fv   *fastjson.Value
 	kind uint8
+	// qkey is the value's key quoted with its colon (`"key":`), when
+	// it came from an operation's path: written as is. Keys from the
+	// input are escaped when written.
+	qkey []byte
 }
 
 const (
@@ -117,7 +123,8 @@ func (a *Applier) objectFrom(v *fastjson.Value) *node {
 	n := a.newNode()
 	o, _ := v.Object()
 	o.Visit(func(k []byte, vv *fastjson.Value) {
-		n.keys = append(n.keys, string(k))
+		// The key stays in the parser's buffer while the node lives.
+		n.keys = append(n.keys, unsafe.String(unsafe.SliceData(k), len(k)))
 		n.vals = append(n.vals, nval{kind: valParsed, fv: vv})
 	})
 	return n
@@ -126,7 +133,7 @@ func (a *Applier) objectFrom(v *fastjson.Value) *node {
 // child returns the object at key k of n, creating it (create) or
 // converting a parsed object into a node. It returns nil when the key is
 // absent and create is false.
-func (a *Applier) child(n *node, k string, create bool) *node {
+func (a *Applier) child(n *node, k string, qkey []byte, create bool) *node {
 	i := n.find(k)
 	if i >= 0 {
 		v := &n.vals[i]
@@ -135,7 +142,7 @@ func (a *Applier) child(n *node, k string, create bool) *node {
 			return v.obj
 		case v.kind == valParsed && v.fv.Type() == fastjson.TypeObject:
 			c := a.objectFrom(v.fv)
-			*v = nval{kind: valObj, obj: c}
+			*v = nval{kind: valObj, obj: c, qkey: v.qkey}
 			return c
 		}
 	}
@@ -143,23 +150,66 @@ func (a *Applier) child(n *node, k string, create bool) *node {
 		return nil
 	}
 	c := a.newNode()
-	n.set(k, nval{kind: valObj, obj: c})
+	n.set(k, nval{kind: valObj, obj: c, qkey: qkey})
 	return c
 }
 
 // Path returns the split form of p, cached.
-func (a *Applier) Path(p []byte) []string {
+func (a *Applier) Path(p []byte) []string { return a.path(p).segs }
+
+// pathInfo is a path split into its keys, and each key quoted with its
+// colon for serializing (`"key":`).
+type pathInfo struct {
+	segs   []string
+	quoted [][]byte
+}
+
+// path returns p's pathInfo, cached.
+func (a *Applier) path(p []byte) *pathInfo {
 	if a.paths == nil {
-		a.paths = make(map[string][]string)
+		a.paths = make(map[string]*pathInfo)
 	}
-	if segs, ok := a.paths[string(p)]; ok {
-		return segs
+	if pi, ok := a.paths[string(p)]; ok {
+		return pi
 	}
-	segs := SplitPath(string(p))
+	pi := &pathInfo{segs: SplitPath(string(p))}
+	pi.quoted = make([][]byte, len(pi.segs))
+	for i, k := range pi.segs {
+		pi.quoted[i] = append(AppendString(nil, []byte(k)), ':')
+	}
 	if len(a.paths) < 4096 {
-		a.paths[string(p)] = segs
+		a.paths[string(p)] = pi
 	}
-	return segs
+	return pi
+}
+
+// pathMemo remembers the path an operation list held at one place (an
+// operation's path or its copy source): lists for the records of a batch
+// are mostly alike, so the path at the same place is usually the same.
+type pathMemo struct {
+	p    []byte
+	info *pathInfo
+}
+
+// maxMemo bounds the places remembered (2 per operation).
+const maxMemo = 512
+
+// pathAt is Path for the path p found at place k of the list: when it is
+// the path remembered there, one comparison instead of a map lookup.
+func (a *Applier) pathAt(k int, p []byte) *pathInfo {
+	if k < len(a.memo) && string(a.memo[k].p) == string(p) {
+		return a.memo[k].info
+	}
+	pi := a.path(p)
+	if k < maxMemo {
+		if k >= len(a.memo) {
+			a.memo = append(a.memo, make([]pathMemo, k+1-len(a.memo))...)
+		}
+		m := &a.memo[k]
+		m.p = append(m.p[:0], p...)
+		m.info = pi
+	}
+	return pi
 }
 
 // Parse parses an input document with the applier's input parser. The
@@ -211,7 +261,8 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		if r.err != nil {
 			return dst, r.err
 		}
-		segs := a.Path(path)
+		pi := a.pathAt(2*nops, path)
+		segs := pi.segs
 		var val nval
 		switch code {
 		case OpSetJSON:
@@ -254,7 +305,7 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 				}
 				parsed = v
 			}
-			v := parsed.Get(a.Path(src)...)
+			v := parsed.Get(a.pathAt(2*nops+1, src).segs...)
 			if v == nil {
 				continue
 			}
@@ -284,7 +335,7 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		case OpDelete:
 			parent := root
 			for _, s := range segs[:len(segs)-1] {
-				if parent = a.child(parent, s, false); parent == nil {
+				if parent = a.child(parent, s, nil, false); parent == nil {
 					break
 				}
 			}
@@ -299,10 +350,12 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 			return dst, corrupt(opStart, "unknown op %d", code)
 		}
 		parent := root
-		for _, s := range segs[:len(segs)-1] {
-			parent = a.child(parent, s, true)
+		last := len(segs) - 1
+		for j, s := range segs[:last] {
+			parent = a.child(parent, s, pi.quoted[j], true)
 		}
-		parent.set(segs[len(segs)-1], val)
+		val.qkey = pi.quoted[last]
+		parent.set(segs[last], val)
 	}
 	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check}
 	if a.Max > 0 && len(dst) < math.MaxInt-a.Max {
@@ -401,12 +454,19 @@ func (w *writer) node(dst []byte, n *node) []byte {
 		if i > 0 {
 			dst = w.byte(dst, ',')
 		}
-		dst = w.str(dst, []byte(k))
-		dst = w.byte(dst, ':')
+		v := &n.vals[i]
+		if v.qkey != nil {
+			if w.room(dst, len(v.qkey)) {
+				dst = append(dst, v.qkey...)
+			}
+		} else {
+			dst = w.str(dst, unsafe.Slice(unsafe.StringData(k), len(k))) // read only: no copy
+			dst = w.byte(dst, ':')
+		}
 		if w.err != nil {
 			return dst
 		}
-		switch v := &n.vals[i]; v.kind {
+		switch v.kind {
 		case valObj:
 			dst = w.node(dst, v.obj)
 		case valRaw:

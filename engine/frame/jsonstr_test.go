@@ -1,0 +1,205 @@
+package frame
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/weirhq/weir/host/hosttest"
+)
+
+// appendQuotedBytewise is the byte-by-byte definition of appendQuoted
+// (the escaping every weir host and SDK writes), the oracle the word-wise
+// version is checked against.
+func appendQuotedBytewise(dst, s []byte) ([]byte, bool) {
+	invalid := false
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x80 {
+			r, size := utf8.DecodeRune(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				invalid = true
+				dst = append(dst, `\ufffd`...)
+			case r == '\u2028' || r == '\u2029':
+				dst = append(dst, `\u202`...)
+				dst = append(dst, hexDigits[r&0xf])
+			default:
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		switch {
+		case c == '"':
+			dst = append(dst, '\\', '"')
+		case c == '\\':
+			dst = append(dst, '\\', '\\')
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+		i++
+	}
+	return append(dst, '"'), invalid
+}
+
+// TestAppendQuotedBytewise checks appendQuoted against the byte-by-byte
+// oracle: every byte value, and every pair of a special byte or sequence
+// with another at every position of strings up to 40 bytes, appended to
+// prefixes of several capacities (the word-wise version writes ahead of
+// its output within the capacity and grows it when escapes do not fit).
+func TestAppendQuotedBytewise(t *testing.T) {
+	check := func(s []byte) {
+		t.Helper()
+		want, wantBad := appendQuotedBytewise([]byte("pre"), s)
+		for _, extra := range []int{0, 1, 7, 8, 9, len(s) + 9, 6*len(s) + 16} {
+			dst := make([]byte, 3, 3+extra)
+			copy(dst, "pre")
+			got, bad := appendQuoted(dst, s)
+			if !bytes.Equal(got, want) || bad != wantBad {
+				t.Fatalf("%q (cap +%d): got %s %v, want %s %v", s, extra, got, bad, want, wantBad)
+			}
+		}
+		if n := QuotedLen(s); n != len(want)-3 {
+			t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
+		}
+	}
+	for c := range 256 {
+		for n := range 18 {
+			for pos := range n + 1 {
+				s := []byte(strings.Repeat("a", pos) + string([]byte{byte(c)}) + strings.Repeat("b", n-pos))
+				check(s)
+			}
+		}
+	}
+	specials := []string{"\"", "\\", "\n", "\t", "\x1f", "\x00", "\x7f", "\x80", "\xff", "é", "\u2028", "\u2029", "\xe2\x80", "😀", "\xf0\x9f\x98", " ", "~", "\xc3"}
+	for n := 0; n <= 40; n++ {
+		for p1 := 0; p1 < n; p1++ {
+			for _, a := range specials {
+				for _, b := range specials {
+					p2 := (p1 * 7) % (n + 1)
+					s := strings.Repeat("x", n)
+					s = s[:p1] + a + s[p1:]
+					if p2 <= len(s) {
+						s = s[:p2] + b + s[p2:]
+					}
+					check([]byte(s))
+				}
+			}
+		}
+	}
+	// All quotes, all controls: every byte escaped, many grows.
+	check(bytes.Repeat([]byte{'"'}, 1000))
+	check(bytes.Repeat([]byte{1}, 1000))
+	check(bytes.Repeat([]byte{0xff}, 1000))
+	check(bytes.Repeat([]byte("\u2028"), 333))
+}
+
+// BenchmarkAppendString escapes the reference record as a JSON string
+// (event.original: 1.3 KB, a quote every 10 bytes) and a clean 1.3 KB
+// string, into a reused buffer.
+func BenchmarkAppendString(b *testing.B) {
+	ref, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref = bytes.TrimRight(ref, "\n")
+	for _, tc := range []struct {
+		name string
+		s    []byte
+	}{
+		{"reference", ref},
+		{"clean", bytes.Repeat([]byte("abcdefghij"), 135)},
+		{"key", []byte("event")},
+		{"value", []byte("us-east-1.signin.aws.amazon.com")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.s)))
+			var dst []byte
+			for b.Loop() {
+				dst = AppendString(dst[:0], tc.s)
+			}
+		})
+	}
+}
+
+// referenceOps is the operation list the Go reference module
+// (modules/cloudtrail-ecs) returns for the reference ConsoleLogin record,
+// and referencePaths the views it declares.
+func referenceOps() (ops []byte, paths []string, segs [][]string) {
+	var o Ops
+	o.CopyString("@timestamp", "eventTime")
+	o.CopyString("event.action", "eventName")
+	o.CopyString("event.id", "eventID")
+	o.SetDigest("event.hash", DigestSHA256)
+	o.SetOriginal("event.original")
+	o.SetString("event.outcome", "success")
+	o.CopyString("cloud.account.id", "recipientAccountId")
+	o.CopyString("cloud.account.id", "userIdentity.accountId")
+	o.SetString("cloud.provider", "aws")
+	o.CopyString("cloud.region", "awsRegion")
+	o.SetString("cloud.service.name", "signin")
+	o.CopyString("source.ip", "sourceIPAddress")
+	o.CopyString("tls.cipher", "tlsDetails.cipherSuite")
+	o.SetString("tls.version", "1.3")
+	o.SetString("tls.version_protocol", "tls")
+	o.CopyString("tls.client.server_name", "tlsDetails.clientProvidedHostHeader")
+	o.SetString("user.email", "anonymous@example.com")
+	o.SetString("user.name", "anonymous")
+	o.SetString("user.domain", "example.com")
+	o.CopyString("user_agent.original", "userAgent")
+	paths = []string{"errorCode", "errorMessage", "responseElements.ConsoleLogin", "eventSource", "sourceIPAddress", "tlsDetails.tlsVersion", "userIdentity.principalId", "eventTime", "eventName"}
+	for _, p := range paths {
+		segs = append(segs, SplitPath(p))
+	}
+	return o.B, paths, segs
+}
+
+// BenchmarkHostReference is the host's per-record work on the reference
+// job without wazero: parse the record, extract the module's views into
+// an input frame, and apply the module's operation list into a reused
+// output buffer (host.BenchmarkHostShare measures the same with the
+// stage's frame handling, on the real module's recorded output).
+func BenchmarkHostReference(b *testing.B) {
+	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := bytes.TrimRight(raw, "\n")
+	ops, paths, segs := referenceOps()
+	var (
+		p   fastjson.Parser
+		a   Applier
+		dst []byte
+		in  InputWriter
+	)
+	b.SetBytes(int64(len(rec)))
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := p.ParseBytes(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Reset(in.buf, FlagViews|FlagHostOps, paths)
+		in.AddRecord(rec, "", "", 0, 0, "")
+		for _, s := range segs {
+			in.AddValue(v.Get(s...))
+		}
+		if dst, err = a.Apply(dst[:0], OutputOps, ops, rec, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
