@@ -21,8 +21,11 @@ import (
 // records that fail on their own are found; they fail with their index and
 // size, the others succeed. A module that runs out of memory on small
 // records fails its batch as before: the records are not the cause.
-func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) error {
-	return s.runSplit(ctx, b, base, recs, res, false)
+//
+// piece is set when recs is one of several pieces of a batch (Process): a
+// lone record in it that does not fit fails alone, as in a split.
+func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result, piece bool) error {
+	return s.runSplit(ctx, b, base, recs, res, piece)
 }
 
 // suspectBytes is the size from which a record (or chunk) is a plausible
