@@ -201,8 +201,14 @@ type unitResult struct {
 // to return). ordered stops delivery at the first failed unit.
 func (h *Handler) run(ctx context.Context, source string, units []*unit, ordered, keepDefault bool) ([]unitResult, error) {
 	start := time.Now()
-	var recs []engine.Record
-	owner := []int{}
+	total := 0
+	for _, u := range units {
+		if u.err == nil {
+			total += len(u.records)
+		}
+	}
+	recs := make([]engine.Record, 0, total)
+	owner := make([]int, 0, total)
 	for ui, u := range units {
 		if u.err != nil {
 			continue
