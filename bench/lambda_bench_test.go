@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,27 +119,53 @@ func kinesisLambdaEvent(b testing.TB, corpus [][]byte, n int) ([]byte, int) {
 	return out, size
 }
 
-// discardKinesis is a loopback server answering every PutRecords with
-// success, without storing anything: the handler still aggregates and
-// the SDK still encodes and sends every byte.
-func discardKinesis(b testing.TB) string {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		n := bytes.Count(body, []byte(`"PartitionKey"`))
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		var sb strings.Builder
-		sb.WriteString(`{"FailedRecordCount":0,"Records":[`)
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, `{"SequenceNumber":"%d","ShardId":"shardId-000000000000"}`, i)
+// discardPortEnv, when set, makes the test binary a discard Kinesis
+// server on that port (see TestMain and discardKinesis).
+const discardPortEnv = "WEIR_BENCH_DISCARD_KINESIS_PORT"
+
+func TestMain(m *testing.M) {
+	if port := os.Getenv(discardPortEnv); port != "" {
+		err := http.ListenAndServe("127.0.0.1:"+port, http.HandlerFunc(serveDiscard))
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// discardBufs holds request buffers of serveDiscard.
+var discardBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// serveDiscard answers every PutRecords with success, without storing
+// anything.
+func serveDiscard(w http.ResponseWriter, r *http.Request) {
+	body := discardBufs.Get().(*bytes.Buffer)
+	defer discardBufs.Put(body)
+	body.Reset()
+	_, _ = body.ReadFrom(r.Body)
+	n := bytes.Count(body.Bytes(), []byte(`"PartitionKey"`))
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	var sb strings.Builder
+	sb.WriteString(`{"FailedRecordCount":0,"Records":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
 		}
-		sb.WriteString("]}")
-		_, _ = io.WriteString(w, sb.String())
-	}))
-	b.Cleanup(srv.Close)
-	return srv.URL
+		fmt.Fprintf(&sb, `{"SequenceNumber":"%d","ShardId":"shardId-000000000000"}`, i)
+	}
+	sb.WriteString("]}")
+	_, _ = io.WriteString(w, sb.String())
+}
+
+// discardKinesis starts a loopback server answering every PutRecords with
+// success, without storing anything, in another process (this test
+// binary, see TestMain), as a real endpoint is: its work is not the
+// handler's. The handler still aggregates and the SDK still encodes,
+// signs and sends every byte.
+func discardKinesis(b testing.TB) string {
+	port := hosttest.FreePort(b)
+	hosttest.StartProcess(b, []string{fmt.Sprintf("%s=%d", discardPortEnv, port)}, os.Args[0])
+	hosttest.WaitPort(b, port, 10*time.Second)
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
 // BenchmarkLambdaKinesis runs a 10,000-record KPL-aggregated Kinesis
