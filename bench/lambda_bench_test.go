@@ -244,14 +244,17 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 			}
 			b.SetBytes(int64(inBytes))
 			b.ResetTimer()
-			var e2e, mod time.Duration
+			// Wall and CPU time (all threads: the parallel stages, GC;
+			// not the discard server, another process) of each.
+			var e2e, mod, e2eCPU, modCPU time.Duration
 			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
+				t0, c0 := time.Now(), cpuTime()
 				resp, err := h.Handle(ctx, event)
 				if err != nil {
 					b.Fatal(err)
 				}
 				e2e += time.Since(t0)
+				e2eCPU += cpuTime() - c0
 				if r, ok := resp.(*events.KinesisEventResponse); !ok || len(r.BatchItemFailures) != 0 {
 					b.Fatalf("response %+v", resp)
 				}
@@ -259,12 +262,13 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 					// Interleaved, so that both rates see the same load;
 					// out of ns/op, which stays the handler's.
 					b.StopTimer()
-					t0 := time.Now()
+					t0, c0 := time.Now(), cpuTime()
 					res, err := h.Pipeline.Run(ctx, recs)
 					if err != nil {
 						b.Fatal(err)
 					}
 					mod += time.Since(t0)
+					modCPU += cpuTime() - c0
 					if res.Failed != 0 || res.Out != lambdaEventSize {
 						b.Fatalf("module only: %d failed, %d outputs", res.Failed, res.Out)
 					}
@@ -279,9 +283,18 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 			b.ReportMetric(float64(lambdaEventSize)/sec/cores, "events/s/core")
 			b.ReportMetric(float64(inBytes)/lambdaEventSize, "B/event")
 			b.ReportMetric(1/gbPerSec*lambdaMemoryMB/1024*lambdaPricePerGB, "$/GB")
+			// busy-cores: CPU time over wall time, the cores the handler
+			// kept busy (at most -cpu; less on a loaded machine).
+			b.ReportMetric(e2eCPU.Seconds()/e2e.Seconds(), "busy-cores")
+			b.ReportMetric(float64(e2eCPU.Milliseconds())/float64(b.N), "cpu-ms/event")
 			if moduleOnly {
 				b.ReportMetric(float64(lambdaEventSize)/(mod.Seconds()/float64(b.N)), "module-events/s")
 				b.ReportMetric(mod.Seconds()/e2e.Seconds(), "e2e/module")
+				// The same ratio in CPU time: what a loaded machine
+				// distorts least.
+				if e2eCPU > 0 {
+					b.ReportMetric(modCPU.Seconds()/e2eCPU.Seconds(), "e2e/module-cpu")
+				}
 			}
 		})
 	}

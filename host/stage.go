@@ -176,8 +176,8 @@ func (b *batch) spend(n int) error {
 const callBytesDivisor = 16
 
 // Process runs the module over records: contiguous pieces of at most
-// ceil(n / StageConfig.Instances) records and 1/16 of the module's memory
-// limit in bytes, one call per piece (one per record in record mode), on up
+// ceil(n / (2 * StageConfig.Instances)) records (n with one instance) and
+// 1/16 of the module's memory limit in bytes, one call per piece (one per record in record mode), on up
 // to StageConfig.Instances instances in parallel, each taking the next
 // piece when it is done (a busy core does not hold the batch back), under
 // the stage's timeout. Results keep the records' order.
@@ -241,6 +241,11 @@ func (s *stage) Process(ctx context.Context, records []engine.Record) ([]engine.
 func (s *stage) pieces(records []engine.Record) [][2]int {
 	n := len(records)
 	k := max(min(s.sc.Instances, n), 1)
+	// Two pieces per instance when several run: the instance done first
+	// takes the next, which evens out a core that is busy elsewhere.
+	if k > 1 {
+		k *= 2
+	}
 	perPiece := (n + k - 1) / k
 	maxBytes := int(s.cm.memLimit() / callBytesDivisor)
 	var out [][2]int

@@ -540,7 +540,7 @@ func mustInspect(t *testing.T, wasm []byte) *ModuleInfo {
 }
 
 // TestPieces: Process cuts a batch into contiguous pieces of at most
-// ceil(n/instances) records and 1/16 of the memory limit in bytes (a lone
+// ceil(n/(2*instances)) records (n for one instance) and 1/16 of the memory limit in bytes (a lone
 // larger record is a piece of its own), one call each, and the results
 // keep the records' order; the instances' memory stays low, so none is
 // discarded at its high-water mark.
@@ -554,9 +554,9 @@ func TestPieces(t *testing.T) {
 	}{
 		// 1 MiB of memory: pieces of at most 64 KiB.
 		{"bytes bound", 1, []int{20 << 10, 20 << 10, 20 << 10, 20 << 10, 20 << 10, 20 << 10, 20 << 10}, [][2]int{{0, 3}, {3, 6}, {6, 7}}},
-		{"records bound", 2, []int{10, 10, 10, 10, 10}, [][2]int{{0, 3}, {3, 5}}},
+		{"records bound", 2, []int{10, 10, 10, 10, 10}, [][2]int{{0, 2}, {2, 4}, {4, 5}}},
 		{"large record alone", 4, []int{10, 100 << 10, 10, 10}, [][2]int{{0, 1}, {1, 2}, {2, 3}, {3, 4}}},
-		{"both", 2, []int{30 << 10, 30 << 10, 30 << 10, 10, 10, 10}, [][2]int{{0, 2}, {2, 5}, {5, 6}}},
+		{"both", 2, []int{30 << 10, 30 << 10, 30 << 10, 10, 10, 10}, [][2]int{{0, 2}, {2, 4}, {4, 6}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := load(t, h, "passthrough", wat(t, "passthrough"), engine.StageConfig{Instances: tc.instances, Limits: engine.Limits{MemoryPages: 16}})

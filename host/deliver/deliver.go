@@ -399,6 +399,22 @@ func (d *Deliverer[T]) DeliverParallel(ctx context.Context, entries []Entry[T], 
 	if err != nil {
 		return err
 	}
+	if n > 1 && len(chunks) > 1 && len(chunks) < 2*n && d.c.Limits.MaxBytes > 0 {
+		// Fewer calls than two per worker: smaller calls, so that the
+		// workers share the work evenly (3 full calls on 2 workers take
+		// as long as 4).
+		total := 0
+		for _, e := range entries {
+			total += e.Size + d.c.Limits.EntryOverhead
+		}
+		l := d.c.Limits
+		l.MaxBytes = min(l.MaxBytes, max((total+2*n-1)/(2*n), 1))
+		sizes := make([]int, len(entries))
+		for i, e := range entries {
+			sizes[i] = e.Size
+		}
+		chunks = l.Chunks(sizes)
+	}
 	n = min(n, len(chunks))
 	if n <= 1 {
 		for _, c := range chunks {
