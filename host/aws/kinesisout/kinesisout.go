@@ -14,6 +14,13 @@
 // calls; whole-call throttling and 5xx errors are retried by the SDK's
 // retryer (see awsconf). The loop is host/deliver's. Nothing is dropped silently: what cannot be
 // delivered is an error naming the outputs and the service's reason.
+//
+// A large write is aggregated by several goroutines (contiguous groups,
+// put back in order) and, under random partition keys, its PutRecords
+// calls go up to Options.Parallel at once (default GOMAXPROCS): the
+// records land on random shards, so there is no order to keep across
+// them. Under a batch_key (WriteKey) the calls go one after the other, so
+// one key's records reach their shard in order.
 package kinesisout
 
 import (
