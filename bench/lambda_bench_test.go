@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,37 +119,68 @@ func kinesisLambdaEvent(b testing.TB, corpus [][]byte, n int) ([]byte, int) {
 	return out, size
 }
 
-// discardKinesis is a loopback server answering every PutRecords with
-// success, without storing anything: the handler still aggregates and
-// the SDK still encodes and sends every byte.
-func discardKinesis(b testing.TB) string {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		n := bytes.Count(body, []byte(`"PartitionKey"`))
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		var sb strings.Builder
-		sb.WriteString(`{"FailedRecordCount":0,"Records":[`)
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, `{"SequenceNumber":"%d","ShardId":"shardId-000000000000"}`, i)
+// discardPortEnv, when set, makes the test binary a discard Kinesis
+// server on that port (see TestMain and discardKinesis).
+const discardPortEnv = "WEIR_BENCH_DISCARD_KINESIS_PORT"
+
+func TestMain(m *testing.M) {
+	if port := os.Getenv(discardPortEnv); port != "" {
+		err := http.ListenAndServe("127.0.0.1:"+port, http.HandlerFunc(serveDiscard))
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// discardBufs holds request buffers of serveDiscard.
+var discardBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// serveDiscard answers every PutRecords with success, without storing
+// anything.
+func serveDiscard(w http.ResponseWriter, r *http.Request) {
+	body := discardBufs.Get().(*bytes.Buffer)
+	defer discardBufs.Put(body)
+	body.Reset()
+	_, _ = body.ReadFrom(r.Body)
+	n := bytes.Count(body.Bytes(), []byte(`"PartitionKey"`))
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	var sb strings.Builder
+	sb.WriteString(`{"FailedRecordCount":0,"Records":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
 		}
-		sb.WriteString("]}")
-		_, _ = io.WriteString(w, sb.String())
-	}))
-	b.Cleanup(srv.Close)
-	return srv.URL
+		fmt.Fprintf(&sb, `{"SequenceNumber":"%d","ShardId":"shardId-000000000000"}`, i)
+	}
+	sb.WriteString("]}")
+	_, _ = io.WriteString(w, sb.String())
+}
+
+// discardKinesis starts a loopback server answering every PutRecords with
+// success, without storing anything, in another process (this test
+// binary, see TestMain), as a real endpoint is: its work is not the
+// handler's. The handler still aggregates and the SDK still encodes,
+// signs and sends every byte.
+func discardKinesis(b testing.TB) string {
+	port := hosttest.FreePort(b)
+	hosttest.StartProcess(b, []string{fmt.Sprintf("%s=%d", discardPortEnv, port)}, os.Args[0])
+	hosttest.WaitPort(b, port, 10*time.Second)
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
 // BenchmarkLambdaKinesis runs a 10,000-record KPL-aggregated Kinesis
 // event of ~1.5 KB CloudTrail records through the Lambda handler in
 // process: decode (base64, KPL, MD5), the cloudtrail-ecs pipeline (one
-// instance), and the Kinesis output (KPL aggregation, PutRecords) to
-// kinesalite on loopback, or to a loopback server that discards. Run it
-// with -cpu 1 for the per-core number (kinesalite, a separate process,
-// then has the other core). Metrics: events/s, the input's MB/s, and the
-// Lambda compute cost per GB of input at 1,769 MB (one vCPU).
+// instance per CPU: GOMAXPROCS), and the Kinesis output (KPL aggregation,
+// PutRecords) to kinesalite on loopback, or to a loopback server that
+// discards. The discard run also times the same user records through the
+// pipeline alone (Pipeline.Run), interleaved with the handler in the same
+// loop, and reports both rates and their ratio (e2e/module, the share of
+// the module-only rate the handler keeps). Run it with -cpu 1 for the
+// per-core number (kinesalite, a separate process, then has the other
+// core) and -cpu 1,2 for the scaling over cores. Metrics: events/s, the
+// input's MB/s, and the Lambda compute cost per GB of input at 1,769 MB
+// (one vCPU).
 func BenchmarkLambdaKinesis(b *testing.B) {
 	hosttest.RequireTool(b, "go", "install Go")
 	sinks.Register()
@@ -157,6 +188,22 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 	corpus := ctCorpus(b, 1300, 1800)
 	event, inBytes := kinesisLambdaEvent(b, corpus, lambdaEventSize)
 	module := hosttest.GoModule(b, "modules/cloudtrail-ecs")
+	// The same user records as pipeline input, for the module-only rate:
+	// each a copy in one buffer, as the decoded event holds them (the
+	// corpus cycled in place would stay in the CPU caches), with the
+	// metadata the handler gives them.
+	recs := make([]engine.Record, lambdaEventSize)
+	var all []byte
+	for i := range recs {
+		all = append(all, corpus[i%len(corpus)]...)
+	}
+	for i, off := 0, 0; i < len(recs); i++ {
+		d := all[off : off+len(corpus[i%len(corpus)]) : off+len(corpus[i%len(corpus)])]
+		off += len(d)
+		recs[i] = engine.Record{Data: d, Meta: engine.Metadata{PartitionKey: fmt.Sprint("pk-", i%64),
+			SequenceNumber:    fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", i/33),
+			SubSequenceNumber: uint64(i % 33), ArrivalTime: time.Now(), Source: "arn:aws:kinesis:us-east-1:123456789012:stream/in"}}
+	}
 	for _, target := range []string{"kinesalite", "discard"} {
 		b.Run(target, func(b *testing.B) {
 			ctx := context.Background()
@@ -185,39 +232,81 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 				endpoint = discardKinesis(b)
 			}
 			h := lambdaHandler(b, module, endpoint)
+			moduleOnly := target == "discard"
 			// One warm-up invocation (compiles, fills the pools).
 			if _, err := h.Handle(ctx, event); err != nil {
 				b.Fatal(err)
 			}
+			if moduleOnly {
+				if _, err := h.Pipeline.Run(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+			}
 			b.SetBytes(int64(inBytes))
 			b.ResetTimer()
-			start := time.Now()
+			// Wall and CPU time (all threads: the parallel stages, GC;
+			// not the discard server, another process) of each.
+			var e2e, mod, e2eCPU, modCPU time.Duration
 			for i := 0; i < b.N; i++ {
+				t0, c0 := time.Now(), cpuTime()
 				resp, err := h.Handle(ctx, event)
 				if err != nil {
 					b.Fatal(err)
 				}
+				e2e += time.Since(t0)
+				e2eCPU += cpuTime() - c0
 				if r, ok := resp.(*events.KinesisEventResponse); !ok || len(r.BatchItemFailures) != 0 {
 					b.Fatalf("response %+v", resp)
 				}
+				if moduleOnly {
+					// Interleaved, so that both rates see the same load;
+					// out of ns/op, which stays the handler's.
+					b.StopTimer()
+					t0, c0 := time.Now(), cpuTime()
+					res, err := h.Pipeline.Run(ctx, recs)
+					if err != nil {
+						b.Fatal(err)
+					}
+					mod += time.Since(t0)
+					modCPU += cpuTime() - c0
+					if res.Failed != 0 || res.Out != lambdaEventSize {
+						b.Fatalf("module only: %d failed, %d outputs", res.Failed, res.Out)
+					}
+					b.StartTimer()
+				}
 			}
-			sec := time.Since(start).Seconds() / float64(b.N)
 			b.StopTimer()
-			perCore := float64(lambdaEventSize) / sec / float64(runtime.GOMAXPROCS(0))
-			gbPerSec := float64(inBytes) / sec / 1e9 / float64(runtime.GOMAXPROCS(0))
-			b.ReportMetric(perCore, "events/s/core")
+			sec := e2e.Seconds() / float64(b.N)
+			cores := float64(runtime.GOMAXPROCS(0))
+			gbPerSec := float64(inBytes) / sec / 1e9 / cores
+			b.ReportMetric(float64(lambdaEventSize)/sec, "events/s")
+			b.ReportMetric(float64(lambdaEventSize)/sec/cores, "events/s/core")
 			b.ReportMetric(float64(inBytes)/lambdaEventSize, "B/event")
 			b.ReportMetric(1/gbPerSec*lambdaMemoryMB/1024*lambdaPricePerGB, "$/GB")
+			// busy-cores: CPU time over wall time, the cores the handler
+			// kept busy (at most -cpu; less on a loaded machine).
+			b.ReportMetric(e2eCPU.Seconds()/e2e.Seconds(), "busy-cores")
+			b.ReportMetric(float64(e2eCPU.Milliseconds())/float64(b.N), "cpu-ms/event")
+			if moduleOnly {
+				b.ReportMetric(float64(lambdaEventSize)/(mod.Seconds()/float64(b.N)), "module-events/s")
+				b.ReportMetric(mod.Seconds()/e2e.Seconds(), "e2e/module")
+				// The same ratio in CPU time: what a loaded machine
+				// distorts least.
+				if e2eCPU > 0 {
+					b.ReportMetric(modCPU.Seconds()/e2eCPU.Seconds(), "e2e/module-cpu")
+				}
+			}
 		})
 	}
 }
 
 // lambdaHandler builds the handler as the bootstrap does, with the
-// cloudtrail-ecs stage (one instance) and a Kinesis output at endpoint.
+// cloudtrail-ecs stage (instances: the default, one per CPU as GOMAXPROCS
+// counts them) and a Kinesis output at endpoint.
 func lambdaHandler(b testing.TB, module, endpoint string) *lambda.Handler {
 	ctx := context.Background()
 	dir := b.TempDir()
-	yaml := fmt.Sprintf("version: 1\nname: bench\nstages:\n  - name: normalize\n    module: %s\n    instances: 1\noutputs:\n  default: {type: kinesis, stream: out, endpoint: %q}\n", module, endpoint)
+	yaml := fmt.Sprintf("version: 1\nname: bench\nstages:\n  - name: normalize\n    module: %s\noutputs:\n  default: {type: kinesis, stream: out, endpoint: %q}\n", module, endpoint)
 	path := filepath.Join(dir, "pipeline.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		b.Fatal(err)

@@ -68,7 +68,7 @@ type StageConfig struct {
 	// Limits bound what the module may use.
 	Limits Limits `json:"limits,omitempty" yaml:"limits,omitempty"`
 	// Instances is how many module instances run a batch in parallel.
-	// Defaults to the number of CPUs.
+	// Defaults to the CPUs the Go runtime uses (GOMAXPROCS).
 	Instances int `json:"instances,omitempty" yaml:"instances,omitempty"`
 	// OnError is the record error policy: "fail" (default: the record is
 	// reported failed), "drop" (the record is dropped and counted), or

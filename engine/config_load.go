@@ -358,7 +358,8 @@ func yamlKind(t reflect.Type) string {
 // ApplyDefaults fills every unset field that has a default: stage names
 // (the module's base name without extension), entry "auto", function
 // "transform", on_error "fail", the limits (DefaultMemoryPages,
-// DefaultTimeout, DefaultMaxOutputBytes), instances (the number of CPUs),
+// DefaultTimeout, DefaultMaxOutputBytes), instances (the CPUs the Go runtime uses:
+// GOMAXPROCS, which follows the container's CPU limit),
 // and a "default" output on stdout when none is configured. It does not
 // validate.
 func (c *Config) ApplyDefaults() {
@@ -399,7 +400,7 @@ func (sc StageConfig) withDefaults() StageConfig {
 		sc.Limits.MaxOutputBytes = DefaultMaxOutputBytes
 	}
 	if sc.Instances == 0 {
-		sc.Instances = runtime.NumCPU()
+		sc.Instances = runtime.GOMAXPROCS(0)
 	}
 	return sc
 }

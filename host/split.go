@@ -22,17 +22,20 @@ import (
 // size, the others succeed. A module that runs out of memory on small
 // records fails its batch as before: the records are not the cause.
 //
+// piece is set when recs is one of several pieces of a batch (Process): a
+// lone record in it that does not fit fails alone, as in a split.
+//
 // A chunked stage (stage.chunked) runs recs in calls of frameChunk
 // records, one after the other, each split on its own: a chunk of one
 // record out of several is already split (a record larger than
 // chunkBytes is always alone in its chunk).
-func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result) error {
+func (s *stage) runChunk(ctx context.Context, b *batch, base int, recs []engine.Record, res []engine.Result, piece bool) error {
 	if !s.chunked || s.mode == modeRecord {
-		return s.runSplit(ctx, b, base, recs, res, false)
+		return s.runSplit(ctx, b, base, recs, res, piece)
 	}
 	for lo := 0; lo < len(recs); {
 		hi := lo + frameChunk(recs[lo:])
-		if err := s.runSplit(ctx, b, base+lo, recs[lo:hi], res[lo:hi], hi-lo < len(recs)); err != nil {
+		if err := s.runSplit(ctx, b, base+lo, recs[lo:hi], res[lo:hi], piece || hi-lo < len(recs)); err != nil {
 			return err
 		}
 		lo = hi

@@ -576,3 +576,55 @@ func TestChunkedCalls(t *testing.T) {
 		})
 	}
 }
+
+// TestPieces: Process cuts a batch into contiguous pieces of at most
+// ceil(n/(2*instances)) records (n for one instance) and 1/16 of the memory limit in bytes (a lone
+// larger record is a piece of its own), one call each, and the results
+// keep the records' order; the instances' memory stays low, so none is
+// discarded at its high-water mark.
+func TestPieces(t *testing.T) {
+	h, logs := newHost(t)
+	for _, tc := range []struct {
+		name      string
+		instances int
+		sizes     []int
+		want      [][2]int
+	}{
+		// 1 MiB of memory: pieces of at most 64 KiB.
+		{"bytes bound", 1, []int{20 << 10, 20 << 10, 20 << 10, 20 << 10, 20 << 10, 20 << 10, 20 << 10}, [][2]int{{0, 3}, {3, 6}, {6, 7}}},
+		{"records bound", 2, []int{10, 10, 10, 10, 10}, [][2]int{{0, 2}, {2, 4}, {4, 5}}},
+		{"large record alone", 4, []int{10, 100 << 10, 10, 10}, [][2]int{{0, 1}, {1, 2}, {2, 3}, {3, 4}}},
+		{"both", 2, []int{30 << 10, 30 << 10, 30 << 10, 10, 10, 10}, [][2]int{{0, 2}, {2, 4}, {4, 6}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := load(t, h, "passthrough", wat(t, "passthrough"), engine.StageConfig{Instances: tc.instances, Limits: engine.Limits{MemoryPages: 16}})
+			in := make([]string, len(tc.sizes))
+			for i, n := range tc.sizes {
+				in[i] = fmt.Sprintf("%d", i) + strings.Repeat("p", n-1)
+			}
+			if got := s.pieces(records(in...)); !slices.Equal(got, tc.want) {
+				t.Fatalf("pieces %v, want %v", got, tc.want)
+			}
+			for range 3 {
+				res, err := s.Process(context.Background(), records(in...))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, r := range res {
+					if r.Status != engine.StatusOK || len(r.Outputs) != 1 || string(r.Outputs[0].Data) != in[i] {
+						t.Fatalf("record %d: %.40q, want its input back in place", i, summary(res)[i])
+					}
+				}
+			}
+			if n := s.calls.Load(); n != int64(3*len(tc.want)) {
+				t.Errorf("%d calls for 3 batches of %d pieces", n, len(tc.want))
+			}
+			if n := s.created.Load(); n > int64(tc.instances) {
+				t.Errorf("%d instances made, want at most %d (none discarded)", n, tc.instances)
+			}
+		})
+	}
+	if strings.Contains(logs.String(), "high-water mark") {
+		t.Errorf("an instance was discarded:\n%s", logs)
+	}
+}

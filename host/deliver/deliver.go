@@ -21,10 +21,15 @@
 //     outputs it carried (errors.Is(err, ErrNotDelivered)), so the
 //     invocation fails and nothing is lost silently.
 //
-// Chunks are sent one after the other, each one complete (delivered, or
-// an error) before the next starts, so a failed delivery never leaves a
-// later chunk half-sent. Delivery is at least once: an entry re-sent after
-// an ambiguous failure may arrive twice.
+// Deliver sends chunks one after the other, each one complete (delivered,
+// or an error) before the next starts, so a failed delivery never leaves a
+// later chunk half-sent, and entries arrive in order (but for entries
+// re-sent after a partial failure). DeliverParallel sends up to n chunks
+// at once, for outputs whose entries have no order to keep (Kinesis
+// records under random partition keys): the first failure stops the
+// starting of new chunks, and its *Error names the entries of every
+// failed chunk and of every chunk not started. Delivery is at least once:
+// an entry re-sent after an ambiguous failure may arrive twice.
 package deliver
 
 import (
@@ -34,6 +39,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -207,9 +214,11 @@ func (e *Error) Error() string {
 		return b.String()
 	}
 	n, code, msg, refused := 0, "", "", false
+	var coded []Undelivered // the entries the service failed (first, but for DeliverParallel)
 	for _, u := range e.Entries {
 		if u.Code != "" {
 			n++
+			coded = append(coded, u)
 			if !refused || u.Refused {
 				code, msg = u.Code, u.Message
 			}
@@ -221,9 +230,9 @@ func (e *Error) Error() string {
 		if n == 1 && e.Entries[0].Count <= 1 {
 			label = "output"
 		}
-		fmt.Fprintf(&b, "%s %s refused: %s: %s", label, Outputs(e.Entries[:n]), code, msg)
+		fmt.Fprintf(&b, "%s %s refused: %s: %s", label, Outputs(coded), code, msg)
 	} else {
-		fmt.Fprintf(&b, "%d %s (outputs %s) still failed after %d attempts: %s: %s", n, plural(e.Noun), Outputs(e.Entries[:n]), e.Attempts, code, msg)
+		fmt.Fprintf(&b, "%d %s (outputs %s) still failed after %d attempts: %s: %s", n, plural(e.Noun), Outputs(coded), e.Attempts, code, msg)
 	}
 	if rest := len(e.Entries) - n; rest > 0 {
 		fmt.Fprintf(&b, " (%d later %s not sent)", rest, plural(e.Noun))
@@ -349,23 +358,115 @@ func (l Limits) Chunks(sizes []int) [][2]int {
 	return out
 }
 
-// Deliver sends entries in calls within the limits, re-sending failed
-// entries, and returns nil once every entry is delivered, or an *Error.
+// Deliver sends entries in calls within the limits, one call after the
+// other, re-sending failed entries, and returns nil once every entry is
+// delivered, or an *Error.
 func (d *Deliverer[T]) Deliver(ctx context.Context, entries []Entry[T]) error {
-	sizes := make([]int, len(entries))
-	for i, e := range entries {
-		if d.c.Limits.MaxEntryBytes > 0 && e.Size > d.c.Limits.MaxEntryBytes {
-			return &Error{Name: d.c.Name, Op: d.c.Op, Noun: d.c.Noun, Entries: undelivered(entries[i:i+1], nil),
-				Err: fmt.Errorf("output %s: %d bytes exceeds the %s %s limit: %w", Outputs(undelivered(entries[i:i+1], nil)), e.Size, HumanBytes(d.c.Limits.MaxEntryBytes), d.c.Noun, ErrTooLarge)}
-		}
-		sizes[i] = e.Size
+	chunks, err := d.chunks(entries)
+	if err != nil {
+		return err
 	}
-	for _, c := range d.c.Limits.Chunks(sizes) {
+	for _, c := range chunks {
 		if err := d.chunk(ctx, entries[c[0]:c[1]], entries[c[1]:]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// chunks checks the entries' sizes and splits them into calls.
+func (d *Deliverer[T]) chunks(entries []Entry[T]) ([][2]int, error) {
+	sizes := make([]int, len(entries))
+	for i, e := range entries {
+		if d.c.Limits.MaxEntryBytes > 0 && e.Size > d.c.Limits.MaxEntryBytes {
+			return nil, &Error{Name: d.c.Name, Op: d.c.Op, Noun: d.c.Noun, Entries: undelivered(entries[i:i+1], nil),
+				Err: fmt.Errorf("output %s: %d bytes exceeds the %s %s limit: %w", Outputs(undelivered(entries[i:i+1], nil)), e.Size, HumanBytes(d.c.Limits.MaxEntryBytes), d.c.Noun, ErrTooLarge)}
+		}
+		sizes[i] = e.Size
+	}
+	return d.c.Limits.Chunks(sizes), nil
+}
+
+// DeliverParallel is Deliver with up to n calls in flight (n <= 1 is
+// Deliver), each chunk retried on its own, for entries whose order does
+// not matter: chunks may arrive in any order. The first chunk that fails
+// stops the starting of new ones; the *Error then lists, in order, the
+// entries of every failed chunk and of every chunk not started (those of
+// chunks delivered, even after the failed one, are not listed), with the
+// reason and attempts of the first failed chunk.
+func (d *Deliverer[T]) DeliverParallel(ctx context.Context, entries []Entry[T], n int) error {
+	chunks, err := d.chunks(entries)
+	if err != nil {
+		return err
+	}
+	if n > 1 && len(chunks) > 1 && len(chunks) < 2*n && d.c.Limits.MaxBytes > 0 {
+		// Fewer calls than two per worker: smaller calls, so that the
+		// workers share the work evenly (3 full calls on 2 workers take
+		// as long as 4).
+		total := 0
+		for _, e := range entries {
+			total += e.Size + d.c.Limits.EntryOverhead
+		}
+		l := d.c.Limits
+		l.MaxBytes = min(l.MaxBytes, max((total+2*n-1)/(2*n), 1))
+		sizes := make([]int, len(entries))
+		for i, e := range entries {
+			sizes[i] = e.Size
+		}
+		chunks = l.Chunks(sizes)
+	}
+	n = min(n, len(chunks))
+	if n <= 1 {
+		for _, c := range chunks {
+			if err := d.chunk(ctx, entries[c[0]:c[1]], entries[c[1]:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, len(chunks))
+	started := make([]bool, len(chunks))
+	var next atomic.Int64
+	var failed atomic.Bool
+	work := func() {
+		for !failed.Load() {
+			i := int(next.Add(1) - 1)
+			if i >= len(chunks) {
+				return
+			}
+			started[i] = true
+			if errs[i] = d.chunk(ctx, entries[chunks[i][0]:chunks[i][1]], nil); errs[i] != nil {
+				failed.Store(true)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range n - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	var first *Error
+	var lost []Undelivered
+	for i, c := range chunks {
+		switch {
+		case errs[i] != nil:
+			var e *Error
+			if !errors.As(errs[i], &e) {
+				return errs[i] // chunk returns only *Error
+			}
+			if first == nil {
+				first = e
+			}
+			lost = append(lost, e.Entries...)
+		case !started[i]:
+			lost = append(lost, undelivered(entries[c[0]:c[1]], nil)...)
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return &Error{Name: d.c.Name, Op: d.c.Op, Noun: d.c.Noun, Entries: lost, Attempts: first.Attempts, Err: first.Err}
 }
 
 // chunk delivers one call's entries; later are the entries of the chunks

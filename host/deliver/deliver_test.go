@@ -296,3 +296,102 @@ func TestFailuresByID(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverParallel: with several calls in flight every entry is
+// delivered once; when a chunk fails, the error lists exactly the entries
+// not delivered (those of the failed chunk and of chunks never started),
+// in order, and none that was. Run with -cpu 1,2,4.
+func TestDeliverParallel(t *testing.T) {
+	fast := Policy{MaxAttempts: 2, BaseBackoff: time.Microsecond, MaxBackoff: time.Millisecond}
+	for _, tc := range []struct {
+		name    string
+		workers int
+		// fail returns the failures of one call (seen: how many times
+		// each item was sent before, this call excluded).
+		fail func(items []int, seen map[int]int) ([]Failure, error)
+		err  string
+	}{
+		{name: "all delivered", workers: 4},
+		{name: "one worker", workers: 1},
+		{name: "entries failed once are re-sent", workers: 3, fail: func(items []int, seen map[int]int) ([]Failure, error) {
+			var f []Failure
+			for i, it := range items {
+				if it%5 == 0 && seen[it] == 0 {
+					f = append(f, Failure{Index: i, Retryable: true, Code: "Throttled"})
+				}
+			}
+			return f, nil
+		}},
+		{name: "refused entry", workers: 3, fail: func(items []int, _ map[int]int) ([]Failure, error) {
+			return failIf(false, "InvalidArgument", func(_, it int) bool { return it == 9 })(0, items)
+		}, err: "svc q: output 9 refused: InvalidArgument: injected"},
+		{name: "call error", workers: 2, fail: func(items []int, _ map[int]int) ([]Failure, error) {
+			if items[0] == 6 {
+				return nil, errors.New("AccessDenied")
+			}
+			return nil, nil
+		}, err: "Put of outputs 6-"},
+		{name: "attempts exhausted", workers: 4, fail: func(items []int, _ map[int]int) ([]Failure, error) {
+			return failIf(true, "InternalFailure", func(_, it int) bool { return it == 3 || it == 14 })(0, items)
+		}, err: "still failed after 2 attempts: InternalFailure: injected"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[int]int{}
+			delivered := map[int]int{}
+			send := func(_ context.Context, items []int) ([]Failure, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				var failed []Failure
+				var err error
+				if tc.fail != nil {
+					failed, err = tc.fail(items, seen)
+				}
+				bad := map[int]bool{}
+				for _, f := range failed {
+					bad[items[f.Index]] = true
+				}
+				for _, it := range items {
+					seen[it]++
+					if err == nil && !bad[it] {
+						delivered[it]++
+					}
+				}
+				return failed, err
+			}
+			d := New(Config[int]{Name: "svc q", Op: "Put", Noun: "record", Limits: Limits{MaxEntries: 2}, Policy: fast, Send: send})
+			const n = 20
+			err := d.DeliverParallel(context.Background(), entries(n), tc.workers)
+			if tc.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range n {
+					if delivered[i] != 1 {
+						t.Errorf("entry %d delivered %d times", i, delivered[i])
+					}
+				}
+				return
+			}
+			var de *Error
+			if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrNotDelivered) {
+				t.Fatalf("error %v, want one containing %q", err, tc.err)
+			}
+			missing := de.OutputIndexes()
+			for j := 1; j < len(missing); j++ {
+				if missing[j] <= missing[j-1] {
+					t.Fatalf("outputs not delivered %v are not in order", missing)
+				}
+			}
+			lost := map[int]bool{}
+			for _, i := range missing {
+				lost[i] = true
+			}
+			for i := range n {
+				if lost[i] == (delivered[i] > 0) || delivered[i] > 1 {
+					t.Errorf("entry %d: delivered %d times, listed as not delivered: %v (%v)", i, delivered[i], lost[i], missing)
+				}
+			}
+		})
+	}
+}

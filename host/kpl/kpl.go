@@ -227,6 +227,16 @@ func (a *Aggregator) added(r UserRecord) int {
 	return s + protowire.SizeTag(3) + protowire.SizeBytes(recordSize(pk, ehk, r.ExplicitHashKey != "", len(r.Data)))
 }
 
+// aloneSize is the protobuf size of an aggregated record holding r alone
+// (what added returns on an empty aggregator).
+func aloneSize(r UserRecord) int {
+	s := protowire.SizeTag(1) + protowire.SizeBytes(len(r.PartitionKey))
+	if r.ExplicitHashKey != "" {
+		s += protowire.SizeTag(2) + protowire.SizeBytes(len(r.ExplicitHashKey))
+	}
+	return s + protowire.SizeTag(3) + protowire.SizeBytes(recordSize(0, 0, r.ExplicitHashKey != "", len(r.Data)))
+}
+
 // total is the Kinesis size of an aggregated record with a protobuf of
 // size body and the current first partition key.
 func (a *Aggregator) total(body int, firstPK string) int {
@@ -240,18 +250,19 @@ func (a *Aggregator) Add(r UserRecord) (full *Aggregated, err error) {
 	if r.PartitionKey == "" {
 		return nil, errors.New("kpl: user record without a partition key")
 	}
-	alone := NewAggregator(a.MaxSize)
-	if n := alone.added(r); alone.total(n, r.PartitionKey) > a.MaxSize && len(r.Data)+len(r.PartitionKey) > a.MaxSize {
+	if n := aloneSize(r); a.total(n, r.PartitionKey) > a.MaxSize && len(r.Data)+len(r.PartitionKey) > a.MaxSize {
 		return nil, fmt.Errorf("kpl: user record of %d bytes (partition key %d bytes) exceeds the %d-byte record limit", len(r.Data), len(r.PartitionKey), a.MaxSize)
 	}
 	first := r.PartitionKey
 	if len(a.recs) > 0 {
 		first = a.recs[0].PartitionKey
 	}
-	if len(a.recs) > 0 && a.total(a.size+a.added(r), first) > a.MaxSize {
+	n := a.added(r)
+	if len(a.recs) > 0 && a.total(a.size+n, first) > a.MaxSize {
 		full = a.Flush()
+		n = a.added(r)
 	}
-	a.size += a.added(r)
+	a.size += n
 	if _, ok := a.pkIdx[r.PartitionKey]; !ok {
 		a.pkIdx[r.PartitionKey] = uint64(len(a.pks))
 		a.pks = append(a.pks, r.PartitionKey)

@@ -188,3 +188,18 @@ func FuzzDeaggregate(f *testing.F) {
 		}
 	})
 }
+
+// TestAloneSize: the size Add checks a record against before it is added
+// is the size the record takes alone in an empty aggregator.
+func TestAloneSize(t *testing.T) {
+	for _, r := range []UserRecord{
+		{PartitionKey: "k", Data: []byte("x")},
+		{PartitionKey: strings.Repeat("p", 300), Data: make([]byte, 200)},
+		{PartitionKey: "k", ExplicitHashKey: "12345678901234567890", Data: make([]byte, 70000)},
+		{PartitionKey: "k", Data: nil},
+	} {
+		if got, want := aloneSize(r), NewAggregator(0).added(r); got != want {
+			t.Errorf("aloneSize(pk %d, ehk %d, data %d) = %d, want %d", len(r.PartitionKey), len(r.ExplicitHashKey), len(r.Data), got, want)
+		}
+	}
+}

@@ -32,6 +32,16 @@
 // A sink that cannot deliver (after its own retries) fails the
 // invocation with an error, so that Lambda retries the batch: nothing is
 // lost, at the price of duplicates downstream (delivery is at least once).
+//
+// # Every core
+//
+// One invocation uses every CPU the Go runtime has (GOMAXPROCS): a Kinesis
+// event's records are decoded (base64, KPL, split) by one worker per CPU;
+// the pipeline's stages run their instances (default one per CPU) over
+// pieces of the batch; the Kinesis output aggregates and sends in
+// parallel. None of it changes what is reported or delivered: units keep
+// their order, outputs are delivered in input order, and the failures,
+// dead letters and ordered-source cut-off above are the same.
 package lambda
 
 import (
@@ -201,8 +211,14 @@ type unitResult struct {
 // to return). ordered stops delivery at the first failed unit.
 func (h *Handler) run(ctx context.Context, source string, units []*unit, ordered, keepDefault bool) ([]unitResult, error) {
 	start := time.Now()
-	var recs []engine.Record
-	owner := []int{}
+	total := 0
+	for _, u := range units {
+		if u.err == nil {
+			total += len(u.records)
+		}
+	}
+	recs := make([]engine.Record, 0, total)
+	owner := make([]int, 0, total)
 	for ui, u := range units {
 		if u.err != nil {
 			continue

@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -15,85 +16,21 @@ import (
 	"github.com/weirhq/weir/host/kpl"
 )
 
-// kinesisEvent mirrors events.KinesisEvent with the data kept as text, so
-// that a record with invalid base64 fails alone instead of failing the
-// decoding of the whole event.
-type kinesisEvent struct {
-	Records []kinesisEventRecord `json:"Records"`
-}
-
-// kinesisEventRecord is one record of a kinesisEvent.
-type kinesisEventRecord struct {
-	EventID        string `json:"eventID"`
-	EventSourceArn string `json:"eventSourceARN"`
-	Kinesis        struct {
-		ApproximateArrivalTimestamp float64 `json:"approximateArrivalTimestamp"`
-		Data                        string  `json:"data"`
-		PartitionKey                string  `json:"partitionKey"`
-		SequenceNumber              string  `json:"sequenceNumber"`
-	} `json:"kinesis"`
-}
-
-// KinesisUnits decodes a Kinesis event into units, one per Kinesis
+// kinesisUnits decodes a Kinesis event into units, one per Kinesis
 // record: base64, KPL de-aggregation (MD5 checked), gzip/zstd, NDJSON and
 // JSON arrays. Exported through DecodeEvent for replay.
+//
+// The event is parsed once with fastjson (an event of 10,000 records holds
+// ~20 MB of base64, which encoding/json takes five times longer to scan);
+// the records' data are then decoded straight from the parsed text, with
+// no copy, by one worker per CPU (GOMAXPROCS), each unit on its own:
+// a record with invalid base64 or a bad KPL digest fails alone.
 func kinesisUnits(payload []byte) ([]*unit, error) {
-	ev, err := parseKinesisEvent(payload)
-	if err != nil {
-		return nil, err
-	}
-	units := make([]*unit, len(ev.Records))
-	for i, r := range ev.Records {
-		k := r.Kinesis
-		shard := r.EventID
-		if j := indexByte(shard, ':'); j >= 0 {
-			shard = shard[:j]
-		}
-		meta := engine.Metadata{
-			PartitionKey:   k.PartitionKey,
-			SequenceNumber: k.SequenceNumber,
-			ArrivalTime:    secondsTime(k.ApproximateArrivalTimestamp),
-			Source:         r.EventSourceArn,
-		}
-		u := &unit{id: k.SequenceNumber, key: "kinesis:" + shard + ":" + k.SequenceNumber, meta: meta}
-		units[i] = u
-		if k.SequenceNumber == "" {
-			return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d has no sequence number", i)
-		}
-		data, err := base64.StdEncoding.DecodeString(k.Data)
-		if err != nil {
-			u.err, u.raw = fmt.Errorf("kinesis record %d (seq %s): invalid base64 data: %w", i, k.SequenceNumber, err), []byte(k.Data)
-			continue
-		}
-		u.raw = data
-		users, err := kpl.Deaggregate(data)
-		if err != nil {
-			u.err = fmt.Errorf("kinesis record %d (seq %s): %w", i, k.SequenceNumber, err)
-			continue
-		}
-		var sub uint64
-		for j, ur := range users {
-			m := meta
-			if ur.PartitionKey != "" {
-				m.PartitionKey = ur.PartitionKey
-			}
-			recs, err := split(ur.Data, m, &sub)
-			if err != nil {
-				u.err = fmt.Errorf("kinesis record %d (seq %s) user record %d: %w", i, k.SequenceNumber, j, err)
-				u.records = nil
-				break
-			}
-			u.records = append(u.records, recs...)
-		}
-	}
-	return units, nil
-}
-
-// parseKinesisEvent decodes a Kinesis event with fastjson: an event of
-// 10,000 records holds ~20 MB of base64, which encoding/json takes five
-// times longer to scan.
-func parseKinesisEvent(payload []byte) (*kinesisEvent, error) {
-	var p fastjson.Parser
+	// A parser copies the event into its own buffer: reused, so that
+	// ~20 MB are not allocated (and faulted in) per event. Nothing
+	// returned points into it.
+	p := kinesisParsers.Get()
+	defer kinesisParsers.Put(p)
 	v, err := p.ParseBytes(payload)
 	if err != nil {
 		return nil, fmt.Errorf("lambda: malformed Kinesis event: %w", err)
@@ -101,61 +38,98 @@ func parseKinesisEvent(payload []byte) (*kinesisEvent, error) {
 	if v.Type() != fastjson.TypeObject {
 		return nil, fmt.Errorf("lambda: malformed Kinesis event: not a JSON object")
 	}
-	ev := &kinesisEvent{}
 	rv := v.Get("Records")
 	if rv == nil {
-		return ev, nil
+		return []*unit{}, nil
 	}
 	recs, err := rv.Array()
 	if err != nil {
 		return nil, fmt.Errorf("lambda: malformed Kinesis event: Records: %w", err)
 	}
-	ev.Records = make([]kinesisEventRecord, len(recs))
-	str := func(v *fastjson.Value, i int, path ...string) (string, error) {
-		f := v.Get(path...)
-		if f == nil || f.Type() == fastjson.TypeNull {
-			return "", nil
-		}
-		b, err := f.StringBytes()
-		if err != nil {
-			return "", fmt.Errorf("lambda: malformed Kinesis event: record %d: %s: %w", i, strings.Join(path, "."), err)
-		}
-		return string(b), nil
-	}
+	units := make([]*unit, len(recs))
+	data := make([][]byte, len(recs)) // base64 text, in the parser's memory
 	for i, r := range recs {
 		if r.Type() != fastjson.TypeObject {
 			return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d is not an object", i)
 		}
-		er := &ev.Records[i]
-		fields := []struct {
-			dst  *string
-			path []string
-		}{
-			{&er.EventID, []string{"eventID"}},
-			{&er.EventSourceArn, []string{"eventSourceARN"}},
-			{&er.Kinesis.Data, []string{"kinesis", "data"}},
-			{&er.Kinesis.PartitionKey, []string{"kinesis", "partitionKey"}},
-			{&er.Kinesis.SequenceNumber, []string{"kinesis", "sequenceNumber"}},
+		str := func(path ...string) ([]byte, error) {
+			f := r.Get(path...)
+			if f == nil || f.Type() == fastjson.TypeNull {
+				return nil, nil
+			}
+			b, err := f.StringBytes()
+			if err != nil {
+				return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d: %s: %w", i, strings.Join(path, "."), err)
+			}
+			return b, nil
 		}
-		for _, f := range fields {
-			if *f.dst, err = str(r, i, f.path...); err != nil {
+		var fields [4][]byte
+		for j, path := range [][]string{{"eventID"}, {"eventSourceARN"}, {"kinesis", "partitionKey"}, {"kinesis", "sequenceNumber"}} {
+			if fields[j], err = str(path...); err != nil {
 				return nil, err
 			}
 		}
-		if t := r.Get("kinesis", "approximateArrivalTimestamp"); t != nil && t.Type() == fastjson.TypeNumber {
-			er.Kinesis.ApproximateArrivalTimestamp = t.GetFloat64()
+		if data[i], err = str("kinesis", "data"); err != nil {
+			return nil, err
 		}
+		var arrival float64
+		if t := r.Get("kinesis", "approximateArrivalTimestamp"); t != nil && t.Type() == fastjson.TypeNumber {
+			arrival = t.GetFloat64()
+		}
+		seq := string(fields[3])
+		if seq == "" {
+			return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d has no sequence number", i)
+		}
+		shard := fields[0]
+		if j := bytes.IndexByte(shard, ':'); j >= 0 {
+			shard = shard[:j]
+		}
+		units[i] = &unit{id: seq, key: "kinesis:" + string(shard) + ":" + seq, meta: engine.Metadata{
+			PartitionKey:   string(fields[2]),
+			SequenceNumber: seq,
+			ArrivalTime:    secondsTime(arrival),
+			Source:         string(fields[1]),
+		}}
 	}
-	return ev, nil
+	each(len(units), func(i int) { decodeKinesisUnit(units[i], i, data[i]) })
+	return units, nil
 }
 
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
+// kinesisParsers are the parsers of kinesisUnits.
+var kinesisParsers fastjson.ParserPool
+
+// decodeKinesisUnit decodes the i-th record's base64 text into u's
+// records, or sets u.err (with u.raw, the data as received).
+func decodeKinesisUnit(u *unit, i int, text []byte) {
+	seq := u.meta.SequenceNumber
+	data := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n, err := base64.StdEncoding.Decode(data, text)
+	if err != nil {
+		u.err, u.raw = fmt.Errorf("kinesis record %d (seq %s): invalid base64 data: %w", i, seq, err), bytes.Clone(text)
+		return
 	}
-	return -1
+	data = data[:n]
+	u.raw = data
+	users, err := kpl.Deaggregate(data)
+	if err != nil {
+		u.err = fmt.Errorf("kinesis record %d (seq %s): %w", i, seq, err)
+		return
+	}
+	var sub uint64
+	u.records = make([]engine.Record, 0, len(users))
+	for j, ur := range users {
+		m := u.meta
+		if ur.PartitionKey != "" {
+			m.PartitionKey = ur.PartitionKey
+		}
+		recs, err := split(ur.Data, m, &sub)
+		if err != nil {
+			u.err = fmt.Errorf("kinesis record %d (seq %s) user record %d: %w", i, seq, j, err)
+			u.records = nil
+			return
+		}
+		u.records = append(u.records, recs...)
+	}
 }
 
 // secondsTime converts epoch seconds with a fraction.

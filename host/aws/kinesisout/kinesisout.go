@@ -14,6 +14,13 @@
 // calls; whole-call throttling and 5xx errors are retried by the SDK's
 // retryer (see awsconf). The loop is host/deliver's. Nothing is dropped silently: what cannot be
 // delivered is an error naming the outputs and the service's reason.
+//
+// A large write is aggregated by several goroutines (contiguous groups,
+// put back in order) and, under random partition keys, its PutRecords
+// calls go up to Options.Parallel at once (default GOMAXPROCS): the
+// records land on random shards, so there is no order to keep across
+// them. Under a batch_key (WriteKey) the calls go one after the other, so
+// one key's records reach their shard in order.
 package kinesisout
 
 import (
@@ -21,7 +28,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -69,6 +78,12 @@ type Options struct {
 	// MaxLargeRecordBytes): set it to the stream's MaxRecordSizeInKiB *
 	// 1024 when that was raised.
 	MaxRecordBytes int
+	// Parallel is how many goroutines aggregate, and how many PutRecords
+	// calls are in flight, for a write under random partition keys
+	// (default GOMAXPROCS; 1: one after the other). A write under a
+	// batch_key (WriteKey) is aggregated in parallel too but its calls go
+	// one after the other, in order.
+	Parallel int
 }
 
 // Sink writes outputs to a Kinesis stream. It is safe for concurrent use.
@@ -87,6 +102,9 @@ func New(client *kinesis.Client, opts Options) *Sink {
 		opts.MaxRecordBytes = DefaultMaxRecordBytes
 	}
 	opts.MaxRecordBytes = min(opts.MaxRecordBytes, MaxLargeRecordBytes)
+	if opts.Parallel <= 0 {
+		opts.Parallel = runtime.GOMAXPROCS(0)
+	}
 	s := &Sink{client: client, opts: opts}
 	s.d = s.deliverer()
 	return s
@@ -141,9 +159,14 @@ func PartitionKey(key string) string {
 // records and of the user records they hold), so that one key's records
 // go to one shard, in order. An empty key is Write: random keys.
 func (s *Sink) WriteKey(ctx context.Context, key string, outputs []engine.Output) error {
-	entries, err := s.entries(outputs, PartitionKey(key))
+	pk := PartitionKey(key)
+	entries, err := s.entries(outputs, pk)
 	if err != nil {
 		return err
+	}
+	if pk == "" {
+		// Random keys: the records land on any shard, in no order.
+		return s.d.DeliverParallel(ctx, entries, s.opts.Parallel)
 	}
 	return s.d.Deliver(ctx, entries)
 }
@@ -190,27 +213,81 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 	// one entry); each aggregated record gets its own random key below
 	// (or pk).
 	userPK := key()
-	// The aggregator counts the first user record's partition key, as
-	// long as the random key each aggregated record is put with.
-	a := kpl.NewAggregator(s.opts.MaxRecordBytes)
-	next := 0
-	emit := func(ag *kpl.Aggregated) {
-		out = append(out, record(key(), ag.Data, next, ag.Count))
-		next += ag.Count
+	// Outputs are cut into contiguous groups, one per worker, of at
+	// least minGroupRecords records' worth of bytes (so that a group
+	// fills records), aggregated in parallel (KPL framing and the MD5
+	// of every record) and put back in order.
+	groups := s.groups(outputs)
+	parts := make([][]deliver.Entry[entry], len(groups))
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for g := range groups {
+		wg.Go(func() {
+			lo, hi := groups[g][0], groups[g][1]
+			// The aggregator counts the first user record's partition
+			// key, as long as the random key each aggregated record is
+			// put with.
+			a := kpl.NewAggregator(s.opts.MaxRecordBytes)
+			next := lo
+			emit := func(ag *kpl.Aggregated) {
+				parts[g] = append(parts[g], record(key(), ag.Data, next, ag.Count))
+				next += ag.Count
+			}
+			for i := lo; i < hi; i++ {
+				full, err := a.Add(kpl.UserRecord{PartitionKey: userPK, Data: outputs[i].Data})
+				if err != nil {
+					errs[g] = fmt.Errorf("kinesis %s: output %d: %w", s.opts.Stream, i, err)
+					return
+				}
+				if full != nil {
+					emit(full)
+				}
+			}
+			if last := a.Flush(); last != nil {
+				emit(last)
+			}
+		})
 	}
-	for i, o := range outputs {
-		full, err := a.Add(kpl.UserRecord{PartitionKey: userPK, Data: o.Data})
-		if err != nil {
-			return nil, fmt.Errorf("kinesis %s: output %d: %w", s.opts.Stream, i, err)
+	wg.Wait()
+	for g := range groups {
+		if errs[g] != nil {
+			return nil, errs[g]
 		}
-		if full != nil {
-			emit(full)
-		}
-	}
-	if last := a.Flush(); last != nil {
-		emit(last)
+		out = append(out, parts[g]...)
 	}
 	return out, nil
+}
+
+// minGroupRecords is the number of full records' worth of outputs below
+// which outputs are aggregated by one goroutine.
+const minGroupRecords = 2
+
+// groups cuts outputs into up to opts.Parallel contiguous [lo, hi) ranges
+// of about the same size, each at least minGroupRecords *
+// MaxRecordBytes bytes (one range when the outputs are fewer).
+func (s *Sink) groups(outputs []engine.Output) [][2]int {
+	total := 0
+	for _, o := range outputs {
+		total += len(o.Data)
+	}
+	k := min(s.opts.Parallel, total/(minGroupRecords*s.opts.MaxRecordBytes), len(outputs))
+	if k <= 1 {
+		return [][2]int{{0, len(outputs)}}
+	}
+	per := (total + k - 1) / k
+	var out [][2]int
+	lo, size := 0, 0
+	for i, o := range outputs {
+		size += len(o.Data)
+		if size >= per && len(out) < k-1 {
+			out = append(out, [2]int{lo, i + 1})
+			lo, size = i+1, 0
+		}
+	}
+	if lo < len(outputs) {
+		out = append(out, [2]int{lo, len(outputs)})
+	}
+	return out
 }
 
 // isARN reports whether stream is a stream ARN rather than a name.

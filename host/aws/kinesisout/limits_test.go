@@ -40,7 +40,7 @@ func TestRequestLimitKinesalite(t *testing.T) {
 	// The stream is made, and waited for until ACTIVE, straight on
 	// kinesalite: the fault proxy counts only the sink's requests.
 	hosttest.CreateStream(ctx, t, kinesisClient(ctx, t, target.String(), 3, 100*time.Millisecond), "limits", 1)
-	sink := New(kc, Options{Stream: "limits"})
+	sink := New(kc, Options{Stream: "limits", Parallel: 1}) // calls in order, for their shapes
 	var outs []engine.Output
 	for i := range 9 {
 		outs = append(outs, engine.Output{Data: bytes.Repeat([]byte{byte('a' + i)}, 1000<<10)})
@@ -150,7 +150,9 @@ func TestLargeRecords(t *testing.T) {
 	kc := kinesisClient(ctx, t, srv.URL, 1, 10*time.Millisecond)
 	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/large"
 	big := func(c byte, n int) engine.Output { return engine.Output{Data: bytes.Repeat([]byte{c}, n)} }
-	large := New(kc, Options{Stream: arn, MaxRecordBytes: MaxLargeRecordBytes})
+	// Parallel 1: the calls go in order, for the call shapes checked
+	// below (TestParallelWrite covers parallel calls).
+	large := New(kc, Options{Stream: arn, MaxRecordBytes: MaxLargeRecordBytes, Parallel: 1})
 
 	// The setting must match the stream: before UpdateMaxRecordSize the
 	// service refuses, and the error names the output.
@@ -189,7 +191,7 @@ func TestLargeRecords(t *testing.T) {
 
 	// Aggregated: six 2 MiB outputs make two records of about 8 and 4 MiB.
 	k.calls, k.accepted = nil, nil
-	agg := New(kc, Options{Stream: arn, Aggregate: true, MaxRecordBytes: MaxLargeRecordBytes})
+	agg := New(kc, Options{Stream: arn, Aggregate: true, MaxRecordBytes: MaxLargeRecordBytes, Parallel: 1})
 	var six []engine.Output
 	for i := range 6 {
 		six = append(six, big(byte('0'+i), 2<<20))

@@ -1,0 +1,160 @@
+package lambda
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/kpl"
+)
+
+// chunkStage is jsonStage run the way the Wasm host runs a stage with
+// several instances: contiguous chunks on GOMAXPROCS goroutines.
+type chunkStage struct{}
+
+func (chunkStage) Process(ctx context.Context, recs []engine.Record) ([]engine.Result, error) {
+	out := make([]engine.Result, len(recs))
+	k := runtime.GOMAXPROCS(0)
+	size := (len(recs) + k - 1) / k
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(recs); lo += size {
+		hi := min(lo+size, len(recs))
+		wg.Go(func() {
+			res, _ := jsonStage{}.Process(ctx, recs[lo:hi])
+			copy(out[lo:hi], res)
+		})
+	}
+	wg.Wait()
+	return out, nil
+}
+
+func (chunkStage) Close(context.Context) error { return nil }
+
+// TestKinesisParallel: an event of 64 KPL-aggregated Kinesis records of
+// 50 user records each, decoded on every core (run with -cpu 1,2,4), keeps
+// what the sequential path guarantees: every failed unit is reported in
+// batchItemFailures, named in its error by index and sequence number;
+// outputs are delivered in input order, and only those of the units before
+// the first failure; past MaxAttempts the failed records go to the
+// dead-letter output, each entry naming its record, and every other
+// output (those of a dead-lettered unit's good records included) is
+// delivered, in order.
+func TestKinesisParallel(t *testing.T) {
+	const units, perUnit = 64, 50
+	badB64, badMD5, badUser := 5, 17, 30 // units that fail
+	var datas []string
+	var want []string // outputs of every good record, in order
+	for u := range units {
+		var users []kpl.UserRecord
+		for j := range perUnit {
+			d := fmt.Sprintf(`{"u":%d,"j":%d}`, u, j)
+			if u == badUser && j == 7 {
+				d = "oops"
+			}
+			users = append(users, kpl.UserRecord{PartitionKey: fmt.Sprint("pk-", j%3), Data: []byte(d)})
+		}
+		agg, err := kpl.Aggregate(users, 0)
+		if err != nil || len(agg) != 1 {
+			t.Fatalf("aggregate: %v (%d records)", err, len(agg))
+		}
+		data := agg[0].Data
+		switch u {
+		case badB64:
+			datas = append(datas, "!!"+base64.StdEncoding.EncodeToString(data))
+			continue
+		case badMD5:
+			data[len(data)-1] ^= 1
+		}
+		datas = append(datas, base64.StdEncoding.EncodeToString(data))
+		if u != badMD5 {
+			for _, ur := range users {
+				if string(ur.Data) != "oops" {
+					want = append(want, string(ur.Data))
+				}
+			}
+		}
+	}
+	ev := kinesisJSON(datas...)
+	// kinesisJSON numbers the records' sequence numbers from 1.
+	seq := func(u int) string { return fmt.Sprint(u + 1) }
+	cfg := &engine.Config{Version: 1, Stages: []engine.StageConfig{{Name: "s", Module: "x.wasm"}}}
+	p, err := engine.NewPipeline(context.Background(), cfg, func(context.Context, engine.StageConfig, string) (engine.Stage, error) { return chunkStage{}, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, dlq := &memSink{}, &memSink{}
+	h := &Handler{Pipeline: p, Sinks: map[string]engine.Sink{"default": out, "dlq": dlq}, DeadLetter: "dlq", MaxAttempts: 2,
+		Attempts: &MemoryAttempts{}, Logger: slog.New(slog.DiscardHandler)}
+	for attempt := 1; attempt <= 2; attempt++ {
+		out.got, dlq.got = nil, nil
+		resp, err := h.Invoke(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			BatchItemFailures []struct{ ItemIdentifier string } `json:"batchItemFailures"`
+		}
+		if err := json.Unmarshal(resp, &got); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, f := range got.BatchItemFailures {
+			ids = append(ids, f.ItemIdentifier)
+		}
+		var wantIDs, wantOut []string
+		if attempt == 1 {
+			wantIDs = []string{seq(badB64), seq(badMD5), seq(badUser)}
+			wantOut = want[:badB64*perUnit] // the units before the first failure
+		} else {
+			wantOut = want
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(wantIDs) {
+			t.Fatalf("attempt %d: batchItemFailures %v, want %v", attempt, ids, wantIDs)
+		}
+		if len(out.got) != len(wantOut) {
+			t.Fatalf("attempt %d: %d outputs delivered, want %d", attempt, len(out.got), len(wantOut))
+		}
+		for i := range wantOut {
+			if string(out.got[i]) != wantOut[i] {
+				t.Fatalf("attempt %d: output %d is %s, want %s (input order)", attempt, i, out.got[i], wantOut[i])
+			}
+		}
+	}
+	// Attempt 2 dead-lettered the three units, in order, each naming its
+	// record.
+	var entries []engine.DeadLetterEntry
+	for _, d := range dlq.got {
+		var e engine.DeadLetterEntry
+		if err := json.Unmarshal(d, &e); err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	if len(entries) != 3 {
+		t.Fatalf("%d dead letters, want 3: %q", len(entries), dlq.got)
+	}
+	for i, w := range []struct {
+		seq, stage, err string
+		index           int
+		record          string
+	}{
+		{seq(badB64), "decode", fmt.Sprintf("kinesis record %d (seq %s): invalid base64 data", badB64, seq(badB64)), 0, datas[badB64]},
+		{seq(badMD5), "decode", fmt.Sprintf("kinesis record %d (seq %s): kpl: MD5 digest mismatch", badMD5, seq(badMD5)), 0, ""},
+		{seq(badUser), "s", "not a JSON object (after 2 attempts)", 7, "oops"},
+	} {
+		e := entries[i]
+		if e.SequenceNumber != w.seq || e.Stage != w.stage || !strings.Contains(e.Error, w.err) || e.Index != w.index || w.record != "" && e.Record != w.record {
+			t.Errorf("dead letter %d: %+v, want seq %s stage %s index %d error containing %q", i, e, w.seq, w.stage, w.index, w.err)
+		}
+	}
+	if e := entries[1]; e.RecordBase64 == "" {
+		t.Errorf("the corrupt KPL record's dead letter carries no data: %+v", e)
+	}
+}
