@@ -106,34 +106,8 @@ func (m *Message) SetMetadata(b []byte) *Message {
 
 // target resolves a key path to its document and the path inside it.
 func (m *Message) target(key string) (*doc, string) {
-	d, path, _ := m.resolve(key)
-	return d, path
-}
-
-// resolve is target, and whether the path is simple (isSimplePath). The
-// answer for a key is kept in a small table of the batch: transforms
-// read and write the same few keys (compiled settings) for every record.
-func (m *Message) resolve(key string) (*doc, string, bool) {
-	e := &m.b.keys[(uintptr(unsafe.Pointer(unsafe.StringData(key)))>>3^uintptr(len(key)))%uintptr(len(m.b.keys))]
-	if !e.ok || e.key != key { // same pointer and length: compared without reading the bytes
-		e.key, e.ok, e.meta = key, true, strings.HasPrefix(key, metaPrefix)
-		if e.meta {
-			e.path = strings.TrimSpace(key[len(metaPrefix):])
-		} else {
-			e.path = strings.TrimSpace(key)
-		}
-		e.simple = isSimplePath(e.path)
-	}
-	if e.meta {
-		return &m.meta, e.path, e.simple
-	}
-	return &m.data, e.path, e.simple
-}
-
-// keyInfo is what resolve knows of a key.
-type keyInfo struct {
-	key, path        string
-	ok, meta, simple bool
+	e := m.resolve(key)
+	return e.doc(m), e.path
 }
 
 // GetValue returns the value at a Substation key path: a gjson path into
@@ -141,21 +115,22 @@ type keyInfo struct {
 // empty path after "meta ") is the whole document. A missing value, or a
 // document that is not JSON, gives a Value whose Exists is false.
 func (m *Message) GetValue(key string) Value {
-	d, path, simple := m.resolve(key)
+	e := m.resolve(key)
+	d := e.doc(m)
 	v := m.b.tree(d)
 	if v == nil {
 		return Value{}
 	}
-	if path == "@this" {
-		if !d.dirty {
-			return Value{v: v, raw: d.raw}
+	if !e.simple {
+		if e.path == "@this" {
+			if !d.dirty {
+				return Value{v: v, raw: d.raw}
+			}
+			return Value{v: v}
 		}
-		return Value{v: v}
+		return m.b.gjsonGet(d, e.path)
 	}
-	if !simple {
-		return m.b.gjsonGet(d, path)
-	}
-	return Value{v: lookup(v, path)}
+	return Value{v: lookupSegs(v, e.segs)}
 }
 
 // SetValue sets the value at key to a copy of v, with Substation's
@@ -246,7 +221,8 @@ func (m *Message) SetRaw(key string, raw []byte) error {
 
 // DeleteValue removes the value at key; a missing key is not an error.
 func (m *Message) DeleteValue(key string) error {
-	d, path := m.target(key)
+	e := m.resolve(key)
+	d, path := e.doc(m), e.path
 	root := m.b.tree(d)
 	if root == nil {
 		if len(d.raw) == 0 {
@@ -254,15 +230,12 @@ func (m *Message) DeleteValue(key string) error {
 		}
 		return fmt.Errorf("delete %q: %w", key, ErrNotJSON)
 	}
-	if !isSimplePath(path) {
+	if !e.simple {
 		return m.b.sjsonEdit(d, func(raw []byte) ([]byte, error) { return sjson.DeleteBytes(raw, path) })
 	}
-	parent := root
-	last := path
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		parent, last = lookup(root, path[:i]), path[i+1:]
-	}
-	last = segKey(last)
+	segs := e.segs
+	parent := lookupSegs(root, segs[:len(segs)-1])
+	last := segs[len(segs)-1].name
 	if parent == nil {
 		return nil
 	}
@@ -284,7 +257,8 @@ func (m *Message) DeleteValue(key string) error {
 }
 
 func (m *Message) set(key string, v *fastjson.Value) error {
-	d, path, simple := m.resolve(key)
+	e := m.resolve(key)
+	d, path := e.doc(m), e.path
 	if path == "" {
 		return fmt.Errorf("set: empty key")
 	}
@@ -296,26 +270,26 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		root = m.b.arena.NewObject()
 		d.v, d.parsed = root, true
 	}
-	if !simple {
+	if !e.simple {
 		raw := v.MarshalTo(nil)
 		return m.b.sjsonEdit(d, func(doc []byte) ([]byte, error) { return sjson.SetRawBytes(doc, path, raw) })
 	}
 	cur := root
-	rest := path
-	for {
-		p, tail, more := strings.Cut(rest, ".")
-		p = segKey(p)
+	segs := e.segs
+	for i := range segs {
+		s := &segs[i]
+		p := s.name
+		more := i+1 < len(segs)
 		var next *fastjson.Value
 		if more {
-			next = child(cur, p)
+			next = childSeg(cur, s)
 			if m.b.isContainer(next) {
-				cur, rest = next, tail
+				cur = next
 				continue
 			}
 			// Like sjson: an index makes an array, -1 only where nothing
 			// is in the way; any other key makes an object.
-			np, _, _ := strings.Cut(tail, ".")
-			if _, num := index(np); num || (np == "-1" && next == nil) {
+			if np := &segs[i+1]; np.index >= 0 || (np.name == "-1" && next == nil) {
 				next = m.b.arena.NewArray()
 			} else {
 				next = m.b.arena.NewObject()
@@ -324,7 +298,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 			next = v
 		}
 		if o := object(cur); o != nil {
-			o.Set(p, next)
+			setHinted(o, s, next)
 		} else if a, ok := m.b.array(cur); ok {
 			if p == "-1" {
 				cur.SetArrayItem(len(a), next)
@@ -336,10 +310,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		} else {
 			return fmt.Errorf("set %q: cannot set %q inside a value that is not an object or array", key, p)
 		}
-		if !more {
-			break
-		}
-		cur, rest = next, tail
+		cur = next
 	}
 	d.dirty = true
 	return nil
@@ -409,18 +380,6 @@ func index(s string) (int, bool) {
 	return n, true
 }
 
-func child(v *fastjson.Value, key string) *fastjson.Value {
-	if o := object(v); o != nil {
-		return o.Get(key)
-	}
-	if a := v.GetArray(); a != nil {
-		if n, ok := index(key); ok && n < len(a) {
-			return a[n]
-		}
-	}
-	return nil
-}
-
 func (b *batch) isContainer(v *fastjson.Value) bool {
 	if v == nil {
 		return false
@@ -461,18 +420,6 @@ func (b *batch) scratchString(start int) string {
 		return ""
 	}
 	return unsafe.String(&b.scratch[start], len(b.scratch)-start)
-}
-
-func lookup(v *fastjson.Value, path string) *fastjson.Value {
-	for v != nil {
-		i := strings.IndexByte(path, '.')
-		if i < 0 {
-			return child(v, segKey(path))
-		}
-		v = child(v, segKey(path[:i]))
-		path = path[i+1:]
-	}
-	return nil
 }
 
 // appendJSON serializes v: keys in order, strings escaped as

@@ -1,0 +1,99 @@
+package builtin
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
+	"github.com/weirhq/weir/engine"
+)
+
+// TestFastjsonObjectLayout checks that fjObject mirrors fastjson.Object:
+// the keys read through the mirror are the object's keys as parsed, and
+// after fastjson unescapes them, as unescaped.
+func TestFastjsonObjectLayout(t *testing.T) {
+	var p fastjson.Parser
+	v, err := p.Parse(`{"a":1,"b\u0041":2,"c":{"d":3}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := v.GetObject()
+	keys := func() (ks []string) {
+		for _, kv := range kvsOf(o) {
+			ks = append(ks, kv.k+"="+string(kv.v.MarshalTo(nil)))
+		}
+		return ks
+	}
+	if got, want := keys(), []string{"a=1", `b\u0041=2`, `c={"d":3}`}; !equalStrings(got, want) {
+		t.Fatalf("keys as parsed: %q, want %q", got, want)
+	}
+	if (*fjObject)(unsafe.Pointer(o)).keysUnescaped {
+		t.Fatal("keysUnescaped set before any lookup")
+	}
+	if o.Get("bA") == nil {
+		t.Fatal("fastjson did not find bA")
+	}
+	if got, want := keys(), []string{"a=1", "bA=2", `c={"d":3}`}; !equalStrings(got, want) {
+		t.Fatalf("keys unescaped: %q, want %q", got, want)
+	}
+	if !(*fjObject)(unsafe.Pointer(o)).keysUnescaped {
+		t.Fatal("keysUnescaped not seen through the mirror")
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestKeyHints runs records of different shapes through one plan, so
+// that each lookup's remembered position is wrong for the next record:
+// moved keys, missing keys, escaped keys, arrays, keys set twice.
+func TestKeyHints(t *testing.T) {
+	p, err := Compile([]json.RawMessage{
+		json.RawMessage(`{"type":"object_copy","settings":{"object":{"source_key":"x.y","target_key":"meta o.y"}}}`),
+		json.RawMessage(`{"type":"object_copy","settings":{"object":{"source_key":"x.1","target_key":"meta o.i"}}}`),
+		json.RawMessage(`{"type":"object_insert","settings":{"object":{"target_key":"meta o.k"},"value":"v"}}`),
+		json.RawMessage(`{"type":"object_copy","settings":{"object":{"source_key":"b","target_key":"meta o.k"}}}`),
+		json.RawMessage(`{"type":"object_delete","settings":{"object":{"source_key":"x.y"}}}`),
+		json.RawMessage(`{"type":"object_copy","settings":{"object":{"source_key":"meta o","target_key":"out"}}}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ in, want string }{
+		{`{"x":{"y":1},"b":2}`, `{"x":{},"b":2,"out":{"y":1,"k":2}}`},
+		{`{"a":0,"x":{"b":2,"y":"s"}}`, `{"a":0,"x":{"b":2},"out":{"y":"s","k":"v"}}`},
+		{`{"b":1,"\u0078":{"\u0079":5}}`, `{"b":1,"x":{},"out":{"y":5,"k":1}}`},
+		{`{"x":[7,8]}`, `{"x":[7,8],"out":{"i":8,"k":"v"}}`},
+		{`{"z":1}`, `{"z":1,"out":{"k":"v"}}`},
+		{`{"x":{"y":1},"b":2}`, `{"x":{},"b":2,"out":{"y":1,"k":2}}`},
+	}
+	for round := 0; round < 2; round++ { // the second round starts with the first round's hints
+		recs := make([]engine.Record, len(tests))
+		for i, tc := range tests {
+			recs[i] = engine.Record{Data: []byte(tc.in)}
+		}
+		res, err := p.Process(context.Background(), recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tc := range tests {
+			if len(res[i].Outputs) != 1 {
+				t.Fatalf("round %d, %s: %+v", round, tc.in, res[i])
+			}
+			if got := string(res[i].Outputs[0].Data); got != tc.want {
+				t.Errorf("round %d, %s:\n got %s\nwant %s", round, tc.in, got, tc.want)
+			}
+		}
+	}
+}
