@@ -65,11 +65,11 @@ func (t *metaSwitch) Transform(ctx context.Context, in, out []*Message) ([]*Mess
 			for i, cs := range t.cases {
 				var err error
 				if out, err = cs.steps.Run(ctx, one, out); err != nil {
-					m.b.putBuf(one)
+					m.b.putUsed(one)
 					return out, fmt.Errorf("cases[%d]: %w", i, err)
 				}
 			}
-			m.b.putBuf(one)
+			m.b.putUsed(one)
 			continue
 		}
 		taken := false
@@ -89,7 +89,7 @@ func (t *metaSwitch) Transform(ctx context.Context, in, out []*Message) ([]*Mess
 			var err error
 			start := len(out)
 			if out, err = cs.steps.Run(ctx, one, out); err != nil {
-				m.b.putBuf(one)
+				m.b.putUsed(one)
 				return out, fmt.Errorf("cases[%d]: %w", i, err)
 			}
 			for _, o := range out[start:] {
@@ -103,7 +103,7 @@ func (t *metaSwitch) Transform(ctx context.Context, in, out []*Message) ([]*Mess
 		if !taken {
 			out = append(out, m)
 		}
-		m.b.putBuf(one)
+		m.b.putUsed(one)
 	}
 	return out, nil
 }
