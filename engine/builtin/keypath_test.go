@@ -8,6 +8,7 @@ import (
 
 	"github.com/valyala/fastjson"
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/engine/frame"
 )
 
 // TestFastjsonObjectLayout checks that fjObject mirrors fastjson.Object:
@@ -94,6 +95,20 @@ func TestKeyHints(t *testing.T) {
 			if got := string(res[i].Outputs[0].Data); got != tc.want {
 				t.Errorf("round %d, %s:\n got %s\nwant %s", round, tc.in, got, tc.want)
 			}
+		}
+	}
+}
+
+// TestAppendKey checks that appendKey quotes keys exactly as
+// frame.AppendString does: every byte alone, and keys mixing them.
+func TestAppendKey(t *testing.T) {
+	keys := []string{"", "eventTime", "@timestamp", `a"b`, `a\b`, "tab\there", "é", "\u2028", "\xff", "\x7f"}
+	for c := 0; c < 256; c++ {
+		keys = append(keys, string([]byte{byte(c)}), "key"+string([]byte{byte(c)}))
+	}
+	for _, k := range keys {
+		if got, want := appendKey([]byte("x"), []byte(k)), frame.AppendString([]byte("x"), []byte(k)); string(got) != string(want) {
+			t.Errorf("appendKey(%q) = %q, want %q", k, got, want)
 		}
 	}
 }

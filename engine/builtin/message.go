@@ -433,7 +433,7 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = frame.AppendString(dst, k)
+			dst = appendKey(dst, k)
 			dst = append(dst, ':')
 			dst = appendJSON(dst, c)
 		})
@@ -453,6 +453,29 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 	// stored escaped (newString), numbers keep their text.
 	return v.MarshalTo(dst)
 }
+
+// appendKey appends an object key quoted as frame.AppendString quotes
+// it. Keys are short and almost always plain ASCII, copied as they are
+// after one pass of a byte table; any other key goes to AppendString.
+func appendKey(dst, k []byte) []byte {
+	for _, c := range k {
+		if !plainKeyByte[c] {
+			return frame.AppendString(dst, k)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, k...)
+	return append(dst, '"')
+}
+
+// plainKeyByte marks the bytes frame.AppendString writes as themselves:
+// printable ASCII but '"' and '\\'.
+var plainKeyByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // gjsonGet evaluates a path with gjson over the serialized document.
 func (b *batch) gjsonGet(d *doc, path string) Value {
