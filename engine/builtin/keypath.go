@@ -93,20 +93,30 @@ func lookupSegs(v *fastjson.Value, segs []keySeg) *fastjson.Value {
 // childSeg returns the member of object v named by s, or the element of
 // array v at s's index, or nil.
 func childSeg(v *fastjson.Value, s *keySeg) *fastjson.Value {
-	if o := v.GetObject(); o != nil {
-		return getHinted(o, s)
-	}
-	if s.index >= 0 {
-		if a := v.GetArray(); s.index < len(a) {
-			return a[s.index]
+	fv := (*fjValue)(unsafe.Pointer(v))
+	switch fv.t {
+	case fastjson.TypeObject:
+		return getHinted((*fastjson.Object)(unsafe.Pointer(&fv.o)), s)
+	case fastjson.TypeArray:
+		if uint(s.index) < uint(len(fv.a)) {
+			return fv.a[s.index]
 		}
 	}
 	return nil
 }
 
-// fjObject and fjKV mirror the layout of fastjson.Object and its kv
-// (v1.6.10, go.mod pins it; TestFastjsonObjectLayout checks the mirror):
-// fastjson has no way to read a member by position.
+// fjValue, fjObject and fjKV mirror the layout of fastjson's Value,
+// Object and kv (v1.6.10, go.mod pins it; TestFastjsonLayout checks the
+// mirror): fastjson has no way to read a member by position, and its
+// GetObject/GetArray go through a variadic path walk (and Type
+// unescapes strings in place).
+type fjValue struct {
+	o fjObject
+	a []*fastjson.Value
+	s string
+	t fastjson.Type
+}
+
 type fjObject struct {
 	kvs           []fjKV
 	keysUnescaped bool
@@ -115,6 +125,22 @@ type fjObject struct {
 type fjKV struct {
 	k string
 	v *fastjson.Value
+}
+
+// objectOf returns v's object, or nil (v.GetObject without the walk).
+func objectOf(v *fastjson.Value) *fastjson.Object {
+	fv := (*fjValue)(unsafe.Pointer(v))
+	if fv.t != fastjson.TypeObject {
+		return nil
+	}
+	return (*fastjson.Object)(unsafe.Pointer(&fv.o))
+}
+
+// arrayOf returns v's elements and whether v is an array (an empty
+// array included, which v.GetArray cannot tell from a scalar).
+func arrayOf(v *fastjson.Value) ([]*fastjson.Value, bool) {
+	fv := (*fjValue)(unsafe.Pointer(v))
+	return fv.a, fv.t == fastjson.TypeArray
 }
 
 func kvsOf(o *fastjson.Object) []fjKV { return (*fjObject)(unsafe.Pointer(o)).kvs }

@@ -11,11 +11,33 @@ import (
 	"github.com/weirhq/weir/engine/frame"
 )
 
-// TestFastjsonObjectLayout checks that fjObject mirrors fastjson.Object:
-// the keys read through the mirror are the object's keys as parsed, and
-// after fastjson unescapes them, as unescaped.
-func TestFastjsonObjectLayout(t *testing.T) {
+// TestFastjsonLayout checks that fjValue and fjObject mirror fastjson's
+// Value and Object: sizes, types and elements read through the mirror,
+// and an object's keys as parsed, then as fastjson unescapes them.
+func TestFastjsonLayout(t *testing.T) {
+	if a, b := unsafe.Sizeof(fjValue{}), unsafe.Sizeof(fastjson.Value{}); a != b {
+		t.Fatalf("fjValue is %d bytes, fastjson.Value %d", a, b)
+	}
+	if a, b := unsafe.Sizeof(fjObject{}), unsafe.Sizeof(fastjson.Object{}); a != b {
+		t.Fatalf("fjObject is %d bytes, fastjson.Object %d", a, b)
+	}
 	var p fastjson.Parser
+	doc, err := p.Parse(`{"o":{"k":1},"a":[1,[]],"e":[],"s":"x","n":2,"t":true,"z":null}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.GetObject().Visit(func(k []byte, c *fastjson.Value) {
+		if got, want := objectOf(c), c.GetObject(); got != want {
+			t.Errorf("%s: objectOf = %p, GetObject = %p", k, got, want)
+		}
+		a, ok := arrayOf(c)
+		if want := c.GetArray(); len(a) != len(want) || (len(a) > 0 && &a[0] != &want[0]) {
+			t.Errorf("%s: arrayOf = %v, GetArray = %v", k, a, want)
+		}
+		if isArr := k[0] == 'a' || k[0] == 'e'; ok != isArr {
+			t.Errorf("%s: arrayOf says array %v", k, ok)
+		}
+	})
 	v, err := p.Parse(`{"a":1,"b\u0041":2,"c":{"d":3}}`)
 	if err != nil {
 		t.Fatal(err)

@@ -439,7 +439,7 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 		})
 		return append(dst, '}')
 	}
-	if a := v.GetArray(); a != nil {
+	if a, ok := arrayOf(v); ok {
 		dst = append(dst, '[')
 		for i, c := range a {
 			if i > 0 {

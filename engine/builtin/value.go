@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -43,10 +44,10 @@ func kindOf(v *fastjson.Value, buf []byte) (int, []byte) {
 	if v == nil {
 		return kMissing, buf
 	}
-	if v.GetObject() != nil {
+	switch (*fjValue)(unsafe.Pointer(v)).t {
+	case fastjson.TypeObject:
 		return kObject, buf
-	}
-	if v.GetArray() != nil {
+	case fastjson.TypeArray:
 		return kArray, buf
 	}
 	start := len(buf)
@@ -109,7 +110,7 @@ func object(v *fastjson.Value) *fastjson.Object {
 	if v == nil {
 		return nil
 	}
-	return v.GetObject()
+	return objectOf(v)
 }
 
 // array returns v's elements and whether v is an array, without touching
@@ -131,15 +132,8 @@ func arrayBuf(v *fastjson.Value, buf []byte) ([]*fastjson.Value, bool, []byte) {
 	if v == nil {
 		return nil, false, buf
 	}
-	if a := v.GetArray(); a != nil {
-		return a, true, buf
-	}
-	if v.GetObject() != nil {
-		return nil, false, buf
-	}
-	// An empty array has no elements to tell it by: look at its text.
-	buf = v.MarshalTo(buf)
-	return nil, len(buf) > 0 && buf[0] == '[', buf
+	a, ok := arrayOf(v)
+	return a, ok, buf
 }
 
 // String returns the value as gjson's Result.String does: a string's
