@@ -72,6 +72,34 @@ func (s *Steps) Run(ctx context.Context, msgs, out []*Message) ([]*Message, erro
 	if len(s.steps) == 0 || len(msgs) == 0 {
 		return append(out, msgs...), nil
 	}
+	first := 0
+	if len(msgs) == 1 && !msgs[0].ctrl {
+		// One message (a meta_switch case runs each record alone): the
+		// leading per-message steps are called directly, without the
+		// message slices the general loop passes between steps.
+		m := msgs[0]
+		for ; first < len(s.steps); first++ {
+			st := &s.steps[first]
+			f, ok := st.t.(perMessage)
+			if !ok {
+				break
+			}
+			drop, err := f(ctx, m)
+			if err != nil {
+				m.Fail(err)
+			}
+			if m.err != nil {
+				m.err = &StepError{Step: st.label, Err: m.err}
+				return append(out, m), nil
+			}
+			if drop {
+				return out, nil
+			}
+		}
+		if first == len(s.steps) {
+			return append(out, m), nil
+		}
+	}
 	b := msgs[0].b
 	bufs := [2][]*Message{b.getBuf(), b.getBuf()}
 	var used [2]int // how much of each buffer the steps wrote
@@ -82,7 +110,7 @@ func (s *Steps) Run(ctx context.Context, msgs, out []*Message) ([]*Message, erro
 		b.putUsed(failed)
 	}()
 	cur := msgs
-	for i, st := range s.steps {
+	for i, st := range s.steps[first:] {
 		if len(cur) == 0 {
 			break
 		}
