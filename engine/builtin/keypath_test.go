@@ -38,6 +38,41 @@ func TestFastjsonLayout(t *testing.T) {
 			t.Errorf("%s: arrayOf says array %v", k, ok)
 		}
 	})
+	for _, tc := range []struct {
+		json string
+		t    fastjson.Type
+		k    int
+		c    byte
+	}{
+		{`"{x"`, typeRawString, kString, '{'}, {`""`, typeRawString, kString, 0},
+		{`1.5`, fastjson.TypeNumber, kNumber, 0}, {`true`, fastjson.TypeTrue, kTrue, 0},
+		{`false`, fastjson.TypeFalse, kFalse, 0}, {`null`, fastjson.TypeNull, kNull, 0},
+		{`{}`, fastjson.TypeObject, kObject, 0}, {`[]`, fastjson.TypeArray, kArray, 0},
+	} {
+		v, err := p.Parse(tc.json)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (*fjValue)(unsafe.Pointer(v)).t; got != tc.t {
+			t.Errorf("%s: type %d through the mirror, want %d", tc.json, got, tc.t)
+		}
+		if k, c := kindText(v); k != tc.k || c != tc.c {
+			t.Errorf("kindText(%s) = %d, %q; want %d, %q", tc.json, k, c, tc.k, tc.c)
+		}
+		if k, _ := kindOf(v, nil); k != tc.k {
+			t.Errorf("kindOf(%s) = %d, kindText says %d", tc.json, k, tc.k)
+		}
+	}
+	var b batch
+	for _, s := range []string{"", "[1]", "x"} {
+		want := byte(0)
+		if s != "" {
+			want = s[0]
+		}
+		if k, c := kindText(b.newString(s)); k != kString || c != want {
+			t.Errorf("kindText(newString(%q)) = %d, %q", s, k, c)
+		}
+	}
 	v, err := p.Parse(`{"a":1,"b\u0041":2,"c":{"d":3}}`)
 	if err != nil {
 		t.Fatal(err)

@@ -138,9 +138,8 @@ func (m *Message) GetValue(key string) Value {
 // string holding a JSON object or array is written as that object or
 // array (SetText). Setting a missing Value sets null.
 func (m *Message) SetValue(key string, v Value) error {
-	var k int
-	k, m.b.num = kindOf(v.v, m.b.num[:0])
-	if k == kString && len(m.b.num) > 2 && (m.b.num[1] == '{' || m.b.num[1] == '[') {
+	if k, c := kindText(v.v); k == kString && (c == '{' || c == '[') {
+		m.b.num = v.v.MarshalTo(m.b.num[:0])
 		return m.SetText(key, unquote(m.b.num))
 	}
 	return m.set(key, m.b.clone(v.v, true))
