@@ -3,7 +3,9 @@ package builtin
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/valyala/fastjson"
@@ -156,16 +158,23 @@ func TestKeyHints(t *testing.T) {
 	}
 }
 
-// TestAppendKey checks that appendKey quotes keys exactly as
+// TestAppendKey checks that appendKey and appendShort quote exactly as
 // frame.AppendString does: every byte alone, and keys mixing them.
 func TestAppendKey(t *testing.T) {
-	keys := []string{"", "eventTime", "@timestamp", `a"b`, `a\b`, "tab\there", "é", "\u2028", "\xff", "\x7f"}
+	keys := []string{strings.Repeat("long plain value ", 8), strings.Repeat("long \"quoted\" value ", 8), "", "eventTime", "@timestamp", `a"b`, `a\b`, "tab\there", "é", "\u2028", "\xff", "\x7f"}
 	for c := 0; c < 256; c++ {
 		keys = append(keys, string([]byte{byte(c)}), "key"+string([]byte{byte(c)}))
 	}
 	for _, k := range keys {
-		if got, want := appendKey([]byte("x"), []byte(k)), frame.AppendString([]byte("x"), []byte(k)); string(got) != string(want) {
+		want := frame.AppendString([]byte("x"), []byte(k))
+		if got := appendKey([]byte("x"), []byte(k)); string(got) != string(want) {
 			t.Errorf("appendKey(%q) = %q, want %q", k, got, want)
+		}
+		if got := appendShort([]byte("x"), []byte(k)); string(got) != string(want) {
+			t.Errorf("appendShort(%q) = %q, want %q", k, got, want)
+		}
+		if isPlain([]byte(k)) && !utf8.ValidString(k) {
+			t.Errorf("isPlain(%q) but not valid UTF-8", k)
 		}
 	}
 }

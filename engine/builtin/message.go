@@ -166,6 +166,13 @@ func (m *Message) SetBytes(key string, b []byte) error {
 	if (bytes.HasPrefix(b, []byte("{")) || bytes.HasPrefix(b, []byte("["))) && json.Valid(b) {
 		return m.SetRaw(key, b)
 	}
+	if len(b) <= 64 && isPlain(b) { // plain ASCII: valid UTF-8, nothing to escape
+		start := len(m.b.scratch)
+		m.b.scratch = append(m.b.scratch, '"')
+		m.b.scratch = append(m.b.scratch, b...)
+		m.b.scratch = append(m.b.scratch, '"')
+		return m.set(key, m.b.arena.NewNumberString(m.b.scratchString(start)))
+	}
 	if !utf8.Valid(b) {
 		return m.set(key, m.b.newString(base64.StdEncoding.EncodeToString(b)))
 	}
@@ -396,7 +403,7 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 // original bytes: fastjson's own string values would be re-escaped.
 func (b *batch) newString(s string) *fastjson.Value {
 	start := len(b.scratch)
-	b.scratch = frame.AppendString(b.scratch, unsafe.Slice(unsafe.StringData(s), len(s))) // read only: no copy
+	b.scratch = appendShort(b.scratch, unsafe.Slice(unsafe.StringData(s), len(s))) // read only: no copy
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
@@ -404,7 +411,7 @@ func (b *batch) newString(s string) *fastjson.Value {
 // the batch's scratch buffer and held as it is (no copy, no parse).
 func (b *batch) newStringBytes(s []byte) *fastjson.Value {
 	start := len(b.scratch)
-	b.scratch = frame.AppendString(b.scratch, s)
+	b.scratch = appendShort(b.scratch, s)
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
@@ -457,14 +464,33 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 // it. Keys are short and almost always plain ASCII, copied as they are
 // after one pass of a byte table; any other key goes to AppendString.
 func appendKey(dst, k []byte) []byte {
-	for _, c := range k {
+	if isPlain(k) {
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		return append(dst, '"')
+	}
+	return frame.AppendString(dst, k)
+}
+
+// appendShort is appendKey for string values: the byte-table pass only
+// for short ones (the values transforms set: captures, lower-cased
+// words, constants), AppendString's wider scan for the rest.
+func appendShort(dst, s []byte) []byte {
+	if len(s) <= 64 {
+		return appendKey(dst, s)
+	}
+	return frame.AppendString(dst, s)
+}
+
+// isPlain reports whether AppendString would write every byte of s as
+// itself (printable ASCII but '"' and '\\'): s is then also valid UTF-8.
+func isPlain(s []byte) bool {
+	for _, c := range s {
 		if !plainKeyByte[c] {
-			return frame.AppendString(dst, k)
+			return false
 		}
 	}
-	dst = append(dst, '"')
-	dst = append(dst, k...)
-	return append(dst, '"')
+	return true
 }
 
 // plainKeyByte marks the bytes frame.AppendString writes as themselves:
