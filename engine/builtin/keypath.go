@@ -149,7 +149,7 @@ func kvsOf(o *fastjson.Object) []fjKV { return (*fjObject)(unsafe.Pointer(o)).kv
 // remembering where the name was found. Object keys are compared as
 // parsed: a key written with escapes differs from every segment name
 // (which has no backslash) until fastjson unescapes the object's keys,
-// which o.Get does on the first miss.
+// which o.Get does on the first miss in an object that has such keys.
 func getHinted(o *fastjson.Object, s *keySeg) *fastjson.Value {
 	fo := (*fjObject)(unsafe.Pointer(o))
 	kvs := fo.kvs
@@ -165,7 +165,17 @@ func getHinted(o *fastjson.Object, s *keySeg) *fastjson.Value {
 	if fo.keysUnescaped {
 		return nil
 	}
-	return o.Get(s.name)
+	// A miss is final unless a key is written with escapes. fastjson's
+	// Get would scan twice more (before and after unescaping every key);
+	// when no key has a backslash, unescaping changes nothing and the
+	// object is marked as fastjson's unescapeKeys marks it.
+	for i := range kvs {
+		if strings.IndexByte(kvs[i].k, '\\') >= 0 {
+			return o.Get(s.name)
+		}
+	}
+	fo.keysUnescaped = true
+	return nil
 }
 
 // setHinted is o.Set(s.name, v), replacing the member at s.hint in
