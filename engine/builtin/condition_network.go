@@ -48,6 +48,11 @@ func newNetworkIP(pred func(net.IP) bool) ConditionFactory {
 			b := m.b
 			start := len(b.scratch)
 			b.scratch = m.GetValue(src).AppendText(b.scratch)
+			if !ipChars(b.scratch[start:]) {
+				// Not an address: ParseAddr would allocate its error.
+				b.scratch = b.scratch[:start]
+				return false, nil
+			}
 			addr, err := netip.ParseAddr(b.scratchString(start))
 			b.scratch = b.scratch[:start]
 			if err != nil || addr.Zone() != "" {
@@ -61,3 +66,49 @@ func newNetworkIP(pred func(net.IP) bool) ConditionFactory {
 		}), nil
 	}
 }
+
+// ipChars reports whether s could be an IP address without a zone, by
+// rules ParseAddr applies: not empty; only hex digits, '.' and ':'; and
+// without ':', four decimal fields, none with a leading zero. What it
+// rejects, ParseAddr rejects too (or it has a zone, which the conditions
+// reject) with an error that allocates: CloudTrail puts service names and
+// zero-padded addresses ("253.252.51.07") in sourceIPAddress.
+func ipChars(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	v6 := false
+	for _, c := range s {
+		if !ipChar[c] {
+			return false
+		}
+		v6 = v6 || c == ':'
+	}
+	if v6 {
+		return true
+	}
+	fields, digits := 1, 0
+	for i, c := range s {
+		switch {
+		case c == '.':
+			if digits == 0 {
+				return false
+			}
+			fields, digits = fields+1, 0
+		case c < '0' || c > '9':
+			return false
+		case digits == 1 && s[i-1] == '0':
+			return false // leading zero
+		default:
+			digits++
+		}
+	}
+	return fields == 4 && digits > 0
+}
+
+var ipChar = func() (t [256]bool) {
+	for _, c := range "0123456789abcdefABCDEF.:" {
+		t[c] = true
+	}
+	return t
+}()

@@ -31,6 +31,14 @@
 // holding a JSON object or array as that object or array; SetBytes
 // writes non-UTF-8 bytes as base64; SetString always writes a string.
 //
+// A plain path is split into segments once per key and batch memory
+// (keypath.go), and each segment remembers where its key was last found
+// in its object, so that on same-shaped records a lookup is one
+// comparison. fastjson offers no positional access nor a cheap type
+// test, so keypath.go reads its Value and Object through mirrors of
+// their layout (fjValue, fjObject): go.mod pins fastjson, and
+// TestFastjsonLayout fails if an upgrade changes the layout.
+//
 // # Adding a transform
 //
 // One file per family, owned by one person at a time: object.go,

@@ -110,34 +110,8 @@ func (m *Message) SetMetadata(b []byte) *Message {
 
 // target resolves a key path to its document and the path inside it.
 func (m *Message) target(key string) (*doc, string) {
-	d, path, _ := m.resolve(key)
-	return d, path
-}
-
-// resolve is target, and whether the path is simple (isSimplePath). The
-// answer for a key is kept in a small table of the batch: transforms
-// read and write the same few keys (compiled settings) for every record.
-func (m *Message) resolve(key string) (*doc, string, bool) {
-	e := &m.b.keys[(uintptr(unsafe.Pointer(unsafe.StringData(key)))>>3^uintptr(len(key)))%uintptr(len(m.b.keys))]
-	if !e.ok || e.key != key { // same pointer and length: compared without reading the bytes
-		e.key, e.ok, e.meta = key, true, strings.HasPrefix(key, metaPrefix)
-		if e.meta {
-			e.path = strings.TrimSpace(key[len(metaPrefix):])
-		} else {
-			e.path = strings.TrimSpace(key)
-		}
-		e.simple = isSimplePath(e.path)
-	}
-	if e.meta {
-		return &m.meta, e.path, e.simple
-	}
-	return &m.data, e.path, e.simple
-}
-
-// keyInfo is what resolve knows of a key.
-type keyInfo struct {
-	key, path        string
-	ok, meta, simple bool
+	e := m.resolve(key)
+	return e.doc(m), e.path
 }
 
 // GetValue returns the value at a Substation key path: a gjson path into
@@ -145,21 +119,22 @@ type keyInfo struct {
 // empty path after "meta ") is the whole document. A missing value, or a
 // document that is not JSON, gives a Value whose Exists is false.
 func (m *Message) GetValue(key string) Value {
-	d, path, simple := m.resolve(key)
+	e := m.resolve(key)
+	d := e.doc(m)
 	v := m.b.tree(d)
 	if v == nil {
 		return Value{}
 	}
-	if path == "@this" {
-		if !d.dirty {
-			return Value{v: v, raw: d.raw}
+	if !e.simple {
+		if e.path == "@this" {
+			if !d.dirty {
+				return Value{v: v, raw: d.raw}
+			}
+			return Value{v: v}
 		}
-		return Value{v: v}
+		return m.b.gjsonGet(d, e.path)
 	}
-	if !simple {
-		return m.b.gjsonGet(d, path)
-	}
-	return Value{v: lookup(v, path)}
+	return Value{v: lookupSegs(v, e.segs)}
 }
 
 // SetValue sets the value at key to a copy of v, with Substation's
@@ -167,9 +142,8 @@ func (m *Message) GetValue(key string) Value {
 // string holding a JSON object or array is written as that object or
 // array (SetText). Setting a missing Value sets null.
 func (m *Message) SetValue(key string, v Value) error {
-	var k int
-	k, m.b.num = kindOf(v.v, m.b.num[:0])
-	if k == kString && len(m.b.num) > 2 && (m.b.num[1] == '{' || m.b.num[1] == '[') {
+	if k, c := kindText(v.v); k == kString && (c == '{' || c == '[') {
+		m.b.num = v.v.MarshalTo(m.b.num[:0])
 		return m.SetText(key, unquote(m.b.num))
 	}
 	return m.set(key, m.b.clone(v.v, true))
@@ -195,6 +169,13 @@ func (m *Message) SetText(key, s string) error {
 func (m *Message) SetBytes(key string, b []byte) error {
 	if (bytes.HasPrefix(b, []byte("{")) || bytes.HasPrefix(b, []byte("["))) && json.Valid(b) {
 		return m.SetRaw(key, b)
+	}
+	if len(b) <= 64 && isPlain(b) { // plain ASCII: valid UTF-8, nothing to escape
+		start := len(m.b.scratch)
+		m.b.scratch = append(m.b.scratch, '"')
+		m.b.scratch = append(m.b.scratch, b...)
+		m.b.scratch = append(m.b.scratch, '"')
+		return m.set(key, m.b.arena.NewNumberString(m.b.scratchString(start)))
 	}
 	if !utf8.Valid(b) {
 		return m.set(key, m.b.newString(base64.StdEncoding.EncodeToString(b)))
@@ -250,7 +231,8 @@ func (m *Message) SetRaw(key string, raw []byte) error {
 
 // DeleteValue removes the value at key; a missing key is not an error.
 func (m *Message) DeleteValue(key string) error {
-	d, path := m.target(key)
+	e := m.resolve(key)
+	d, path := e.doc(m), e.path
 	root := m.b.tree(d)
 	if root == nil {
 		if len(d.raw) == 0 {
@@ -258,15 +240,12 @@ func (m *Message) DeleteValue(key string) error {
 		}
 		return fmt.Errorf("delete %q: %w", key, ErrNotJSON)
 	}
-	if !isSimplePath(path) {
+	if !e.simple {
 		return m.b.sjsonEdit(d, func(raw []byte) ([]byte, error) { return sjson.DeleteBytes(raw, path) })
 	}
-	parent := root
-	last := path
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		parent, last = lookup(root, path[:i]), path[i+1:]
-	}
-	last = segKey(last)
+	segs := e.segs
+	parent := lookupSegs(root, segs[:len(segs)-1])
+	last := segs[len(segs)-1].name
 	if parent == nil {
 		return nil
 	}
@@ -288,7 +267,8 @@ func (m *Message) DeleteValue(key string) error {
 }
 
 func (m *Message) set(key string, v *fastjson.Value) error {
-	d, path, simple := m.resolve(key)
+	e := m.resolve(key)
+	d, path := e.doc(m), e.path
 	if path == "" {
 		return fmt.Errorf("set: empty key")
 	}
@@ -300,26 +280,26 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		root = m.b.arena.NewObject()
 		d.v, d.parsed = root, true
 	}
-	if !simple {
+	if !e.simple {
 		raw := v.MarshalTo(nil)
 		return m.b.sjsonEdit(d, func(doc []byte) ([]byte, error) { return sjson.SetRawBytes(doc, path, raw) })
 	}
 	cur := root
-	rest := path
-	for {
-		p, tail, more := strings.Cut(rest, ".")
-		p = segKey(p)
+	segs := e.segs
+	for i := range segs {
+		s := &segs[i]
+		p := s.name
+		more := i+1 < len(segs)
 		var next *fastjson.Value
 		if more {
-			next = child(cur, p)
+			next = childSeg(cur, s)
 			if m.b.isContainer(next) {
-				cur, rest = next, tail
+				cur = next
 				continue
 			}
 			// Like sjson: an index makes an array, -1 only where nothing
 			// is in the way; any other key makes an object.
-			np, _, _ := strings.Cut(tail, ".")
-			if _, num := index(np); num || (np == "-1" && next == nil) {
+			if np := &segs[i+1]; np.index >= 0 || (np.name == "-1" && next == nil) {
 				next = m.b.arena.NewArray()
 			} else {
 				next = m.b.arena.NewObject()
@@ -328,7 +308,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 			next = v
 		}
 		if o := object(cur); o != nil {
-			o.Set(p, next)
+			setHinted(o, s, next)
 		} else if a, ok := m.b.array(cur); ok {
 			if p == "-1" {
 				cur.SetArrayItem(len(a), next)
@@ -340,10 +320,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		} else {
 			return fmt.Errorf("set %q: cannot set %q inside a value that is not an object or array", key, p)
 		}
-		if !more {
-			break
-		}
-		cur, rest = next, tail
+		cur = next
 	}
 	d.dirty = true
 	return nil
@@ -413,18 +390,6 @@ func index(s string) (int, bool) {
 	return n, true
 }
 
-func child(v *fastjson.Value, key string) *fastjson.Value {
-	if o := object(v); o != nil {
-		return o.Get(key)
-	}
-	if a := v.GetArray(); a != nil {
-		if n, ok := index(key); ok && n < len(a) {
-			return a[n]
-		}
-	}
-	return nil
-}
-
 func (b *batch) isContainer(v *fastjson.Value) bool {
 	if v == nil {
 		return false
@@ -442,7 +407,7 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 // original bytes: fastjson's own string values would be re-escaped.
 func (b *batch) newString(s string) *fastjson.Value {
 	start := len(b.scratch)
-	b.scratch = frame.AppendString(b.scratch, unsafe.Slice(unsafe.StringData(s), len(s))) // read only: no copy
+	b.scratch = appendShort(b.scratch, unsafe.Slice(unsafe.StringData(s), len(s))) // read only: no copy
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
@@ -450,7 +415,7 @@ func (b *batch) newString(s string) *fastjson.Value {
 // the batch's scratch buffer and held as it is (no copy, no parse).
 func (b *batch) newStringBytes(s []byte) *fastjson.Value {
 	start := len(b.scratch)
-	b.scratch = frame.AppendString(b.scratch, s)
+	b.scratch = appendShort(b.scratch, s)
 	return b.arena.NewNumberString(b.scratchString(start))
 }
 
@@ -467,18 +432,6 @@ func (b *batch) scratchString(start int) string {
 	return unsafe.String(&b.scratch[start], len(b.scratch)-start)
 }
 
-func lookup(v *fastjson.Value, path string) *fastjson.Value {
-	for v != nil {
-		i := strings.IndexByte(path, '.')
-		if i < 0 {
-			return child(v, segKey(path))
-		}
-		v = child(v, segKey(path[:i]))
-		path = path[i+1:]
-	}
-	return nil
-}
-
 // appendJSON serializes v: keys in order, strings escaped as
 // engine/frame does, numbers as their original text.
 func appendJSON(dst []byte, v *fastjson.Value) []byte {
@@ -490,13 +443,13 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = frame.AppendString(dst, k)
+			dst = appendKey(dst, k)
 			dst = append(dst, ':')
 			dst = appendJSON(dst, c)
 		})
 		return append(dst, '}')
 	}
-	if a := v.GetArray(); a != nil {
+	if a, ok := arrayOf(v); ok {
 		dst = append(dst, '[')
 		for i, c := range a {
 			if i > 0 {
@@ -510,6 +463,48 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 	// stored escaped (newString), numbers keep their text.
 	return v.MarshalTo(dst)
 }
+
+// appendKey appends an object key quoted as frame.AppendString quotes
+// it. Keys are short and almost always plain ASCII, copied as they are
+// after one pass of a byte table; any other key goes to AppendString.
+func appendKey(dst, k []byte) []byte {
+	if isPlain(k) {
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		return append(dst, '"')
+	}
+	return frame.AppendString(dst, k)
+}
+
+// appendShort is appendKey for string values: the byte-table pass only
+// for short ones (the values transforms set: captures, lower-cased
+// words, constants), AppendString's wider scan for the rest.
+func appendShort(dst, s []byte) []byte {
+	if len(s) <= 64 {
+		return appendKey(dst, s)
+	}
+	return frame.AppendString(dst, s)
+}
+
+// isPlain reports whether AppendString would write every byte of s as
+// itself (printable ASCII but '"' and '\\'): s is then also valid UTF-8.
+func isPlain(s []byte) bool {
+	for _, c := range s {
+		if !plainKeyByte[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// plainKeyByte marks the bytes frame.AppendString writes as themselves:
+// printable ASCII but '"' and '\\'.
+var plainKeyByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // gjsonGet evaluates a path with gjson over the serialized document.
 func (b *batch) gjsonGet(d *doc, path string) Value {

@@ -58,18 +58,15 @@ func newMetaSwitch(c *Compiler, raw json.RawMessage) (Transform, error) {
 }
 
 func (t *metaSwitch) Transform(ctx context.Context, in, out []*Message) ([]*Message, error) {
-	for _, m := range in {
-		one := m.b.getBuf()
-		one = append(one, m)
+	for k, m := range in {
+		one := in[k : k+1 : k+1] // Run reads it, never appends to it
 		if m.ctrl {
 			for i, cs := range t.cases {
 				var err error
 				if out, err = cs.steps.Run(ctx, one, out); err != nil {
-					m.b.putBuf(one)
 					return out, fmt.Errorf("cases[%d]: %w", i, err)
 				}
 			}
-			m.b.putBuf(one)
 			continue
 		}
 		taken := false
@@ -89,7 +86,6 @@ func (t *metaSwitch) Transform(ctx context.Context, in, out []*Message) ([]*Mess
 			var err error
 			start := len(out)
 			if out, err = cs.steps.Run(ctx, one, out); err != nil {
-				m.b.putBuf(one)
 				return out, fmt.Errorf("cases[%d]: %w", i, err)
 			}
 			for _, o := range out[start:] {
@@ -103,7 +99,6 @@ func (t *metaSwitch) Transform(ctx context.Context, in, out []*Message) ([]*Mess
 		if !taken {
 			out = append(out, m)
 		}
-		m.b.putBuf(one)
 	}
 	return out, nil
 }

@@ -72,18 +72,55 @@ func (s *Steps) Run(ctx context.Context, msgs, out []*Message) ([]*Message, erro
 	if len(s.steps) == 0 || len(msgs) == 0 {
 		return append(out, msgs...), nil
 	}
+	first := 0
+	if len(msgs) == 1 && !msgs[0].ctrl {
+		// One message (a meta_switch case runs each record alone): the
+		// leading per-message steps are called directly, without the
+		// message slices the general loop passes between steps.
+		m := msgs[0]
+		for ; first < len(s.steps); first++ {
+			st := &s.steps[first]
+			f, ok := st.t.(perMessage)
+			if !ok {
+				break
+			}
+			drop, err := f(ctx, m)
+			if err != nil {
+				m.Fail(err)
+			}
+			if m.err != nil {
+				m.err = &StepError{Step: st.label, Err: m.err}
+				return append(out, m), nil
+			}
+			if drop {
+				return out, nil
+			}
+		}
+		if first == len(s.steps) {
+			return append(out, m), nil
+		}
+	}
 	b := msgs[0].b
 	bufs := [2][]*Message{b.getBuf(), b.getBuf()}
-	defer func() { b.putBuf(bufs[0]); b.putBuf(bufs[1]) }()
+	var used [2]int // how much of each buffer the steps wrote
 	failed := b.getBuf()
-	defer func() { b.putBuf(failed) }()
+	defer func() {
+		b.putUsed(bufs[0][:used[0]])
+		b.putUsed(bufs[1][:used[1]])
+		b.putUsed(failed)
+	}()
 	cur := msgs
-	for i, st := range s.steps {
+	for i, st := range s.steps[first:] {
 		if len(cur) == 0 {
 			break
 		}
 		next, err := st.t.Transform(ctx, cur, bufs[i%2][:0])
+		if cap(next) != cap(bufs[i%2]) {
+			used[i%2] = 0 // a new array: the old one goes back cleared
+			b.putUsed(bufs[i%2][:cap(bufs[i%2])])
+		}
 		bufs[i%2] = next
+		used[i%2] = max(used[i%2], len(next))
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", st.label, err)
 		}
@@ -145,8 +182,12 @@ func (b *batch) getBuf() []*Message {
 	return make([]*Message, 0, 16)
 }
 
-func (b *batch) putBuf(s []*Message) {
-	clear(s[:cap(s)])
+func (b *batch) putBuf(s []*Message) { b.putUsed(s[:cap(s)]) }
+
+// putUsed is putBuf for a slice whose elements beyond its length were
+// never written: only its length is cleared.
+func (b *batch) putUsed(s []*Message) {
+	clear(s)
 	b.free = append(b.free, s[:0])
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -43,10 +44,10 @@ func kindOf(v *fastjson.Value, buf []byte) (int, []byte) {
 	if v == nil {
 		return kMissing, buf
 	}
-	if v.GetObject() != nil {
+	switch (*fjValue)(unsafe.Pointer(v)).t {
+	case fastjson.TypeObject:
 		return kObject, buf
-	}
-	if v.GetArray() != nil {
+	case fastjson.TypeArray:
 		return kArray, buf
 	}
 	start := len(buf)
@@ -66,11 +67,50 @@ func kindOf(v *fastjson.Value, buf []byte) (int, []byte) {
 	return kNumber, buf
 }
 
-func (v Value) kind() int {
-	var buf [64]byte
-	k, _ := kindOf(v.v, buf[:0])
-	return k
+func (v Value) kind() int { k, _ := kindText(v.v); return k }
+
+// kindText returns v's kind, as kindOf, without writing its text: for a
+// string, the first byte of its content (0 when empty), which is all
+// SetValue needs to know. It reads fastjson's type (fjValue): parsed
+// strings are fastjson's raw strings, strings weir sets are number
+// values holding quoted text (newString), numbers are numbers.
+func kindText(v *fastjson.Value) (int, byte) {
+	if v == nil {
+		return kMissing, 0
+	}
+	fv := (*fjValue)(unsafe.Pointer(v))
+	switch fv.t {
+	case fastjson.TypeObject:
+		return kObject, 0
+	case fastjson.TypeArray:
+		return kArray, 0
+	case fastjson.TypeTrue:
+		return kTrue, 0
+	case fastjson.TypeFalse:
+		return kFalse, 0
+	case fastjson.TypeNull:
+		return kNull, 0
+	case fastjson.TypeNumber:
+		if len(fv.s) > 0 && fv.s[0] == '"' {
+			if len(fv.s) > 2 {
+				return kString, fv.s[1]
+			}
+			return kString, 0
+		}
+		return kNumber, 0
+	}
+	// Parsed strings (fastjson's raw strings, which fastjson.Type would
+	// unescape in place), and strings fastjson unescaped: s is the
+	// content.
+	if len(fv.s) > 0 {
+		return kString, fv.s[0]
+	}
+	return kString, 0
 }
+
+// typeRawString is fastjson's type of a parsed string not yet
+// unescaped (unexported in fastjson; TestFastjsonLayout checks it).
+const typeRawString = fastjson.Type(7)
 
 // Exists reports whether the value is present.
 func (v Value) Exists() bool { return v.v != nil }
@@ -109,7 +149,7 @@ func object(v *fastjson.Value) *fastjson.Object {
 	if v == nil {
 		return nil
 	}
-	return v.GetObject()
+	return objectOf(v)
 }
 
 // array returns v's elements and whether v is an array, without touching
@@ -131,15 +171,8 @@ func arrayBuf(v *fastjson.Value, buf []byte) ([]*fastjson.Value, bool, []byte) {
 	if v == nil {
 		return nil, false, buf
 	}
-	if a := v.GetArray(); a != nil {
-		return a, true, buf
-	}
-	if v.GetObject() != nil {
-		return nil, false, buf
-	}
-	// An empty array has no elements to tell it by: look at its text.
-	buf = v.MarshalTo(buf)
-	return nil, len(buf) > 0 && buf[0] == '[', buf
+	a, ok := arrayOf(v)
+	return a, ok, buf
 }
 
 // String returns the value as gjson's Result.String does: a string's
@@ -388,9 +421,11 @@ func (b *batch) clone(v *fastjson.Value, norm bool) *fastjson.Value {
 	if !norm {
 		return v
 	}
-	var k int
-	k, b.num = kindOf(v, b.num[:0])
-	if k != kNumber || isInteger(b.num) {
+	if k, _ := kindText(v); k != kNumber {
+		return v
+	}
+	b.num = v.MarshalTo(b.num[:0])
+	if isInteger(b.num) {
 		return v
 	}
 	f, err := strconv.ParseFloat(string(b.num), 64)
