@@ -107,7 +107,7 @@ export class View {
 
 /** One input record. Its bytes live in the input frame: valid during the call. */
 export class Record {
-  /** Index of the record in its batch. */
+  /** Index of the record in this call's frame (a batch may come in several calls: see sdk/ABI.md). */
   index: i32 = 0;
   /** Pointer to and length of the record's payload. */
   data: usize = 0;

@@ -90,6 +90,8 @@ void weir_prepare(weir_prepare_fn p);
 void weir_path(const char *path);
 
 /* The record. */
+/* The record's position in this call's frame, from 0 (a batch may come in
+ * several calls: see sdk/ABI.md). */
 size_t weir_index(const weir_record *r);
 const uint8_t *weir_data(const weir_record *r, uint32_t *len);
 const uint8_t *weir_partition_key(const weir_record *r, uint32_t *len);

@@ -73,8 +73,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// underWeir runs records through a weir stage with the given entry.
+// underWeir runs records through a weir stage with the given entry (two
+// instances: a batch goes over in several calls).
 func underWeir(t *testing.T, wasm []byte, entry string, recs []engine.Record) []outcome {
+	t.Helper()
+	return underWeirInstances(t, wasm, entry, recs, 2)
+}
+
+// underWeirInstances is underWeir with n instances: with one, a batch of
+// at most 32 small records is one call, so a record's index in the
+// module's frame is its index in the batch.
+func underWeirInstances(t *testing.T, wasm []byte, entry string, recs []engine.Record, n int) []outcome {
 	t.Helper()
 	ctx := context.Background()
 	h, err := host.New(ctx, host.Options{CacheDir: cacheDir})
@@ -82,7 +91,7 @@ func underWeir(t *testing.T, wasm []byte, entry string, recs []engine.Record) []
 		t.Fatal(err)
 	}
 	defer h.Close(ctx)
-	st, err := h.LoadModule(ctx, "compat", wasm, engine.StageConfig{Entry: entry, Instances: 2})
+	st, err := h.LoadModule(ctx, "compat", wasm, engine.StageConfig{Entry: entry, Instances: n})
 	if err != nil {
 		t.Fatalf("LoadModule(%s): %v", entry, err)
 	}
@@ -319,11 +328,11 @@ func TestAssemblyScriptSDK(t *testing.T) {
 
 // passthroughEdges runs the passthrough example module wasm on weir's
 // fast path over the records "drop", "fail", "é" and an empty one: it
-// must drop the first, fail the second naming record 1, and prefix the
-// others with "|".
+// must drop the first, fail the second naming record 1 (its index in the
+// call: one instance, one call), and prefix the others with "|".
 func passthroughEdges(t *testing.T, wasm []byte) {
 	t.Helper()
-	got := underWeir(t, wasm, "fast", []engine.Record{{Data: []byte("drop")}, {Data: []byte("fail")}, {Data: []byte("é")}, {Data: nil}})
+	got := underWeirInstances(t, wasm, "fast", []engine.Record{{Data: []byte("drop")}, {Data: []byte("fail")}, {Data: []byte("é")}, {Data: nil}}, 1)
 	want := []outcome{{status: "dropped"}, {status: "failed", msg: "record 1 says fail"}, {status: "ok", outputs: []string{"|é"}}, {status: "ok", outputs: []string{"|"}}}
 	for i := range want {
 		if got[i].status != want[i].status || fmt.Sprint(got[i].outputs) != fmt.Sprint(want[i].outputs) || got[i].msg != want[i].msg {

@@ -36,7 +36,8 @@ func (r *Record) reset(index int) {
 	r.err = nil
 }
 
-// Index is the record's position in the batch, from 0.
+// Index is the record's position in this call's frame, from 0 (the host
+// may carry a batch in several calls: see sdk/ABI.md).
 func (r *Record) Index() int { return r.index }
 
 // Data returns the record's bytes. The slice aliases the batch: copy it to

@@ -351,7 +351,8 @@ fn get_parsed<'a>(ctx: &Ctx, rec: &frame::InRecord<'a>, views: &[(u8, &'a [u8])]
 }
 
 impl<'a> Record<'a> {
-    /// The record's position in the batch, from 0.
+    /// The record's position in this call's frame, from 0 (a batch may come
+    /// in several calls: see sdk/ABI.md).
     pub fn index(&self) -> usize {
         self.index
     }
