@@ -59,9 +59,13 @@ modules-rust: $(RUST_WASM)
 
 # C modules (sdk/c, clang wasm32-wasi reactors: scripts/ensure-tools.sh c).
 C_FLAGS := --target=wasm32-wasi -mexec-model=reactor -O2 -mbulk-memory -Wall -Werror -Wl,--strip-all -Isdk/c
-C_WASM  := $(patsubst %.c,%.wasm,$(wildcard sdk/c/example/*.c))
+C_WASM  := $(patsubst %.c,%.wasm,$(wildcard sdk/c/example/*.c)) $(foreach m,$(patsubst modules/%/,%,$(dir $(wildcard modules/*-c/*.c))),modules/$(m)/$(m).wasm)
 
 sdk/c/example/%.wasm: sdk/c/example/%.c sdk/c/weir.c sdk/c/weir.h
+	scripts/ensure-tools.sh c
+	clang $(C_FLAGS) -o $@ $< sdk/c/weir.c
+
+modules/%-c.wasm: modules/%-c.c sdk/c/weir.c sdk/c/weir.h
 	scripts/ensure-tools.sh c
 	clang $(C_FLAGS) -o $@ $< sdk/c/weir.c
 

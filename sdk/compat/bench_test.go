@@ -28,6 +28,7 @@ func guestModules(b *testing.B) [][2]string {
 		{"tag-drop/c", hosttest.C(b, filepath.Join(root, "sdk", "c", "example", "tag_drop.c"))},
 		{"cloudtrail-ecs/assemblyscript", hosttest.AssemblyScript(b, filepath.Join(root, "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")},
 		{"cloudtrail-ecs/rust", hosttest.Rust(b, filepath.Join(root, "modules", "cloudtrail-ecs-rs", "cloudtrail-ecs-rs.rs"))},
+		{"cloudtrail-ecs/c", hosttest.C(b, filepath.Join(root, "modules", "cloudtrail-ecs-c", "cloudtrail-ecs-c.c"))},
 		{"cloudtrail-ecs/go", hosttest.GoModule(b, "modules/cloudtrail-ecs")},
 	}
 }

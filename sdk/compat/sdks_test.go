@@ -204,6 +204,56 @@ func TestCloudTrailECSRust(t *testing.T) {
 	sameOutcomes(t, "rust under extism js (node) vs weir", got, underNode(t, rsWasm, recs))
 }
 
+// TestCloudTrailECSC runs modules/cloudtrail-ecs-c (the reference
+// normalization on the C SDK) and the Go module it ports on weir's fast
+// path: the same outcomes, messages and byte-identical documents on the
+// compat corpus, the three CloudTrail corpora and the edge cases (objects
+// that are not CloudTrail events included: both fail them with the same
+// message). Then the C module through weir_batch on weir's plain Extism
+// path and under the Extism JS host in Node (no FlagHostOps: the C SDK
+// parses each record and applies the op list itself, SHA-256 included)
+// must give the same documents as on the fast path.
+func TestCloudTrailECSC(t *testing.T) {
+	root := hosttest.RepoRoot(t)
+	cWasm, err := os.ReadFile(hosttest.C(t, filepath.Join(root, "modules", "cloudtrail-ecs-c", "cloudtrail-ecs-c.c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goWasm, err := os.ReadFile(hosttest.GoModule(t, "modules/cloudtrail-ecs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := cloudTrailCorpora(t)
+	if len(recs) < 880 {
+		t.Fatalf("only %d records", len(recs))
+	}
+	want := underWeir(t, goWasm, "fast", recs)
+	got := underWeir(t, cWasm, "fast", recs)
+	sameOutcomes(t, "c vs go", want, got)
+	const notCT = "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName"
+	ok, skipped := 0, 0
+	for i := range recs {
+		if want[i].msg != got[i].msg {
+			t.Errorf("record %d: message %q, want %q", i, got[i].msg, want[i].msg)
+		}
+		if notCloudTrail(recs[i].Data) {
+			skipped++
+			if got[i].status != "failed" || got[i].msg != notCT {
+				t.Errorf("record %d (%.80s): %v, want failed %q", i, recs[i].Data, got[i], notCT)
+			}
+		}
+		if want[i].status == "ok" {
+			ok++
+		}
+	}
+	t.Logf("%d records: %d normalized, %d not CloudTrail", len(recs), ok, skipped)
+	if ok < len(recs)-skipped-6 || skipped < 2 {
+		t.Fatalf("only %d of %d records normalized (%d not CloudTrail)", ok, len(recs), skipped)
+	}
+	sameOutcomes(t, "c under weir plain (weir_batch) vs fast path", got, underWeir(t, cWasm, "batch", recs))
+	sameOutcomes(t, "c under extism js (node) vs weir", got, underNode(t, cWasm, recs))
+}
+
 // TestPassthroughExamples runs the Rust and C passthrough examples (the
 // benchmarks' twins of modules/passthrough-as) on weir's fast path: the
 // Go passthrough's outputs on the compat corpus, and its drop and fail
