@@ -43,6 +43,7 @@ type benchOptions struct {
 	iterations  int
 	startup     bool
 	coldStarts  int
+	coldSet     bool // --cold-starts given: --compare measures cold starts too
 	compare     bool
 	rounds      int
 	allowDiff   bool
@@ -86,7 +87,10 @@ min(workers x instances, CPUs). --batch-size and --workers take lists
 --compare A B (two modules, or two pipelines) runs A and B alternately in
 --rounds rounds (ABBA order) and reports the throughput ratio B/A with a 95%
 confidence interval and a verdict. Their outputs must be identical unless
---allow-diff; otherwise the first differing record is shown.
+--allow-diff; otherwise the first differing record is shown. More modules
+(--compare A B C D [file...]: the leading arguments that are WebAssembly
+modules) run in rotating order (ABCD, BCDA, ...), each compared with A,
+with their size; with --cold-starts N, also their cold starts.
 
 A progress bar is drawn on stderr when stdout is a terminal. --json prints
 one JSON object; --html writes a self-contained page with charts.
@@ -95,6 +99,7 @@ Exit status: 0; 1 when records failed or the outputs of --compare differ
 (the valid partial measurements are printed, labelled PARTIAL); 2 for usage
 and configuration errors, a missing module, an empty or undecodable input.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.coldSet = cmd.Flags().Changed("cold-starts")
 			return benchMain(cmd.Context(), g, o, args)
 		},
 	}
@@ -109,7 +114,7 @@ and configuration errors, a missing module, an empty or undecodable input.`,
 	f.IntVar(&o.iterations, "iterations", 0, "measure this many passes over the input instead of --duration (per round with --compare)")
 	f.BoolVar(&o.startup, "startup", true, "measure compile (cold and cached), instantiate and cold start times")
 	f.IntVar(&o.coldStarts, "cold-starts", 3, "new processes started per cache state for the cold start (0: none)")
-	f.BoolVar(&o.compare, "compare", false, "compare two modules or two pipelines: weir bench --compare A B [file...]")
+	f.BoolVar(&o.compare, "compare", false, "compare modules (or two pipelines) with the first: weir bench --compare A B [C...] [file...]")
 	f.IntVar(&o.rounds, "rounds", 10, "interleaved rounds of --compare")
 	f.BoolVar(&o.allowDiff, "allow-diff", false, "with --compare, measure even when the outputs of A and B differ")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the text report")
@@ -185,7 +190,7 @@ func (o *benchOptions) check() error {
 
 // benchTarget is one module or pipeline to measure.
 type benchTarget struct {
-	label string // "A" or "B" with --compare
+	label string // "A", "B", ... with --compare
 	kind  string // "module" or "pipeline"
 	path  string
 	cfg   *engine.Config
@@ -476,12 +481,12 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 		if len(args) < 2 {
 			return errors.New("bench: --compare needs two modules or two pipelines: weir bench --compare A B [file...]")
 		}
-		for i, label := range []string{"A", "B"} {
+		for i := range 2 {
 			t, err := loadTarget(args[i], false, o.instances)
 			if err != nil {
 				return err
 			}
-			t.label = label
+			t.label = compareLabel(i)
 			targets = append(targets, t)
 		}
 		if targets[0].kind != targets[1].kind {
@@ -489,6 +494,19 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 				targets[0].kind, targets[0].path, targets[1].kind, targets[1].path)
 		}
 		args = args[2:]
+		// More modules: the leading arguments that are WebAssembly.
+		for targets[0].kind == "module" && len(args) > 0 && len(targets) < maxCompare {
+			if wasm, _ := sniffWasm(args[0]); !wasm {
+				break
+			}
+			t, err := loadTarget(args[0], false, o.instances)
+			if err != nil {
+				return err
+			}
+			t.label = compareLabel(len(targets))
+			targets = append(targets, t)
+			args = args[1:]
+		}
 	case o.pipeline != "":
 		t, err := loadTarget(o.pipeline, true, o.instances)
 		if err != nil {
@@ -517,7 +535,7 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 	prog := newProgress(g, o.progress)
 	var failure error
 	if o.compare {
-		failure, err = benchCompare(ctx, g, &o, rep, prog, targets, in)
+		failure, err = benchCompare(ctx, g, &o, rep, prog, targets, in, args)
 	} else {
 		failure, err = benchOne(ctx, g, &o, rep, prog, targets[0], in, args)
 	}

@@ -41,7 +41,7 @@ type machineInfo struct {
 }
 
 type targetInfo struct {
-	Label  string      `json:"label,omitempty"` // "A" or "B" with --compare
+	Label  string      `json:"label,omitempty"` // "A", "B", ... with --compare
 	Kind   string      `json:"kind"`            // "module" or "pipeline"
 	Path   string      `json:"path"`
 	Stages []stageInfo `json:"stages"`
@@ -249,13 +249,32 @@ type compareInfo struct {
 	Faster           string      `json:"faster,omitempty"` // "A", "B" or "" (no significant difference)
 	OutputsA         []sinkInfo  `json:"outputs_a"`
 	OutputsB         []sinkInfo  `json:"outputs_b"`
+	// Every target, A first: with more than two modules, the ratio of
+	// each to A (the fields above are B's).
+	Targets []compareTarget `json:"targets"`
+}
+
+// compareTarget is one target of --compare, measured against A.
+type compareTarget struct {
+	Label            string         `json:"label"`
+	Path             string         `json:"path"`
+	ModuleBytes      int64          `json:"module_bytes,omitempty"` // a module's file size
+	OutputsIdentical bool           `json:"outputs_identical"`      // to A's
+	FirstDiff        *diffInfo      `json:"first_diff,omitempty"`
+	EventsPerSecCPU  float64        `json:"events_per_sec_per_core"`
+	Ratio            float64        `json:"ratio"` // its throughput / A's, geometric mean of the rounds
+	CILow            float64        `json:"ci_low"`
+	CIHigh           float64        `json:"ci_high"`
+	Verdict          string         `json:"verdict"`
+	ColdStart        *coldStartInfo `json:"cold_start,omitempty"` // with --cold-starts
 }
 
 type roundInfo struct {
-	AEventsPerSec float64 `json:"a_events_per_sec"`
-	BEventsPerSec float64 `json:"b_events_per_sec"`
-	Ratio         float64 `json:"ratio"`
-	First         string  `json:"first"` // which side ran first in the round
+	AEventsPerSec float64   `json:"a_events_per_sec"`
+	BEventsPerSec float64   `json:"b_events_per_sec"`
+	Ratio         float64   `json:"ratio"`
+	First         string    `json:"first"`          // which target ran first in the round
+	EventsPerSec  []float64 `json:"events_per_sec"` // every target's, A first
 }
 
 type diffInfo struct {
@@ -573,28 +592,97 @@ func writeSweep(w io.Writer, runs []runInfo) {
 func (r *benchReport) writeCompare(w io.Writer, c *compareInfo) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("")
-	p("compare    A = %s, B = %s: batch size %d, %s, %d interleaved rounds (ABBA order)", c.A, c.B, c.BatchSize, plural(c.Workers, "worker", "workers"), c.Rounds)
-	switch {
-	case c.OutputsIdentical:
+	n := max(2, len(c.Targets))
+	if n == 2 {
+		p("compare    A = %s, B = %s: batch size %d, %s, %d interleaved rounds (ABBA order)", c.A, c.B, c.BatchSize, plural(c.Workers, "worker", "workers"), c.Rounds)
+	} else {
+		p("compare    %d modules, each against A: batch size %d, %s, %d interleaved rounds (rotating order)", n, c.BatchSize, plural(c.Workers, "worker", "workers"), c.Rounds)
+		for _, t := range c.Targets {
+			p("           %s = %s", t.Label, t.Path)
+		}
+	}
+	for _, t := range c.Targets[min(1, len(c.Targets)):] {
+		switch {
+		case t.OutputsIdentical:
+		case t.FirstDiff != nil:
+			d := t.FirstDiff
+			p("outputs    %s's DIFFER from A's from record %d (%s, seq %s)", t.Label, d.Record, d.Source, d.Seq)
+			p("             A: %s", d.A)
+			p("             %s: %s", t.Label, d.B)
+		}
+	}
+	if c.OutputsIdentical && allIdentical(c.Targets) {
 		p("outputs    identical (every sink's sha256 matches)")
-	case c.FirstDiff != nil:
-		d := c.FirstDiff
-		p("outputs    DIFFER from record %d (%s, seq %s)", d.Record, d.Source, d.Seq)
-		p("             A: %s", d.A)
-		p("             B: %s", d.B)
 	}
 	if len(c.PerRound) > 0 {
-		p("  %5s %14s %14s %8s", "round", "A events/s", "B events/s", "B/A")
-		for i, rd := range c.PerRound {
-			p("  %5d %14s %14s %8.3f", i+1, num(rd.AEventsPerSec), num(rd.BEventsPerSec), rd.Ratio)
+		if n == 2 {
+			p("  %5s %14s %14s %8s", "round", "A events/s", "B events/s", "B/A")
+			for i, rd := range c.PerRound {
+				p("  %5d %14s %14s %8.3f", i+1, num(rd.AEventsPerSec), num(rd.BEventsPerSec), rd.Ratio)
+			}
+		} else {
+			head := fmt.Sprintf("  %5s", "round")
+			for _, t := range c.Targets {
+				head += fmt.Sprintf(" %11s", t.Label+" events/s")
+			}
+			p("%s", head)
+			for i, rd := range c.PerRound {
+				line := fmt.Sprintf("  %5d", i+1)
+				for _, e := range rd.EventsPerSec {
+					line += fmt.Sprintf(" %11s", num(e))
+				}
+				p("%s", line)
+			}
 		}
 	}
 	for i := range r.Runs {
 		writeRun(w, &r.Runs[i])
 	}
-	if len(c.PerRound) > 0 {
-		p("")
+	if len(c.PerRound) == 0 {
+		return
+	}
+	p("")
+	if n == 2 {
 		p("B/A throughput %.3f (95%% CI %.3f-%.3f, %s)", c.Ratio, c.CILow, c.CIHigh, c.Method)
 		p("verdict    %s", c.Verdict)
+	} else {
+		p("%s", c.Method)
 	}
+	if n > 2 || c.Targets[0].ModuleBytes > 0 || c.Targets[0].ColdStart != nil {
+		p("  %-6s %10s %12s %12s %18s  %s", "target", "size", "cold: empty", "cold: cached", "events/s per core", "vs A (95% CI)")
+		for _, t := range c.Targets {
+			sz, empty, warm := "", "", ""
+			if t.ModuleBytes > 0 {
+				sz = size(float64(t.ModuleBytes))
+			}
+			if cs := t.ColdStart; cs != nil && cs.ColdCache != nil && cs.WarmCache != nil {
+				empty, warm = dur(cs.ColdCache.MedianMS), dur(cs.WarmCache.MedianMS)
+			}
+			vs := "1"
+			if t.Label != "A" {
+				word := "no significant difference"
+				switch {
+				case t.CILow > 1:
+					word = "faster"
+				case t.CIHigh < 1:
+					word = "slower"
+				}
+				vs = fmt.Sprintf("%.3f (%.3f-%.3f) %s", t.Ratio, t.CILow, t.CIHigh, word)
+			}
+			p("  %-6s %10s %12s %12s %18s  %s", t.Label, sz, empty, warm, num(t.EventsPerSecCPU), vs)
+		}
+		if c.Targets[0].ColdStart != nil {
+			p("           cold start: a new weir process until its first batch is done (median), with an empty compilation cache, then with one a previous start filled")
+		}
+	}
+}
+
+// allIdentical reports whether every target's outputs are A's.
+func allIdentical(ts []compareTarget) bool {
+	for _, t := range ts {
+		if !t.OutputsIdentical {
+			return false
+		}
+	}
+	return true
 }

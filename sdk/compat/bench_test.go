@@ -36,7 +36,7 @@ func guestModules(b *testing.B) [][2]string {
 // guestFrame is the input frame weir would send the module: the Stratus
 // Red Team corpus (310 records) with FlagHostOps and, when the module
 // declares paths, their views.
-func guestFrame(b *testing.B, paths []string) ([]byte, int) {
+func guestFrame(b testing.TB, paths []string) ([]byte, int) {
 	files, _ := filepath.Glob(filepath.Join(hosttest.SharedDir(b), "testdata", "cloudtrail", "stratus-red-team", "*.json"))
 	flags := uint16(frame.FlagHostOps)
 	if len(paths) > 0 {
