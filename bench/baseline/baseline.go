@@ -39,7 +39,20 @@
 //     session name, user.name the part before the first '@' and user.domain
 //     the part after it; otherwise user.name is the session name. When
 //     principalId has no ':' (or is absent), user.name is
-//     userIdentity.userName.
+//     userIdentity.userName, and for an Identity Center user
+//     (userIdentity.type "IdentityCenterUser") without either,
+//     additionalEventData.UserName. user.id is userIdentity.principalId.
+//   - event.kind is "event"; event.provider is eventSource as is;
+//     event.category and event.type come from Categories by eventName (after
+//     Elastic's AWS CloudTrail integration); a name not in the table gets
+//     event.type ["info"] and no event.category.
+//   - related.user lists user.name, userIdentity.userName,
+//     requestParameters.userName and requestParameters.newUserName, each
+//     non-empty value once, in that order; related.ip is [source.ip].
+//
+// Key order: @timestamp, event (action, id, hash, original, outcome, kind,
+// category, type, provider), cloud, source, tls, user (email, name, domain,
+// id), user_agent, related (user, ip).
 //
 // Only JSON strings are taken from the record: a field that is absent, null,
 // of another type or the empty string yields no output field, so the output
@@ -57,6 +70,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -130,16 +144,87 @@ func splitTLSVersion(v string) (protocol, version string) {
 }
 
 // splitPrincipal applies the user.* rule. userName is only consulted when
-// principalId has no ':'.
-func splitPrincipal(principalID string, userName func() string) (email, name, domain string) {
+// principalId has no ':', identityCenterName when userName is empty too.
+func splitPrincipal(principalID string, userName, identityCenterName func() string) (email, name, domain string) {
 	_, session, ok := strings.Cut(principalID, ":")
 	if !ok {
-		return "", userName(), ""
+		if n := userName(); n != "" {
+			return "", n, ""
+		}
+		return "", identityCenterName(), ""
 	}
 	if local, dom, at := strings.Cut(session, "@"); at {
 		return session, local, dom
 	}
 	return "", session, ""
+}
+
+// identityCenterUser is the userIdentity.type of IAM Identity Center users.
+const identityCenterUser = "IdentityCenterUser"
+
+// relatedUsers returns the non-empty values of users, each once, in order.
+func relatedUsers(users ...string) []string {
+	var out []string
+	for _, u := range users {
+		if u != "" && !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Category is the ECS categorization of an event.
+type Category struct {
+	Category []string // event.category; nil: none
+	Type     []string // event.type
+}
+
+// uncategorized is the categorization of a name not in Categories.
+var uncategorized = Category{Type: []string{"info"}}
+
+// Categories maps CloudTrail eventNames to their ECS categorization, after
+// the table of Elastic's AWS CloudTrail integration (ingest pipeline,
+// "Add ECS categorization"). Every implementation of the job carries this
+// table; the tests compare them with it.
+var Categories = func() map[string]Category {
+	m := map[string]Category{}
+	add := func(category, typ string, names ...string) {
+		c := Category{Category: strings.Split(category, ","), Type: strings.Split(typ, ",")}
+		for _, n := range names {
+			m[n] = c
+		}
+	}
+	add("authentication", "info", "AssumeRole", "ConsoleLogin")
+	add("iam", "group,change", "AddUserToGroup", "AttachGroupPolicy", "DeleteGroupPolicy",
+		"DetachGroupPolicy", "PutGroupPolicy", "RemoveUserFromGroup", "UpdateGroup")
+	add("iam", "group,creation", "CreateGroup")
+	add("iam", "group,deletion", "DeleteGroup")
+	add("iam", "group,info", "GetGroup", "GetGroupPolicy", "ListAttachedGroupPolicies",
+		"ListGroupPolicies", "ListGroups")
+	add("iam", "user,change", "AttachUserPolicy", "ChangePassword", "CreateAccessKey",
+		"CreateVirtualMFADevice", "DeactivateMFADevice", "DeleteAccessKey", "DeleteSSHPublicKey",
+		"DeleteUserPermissionsBoundary", "DeleteUserPolicy", "DeleteVirtualMFADevice",
+		"DetachUserPolicy", "EnableMFADevice", "PutUserPermissionsBoundary", "PutUserPolicy",
+		"TagUser", "UntagUser", "UpdateAccessKey", "UpdateLoginProfile", "UpdateSSHPublicKey",
+		"UpdateUser")
+	add("iam", "user,creation", "CreateUser")
+	add("iam", "user,deletion", "DeleteUser")
+	add("iam", "user,info", "GetUser", "GetUserPolicy", "ListAttachedUserPolicies",
+		"ListGroupsForUser", "ListUserPolicies", "ListUsers", "ListUserTags")
+	add("iam", "admin,change", "SetDefaultPolicyVersion", "SetSecurityTokenServicePreferences",
+		"UpdateAccountPasswordPolicy", "UpdateRole")
+	add("iam", "admin,creation", "CreateKeyPair")
+	add("file", "creation", "CreateBucket")
+	add("file", "deletion", "DeleteBucket")
+	return m
+}()
+
+// categorize returns the categorization of an eventName.
+func categorize(eventName string) Category {
+	if c, ok := Categories[eventName]; ok {
+		return c
+	}
+	return uncategorized
 }
 
 // ---------------------------------------------------------------------------
@@ -168,6 +253,13 @@ const (
 	pUserName      = "user.name"
 	pUserDomain    = "user.domain"
 	pUserAgent     = "user_agent.original"
+	pKind          = "event.kind"
+	pCategory      = "event.category"
+	pType          = "event.type"
+	pEventProvider = "event.provider"
+	pUserID        = "user.id"
+	pRelatedUser   = "related.user"
+	pRelatedIP     = "related.ip"
 )
 
 var rawAWS = []byte(`"aws"`)
@@ -197,6 +289,14 @@ func (d *gjsonDoc) set(path, v string) {
 	d.out, d.err = sjson.SetBytes(d.out, path, v)
 }
 
+// setStrings stores a non-empty array of strings at path in the output.
+func (d *gjsonDoc) setStrings(path string, v []string) {
+	if len(v) == 0 || d.err != nil {
+		return
+	}
+	d.out, d.err = sjson.SetBytes(d.out, path, v)
+}
+
 func (d *gjsonDoc) setRaw(path string, raw []byte) {
 	if d.err != nil {
 		return
@@ -221,6 +321,12 @@ func GJSON(record []byte) ([]byte, error) {
 	d.set(pOutcome, outcome(d.get("errorCode"),
 		func() string { return d.get("errorMessage") },
 		func() string { return d.get("responseElements.ConsoleLogin") }))
+	d.set(pKind, "event")
+	eventSource := d.get("eventSource")
+	category := categorize(d.get("eventName"))
+	d.setStrings(pCategory, category.Category)
+	d.setStrings(pType, category.Type)
+	d.set(pEventProvider, eventSource)
 
 	account := d.get("userIdentity.accountId")
 	if account == "" {
@@ -229,9 +335,10 @@ func GJSON(record []byte) ([]byte, error) {
 	d.set(pAccountID, account)
 	d.setRaw(pProvider, rawAWS)
 	d.set(pRegion, d.get("awsRegion"))
-	d.set(pService, serviceName(d.get("eventSource")))
+	d.set(pService, serviceName(eventSource))
 
-	d.set(pSourceIP, sourceIP(d.get("sourceIPAddress")))
+	ip := sourceIP(d.get("sourceIPAddress"))
+	d.set(pSourceIP, ip)
 
 	d.set(pTLSCipher, d.get("tlsDetails.cipherSuite"))
 	protocol, version := splitTLSVersion(d.get("tlsDetails.tlsVersion"))
@@ -239,13 +346,27 @@ func GJSON(record []byte) ([]byte, error) {
 	d.set(pTLSProtocol, protocol)
 	d.set(pTLSServerName, d.get("tlsDetails.clientProvidedHostHeader"))
 
-	email, name, domain := splitPrincipal(d.get("userIdentity.principalId"),
-		func() string { return d.get("userIdentity.userName") })
+	principalID, userName := d.get("userIdentity.principalId"), d.get("userIdentity.userName")
+	email, name, domain := splitPrincipal(principalID,
+		func() string { return userName },
+		func() string {
+			if d.get("userIdentity.type") != identityCenterUser {
+				return ""
+			}
+			return d.get("additionalEventData.UserName")
+		})
 	d.set(pUserEmail, email)
 	d.set(pUserName, name)
 	d.set(pUserDomain, domain)
+	d.set(pUserID, principalID)
 
 	d.set(pUserAgent, d.get("userAgent"))
+
+	d.setStrings(pRelatedUser, relatedUsers(name, userName,
+		d.get("requestParameters.userName"), d.get("requestParameters.newUserName")))
+	if ip != "" {
+		d.setStrings(pRelatedIP, []string{ip})
+	}
 
 	if d.err != nil {
 		return nil, d.err
@@ -285,6 +406,8 @@ type ctCaseGuard struct {
 	GuardUserIdentity       caseGuard `json:"USERIDENTITY"`
 	GuardResponseElements   caseGuard `json:"RESPONSEELEMENTS"`
 	GuardTLSDetails         caseGuard `json:"TLSDETAILS"`
+	GuardAdditionalData     caseGuard `json:"ADDITIONALEVENTDATA"`
+	GuardRequestParameters  caseGuard `json:"REQUESTPARAMETERS"`
 }
 
 // ctRecord holds the CloudTrail fields the job reads.
@@ -306,11 +429,27 @@ type ctRecord struct {
 		GuardAccountID   caseGuard `json:"ACCOUNTID"`
 		GuardPrincipalID caseGuard `json:"PRINCIPALID"`
 		GuardUserName    caseGuard `json:"USERNAME"`
+		GuardType        caseGuard `json:"TYPE"`
 
 		AccountID   string `json:"accountId"`
 		PrincipalID string `json:"principalId"`
 		UserName    string `json:"userName"`
+		Type        string `json:"type"`
 	} `json:"userIdentity"`
+
+	AdditionalEventData struct {
+		GuardUserName caseGuard `json:"USERNAME"`
+
+		UserName string `json:"UserName"`
+	} `json:"additionalEventData"`
+
+	RequestParameters struct {
+		GuardUserName    caseGuard `json:"USERNAME"`
+		GuardNewUserName caseGuard `json:"NEWUSERNAME"`
+
+		UserName    string `json:"userName"`
+		NewUserName string `json:"newUserName"`
+	} `json:"requestParameters"`
 
 	ResponseElements struct {
 		GuardConsoleLogin caseGuard `json:"CONSOLELOGIN"`
@@ -334,11 +473,15 @@ type ctRecord struct {
 type ecsDoc struct {
 	Timestamp string `json:"@timestamp,omitempty"`
 	Event     struct {
-		Action   string `json:"action,omitempty"`
-		ID       string `json:"id,omitempty"`
-		Hash     string `json:"hash,omitempty"`
-		Original string `json:"original,omitempty"`
-		Outcome  string `json:"outcome,omitempty"`
+		Action   string   `json:"action,omitempty"`
+		ID       string   `json:"id,omitempty"`
+		Hash     string   `json:"hash,omitempty"`
+		Original string   `json:"original,omitempty"`
+		Outcome  string   `json:"outcome,omitempty"`
+		Kind     string   `json:"kind"`
+		Category []string `json:"category,omitempty"`
+		Type     []string `json:"type"`
+		Provider string   `json:"provider,omitempty"`
 	} `json:"event"`
 	Cloud struct {
 		Account struct {
@@ -365,10 +508,15 @@ type ecsDoc struct {
 		Email  string `json:"email,omitempty"`
 		Name   string `json:"name,omitempty"`
 		Domain string `json:"domain,omitempty"`
+		ID     string `json:"id,omitempty"`
 	} `json:"user,omitzero"`
 	UserAgent struct {
 		Original string `json:"original,omitempty"`
 	} `json:"user_agent,omitzero"`
+	Related struct {
+		User []string `json:"user,omitempty"`
+		IP   []string `json:"ip,omitempty"`
+	} `json:"related,omitzero"`
 }
 
 // Structs normalizes one CloudTrail record into an ECS document by decoding
@@ -399,6 +547,10 @@ func Structs(record []byte) ([]byte, error) {
 	out.Event.Outcome = outcome(in.ErrorCode,
 		func() string { return in.ErrorMessage },
 		func() string { return in.ResponseElements.ConsoleLogin })
+	out.Event.Kind = "event"
+	category := categorize(in.EventName)
+	out.Event.Category, out.Event.Type = category.Category, category.Type
+	out.Event.Provider = in.EventSource
 
 	out.Cloud.Account.ID = in.UserIdentity.AccountID
 	if out.Cloud.Account.ID == "" {
@@ -415,9 +567,22 @@ func Structs(record []byte) ([]byte, error) {
 	out.TLS.Client.ServerName = in.TLSDetails.ClientProvidedHostHeader
 
 	out.User.Email, out.User.Name, out.User.Domain = splitPrincipal(in.UserIdentity.PrincipalID,
-		func() string { return in.UserIdentity.UserName })
+		func() string { return in.UserIdentity.UserName },
+		func() string {
+			if in.UserIdentity.Type != identityCenterUser {
+				return ""
+			}
+			return in.AdditionalEventData.UserName
+		})
+	out.User.ID = in.UserIdentity.PrincipalID
 
 	out.UserAgent.Original = in.UserAgent
+
+	out.Related.User = relatedUsers(out.User.Name, in.UserIdentity.UserName,
+		in.RequestParameters.UserName, in.RequestParameters.NewUserName)
+	if out.Source.IP != "" {
+		out.Related.IP = []string{out.Source.IP}
+	}
 
 	return json.Marshal(&out)
 }

@@ -48,8 +48,9 @@ func referenceRecord(tb testing.TB) []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
-// referenceExpected returns the expected reference document with the
-// enrichment fields deleted.
+// referenceExpected returns weir's expected document for the reference
+// record (hosttest.ExpectedFile: the shared reference document plus the
+// widened fields) with the enrichment fields deleted.
 func referenceExpected(tb testing.TB) map[string]any {
 	tb.Helper()
 	return hosttest.ReferenceNormalized(tb)
@@ -125,6 +126,15 @@ func checkShape(t *testing.T, record []byte, doc map[string]any) {
 			for k, e := range v {
 				walk(strings.TrimPrefix(path+"."+k, "."), e)
 			}
+		case []any: // event.category, event.type, related.*: strings
+			if len(v) == 0 {
+				t.Errorf("%s is an empty array", path)
+			}
+			for i, e := range v {
+				if s, ok := e.(string); !ok || s == "" {
+					t.Errorf("%s[%d] = %v, want a non-empty string", path, i, e)
+				}
+			}
 		default:
 			t.Errorf("%s has unexpected type %T", path, v)
 		}
@@ -155,10 +165,7 @@ func TestReference(t *testing.T) {
 	want := referenceExpected(t)
 	// The expected key order: the file's order with the enrichment fields
 	// left out.
-	fileRaw, err := os.ReadFile(sharedPath(t, "reference/consolelogin.expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fileRaw := hosttest.ExpectedBytes(t)
 	var wantOrder []string
 	for _, k := range keyOrder(t, fileRaw) {
 		if _, ok := lookup(want, k); ok {
@@ -407,7 +414,23 @@ func TestRules(t *testing.T) {
 		{
 			name:  "principalId without colon and no userName",
 			edits: []edit{{"userIdentity.principalId", "AIDAEXAMPLE"}},
-			want:  map[string]string{"user": ""},
+			want:  map[string]string{"user.name": "", "user.email": "", "user.id": "AIDAEXAMPLE", "related.user": ""},
+		},
+		{
+			name: "Identity Center user",
+			edits: []edit{{"userIdentity", json.RawMessage(`{"type":"IdentityCenterUser","accountId":"1"}`)},
+				{"additionalEventData.UserName", "jdoe"}},
+			want: map[string]string{"user.name": "jdoe", "user.id": "", "cloud.account.id": "1"},
+		},
+		{
+			name:  "additionalEventData.UserName of another identity type",
+			edits: []edit{{"userIdentity", json.RawMessage(`{"type":"Unknown"}`)}, {"additionalEventData.UserName", "jdoe"}},
+			want:  map[string]string{"user": "", "related.user": ""},
+		},
+		{
+			name:  "uncategorized eventName",
+			edits: []edit{{"eventName", "GetObject"}, {"eventSource", "s3.amazonaws.com"}},
+			want:  map[string]string{"event.category": "", "event.kind": "event", "event.provider": "s3.amazonaws.com"},
 		},
 		{
 			name:  "non-string value is ignored",

@@ -22,7 +22,8 @@ import (
 // emulator receives the reference ConsoleLogin record in a Kinesis event
 // and runs cloudtrail-ecs then ecs-enrich, with reverse DNS from dnsmasq,
 // the users and accounts tables in dynalite, and the ASN from an MMDB.
-// The document it writes equals consolelogin.expected.json.
+// The document it writes holds every field of the shared
+// consolelogin.expected.json and equals hosttest.ExpectedFile.
 func TestReferenceJobUnderRIE(t *testing.T) {
 	rie := hosttest.RequireTool(t, "aws-lambda-rie", "scripts/ensure-tools.sh go")
 	hosttest.SetAWSEnv(t)
@@ -97,19 +98,16 @@ outputs:
 	if len(lines) != 1 {
 		t.Fatalf("%d documents written, want 1:\n%s", len(lines), got)
 	}
-	var doc, want map[string]any
+	var doc map[string]any
 	if err := json.Unmarshal([]byte(lines[0]), &doc); err != nil {
 		t.Fatal(err)
 	}
-	exp, err := os.ReadFile(filepath.Join(shared, "reference", "consolelogin.expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(exp, &want); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(doc, want) {
+	// Every field of the talk's document, with its value; and the whole
+	// document is weir's expected one (the reference plus the widened
+	// fields).
+	hosttest.CheckReferenceFields(t, doc)
+	if want := hosttest.ExpectedDocument(t); !reflect.DeepEqual(doc, want) {
 		pretty, _ := json.MarshalIndent(doc, "", "  ")
-		t.Fatalf("the document differs from consolelogin.expected.json:\n%s", pretty)
+		t.Fatalf("the document differs from %s:\n%s", hosttest.ExpectedFile, pretty)
 	}
 }

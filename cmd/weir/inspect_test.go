@@ -37,7 +37,7 @@ func TestInspect(t *testing.T) {
 		{name: "cloudtrail-ecs", module: func(t *testing.T) string { return ctModule(t) },
 			lines: []string{"fast path:    yes", "abi:          weir frame v1", "entry (auto): fast", "  weir_transform  func(i32, i32) -> i64",
 				"  extism:host/env.output_set  func(i64, i64)", "reactor:      yes (_initialize runs once per instance)",
-				"views:        errorCode, errorMessage, responseElements.ConsoleLogin, eventSource, sourceIPAddress, tlsDetails.tlsVersion, userIdentity.principalId, eventTime, eventName"},
+				"views:        errorCode, errorMessage, responseElements.ConsoleLogin, eventSource, sourceIPAddress, tlsDetails.tlsVersion, userIdentity.principalId, eventTime, eventName, userIdentity.userName, userIdentity.type, additionalEventData.UserName, requestParameters.userName, requestParameters.newUserName"},
 			fast: true, abi: 1, entry: "fast", export: "weir_transform", extism: true},
 		{name: "record.wat", module: func(t *testing.T) string { return hosttest.WAT(t, hostTestdata(t, "record.wat")) },
 			lines: []string{"fast path:    no", "abi:          none (not a weir module)", "entry (auto): record", "plain batch:  no",

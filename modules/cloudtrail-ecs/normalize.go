@@ -23,6 +23,11 @@ const (
 	iPrincipalID
 	iEventTime
 	iEventName
+	iUserName
+	iIdentityType
+	iIdentityCenterName
+	iRequestUserName
+	iRequestNewUserName
 	nPaths
 )
 
@@ -36,6 +41,12 @@ var paths = []string{
 	iPrincipalID:  "userIdentity.principalId",
 	iEventTime:    "eventTime",
 	iEventName:    "eventName",
+	// related.user and the user.name fallbacks.
+	iUserName:           "userIdentity.userName",
+	iIdentityType:       "userIdentity.type",
+	iIdentityCenterName: "additionalEventData.UserName",
+	iRequestUserName:    "requestParameters.userName",
+	iRequestNewUserName: "requestParameters.newUserName",
 }
 
 const awsServiceSuffix = ".amazonaws.com"
@@ -64,7 +75,11 @@ var (
 	opsSourceIP   = ops(func(o *frame.Ops) { o.CopyString("source.ip", "sourceIPAddress") })
 	opsCipher     = ops(func(o *frame.Ops) { o.CopyString("tls.cipher", "tlsDetails.cipherSuite") })
 	opsServerName = ops(func(o *frame.Ops) { o.CopyString("tls.client.server_name", "tlsDetails.clientProvidedHostHeader") })
-	opsUserName   = ops(func(o *frame.Ops) { o.CopyString("user.name", "userIdentity.userName") })
+	opsUserID     = ops(func(o *frame.Ops) { o.CopyString("user.id", "userIdentity.principalId") })
+	// event.kind, then (after event.category and event.type)
+	// event.provider.
+	opsKind       = ops(func(o *frame.Ops) { o.SetString("event.kind", "event") })
+	opsProvider   = ops(func(o *frame.Ops) { o.CopyString("event.provider", "eventSource") })
 	opsUserAgent  = ops(func(o *frame.Ops) { o.CopyString("user_agent.original", "userAgent") })
 	opsFailure    = ops(func(o *frame.Ops) { o.SetString("event.outcome", "failure") })
 	opsSuccess    = ops(func(o *frame.Ops) { o.SetString("event.outcome", "success") })
@@ -76,6 +91,12 @@ func ops(build func(o *frame.Ops)) *frame.Ops {
 	build(o)
 	return o
 }
+
+// relatedBuf is scratch space for the related.* arrays (SetJSON copies
+// what it is given).
+var relatedBuf []byte
+
+var identityCenterUser = []byte("IdentityCenterUser")
 
 // lowerBuf is scratch space for lower-cased values (a module instance runs
 // one record at a time; SetStringBytes copies what it is given).
@@ -113,12 +134,18 @@ func normalize(v []weir.Value, d *frame.Ops) {
 		}
 	}
 
+	d.Append(opsKind)
+	d.Append(categorize(v[iEventName].StringBytes()))
+	d.Append(opsProvider)
+
 	d.Append(opsCloud)
 	if s := bytes.TrimSuffix(v[iEventSource].StringBytes(), serviceSuffix); len(s) > 0 {
 		d.SetStringBytes("cloud.service.name", s)
 	}
 
+	var sourceIP []byte
 	if s := v[iSourceIP].StringBytes(); len(s) > 0 && isIP(s) {
+		sourceIP = s
 		d.Append(opsSourceIP)
 	}
 
@@ -134,19 +161,62 @@ func normalize(v []weir.Value, d *frame.Ops) {
 	}
 	d.Append(opsServerName)
 
+	// user.name: the session name of the principal, else userName, else
+	// (Identity Center users) additionalEventData.UserName.
+	var name []byte
 	if _, session, ok := cut(v[iPrincipalID].StringBytes(), ':'); ok {
-		if name, domain, hasAt := cut(session, '@'); hasAt {
+		if n, domain, hasAt := cut(session, '@'); hasAt {
 			setBytes(d, "user.email", session)
+			name = n
 			setBytes(d, "user.name", name)
 			setBytes(d, "user.domain", domain)
 		} else {
-			setBytes(d, "user.name", session)
+			name = session
+			setBytes(d, "user.name", name)
 		}
-	} else {
-		d.Append(opsUserName)
+	} else if n := v[iUserName].StringBytes(); len(n) > 0 {
+		name = n
+		d.SetStringBytes("user.name", name)
+	} else if bytes.Equal(v[iIdentityType].StringBytes(), identityCenterUser) {
+		name = v[iIdentityCenterName].StringBytes()
+		setBytes(d, "user.name", name)
 	}
+	d.Append(opsUserID)
 
 	d.Append(opsUserAgent)
+
+	// related.user: the user names of the event, each once, in this order;
+	// related.ip: source.ip.
+	relatedBuf = relatedBuf[:0]
+	users := [...][]byte{name, v[iUserName].StringBytes(), v[iRequestUserName].StringBytes(), v[iRequestNewUserName].StringBytes()}
+	for i, u := range users {
+		if len(u) == 0 || seen(users[:i], u) {
+			continue
+		}
+		relatedBuf = append(relatedBuf, ',')
+		relatedBuf = frame.AppendString(relatedBuf, u)
+	}
+	if len(relatedBuf) > 0 {
+		relatedBuf[0] = '['
+		relatedBuf = append(relatedBuf, ']')
+		d.SetJSON("related.user", relatedBuf)
+	}
+	if sourceIP != nil {
+		relatedBuf = append(relatedBuf[:0], '[')
+		relatedBuf = frame.AppendString(relatedBuf, sourceIP)
+		relatedBuf = append(relatedBuf, ']')
+		d.SetJSON("related.ip", relatedBuf)
+	}
+}
+
+// seen reports whether u equals one of prev.
+func seen(prev [][]byte, u []byte) bool {
+	for _, p := range prev {
+		if bytes.Equal(p, u) {
+			return true
+		}
+	}
+	return false
 }
 
 // cut is bytes.Cut for one separator byte, without calls (they are

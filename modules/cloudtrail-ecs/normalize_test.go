@@ -94,20 +94,21 @@ func keyOrder(t testing.TB, b []byte) []string {
 
 func TestReference(t *testing.T) {
 	in := bytes.TrimSuffix(readFile(t, shared(t, "reference/consolelogin.input.json")), []byte("\n"))
-	exp := readFile(t, shared(t, "reference/consolelogin.expected.json"))
 	got := normalizeNative(t, in)
 
-	// The reference document without the fields enrichment adds
-	// (hosttest.EnrichmentFields): what this module alone produces.
+	// weir's expected document (the shared reference document plus the
+	// widened fields, hosttest.ExpectedFile) without the fields enrichment
+	// adds (hosttest.EnrichmentFields): what this module alone produces.
 	want := hosttest.ReferenceNormalized(t)
 	if g := unmarshal(t, got); !reflect.DeepEqual(g, want) {
 		w, _ := json.Marshal(want)
 		t.Fatalf("document differs\n got: %s\nwant: %s", got, w)
 	}
 
-	// Same keys in the same order as the reference (enrichment removed).
+	// Same keys in the same order as the expected document (enrichment
+	// removed), hence the reference document's fields in its order.
 	var wantOrder []string
-	for _, k := range keyOrder(t, exp) {
+	for _, k := range keyOrder(t, hosttest.ExpectedBytes(t)) {
 		enriched := false
 		for _, f := range hosttest.EnrichmentFields {
 			if k == f || strings.HasPrefix(k, f+".") {
@@ -121,6 +122,59 @@ func TestReference(t *testing.T) {
 	if g := keyOrder(t, got); !reflect.DeepEqual(g, wantOrder) {
 		t.Fatalf("key order\n got: %q\nwant: %q", g, wantOrder)
 	}
+}
+
+// TestCategories: every eventName of the categorization table (and one
+// that is not in it) gets the table's event.category and event.type, in
+// the module and in the baseline.
+func TestCategories(t *testing.T) {
+	names := []string{"GetObject", "consolelogin", ""}
+	for n := range baseline.Categories {
+		names = append(names, n)
+	}
+	var records [][]byte
+	for _, n := range names {
+		records = append(records, []byte(`{"eventTime":"t","eventName":"`+n+`"}`))
+	}
+	for i, res := range transform(t, records, hostMode) {
+		if res.status != frame.StatusOK {
+			t.Fatalf("%s: status %d %s", names[i], res.status, res.msg)
+		}
+		m := unmarshal(t, res.docs[0])
+		want, ok := baseline.Categories[names[i]]
+		if !ok {
+			want.Type = []string{"info"}
+		}
+		gotCat, hasCat := field(m, "event.category")
+		if !ok && hasCat {
+			t.Errorf("%s: event.category %v, want none", names[i], gotCat)
+		}
+		if ok && !reflect.DeepEqual(gotCat, strs(want.Category)) {
+			t.Errorf("%s: event.category %v, want %v", names[i], gotCat, want.Category)
+		}
+		if got, _ := field(m, "event.type"); !reflect.DeepEqual(got, strs(want.Type)) {
+			t.Errorf("%s: event.type %v, want %v", names[i], got, want.Type)
+		}
+		b, err := baseline.GJSON(records[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m, unmarshal(t, b)) {
+			t.Errorf("%s: differs from the baseline\n got: %s\nwant: %s", names[i], res.docs[0], b)
+		}
+	}
+	if len(baseline.Categories) != 52 {
+		t.Errorf("%d names in the table, want Elastic's 52", len(baseline.Categories))
+	}
+}
+
+// strs is ss as decoded JSON.
+func strs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // corpora returns every record of the three shared CloudTrail corpora, as
@@ -374,6 +428,43 @@ func TestFields(t *testing.T) {
 			map[string]any{"tls.version": "1.2", "tls.version_protocol": "tls", "tls.cipher": "ECDHE-RSA-AES128-GCM-SHA256", "tls.client": nil}},
 		{"tls version without v", `{"tlsDetails":{"tlsVersion":"1.2"}}`, map[string]any{"tls": nil}},
 		{"escapes survive", `{"userAgent":"a\"b\u00e9\n"}`, map[string]any{"user_agent.original": "a\"b\u00e9\n"}},
+		{"escapes survive in related.user", `{"userIdentity":{"userName":"a\"b\u2028\u0001"}}`,
+			map[string]any{"user.name": "a\"b\u2028\u0001", "related.user": []any{"a\"b\u2028\u0001"}}},
+
+		// The widened fields (issue #9), by userIdentity.type.
+		{"IAMUser", `{"eventSource":"iam.amazonaws.com","eventName":"CreateUser","sourceIPAddress":"198.51.100.7",
+			"userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","userName":"alice","accountId":"111122223333"},
+			"requestParameters":{"userName":"bob"}}`,
+			map[string]any{"user.name": "alice", "user.id": "AIDAEXAMPLE", "user.email": nil,
+				"related.user": []any{"alice", "bob"}, "related.ip": []any{"198.51.100.7"},
+				"event.kind": "event", "event.provider": "iam.amazonaws.com",
+				"event.category": []any{"iam"}, "event.type": []any{"user", "creation"}}},
+		{"AssumedRole", `{"eventName":"AssumeRole","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:jane@example.com",
+			"sessionContext":{"sessionIssuer":{"userName":"Admin"}}}}`,
+			map[string]any{"user.name": "jane", "user.email": "jane@example.com", "user.domain": "example.com",
+				"user.id": "AROAEXAMPLE:jane@example.com", "related.user": []any{"jane"},
+				"event.category": []any{"authentication"}, "event.type": []any{"info"}}},
+		{"IdentityCenterUser", `{"eventName":"CredentialChallenge","userIdentity":{"type":"IdentityCenterUser","accountId":"111122223333",
+			"onBehalfOf":{"userId":"9067c9d2-example"}},"additionalEventData":{"UserName":"jdoe@example.com"}}`,
+			map[string]any{"user.name": "jdoe@example.com", "user.id": nil, "user.email": nil,
+				"related.user": []any{"jdoe@example.com"}, "event.category": nil, "event.type": []any{"info"}}},
+		{"UserName of another identity type", `{"userIdentity":{"type":"Unknown"},"additionalEventData":{"UserName":"x"}}`,
+			map[string]any{"user": nil, "related": nil}},
+		{"AWSService", `{"eventName":"Decrypt","sourceIPAddress":"kms.amazonaws.com","userIdentity":{"type":"AWSService","invokedBy":"kms.amazonaws.com"}}`,
+			map[string]any{"user": nil, "related": nil, "event.category": nil, "event.type": []any{"info"}, "event.kind": "event"}},
+		{"Root", `{"eventName":"ConsoleLogin","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root"},
+			"responseElements":{"ConsoleLogin":"Failure"},"errorMessage":"Failed authentication"}`,
+			map[string]any{"user.id": "111122223333", "user.name": nil, "related": nil, "event.outcome": "failure",
+				"event.category": []any{"authentication"}}},
+		{"related.user once per name", `{"userIdentity":{"principalId":"AIDA","userName":"alice"},
+			"requestParameters":{"userName":"alice","newUserName":"alice2"}}`,
+			map[string]any{"related.user": []any{"alice", "alice2"}}},
+		{"session name and userName", `{"userIdentity":{"principalId":"AROA:s1","userName":"u1"},"requestParameters":{"newUserName":"s1"}}`,
+			map[string]any{"user.name": "s1", "related.user": []any{"s1", "u1"}}},
+		{"non-string user names", `{"userIdentity":{"principalId":7,"userName":["a"]},"requestParameters":{"userName":{"a":1},"newUserName":""}}`,
+			map[string]any{"user": nil, "related": nil}},
+		{"no source IP, no related.ip", `{"sourceIPAddress":"AWS Internal"}`, map[string]any{"related": nil}},
+		{"missing eventSource", `{"eventName":"x"}`, map[string]any{"event.provider": nil, "cloud.service": nil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A CloudTrail event has eventTime or eventName (the module
@@ -391,7 +482,7 @@ func TestFields(t *testing.T) {
 					}
 					continue
 				}
-				if !ok || got != want {
+				if !ok || !reflect.DeepEqual(got, want) {
 					t.Errorf("%s = %v (present %v), want %v", path, got, ok, want)
 				}
 			}
@@ -461,24 +552,35 @@ func TestECSFields(t *testing.T) {
 			if !ok {
 				t.Fatalf("record %d: %s is not an ECS 8.11 field", i, leaf.path)
 			}
-			switch typ {
-			case "keyword", "date", "ip":
-				if leaf.v.Type() != fastjson.TypeString {
-					t.Fatalf("record %d: %s (%s) holds a JSON %s", i, leaf.path, typ, leaf.v.Type())
+			// event.category, event.type and related.* are arrays of
+			// strings (ECS fields hold one value or an array of values).
+			vals := []*fastjson.Value{leaf.v}
+			if leaf.v.Type() == fastjson.TypeArray {
+				vals = leaf.v.GetArray()
+				if len(vals) == 0 {
+					t.Fatalf("record %d: %s is an empty array", i, leaf.path)
 				}
-			default:
-				t.Fatalf("record %d: %s has ECS type %s, which the module never writes", i, leaf.path, typ)
 			}
-			if typ == "ip" {
-				if _, err := netip.ParseAddr(string(leaf.v.GetStringBytes())); err != nil {
-					t.Fatalf("record %d: %s = %s", i, leaf.path, leaf.v)
+			for _, v := range vals {
+				switch typ {
+				case "keyword", "date", "ip":
+					if v.Type() != fastjson.TypeString {
+						t.Fatalf("record %d: %s (%s) holds a JSON %s", i, leaf.path, typ, v.Type())
+					}
+				default:
+					t.Fatalf("record %d: %s has ECS type %s, which the module never writes", i, leaf.path, typ)
+				}
+				if typ == "ip" {
+					if _, err := netip.ParseAddr(string(v.GetStringBytes())); err != nil {
+						t.Fatalf("record %d: %s = %s", i, leaf.path, v)
+					}
 				}
 			}
 			seen[leaf.path] = true
 		}
 	}
-	if len(seen) != 19 {
-		t.Errorf("%d distinct fields written, want 19: %v", len(seen), seen)
+	if len(seen) != 26 {
+		t.Errorf("%d distinct fields written, want 26: %v", len(seen), seen)
 	}
 }
 
