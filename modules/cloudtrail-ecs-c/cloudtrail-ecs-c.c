@@ -23,6 +23,11 @@ enum {
 	PRINCIPAL_ID,
 	EVENT_TIME,
 	EVENT_NAME,
+	USER_NAME,
+	IDENTITY_TYPE,
+	IDENTITY_CENTER_NAME,
+	REQUEST_USER_NAME,
+	REQUEST_NEW_USER_NAME,
 	NPATHS
 };
 
@@ -36,6 +41,12 @@ static const char *const PATHS[NPATHS] = {
 	[PRINCIPAL_ID] = "userIdentity.principalId",
 	[EVENT_TIME] = "eventTime",
 	[EVENT_NAME] = "eventName",
+	/* related.user and the user.name fallbacks. */
+	[USER_NAME] = "userIdentity.userName",
+	[IDENTITY_TYPE] = "userIdentity.type",
+	[IDENTITY_CENTER_NAME] = "additionalEventData.UserName",
+	[REQUEST_USER_NAME] = "requestParameters.userName",
+	[REQUEST_NEW_USER_NAME] = "requestParameters.newUserName",
 };
 
 #define NOT_OBJECT "cloudtrail-ecs: the record is not a JSON object"
@@ -47,11 +58,96 @@ static const char *const PATHS[NPATHS] = {
 
 /* The constant runs of the operation list, built once per instance. */
 static weir_doc *run_head, *run_cloud, *run_source_ip, *run_cipher, *run_server_name,
-	*run_user_name, *run_user_agent, *run_failure, *run_success;
+	*run_user_id, *run_kind, *run_provider, *run_user_agent, *run_failure, *run_success;
 
-/* Scratch space for lower-cased values (weir_doc_set_string copies). */
-static uint8_t *lower_buf;
-static size_t lower_cap;
+/* Scratch space for lower-cased values and the related.* arrays
+ * (weir_doc_set_string and weir_doc_set_json copy). */
+static uint8_t *lower_buf, *related_buf;
+static size_t lower_cap, related_len, related_cap;
+
+/* ECS categorization (event.category, event.type) by eventName, after
+ * Elastic's AWS CloudTrail integration (modules/cloudtrail-ecs
+ * categorize.go): an event whose name is not in the table gets ["info"]
+ * and no event.category. */
+enum {
+	CAT_NONE,
+	CAT_AUTH,
+	CAT_IAM_GROUP_CHANGE,
+	CAT_IAM_GROUP_CREATION,
+	CAT_IAM_GROUP_DELETION,
+	CAT_IAM_GROUP_INFO,
+	CAT_IAM_USER_CHANGE,
+	CAT_IAM_USER_CREATION,
+	CAT_IAM_USER_DELETION,
+	CAT_IAM_USER_INFO,
+	CAT_IAM_ADMIN_CHANGE,
+	CAT_IAM_ADMIN_CREATION,
+	CAT_FILE_CREATION,
+	CAT_FILE_DELETION,
+	NCATS
+};
+
+static const struct {
+	const char *category, *type; /* JSON arrays; no category: NULL */
+} CATEGORIES[NCATS] = {
+	[CAT_NONE] = {NULL, "[\"info\"]"},
+	[CAT_AUTH] = {"[\"authentication\"]", "[\"info\"]"},
+	[CAT_IAM_GROUP_CHANGE] = {"[\"iam\"]", "[\"group\",\"change\"]"},
+	[CAT_IAM_GROUP_CREATION] = {"[\"iam\"]", "[\"group\",\"creation\"]"},
+	[CAT_IAM_GROUP_DELETION] = {"[\"iam\"]", "[\"group\",\"deletion\"]"},
+	[CAT_IAM_GROUP_INFO] = {"[\"iam\"]", "[\"group\",\"info\"]"},
+	[CAT_IAM_USER_CHANGE] = {"[\"iam\"]", "[\"user\",\"change\"]"},
+	[CAT_IAM_USER_CREATION] = {"[\"iam\"]", "[\"user\",\"creation\"]"},
+	[CAT_IAM_USER_DELETION] = {"[\"iam\"]", "[\"user\",\"deletion\"]"},
+	[CAT_IAM_USER_INFO] = {"[\"iam\"]", "[\"user\",\"info\"]"},
+	[CAT_IAM_ADMIN_CHANGE] = {"[\"iam\"]", "[\"admin\",\"change\"]"},
+	[CAT_IAM_ADMIN_CREATION] = {"[\"iam\"]", "[\"admin\",\"creation\"]"},
+	[CAT_FILE_CREATION] = {"[\"file\"]", "[\"creation\"]"},
+	[CAT_FILE_DELETION] = {"[\"file\"]", "[\"deletion\"]"},
+};
+
+typedef struct {
+	const char *name;
+	uint8_t cat;
+} event_category;
+
+/* Sorted by name at instance start (bsearch). */
+static event_category EVENT_CATEGORIES[] = {
+	{"AssumeRole", CAT_AUTH}, {"ConsoleLogin", CAT_AUTH},
+	{"AddUserToGroup", CAT_IAM_GROUP_CHANGE}, {"AttachGroupPolicy", CAT_IAM_GROUP_CHANGE},
+	{"DeleteGroupPolicy", CAT_IAM_GROUP_CHANGE}, {"DetachGroupPolicy", CAT_IAM_GROUP_CHANGE},
+	{"PutGroupPolicy", CAT_IAM_GROUP_CHANGE}, {"RemoveUserFromGroup", CAT_IAM_GROUP_CHANGE},
+	{"UpdateGroup", CAT_IAM_GROUP_CHANGE},
+	{"CreateGroup", CAT_IAM_GROUP_CREATION},
+	{"DeleteGroup", CAT_IAM_GROUP_DELETION},
+	{"GetGroup", CAT_IAM_GROUP_INFO}, {"GetGroupPolicy", CAT_IAM_GROUP_INFO},
+	{"ListAttachedGroupPolicies", CAT_IAM_GROUP_INFO}, {"ListGroupPolicies", CAT_IAM_GROUP_INFO},
+	{"ListGroups", CAT_IAM_GROUP_INFO},
+	{"AttachUserPolicy", CAT_IAM_USER_CHANGE}, {"ChangePassword", CAT_IAM_USER_CHANGE},
+	{"CreateAccessKey", CAT_IAM_USER_CHANGE}, {"CreateVirtualMFADevice", CAT_IAM_USER_CHANGE},
+	{"DeactivateMFADevice", CAT_IAM_USER_CHANGE}, {"DeleteAccessKey", CAT_IAM_USER_CHANGE},
+	{"DeleteSSHPublicKey", CAT_IAM_USER_CHANGE}, {"DeleteUserPermissionsBoundary", CAT_IAM_USER_CHANGE},
+	{"DeleteUserPolicy", CAT_IAM_USER_CHANGE}, {"DeleteVirtualMFADevice", CAT_IAM_USER_CHANGE},
+	{"DetachUserPolicy", CAT_IAM_USER_CHANGE}, {"EnableMFADevice", CAT_IAM_USER_CHANGE},
+	{"PutUserPermissionsBoundary", CAT_IAM_USER_CHANGE}, {"PutUserPolicy", CAT_IAM_USER_CHANGE},
+	{"TagUser", CAT_IAM_USER_CHANGE}, {"UntagUser", CAT_IAM_USER_CHANGE},
+	{"UpdateAccessKey", CAT_IAM_USER_CHANGE}, {"UpdateLoginProfile", CAT_IAM_USER_CHANGE},
+	{"UpdateSSHPublicKey", CAT_IAM_USER_CHANGE}, {"UpdateUser", CAT_IAM_USER_CHANGE},
+	{"CreateUser", CAT_IAM_USER_CREATION},
+	{"DeleteUser", CAT_IAM_USER_DELETION},
+	{"GetUser", CAT_IAM_USER_INFO}, {"GetUserPolicy", CAT_IAM_USER_INFO},
+	{"ListAttachedUserPolicies", CAT_IAM_USER_INFO}, {"ListGroupsForUser", CAT_IAM_USER_INFO},
+	{"ListUserPolicies", CAT_IAM_USER_INFO}, {"ListUsers", CAT_IAM_USER_INFO},
+	{"ListUserTags", CAT_IAM_USER_INFO},
+	{"SetDefaultPolicyVersion", CAT_IAM_ADMIN_CHANGE}, {"SetSecurityTokenServicePreferences", CAT_IAM_ADMIN_CHANGE},
+	{"UpdateAccountPasswordPolicy", CAT_IAM_ADMIN_CHANGE}, {"UpdateRole", CAT_IAM_ADMIN_CHANGE},
+	{"CreateKeyPair", CAT_IAM_ADMIN_CREATION},
+	{"CreateBucket", CAT_FILE_CREATION},
+	{"DeleteBucket", CAT_FILE_DELETION},
+};
+#define NEVENTS (sizeof EVENT_CATEGORIES / sizeof EVENT_CATEGORIES[0])
+
+static weir_doc *run_category[NCATS];
 
 typedef struct {
 	const uint8_t *p;
@@ -91,6 +187,53 @@ static int cut(bytes s, uint8_t sep, bytes *before, bytes *after) {
 
 static void set_bytes(weir_doc *d, const char *path, bytes v) {
 	if (v.n) weir_doc_set_string(d, path, v.p, v.n);
+}
+
+static int eq(bytes a, bytes b) { return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0); }
+
+static int by_name(const void *a, const void *b) {
+	return strcmp(((const event_category *)a)->name, ((const event_category *)b)->name);
+}
+
+/* compare_name orders a (bytes) against an entry's NUL-terminated name as
+ * strcmp orders two names. */
+static int compare_name(const void *key, const void *entry) {
+	const bytes *k = key;
+	const char *name = ((const event_category *)entry)->name;
+	size_t n = strlen(name), m = k->n < n ? k->n : n;
+	int c = memcmp(k->p, name, m);
+	if (c) return c;
+	return k->n < n ? -1 : k->n > n;
+}
+
+/* categorize returns the categorization run of an eventName. */
+static const weir_doc *categorize(bytes name) {
+	const event_category *e = name.n ? bsearch(&name, EVENT_CATEGORIES, NEVENTS, sizeof EVENT_CATEGORIES[0], compare_name) : NULL;
+	return run_category[e ? e->cat : CAT_NONE];
+}
+
+static void related_byte(uint8_t c) {
+	if (related_len == related_cap) {
+		related_cap = related_cap ? related_cap * 2 : 256;
+		related_buf = realloc(related_buf, related_cap);
+		if (!related_buf) abort();
+	}
+	related_buf[related_len++] = c;
+}
+
+/* related_array writes the JSON array of the non-empty names, each once
+ * (in this order), to related_buf; 0 when there is none. */
+static size_t related_array(const bytes *names, int n) {
+	related_len = 0;
+	for (int k = 0; k < n; k++) {
+		int seen = names[k].n == 0;
+		for (int i = 0; i < k && !seen; i++) seen = eq(names[i], names[k]);
+		if (seen) continue;
+		related_byte(related_len ? ',' : '[');
+		weir_json_string(&related_buf, &related_len, &related_cap, names[k].p, names[k].n);
+	}
+	if (related_len) related_byte(']');
+	return related_len;
 }
 
 /* is_object reports whether the first non-blank byte opens an object. */
@@ -208,14 +351,19 @@ static int handle(weir_record *r) {
 		else weir_doc_append(d, run_success);
 	}
 
+	weir_doc_append(d, run_kind);
+	weir_doc_append(d, categorize(str(weir_view(r, EVENT_NAME))));
+	weir_doc_append(d, run_provider);
+
 	weir_doc_append(d, run_cloud);
 	bytes s = str(weir_view(r, EVENT_SOURCE));
 	const uint32_t sl = sizeof SUFFIX - 1;
 	if (s.n >= sl && memcmp(s.p + s.n - sl, SUFFIX, sl) == 0) s.n -= sl;
 	set_bytes(d, "cloud.service.name", s);
 
-	s = str(weir_view(r, SOURCE_IP));
-	if (s.n && is_ip(s)) weir_doc_append(d, run_source_ip);
+	bytes source_ip = str(weir_view(r, SOURCE_IP));
+	if (source_ip.n && is_ip(source_ip)) weir_doc_append(d, run_source_ip);
+	else source_ip.n = 0;
 
 	weir_doc_append(d, run_cipher);
 	bytes protocol, version;
@@ -225,20 +373,37 @@ static int handle(weir_record *r) {
 	}
 	weir_doc_append(d, run_server_name);
 
-	bytes account, session, name, domain;
+	/* user.name: the session name of the principal, else userName, else
+	 * (Identity Center users) additionalEventData.UserName. */
+	bytes account, session, name = {NULL, 0}, domain;
+	bytes user_name = str(weir_view(r, USER_NAME));
+	static const char identity_center[] = "IdentityCenterUser";
+	const bytes ic = {(const uint8_t *)identity_center, sizeof identity_center - 1};
 	if (cut(str(weir_view(r, PRINCIPAL_ID)), ':', &account, &session)) {
 		if (cut(session, '@', &name, &domain)) {
 			set_bytes(d, "user.email", session);
 			set_bytes(d, "user.name", name);
 			set_bytes(d, "user.domain", domain);
 		} else {
-			set_bytes(d, "user.name", session);
+			name = session;
+			set_bytes(d, "user.name", name);
 		}
-	} else {
-		weir_doc_append(d, run_user_name);
+	} else if (user_name.n) {
+		name = user_name;
+		set_bytes(d, "user.name", name);
+	} else if (eq(str(weir_view(r, IDENTITY_TYPE)), ic)) {
+		name = str(weir_view(r, IDENTITY_CENTER_NAME));
+		set_bytes(d, "user.name", name);
 	}
+	weir_doc_append(d, run_user_id);
 
 	weir_doc_append(d, run_user_agent);
+
+	/* related.user: the user names of the event, each once, in this
+	 * order; related.ip: source.ip. */
+	const bytes users[4] = {name, user_name, str(weir_view(r, REQUEST_USER_NAME)), str(weir_view(r, REQUEST_NEW_USER_NAME))};
+	if (related_array(users, 4)) weir_doc_set_json(d, "related.user", related_buf, related_len);
+	if (source_ip.n && related_array(&source_ip, 1)) weir_doc_set_json(d, "related.ip", related_buf, related_len);
 	return weir_doc_emit(r, d);
 }
 
@@ -265,8 +430,21 @@ __attribute__((constructor)) static void init(void) {
 	weir_doc_copy_string(run_cipher, "tls.cipher", "tlsDetails.cipherSuite");
 	run_server_name = weir_ops_new();
 	weir_doc_copy_string(run_server_name, "tls.client.server_name", "tlsDetails.clientProvidedHostHeader");
-	run_user_name = weir_ops_new();
-	weir_doc_copy_string(run_user_name, "user.name", "userIdentity.userName");
+	run_user_id = weir_ops_new();
+	weir_doc_copy_string(run_user_id, "user.id", "userIdentity.principalId");
+	/* event.kind, then (after event.category and event.type)
+	 * event.provider. */
+	run_kind = weir_ops_new();
+	weir_doc_set_cstr(run_kind, "event.kind", "event");
+	run_provider = weir_ops_new();
+	weir_doc_copy_string(run_provider, "event.provider", "eventSource");
+	for (int i = 0; i < NCATS; i++) {
+		run_category[i] = weir_ops_new();
+		if (CATEGORIES[i].category)
+			weir_doc_set_json(run_category[i], "event.category", (const uint8_t *)CATEGORIES[i].category, strlen(CATEGORIES[i].category));
+		weir_doc_set_json(run_category[i], "event.type", (const uint8_t *)CATEGORIES[i].type, strlen(CATEGORIES[i].type));
+	}
+	qsort(EVENT_CATEGORIES, NEVENTS, sizeof EVENT_CATEGORIES[0], by_name);
 	run_user_agent = weir_ops_new();
 	weir_doc_copy_string(run_user_agent, "user_agent.original", "userAgent");
 	run_failure = weir_ops_new();

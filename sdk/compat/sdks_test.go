@@ -204,6 +204,22 @@ func TestCloudTrailECSRust(t *testing.T) {
 	sameOutcomes(t, "rust under extism js (node) vs weir", got, underNode(t, rsWasm, recs))
 }
 
+// widenedEdges are records for the widened mapping's rules (related.user
+// order and duplicates, escaping, the Identity Center user.name fallback,
+// categorization of names in and out of the table, non-string values).
+var widenedEdges = []engine.Record{
+	{Data: []byte(`{"eventName":"CreateUser","userIdentity":{"type":"IdentityCenterUser","principalId":"p"},"additionalEventData":{"UserName":"ic\"user\u2028"},"requestParameters":{"userName":"new","newUserName":"new"}}`)},
+	{Data: []byte(`{"eventName":"UpdateUser","userIdentity":{"type":"IdentityCenterUser","userName":"u"},"additionalEventData":{"UserName":"ic"},"requestParameters":{"userName":"u","newUserName":"v\u00e9"}}`)},
+	{Data: []byte(`{"eventName":"ConsoleLogin","userIdentity":{"type":"IdentityCenterUser"},"additionalEventData":{"UserName":""},"sourceIPAddress":"10.0.0.1"}`)},
+	{Data: []byte(`{"eventName":"ListUserTags","userIdentity":{"type":"IdentityCenterUser","principalId":"A:s@d"},"requestParameters":{"userName":"s"}}`)},
+	{Data: []byte(`{"eventName":"ListUserTag","userIdentity":{"type":"AssumedRole","principalId":"A:"},"requestParameters":{"userName":7,"newUserName":null}}`)},
+	{Data: []byte(`{"eventName":{"x":1},"eventSource":"iam.amazonaws.com","userIdentity":{"type":"IdentityCenterUser","userName":["a"]},"additionalEventData":{"UserName":"x"}}`)},
+	{Data: []byte(`{"eventName":"DeleteBucket","sourceIPAddress":"s3.amazonaws.com","userIdentity":{"principalId":"AIDA","userName":"a\\b"}}`)},
+	{Data: []byte(`{"eventName":"CreateBucket","sourceIPAddress":"2001:db8::1","userIdentity":{"userName":"\ud83d\ude00\u0007\/"}}`)},
+	{Data: []byte(`{"eventName":"SetSecurityTokenServicePreferences","eventTime":"t"}`)},
+	{Data: []byte(`{"eventName":"","eventTime":"t"}`)},
+}
+
 // TestCloudTrailECSC runs modules/cloudtrail-ecs-c (the reference
 // normalization on the C SDK) and the Go module it ports on weir's fast
 // path: the same outcomes, messages and byte-identical documents on the
@@ -223,7 +239,7 @@ func TestCloudTrailECSC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := cloudTrailCorpora(t)
+	recs := append(cloudTrailCorpora(t), widenedEdges...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}
