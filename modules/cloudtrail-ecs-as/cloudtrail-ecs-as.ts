@@ -1,7 +1,7 @@
 // cloudtrail-ecs-as: modules/cloudtrail-ecs (CloudTrail → ECS 8.11)
 // written in AssemblyScript on weir's AssemblyScript SDK. Same views, same
 // operation list byte for byte (sdk/compat checks it on the corpora): the
-// host parses the record, resolves the 7 views and applies the list.
+// host parses the record, resolves the 14 views and applies the list.
 import { Record, Output, Ops, handle, declarePaths, DIGEST_SHA256, VIEW_STRING, VIEW_MISSING } from "../../sdk/assemblyscript/weir";
 export { weir_abi_version, weir_alloc, weir_transform, weir_manifest, weir_batch } from "../../sdk/assemblyscript/weir";
 
@@ -19,6 +19,11 @@ const iTLSVersion = 5;
 const iPrincipalID = 6;
 const iEventTime = 7;
 const iEventName = 8;
+const iUserName = 9;
+const iIdentityType = 10;
+const iIdentityCenterName = 11;
+const iRequestUserName = 12;
+const iRequestNewUserName = 13;
 
 declarePaths([
   "errorCode",
@@ -30,6 +35,11 @@ declarePaths([
   "userIdentity.principalId",
   "eventTime",
   "eventName",
+  "userIdentity.userName",
+  "userIdentity.type",
+  "additionalEventData.UserName",
+  "requestParameters.userName",
+  "requestParameters.newUserName",
 ]);
 
 // The constant runs of the operation list, encoded once.
@@ -47,7 +57,133 @@ const opsCloud = new Ops()
 const opsSourceIP = new Ops().copyString("source.ip", "sourceIPAddress");
 const opsCipher = new Ops().copyString("tls.cipher", "tlsDetails.cipherSuite");
 const opsServerName = new Ops().copyString("tls.client.server_name", "tlsDetails.clientProvidedHostHeader");
-const opsUserName = new Ops().copyString("user.name", "userIdentity.userName");
+const opsUserID = new Ops().copyString("user.id", "userIdentity.principalId");
+const opsKind = new Ops().setStringLit("event.kind", "event");
+const opsProvider = new Ops().copyString("event.provider", "eventSource");
+
+// ECS categorization by eventName (Elastic's table; modules/cloudtrail-ecs
+// categorize.go): event.category when known, event.type always.
+function cat(category: string, typ: string): Ops {
+  const o = new Ops();
+  if (category.length > 0) o.setJSONLit("event.category", category);
+  return o.setJSONLit("event.type", typ);
+}
+const catNone = cat("", '["info"]');
+const catGroups: Ops[] = [
+  cat('["authentication"]', '["info"]'),
+  cat('["iam"]', '["group","change"]'),
+  cat('["iam"]', '["group","creation"]'),
+  cat('["iam"]', '["group","deletion"]'),
+  cat('["iam"]', '["group","info"]'),
+  cat('["iam"]', '["user","change"]'),
+  cat('["iam"]', '["user","creation"]'),
+  cat('["iam"]', '["user","deletion"]'),
+  cat('["iam"]', '["user","info"]'),
+  cat('["iam"]', '["admin","change"]'),
+  cat('["iam"]', '["admin","creation"]'),
+  cat('["file"]', '["creation"]'),
+  cat('["file"]', '["deletion"]'),
+];
+// eventName → index in catGroups.
+const catNames: string[] = [
+  "AssumeRole", "ConsoleLogin",
+  "AddUserToGroup", "AttachGroupPolicy", "DeleteGroupPolicy", "DetachGroupPolicy", "PutGroupPolicy", "RemoveUserFromGroup", "UpdateGroup",
+  "CreateGroup",
+  "DeleteGroup",
+  "GetGroup", "GetGroupPolicy", "ListAttachedGroupPolicies", "ListGroupPolicies", "ListGroups",
+  "AttachUserPolicy", "ChangePassword", "CreateAccessKey", "CreateVirtualMFADevice", "DeactivateMFADevice", "DeleteAccessKey",
+  "DeleteSSHPublicKey", "DeleteUserPermissionsBoundary", "DeleteUserPolicy", "DeleteVirtualMFADevice", "DetachUserPolicy",
+  "EnableMFADevice", "PutUserPermissionsBoundary", "PutUserPolicy", "TagUser", "UntagUser", "UpdateAccessKey",
+  "UpdateLoginProfile", "UpdateSSHPublicKey", "UpdateUser",
+  "CreateUser",
+  "DeleteUser",
+  "GetUser", "GetUserPolicy", "ListAttachedUserPolicies", "ListGroupsForUser", "ListUserPolicies", "ListUsers", "ListUserTags",
+  "SetDefaultPolicyVersion", "SetSecurityTokenServicePreferences", "UpdateAccountPasswordPolicy", "UpdateRole",
+  "CreateKeyPair",
+  "CreateBucket",
+  "DeleteBucket",
+];
+const catIndex: i32[] = [
+  0, 0,
+  1, 1, 1, 1, 1, 1, 1,
+  2,
+  3,
+  4, 4, 4, 4, 4,
+  5, 5, 5, 5, 5, 5,
+  5, 5, 5, 5, 5,
+  5, 5, 5, 5, 5, 5,
+  5, 5, 5,
+  6,
+  7,
+  8, 8, 8, 8, 8, 8, 8,
+  9, 9, 9, 9,
+  10,
+  11,
+  12,
+];
+
+// Whether ptr..ptr+len holds the ASCII string s.
+function asciiEquals(ptr: usize, len: u32, s: string): bool {
+  if (<u32>s.length != len) return false;
+  for (let k: u32 = 0; k < len; k++) {
+    if (load<u8>(ptr + <usize>k) != <u8>s.charCodeAt(<i32>k)) return false;
+  }
+  return true;
+}
+
+function categorize(ptr: usize, len: u32): Ops {
+  if (len == 0) return catNone;
+  for (let k = 0; k < catNames.length; k++) {
+    if (asciiEquals(ptr, len, unchecked(catNames[k]))) return unchecked(catGroups[unchecked(catIndex[k])]);
+  }
+  return catNone;
+}
+
+const IDENTITY_CENTER_USER = "IdentityCenterUser";
+
+// Scratch space for the related.* JSON arrays (setJSON copies it). The
+// host re-encodes set_json values, so escaping here only has to make
+// valid JSON.
+let relPtr: usize = 0;
+let relLen: u32 = 0;
+let relCap: u32 = 0;
+
+function relPut(c: u8): void {
+  if (relLen + 1 > relCap) {
+    const cap = max<u32>(relCap * 2, 256);
+    relPtr = relPtr == 0 ? heap.alloc(<usize>cap) : heap.realloc(relPtr, <usize>cap);
+    relCap = cap;
+  }
+  store<u8>(relPtr + <usize>relLen, c);
+  relLen++;
+}
+
+const HEX = "0123456789abcdef";
+
+// Appends ptr..ptr+len as a quoted JSON string.
+function relString(ptr: usize, len: u32): void {
+  relPut(0x22);
+  for (let k: u32 = 0; k < len; k++) {
+    const c = load<u8>(ptr + <usize>k);
+    if (c == 0x22 || c == 0x5c) {
+      relPut(0x5c);
+      relPut(c);
+    } else if (c < 0x20) {
+      relPut(0x5c); relPut(0x75); relPut(0x30); relPut(0x30);
+      relPut(<u8>HEX.charCodeAt(c >> 4)); relPut(<u8>HEX.charCodeAt(c & 15));
+    } else {
+      relPut(c);
+    }
+  }
+  relPut(0x22);
+}
+
+const relUserP = new StaticArray<usize>(4);
+const relUserN = new StaticArray<u32>(4);
+
+function bytesEqual(a: usize, an: u32, b: usize, bn: u32): bool {
+  return an == bn && memory.compare(a, b, <usize>an) == 0;
+}
 const opsUserAgent = new Ops().copyString("user_agent.original", "userAgent");
 const opsFailure = new Ops().setStringLit("event.outcome", "failure");
 const opsSuccess = new Ops().setStringLit("event.outcome", "success");
@@ -213,6 +349,10 @@ function transform(r: Record, out: Output): void {
     }
   }
 
+  d.append(opsKind);
+  d.append(categorize(r.viewPtr(iEventName), strLen(r, iEventName)));
+  d.append(opsProvider);
+
   d.append(opsCloud);
   {
     const p = r.viewPtr(iEventSource);
@@ -228,9 +368,13 @@ function transform(r: Record, out: Output): void {
     if (n > 0) d.setString("cloud.service.name", p, n);
   }
 
+  let ipLen: u32 = 0;
   {
     const n = strLen(r, iSourceIP);
-    if (n > 0 && isIP(r.viewPtr(iSourceIP), n)) d.append(opsSourceIP);
+    if (n > 0 && isIP(r.viewPtr(iSourceIP), n)) {
+      ipLen = n;
+      d.append(opsSourceIP);
+    }
   }
 
   d.append(opsCipher);
@@ -246,28 +390,77 @@ function transform(r: Record, out: Output): void {
   }
   d.append(opsServerName);
 
+  // user.name: the session name of the principal, else userName, else
+  // (Identity Center users) additionalEventData.UserName.
+  let nameP: usize = 0;
+  let nameN: u32 = 0;
   {
     const p = r.viewPtr(iPrincipalID);
     const n = strLen(r, iPrincipalID);
     const c = indexOf(p, n, 0x3a); // ':'
+    const un = strLen(r, iUserName);
     if (c >= 0) {
       const sp = p + <usize>c + 1;
       const sn = n - <u32>c - 1;
       const at = indexOf(sp, sn, 0x40); // '@'
       if (at >= 0) {
         if (sn > 0) d.setString("user.email", sp, sn);
+        nameP = sp; nameN = <u32>at;
         if (at > 0) d.setString("user.name", sp, <u32>at);
         const dn = sn - <u32>at - 1;
         if (dn > 0) d.setString("user.domain", sp + <usize>at + 1, dn);
-      } else if (sn > 0) {
-        d.setString("user.name", sp, sn);
+      } else {
+        nameP = sp; nameN = sn;
+        if (sn > 0) d.setString("user.name", sp, sn);
       }
-    } else {
-      d.append(opsUserName);
+    } else if (un > 0) {
+      nameP = r.viewPtr(iUserName); nameN = un;
+      d.setString("user.name", nameP, nameN);
+    } else if (r.viewEquals(iIdentityType, IDENTITY_CENTER_USER)) {
+      nameN = strLen(r, iIdentityCenterName);
+      nameP = r.viewPtr(iIdentityCenterName);
+      if (nameN > 0) d.setString("user.name", nameP, nameN);
+    }
+  }
+  d.append(opsUserID);
+
+  d.append(opsUserAgent);
+
+  // related.user: the user names of the event, each once, in this order;
+  // related.ip: source.ip.
+  {
+    // (module-level arrays: the stub runtime never frees)
+    const ps = relUserP, ns = relUserN;
+    unchecked(ps[0] = nameP); unchecked(ns[0] = nameN);
+    unchecked(ps[1] = r.viewPtr(iUserName)); unchecked(ns[1] = strLen(r, iUserName));
+    unchecked(ps[2] = r.viewPtr(iRequestUserName)); unchecked(ns[2] = strLen(r, iRequestUserName));
+    unchecked(ps[3] = r.viewPtr(iRequestNewUserName)); unchecked(ns[3] = strLen(r, iRequestNewUserName));
+    relLen = 0;
+    for (let k = 0; k < 4; k++) {
+      const n = unchecked(ns[k]);
+      if (n == 0) continue;
+      const p = unchecked(ps[k]);
+      let dup = false;
+      for (let j = 0; j < k; j++) {
+        if (bytesEqual(unchecked(ps[j]), unchecked(ns[j]), p, n)) { dup = true; break; }
+      }
+      if (dup) continue;
+      relPut(relLen == 0 ? 0x5b : 0x2c);
+      relString(p, n);
+    }
+    if (relLen > 0) {
+      relPut(0x5d);
+      d.setJSON("related.user", relPtr, relLen);
+    }
+    if (ipLen > 0) {
+      relLen = 0;
+      relPut(0x5b);
+      relString(r.viewPtr(iSourceIP), ipLen);
+      relPut(0x5d);
+      d.setJSON("related.ip", relPtr, relLen);
     }
   }
 
-  d.append(opsUserAgent);
   out.endDoc();
 }
 

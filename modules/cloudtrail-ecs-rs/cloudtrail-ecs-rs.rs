@@ -14,6 +14,11 @@ const TLS_VERSION: usize = 5;
 const PRINCIPAL_ID: usize = 6;
 const EVENT_TIME: usize = 7;
 const EVENT_NAME: usize = 8;
+const USER_NAME: usize = 9;
+const IDENTITY_TYPE: usize = 10;
+const IDENTITY_CENTER_NAME: usize = 11;
+const REQUEST_USER_NAME: usize = 12;
+const REQUEST_NEW_USER_NAME: usize = 13;
 
 const PATHS: &[&str] = &[
     "errorCode",
@@ -25,7 +30,61 @@ const PATHS: &[&str] = &[
     "userIdentity.principalId",
     "eventTime",
     "eventName",
+    "userIdentity.userName",
+    "userIdentity.type",
+    "additionalEventData.UserName",
+    "requestParameters.userName",
+    "requestParameters.newUserName",
 ];
+
+// ECS categorization by eventName (Elastic's table; modules/cloudtrail-ecs
+// categorize.go): (event.category or "" for none, event.type).
+const CAT_NONE: usize = 13;
+const CATS: [(&str, &str); 14] = [
+    (r#"["authentication"]"#, r#"["info"]"#),
+    (r#"["iam"]"#, r#"["group","change"]"#),
+    (r#"["iam"]"#, r#"["group","creation"]"#),
+    (r#"["iam"]"#, r#"["group","deletion"]"#),
+    (r#"["iam"]"#, r#"["group","info"]"#),
+    (r#"["iam"]"#, r#"["user","change"]"#),
+    (r#"["iam"]"#, r#"["user","creation"]"#),
+    (r#"["iam"]"#, r#"["user","deletion"]"#),
+    (r#"["iam"]"#, r#"["user","info"]"#),
+    (r#"["iam"]"#, r#"["admin","change"]"#),
+    (r#"["iam"]"#, r#"["admin","creation"]"#),
+    (r#"["file"]"#, r#"["creation"]"#),
+    (r#"["file"]"#, r#"["deletion"]"#),
+    ("", r#"["info"]"#),
+];
+
+/// The index in CATS of an eventName's categorization.
+fn categorize(name: &[u8]) -> usize {
+    match name {
+        b"AssumeRole" | b"ConsoleLogin" => 0,
+        b"AddUserToGroup" | b"AttachGroupPolicy" | b"DeleteGroupPolicy" | b"DetachGroupPolicy"
+        | b"PutGroupPolicy" | b"RemoveUserFromGroup" | b"UpdateGroup" => 1,
+        b"CreateGroup" => 2,
+        b"DeleteGroup" => 3,
+        b"GetGroup" | b"GetGroupPolicy" | b"ListAttachedGroupPolicies" | b"ListGroupPolicies"
+        | b"ListGroups" => 4,
+        b"AttachUserPolicy" | b"ChangePassword" | b"CreateAccessKey" | b"CreateVirtualMFADevice"
+        | b"DeactivateMFADevice" | b"DeleteAccessKey" | b"DeleteSSHPublicKey"
+        | b"DeleteUserPermissionsBoundary" | b"DeleteUserPolicy" | b"DeleteVirtualMFADevice"
+        | b"DetachUserPolicy" | b"EnableMFADevice" | b"PutUserPermissionsBoundary"
+        | b"PutUserPolicy" | b"TagUser" | b"UntagUser" | b"UpdateAccessKey"
+        | b"UpdateLoginProfile" | b"UpdateSSHPublicKey" | b"UpdateUser" => 5,
+        b"CreateUser" => 6,
+        b"DeleteUser" => 7,
+        b"GetUser" | b"GetUserPolicy" | b"ListAttachedUserPolicies" | b"ListGroupsForUser"
+        | b"ListUserPolicies" | b"ListUsers" | b"ListUserTags" => 8,
+        b"SetDefaultPolicyVersion" | b"SetSecurityTokenServicePreferences"
+        | b"UpdateAccountPasswordPolicy" | b"UpdateRole" => 9,
+        b"CreateKeyPair" => 10,
+        b"CreateBucket" => 11,
+        b"DeleteBucket" => 12,
+        _ => CAT_NONE,
+    }
+}
 
 const NOT_OBJECT: &str = "cloudtrail-ecs: the record is not a JSON object";
 // Every CloudTrail event has eventTime and eventName (shippers may move
@@ -41,7 +100,10 @@ struct Runs {
     source_ip: weir::Doc,
     cipher: weir::Doc,
     server_name: weir::Doc,
-    user_name: weir::Doc,
+    user_id: weir::Doc,
+    kind: weir::Doc,
+    provider: weir::Doc,
+    cats: Vec<weir::Doc>,
     user_agent: weir::Doc,
     failure: weir::Doc,
     success: weir::Doc,
@@ -83,9 +145,26 @@ fn setup(m: &mut weir::Module) {
         server_name: run(|d| {
             d.copy_string("tls.client.server_name", "tlsDetails.clientProvidedHostHeader");
         }),
-        user_name: run(|d| {
-            d.copy_string("user.name", "userIdentity.userName");
+        user_id: run(|d| {
+            d.copy_string("user.id", "userIdentity.principalId");
         }),
+        kind: run(|d| {
+            d.set_string("event.kind", "event");
+        }),
+        provider: run(|d| {
+            d.copy_string("event.provider", "eventSource");
+        }),
+        cats: CATS
+            .iter()
+            .map(|&(category, typ)| {
+                run(|d| {
+                    if !category.is_empty() {
+                        d.set_json("event.category", category.as_bytes());
+                    }
+                    d.set_json("event.type", typ.as_bytes());
+                })
+            })
+            .collect(),
         user_agent: run(|d| {
             d.copy_string("user_agent.original", "userAgent");
         }),
@@ -161,6 +240,11 @@ fn handle(r: &mut weir::Record) -> Result<(), String> {
         }
     }
 
+    d.append(&runs.kind);
+    let event_name = r.value(EVENT_NAME);
+    d.append(&runs.cats[categorize(string_bytes(&event_name))]);
+    d.append(&runs.provider);
+
     d.append(&runs.cloud);
     let src = r.value(EVENT_SOURCE);
     let mut s = string_bytes(&src);
@@ -170,8 +254,10 @@ fn handle(r: &mut weir::Record) -> Result<(), String> {
     set_bytes(&mut d, "cloud.service.name", s);
 
     let ip = r.value(SOURCE_IP);
+    let mut source_ip: &[u8] = &[];
     let s = string_bytes(&ip);
     if !s.is_empty() && is_ip(s) {
+        source_ip = s;
         d.append(&runs.source_ip);
     }
 
@@ -185,20 +271,57 @@ fn handle(r: &mut weir::Record) -> Result<(), String> {
     }
     d.append(&runs.server_name);
 
+    // user.name: the session name of the principal, else userName, else
+    // (Identity Center users) additionalEventData.UserName.
     let principal = r.value(PRINCIPAL_ID);
+    let user_name = r.value(USER_NAME);
+    let identity_type = r.value(IDENTITY_TYPE);
+    let identity_center_name = r.value(IDENTITY_CENTER_NAME);
+    let mut name: &[u8] = &[];
     if let Some((_, session)) = cut(string_bytes(&principal), b':') {
-        if let Some((name, domain)) = cut(session, b'@') {
+        if let Some((n, domain)) = cut(session, b'@') {
+            name = n;
             set_bytes(&mut d, "user.email", session);
             set_bytes(&mut d, "user.name", name);
             set_bytes(&mut d, "user.domain", domain);
         } else {
-            set_bytes(&mut d, "user.name", session);
+            name = session;
+            set_bytes(&mut d, "user.name", name);
         }
-    } else {
-        d.append(&runs.user_name);
+    } else if !string_bytes(&user_name).is_empty() {
+        name = string_bytes(&user_name);
+        d.set_string("user.name", name);
+    } else if string_bytes(&identity_type) == b"IdentityCenterUser" {
+        name = string_bytes(&identity_center_name);
+        set_bytes(&mut d, "user.name", name);
     }
+    d.append(&runs.user_id);
 
     d.append(&runs.user_agent);
+
+    // related.user: the user names of the event, each once, in this order;
+    // related.ip: source.ip.
+    let (req_user, req_new_user) = (r.value(REQUEST_USER_NAME), r.value(REQUEST_NEW_USER_NAME));
+    let users = [name, string_bytes(&user_name), string_bytes(&req_user), string_bytes(&req_new_user)];
+    let mut related: Vec<u8> = Vec::new();
+    for (i, u) in users.iter().enumerate() {
+        if u.is_empty() || users[..i].contains(u) {
+            continue;
+        }
+        related.push(if related.is_empty() { b'[' } else { b',' });
+        weir::json::append_string(&mut related, u);
+    }
+    if !related.is_empty() {
+        related.push(b']');
+        d.set_json("related.user", &related);
+    }
+    if !source_ip.is_empty() {
+        related.clear();
+        related.push(b'[');
+        weir::json::append_string(&mut related, source_ip);
+        related.push(b']');
+        d.set_json("related.ip", &related);
+    }
     r.emit_doc(&d)
 }
 

@@ -335,6 +335,7 @@ func TestCloudTrailECSAssemblyScript(t *testing.T) {
 		engine.Record{Data: []byte(`{"sourceIPAddress":"01.2.3.4","userIdentity":{"principalId":"nocolon","userName":"u"}}`)},
 		engine.Record{Data: []byte(`{"sourceIPAddress":"1:2:3:4:5:6:7::8","tlsDetails":{"tlsVersion":1.2},"errorCode":7}`)},
 	)
+	recs = append(recs, widenedRecords()...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}

@@ -171,7 +171,7 @@ func TestCloudTrailECSRust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := cloudTrailCorpora(t)
+	recs := append(cloudTrailCorpora(t), widenedRecords()...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}
