@@ -226,7 +226,7 @@ var widenedEdges = []engine.Record{
 // compat corpus, the three CloudTrail corpora and the edge cases (objects
 // that are not CloudTrail events included: both fail them with the same
 // message). Then the C module through weir_batch on weir's plain Extism
-// path and under the Extism JS host in Node (no FlagHostOps: the C SDK
+// path, extism go-sdk and the Extism JS host in Node (no FlagHostOps: the C SDK
 // parses each record and applies the op list itself, SHA-256 included)
 // must give the same documents as on the fast path.
 func TestCloudTrailECSC(t *testing.T) {
@@ -239,7 +239,7 @@ func TestCloudTrailECSC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := append(cloudTrailCorpora(t), widenedEdges...)
+	recs := append(append(cloudTrailCorpora(t), widenedRecords()...), widenedEdges...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}
@@ -267,6 +267,7 @@ func TestCloudTrailECSC(t *testing.T) {
 		t.Fatalf("only %d of %d records normalized (%d not CloudTrail)", ok, len(recs), skipped)
 	}
 	sameOutcomes(t, "c under weir plain (weir_batch) vs fast path", got, underWeir(t, cWasm, "batch", recs))
+	sameOutcomes(t, "c under extism go-sdk vs fast path", got, underGoSDK(t, cWasm, recs))
 	sameOutcomes(t, "c under extism js (node) vs weir", got, underNode(t, cWasm, recs))
 }
 
