@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/weirhq/weir/bench/baseline"
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/hosttest"
 )
@@ -74,9 +77,11 @@ func runBatch(t *testing.T, path string, recs []engine.Record) *engine.BatchResu
 
 // TestReferenceBuiltins: examples/cloudtrail-ecs/pipeline-builtins.yaml
 // (the reference job in Substation's vocabulary) gives byte-identical
-// documents to the Go module on every record of the three corpora.
+// documents to the Go module on every record of the three corpora and on
+// hosttest.WidenedRecords (every categorized eventName, identity types,
+// related.user deduplication).
 func TestReferenceBuiltins(t *testing.T) {
-	recs := referenceRecords(t)
+	recs := append(referenceRecords(t), hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories)))...)
 	if len(recs) < 870 {
 		t.Fatalf("only %d records", len(recs))
 	}

@@ -21,9 +21,10 @@ import (
 type fastRegexp struct {
 	re   *regexp.Regexp
 	kind int
-	lit  []byte   // fastContains, fastSuffix
-	prog []fastOp // fastAnchored
-	nloc int      // 2 * (number of groups + 1)
+	lit  []byte              // fastContains, fastSuffix
+	prog []fastOp            // fastAnchored
+	set  map[string]struct{} // fastSet (Match only: fastre_set.go)
+	nloc int                 // 2 * (number of groups + 1)
 }
 
 // Kinds of fast paths.
@@ -32,6 +33,7 @@ const (
 	fastContains        // the pattern is a literal
 	fastSuffix          // a literal followed by $ (or \z)
 	fastAnchored        // ^ followed by a program
+	fastSet             // ^(?:lit|lit|...)$, for Match
 )
 
 type fastOp struct {
@@ -66,6 +68,9 @@ func compileRegexp(pattern string) (*fastRegexp, error) {
 	}
 	var nodes []fastOp
 	if !flattenRegexp(tree.Simplify(), &nodes) {
+		if f.set = literalSet(tree); f.set != nil {
+			f.kind = fastSet
+		}
 		return f, nil
 	}
 	f.kind, f.lit, f.prog = classify(nodes)
@@ -232,6 +237,9 @@ func (f *fastRegexp) Match(in []byte) bool {
 		return bytes.HasSuffix(in, f.lit)
 	case fastAnchored:
 		return f.run(in, nil)
+	case fastSet:
+		_, ok := f.set[string(in)]
+		return ok
 	}
 	return f.re.Match(in)
 }

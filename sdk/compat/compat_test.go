@@ -5,15 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
-
+	"github.com/weirhq/weir/bench/baseline"
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
 	"github.com/weirhq/weir/host"
@@ -335,7 +337,7 @@ func TestCloudTrailECSAssemblyScript(t *testing.T) {
 		engine.Record{Data: []byte(`{"sourceIPAddress":"01.2.3.4","userIdentity":{"principalId":"nocolon","userName":"u"}}`)},
 		engine.Record{Data: []byte(`{"sourceIPAddress":"1:2:3:4:5:6:7::8","tlsDetails":{"tlsVersion":1.2},"errorCode":7}`)},
 	)
-	recs = append(recs, widenedRecords()...)
+	recs = append(recs, append(hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories))), engine.Record{Data: []byte(hosttest.WidenedNonString)})...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}

@@ -7,11 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/weirhq/weir/bench/baseline"
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
 	"github.com/weirhq/weir/host"
@@ -171,7 +174,7 @@ func TestCloudTrailECSRust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := append(cloudTrailCorpora(t), widenedRecords()...)
+	recs := append(cloudTrailCorpora(t), append(hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories))), engine.Record{Data: []byte(hosttest.WidenedNonString)})...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}
@@ -239,7 +242,9 @@ func TestCloudTrailECSC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := append(append(cloudTrailCorpora(t), widenedRecords()...), widenedEdges...)
+	recs := append(cloudTrailCorpora(t), hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories)))...)
+	recs = append(recs, engine.Record{Data: []byte(hosttest.WidenedNonString)})
+	recs = append(recs, widenedEdges...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}
