@@ -14,11 +14,11 @@ FUZZTIME  ?= 30s
 # Tools installed by scripts/ensure-tools.sh (go install, apt) must be found by tests.
 export PATH := $(GOBIN):/usr/sbin:$(PATH)
 
-.PHONY: all build modules modules-as modules-rust modules-c demo test test-go test-deploy deploy-template lint tools bench fuzz clean lambda-zip
+.PHONY: all build modules modules-as modules-rust modules-c demo test test-go test-deploy deploy-template lint tools bench bench-sdks fuzz clean lambda-zip
 
 all: build modules
 
-bin/weir: $(shell find cmd engine host -name '*.go' -not -name '*_test.go') go.mod go.sum
+bin/weir: $(shell find cmd engine host benchkit sdk/abicheck -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO) build -o bin/weir ./cmd/weir
 
 build: bin/weir
@@ -59,9 +59,13 @@ modules-rust: $(RUST_WASM)
 
 # C modules (sdk/c, clang wasm32-wasi reactors: scripts/ensure-tools.sh c).
 C_FLAGS := --target=wasm32-wasi -mexec-model=reactor -O2 -mbulk-memory -Wall -Werror -Wl,--strip-all -Isdk/c
-C_WASM  := $(patsubst %.c,%.wasm,$(wildcard sdk/c/example/*.c))
+C_WASM  := $(patsubst %.c,%.wasm,$(wildcard sdk/c/example/*.c)) $(foreach m,$(patsubst modules/%/,%,$(dir $(wildcard modules/*-c/*.c))),modules/$(m)/$(m).wasm)
 
 sdk/c/example/%.wasm: sdk/c/example/%.c sdk/c/weir.c sdk/c/weir.h
+	scripts/ensure-tools.sh c
+	clang $(C_FLAGS) -o $@ $< sdk/c/weir.c
+
+modules/%-c.wasm: modules/%-c.c sdk/c/weir.c sdk/c/weir.h
 	scripts/ensure-tools.sh c
 	clang $(C_FLAGS) -o $@ $< sdk/c/weir.c
 
@@ -119,6 +123,12 @@ deploy-template:
 
 bench: build modules
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./bench/...
+
+# Issue #9: tag-and-drop and the reference normalization in Go,
+# AssemblyScript, Rust and C, each family in one interleaved weir bench
+# --compare (sdk/README.md). ROUNDS, DURATION, COLD_STARTS override.
+bench-sdks: bin/weir modules modules-as modules-rust modules-c
+	scripts/bench-sdks.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadInput -fuzztime $(FUZZTIME) ./engine/frame

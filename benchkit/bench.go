@@ -44,15 +44,17 @@ type Options struct {
 	// passes over the input (per round with Compare).
 	Duration   time.Duration
 	Iterations int
-	// Startup measures compile (empty, then filled cache), instantiate
-	// and, with ColdStarts > 0 and a Child, cold starts. Run only.
+	// Startup measures, with Run, compile (empty, then filled cache),
+	// instantiate and, with ColdStarts > 0 and a Child, cold starts
+	// (ColdStarts per cache state). Compare measures only the cold
+	// starts of every target, when Startup is set and ColdStarts > 0.
 	Startup    bool
 	ColdStarts int
 	// Child returns the command that starts a new process for one cold
-	// start: one that calls ColdStartChild with cacheDir as its
+	// start of t: one that calls ColdStartChild on t with cacheDir as its
 	// compilation cache and the first batchSize records of the same
 	// input. Nil: cold starts are not measured.
-	Child func(cacheDir string, batchSize int) (exe string, args []string)
+	Child func(t *Target, cacheDir string, batchSize int) (exe string, args []string)
 	// Rounds is the number of interleaved rounds of Compare; AllowDiff
 	// measures even when the outputs of the targets differ.
 	Rounds    int
@@ -69,7 +71,7 @@ type Options struct {
 
 // Target is one module or pipeline to measure.
 type Target struct {
-	Label  string // "A" or "B" with Compare
+	Label  string // "A", "B", ... with Compare (see CompareLabel)
 	Kind   string // "module" or "pipeline"
 	Path   string
 	Config *engine.Config
@@ -94,17 +96,22 @@ func Run(ctx context.Context, o Options, t *Target, in *Input) (*Report, error) 
 	return finish(rep, failure, err)
 }
 
-// Compare measures two targets alternately and reports the ratio of
-// their throughputs, after checking that their outputs are identical.
-// Failed records and differing outputs make a Partial report, as with Run.
+// Compare measures two or more targets (at most 26, labelled A to Z) in
+// interleaved rounds and reports the ratio of each one's throughput to
+// the first's (A), after checking that their outputs are identical to
+// A's. A target without a Label gets CompareLabel of its position. Failed
+// records and differing outputs make a Partial report, as with Run.
 func Compare(ctx context.Context, o Options, targets []*Target, in *Input) (*Report, error) {
-	if len(targets) != 2 {
-		return nil, fmt.Errorf("bench: compare needs two targets, got %d", len(targets))
+	if len(targets) < 2 || len(targets) > MaxCompare {
+		return nil, fmt.Errorf("bench: compare needs 2 to %d targets, got %d", MaxCompare, len(targets))
 	}
 	o.defaults()
 	targets = slices.Clone(targets)
 	for i, t := range targets {
 		targets[i] = t.forBench(o.Instances)
+		if targets[i].Label == "" {
+			targets[i].Label = CompareLabel(i)
+		}
 	}
 	rep := newReport(&o, in, true)
 	failure, err := benchCompare(ctx, &o, rep, newProgress(o.Progress), targets, in)

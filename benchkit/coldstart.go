@@ -60,13 +60,13 @@ func ColdStartChild(ctx context.Context, o Options, t *Target, in *Input, w io.W
 	return err
 }
 
-// measureColdStarts starts o.Child o.ColdStarts times with a new empty
+// measureColdStarts starts o.Child of t o.ColdStarts times with a new empty
 // compilation cache folder, then as many times with a folder a previous
 // start filled, and times each from exec until the child says its first
 // batch is done (its input decoding subtracted).
-func measureColdStarts(ctx context.Context, o *Options, batchSize int, prog *progress) (*ColdStartInfo, error) {
+func measureColdStarts(ctx context.Context, o *Options, t *Target, batchSize int, prog *progress) (*ColdStartInfo, error) {
 	var done atomic.Int64
-	stop := prog.start("cold starts (new processes)", int64(2*o.ColdStarts), done.Load)
+	stop := prog.start(coldStartPhase(t), int64(2*o.ColdStarts), done.Load)
 	defer stop()
 	cs := &ColdStartInfo{
 		BatchRecords: batchSize,
@@ -86,7 +86,7 @@ func measureColdStarts(ctx context.Context, o *Options, batchSize int, prog *pro
 		if err != nil {
 			return nil, err
 		}
-		exe, args := o.Child(dir, batchSize)
+		exe, args := o.Child(t, dir, batchSize)
 		run, err := runChild(ctx, exe, args)
 		if i == 0 {
 			warmDir = dir
@@ -100,7 +100,7 @@ func measureColdStarts(ctx context.Context, o *Options, batchSize int, prog *pro
 		done.Add(1)
 	}
 	for range o.ColdStarts {
-		exe, args := o.Child(warmDir, batchSize)
+		exe, args := o.Child(t, warmDir, batchSize)
 		run, err := runChild(ctx, exe, args)
 		if err != nil {
 			return nil, err
@@ -158,4 +158,12 @@ func runChild(ctx context.Context, exe string, args []string) (ColdStartRun, err
 	}
 	r.ProcessMS = max(0, r.TotalMS-r.LoadMS-r.FirstBatchMS)
 	return r, nil
+}
+
+// coldStartPhase names the progress bar of t's cold starts.
+func coldStartPhase(t *Target) string {
+	if t.Label == "" {
+		return "cold starts (new processes)"
+	}
+	return "cold starts (new processes), " + t.Label
 }

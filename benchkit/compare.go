@@ -3,20 +3,32 @@ package benchkit
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"time"
 )
 
-// benchCompare runs --compare: both targets on one host, a first pass that
-// checks their outputs record by record, then --rounds interleaved rounds
-// (A B, B A, A B, ...) and the ratio of their throughputs.
+// MaxCompare is the most targets one Compare measures (labels A to Z).
+const MaxCompare = 26
+
+// CompareLabel is the label Compare expects of its i-th target: "A",
+// "B", ... "Z".
+func CompareLabel(i int) string { return string(rune('A' + i)) }
+
+// benchCompare measures every target on one host: a first pass that
+// checks their outputs record by record against A's, then o.Rounds
+// interleaved rounds (A B, B A, ... for two; A B C, B C A, C A B, ... for
+// more), the ratio of each target's throughput to A's and, with
+// o.ColdStarts > 0, each target's cold starts.
 func benchCompare(ctx context.Context, o *Options, rep *Report, prog *progress, targets []*Target, in *Input) (failure, err error) {
 	h, err := newBenchHost(ctx, o.Logger, o.CacheDir)
 	if err != nil {
 		return nil, err
 	}
 	defer h.close(context.Background())
-	pipes := make([][]*benchPipe, 2)
+	n := len(targets)
+	pipes := make([][]*benchPipe, n)
 	defer func() {
 		for _, side := range pipes {
 			for _, bp := range side {
@@ -24,24 +36,35 @@ func benchCompare(ctx context.Context, o *Options, rep *Report, prog *progress, 
 			}
 		}
 	}()
+	first := make([]*benchPipe, n)
 	for i, t := range targets {
 		bp, err := buildBench(ctx, h, t)
 		if err != nil {
 			return nil, err
 		}
 		pipes[i] = []*benchPipe{bp}
+		first[i] = bp
 		rep.Targets = append(rep.Targets, TargetInfo{Label: t.Label, Kind: t.Kind, Path: t.Path, Stages: bp.info})
 	}
 	size, w := o.BatchSizes[0], o.Workers[0]
 	batches := chunk(in.Records, size)
-	vs, diff, err := verify(ctx, []*benchPipe{pipes[0][0], pipes[1][0]}, targets, batches, prog)
+	vs, diffs, err := verify(ctx, first, targets, batches, prog)
 	if err != nil {
 		return nil, err
 	}
 	c := &CompareInfo{
 		A: targets[0].Path, B: targets[1].Path, Rounds: o.Rounds, BatchSize: size, Workers: w,
-		AllowDiff: o.AllowDiff, OutputsIdentical: diff == nil, FirstDiff: diff,
+		AllowDiff: o.AllowDiff, OutputsIdentical: diffs[1] == nil, FirstDiff: diffs[1],
 		OutputsA: vs[0].sinks(), OutputsB: vs[1].sinks(), PerRound: []RoundInfo{},
+	}
+	for i, t := range targets {
+		ct := CompareTarget{Label: t.Label, Path: t.Path, OutputsIdentical: diffs[i] == nil, FirstDiff: diffs[i]}
+		if t.Kind == "module" {
+			if fi, err := os.Stat(t.Path); err == nil {
+				ct.ModuleBytes = fi.Size()
+			}
+		}
+		c.Targets = append(c.Targets, ct)
 	}
 	rep.Compare = c
 	for i, v := range vs {
@@ -50,16 +73,25 @@ func benchCompare(ctx context.Context, o *Options, rep *Report, prog *progress, 
 				targets[i].Label, targets[i].Path, v.failed, len(in.Records), v.firstErr), nil
 		}
 	}
-	if diff != nil && !o.AllowDiff {
-		return fmt.Errorf("bench: the outputs of A (%s) and B (%s) differ from record %d (%s, seq %s) on:\n  A: %s\n  B: %s\nnothing measured; --allow-diff compares their speed anyway",
-			targets[0].Path, targets[1].Path, diff.Record, diff.Source, diff.Seq, diff.A, diff.B), nil
-	}
-	if diff != nil {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("the outputs differ from record %d (--allow-diff): A and B do not do the same work", diff.Record))
+	for i, diff := range diffs {
+		if diff == nil {
+			continue
+		}
+		if !o.AllowDiff {
+			return fmt.Errorf("bench: the outputs of A (%s) and %s (%s) differ from record %d (%s, seq %s) on:\n  A: %s\n  %s: %s\nnothing measured; --allow-diff compares their speed anyway",
+				targets[0].Path, targets[i].Label, targets[i].Path, diff.Record, diff.Source, diff.Seq, diff.A, targets[i].Label, diff.B), nil
+		}
+		if n == 2 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the outputs differ from record %d (--allow-diff): A and B do not do the same work", diff.Record))
+		} else {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the outputs of %s differ from A's from record %d (--allow-diff): they do not do the same work", targets[i].Label, diff.Record))
+		}
 	}
 	instances := o.Instances
 	if instances == 0 {
-		instances = max(targets[0].maxInstances(), targets[1].maxInstances())
+		for _, t := range targets {
+			instances = max(instances, t.maxInstances())
+		}
 	}
 	for i, t := range targets {
 		if pipes[i], err = ensurePipes(ctx, h, t, pipes[i], w, batches[0]); err != nil {
@@ -72,15 +104,14 @@ func benchCompare(ctx context.Context, o *Options, rep *Report, prog *progress, 
 		}
 	}
 	pl := plan{iterations: o.Iterations, duration: o.Duration / time.Duration(o.Rounds)}
-	var meas [2][]*measurement
-	var ratios []float64
+	meas := make([][]*measurement, n)
+	ratios := make([][]float64, n) // per target, its per-round ratio to A
 	for k := range o.Rounds {
-		order := []int{0, 1}
-		if k%2 == 1 {
-			order = []int{1, 0}
-		}
-		var eps [2]float64
-		for _, side := range order {
+		// Rotating order: every target runs first, second, ... equally
+		// often (for two: A B, B A, ...).
+		eps := make([]float64, n)
+		for j := range n {
+			side := (k + j) % n
 			m, err := measure(ctx, pipes[side][:w], batches, pl, prog, fmt.Sprintf("round %d/%d, %s", k+1, o.Rounds, targets[side].Label))
 			if err != nil {
 				return nil, err
@@ -92,9 +123,10 @@ func benchCompare(ctx context.Context, o *Options, rep *Report, prog *progress, 
 			}
 			eps[side] = float64(events) / m.wall.Seconds()
 		}
-		ratio := eps[1] / eps[0]
-		ratios = append(ratios, ratio)
-		c.PerRound = append(c.PerRound, RoundInfo{AEventsPerSec: eps[0], BEventsPerSec: eps[1], Ratio: ratio, First: targets[order[0]].Label})
+		for i := range n {
+			ratios[i] = append(ratios[i], eps[i]/eps[0])
+		}
+		c.PerRound = append(c.PerRound, RoundInfo{AEventsPerSec: eps[0], BEventsPerSec: eps[1], Ratio: eps[1] / eps[0], First: targets[k%n].Label, EventsPerSec: eps})
 	}
 	for i, t := range targets {
 		names := make([]string, len(pipes[i][0].info))
@@ -113,18 +145,63 @@ func benchCompare(ctx context.Context, o *Options, rep *Report, prog *progress, 
 			}
 		}
 		rep.Runs = append(rep.Runs, run)
+		ct := &c.Targets[i]
+		ct.EventsPerSecCPU = run.EventsPerSecCPU
+		ct.Ratio, ct.CILow, ct.CIHigh = ratioCI(ratios[i])
+		if i == 0 {
+			ct.Ratio, ct.CILow, ct.CIHigh = 1, 1, 1
+		}
+		ct.Verdict = verdict(t.Label, ct.Ratio, ct.CILow, ct.CIHigh)
 	}
-	c.Ratio, c.CILow, c.CIHigh = ratioCI(ratios)
-	c.Method = fmt.Sprintf("geometric mean of the %d per-round ratios of events/s, Student t 95%% interval on their logarithms; rounds interleaved A B, B A, ...", o.Rounds)
+	c.Ratio, c.CILow, c.CIHigh = c.Targets[1].Ratio, c.Targets[1].CILow, c.Targets[1].CIHigh
+	c.Verdict = c.Targets[1].Verdict
+	c.Significant = c.CILow > 1 || c.CIHigh < 1
 	switch {
 	case c.CILow > 1:
-		c.Significant, c.Faster = true, "B"
-		c.Verdict = fmt.Sprintf("B is faster: %.1f%% more events/s than A (95%% CI %+.1f%% to %+.1f%%)", 100*(c.Ratio-1), 100*(c.CILow-1), 100*(c.CIHigh-1))
+		c.Faster = "B"
 	case c.CIHigh < 1:
-		c.Significant, c.Faster = true, "A"
-		c.Verdict = fmt.Sprintf("B is slower: %.1f%% fewer events/s than A (95%% CI %+.1f%% to %+.1f%%)", 100*(1-c.Ratio), 100*(c.CILow-1), 100*(c.CIHigh-1))
-	default:
-		c.Verdict = fmt.Sprintf("no significant difference: B/A = %.3f, and its 95%% CI %.3f-%.3f includes 1", c.Ratio, c.CILow, c.CIHigh)
+		c.Faster = "A"
+	}
+	order := "A B, B A, ..."
+	if n > 2 {
+		order = "rotating: A B C, B C A, ..."
+	}
+	c.Method = fmt.Sprintf("geometric mean of the %d per-round ratios of events/s, Student t 95%% interval on their logarithms; rounds interleaved %s", o.Rounds, order)
+	if !o.Startup || o.ColdStarts == 0 {
+		return failure, nil
+	}
+	var note string
+	switch {
+	case o.Child == nil:
+		note = "cold starts not measured: no command starts a new process"
+	case len(in.Files) == 0 || slices.Contains(in.Files, "-"):
+		note = "cold starts not measured: the input is stdin, which a new process cannot read again"
+	}
+	if note != "" {
+		rep.Notes = append(rep.Notes, note)
+		return failure, nil
+	}
+	for i, t := range targets {
+		cs, err := measureColdStarts(ctx, o, t, len(batches[0].recs), prog)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			cs = &ColdStartInfo{Note: "cold start not measured: " + err.Error()}
+		}
+		c.Targets[i].ColdStart = cs
 	}
 	return failure, nil
+}
+
+// verdict says whether label is faster or slower than A, from its
+// throughput ratio to A and that ratio's 95% interval.
+func verdict(label string, ratio, lo, hi float64) string {
+	switch {
+	case lo > 1:
+		return fmt.Sprintf("%s is faster: %.1f%% more events/s than A (95%% CI %+.1f%% to %+.1f%%)", label, 100*(ratio-1), 100*(lo-1), 100*(hi-1))
+	case hi < 1:
+		return fmt.Sprintf("%s is slower: %.1f%% fewer events/s than A (95%% CI %+.1f%% to %+.1f%%)", label, 100*(1-ratio), 100*(lo-1), 100*(hi-1))
+	}
+	return fmt.Sprintf("no significant difference: %s/A = %.3f, and its 95%% CI %.3f-%.3f includes 1", label, ratio, lo, hi)
 }

@@ -4,9 +4,11 @@
 //
 // Run measures one Target (a module as a one-stage pipeline, or a
 // pipeline) over an Input held in memory, for every batch size x workers
-// combination of the Options; Compare measures two targets in interleaved
-// rounds and reports the ratio of their throughputs with a 95% confidence
-// interval. Both return a Report, which WriteText, WriteJSON and WriteHTML
+// combination of the Options; Compare measures two or more targets in
+// interleaved rounds, checks that their outputs are the first's (A's), and
+// reports the ratio of each one's throughput to A's with a 95% confidence
+// interval (with more than two: and each module's size and, with
+// Options.ColdStarts, cold starts). Both return a Report, which WriteText, WriteJSON and WriteHTML
 // render; the JSON is the format of "weir bench --json".
 //
 // # What is measured
@@ -31,7 +33,8 @@
 // # Statistics
 //
 // Percentiles are nearest-rank; medians take the lower middle. Compare
-// alternates the targets (A B, B A, ...) and summarizes the per-round
-// ratios of events/s by their geometric mean and a Student t 95% interval
+// alternates the targets (A B, B A, ...; with more, in rotating order: A B
+// C, B C A, C A B, ...) and summarizes each target's per-round ratios to A
+// of events/s by their geometric mean and a Student t 95% interval
 // on their logarithms (stats.go).
 package benchkit

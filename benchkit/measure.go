@@ -117,9 +117,11 @@ func (v *verification) outputs(batchSize int, note string) *OutputsInfo {
 }
 
 // verify runs every batch once through each pipeline (in lockstep) and
-// hashes their outputs as "weir run" writes them. With two pipelines, the
-// outputs are compared record by record and the first difference kept.
-func verify(ctx context.Context, pipes []*benchPipe, targets []*Target, batches []benchBatch, prog *progress) ([]*verification, *DiffInfo, error) {
+// hashes their outputs as "weir run" writes them. With several pipelines,
+// the outputs of each are compared record by record with the first's and
+// the first difference kept (diffs[i], nil when identical; diffs[0] is
+// always nil).
+func verify(ctx context.Context, pipes []*benchPipe, targets []*Target, batches []benchBatch, prog *progress) ([]*verification, []*DiffInfo, error) {
 	vs := make([]*verification, len(pipes))
 	sinks := make([]map[string]engine.Sink, len(pipes))
 	for i := range pipes {
@@ -129,7 +131,7 @@ func verify(ctx context.Context, pipes []*benchPipe, targets []*Target, batches 
 	var done atomic.Int64
 	stop := prog.start("first pass (outputs checked)", int64(len(batches)), done.Load)
 	defer stop()
-	var diff *DiffInfo
+	diffs := make([]*DiffInfo, len(pipes))
 	results := make([]*engine.BatchResult, len(pipes))
 	for bi, b := range batches {
 		for i, bp := range pipes {
@@ -156,15 +158,17 @@ func verify(ctx context.Context, pipes []*benchPipe, targets []*Target, batches 
 			}
 			results[i] = res
 		}
-		if len(pipes) == 2 && diff == nil {
-			diff = diffBatch(b, results[0], results[1])
+		for i := 1; i < len(pipes); i++ {
+			if diffs[i] == nil {
+				diffs[i] = diffBatch(b, results[0], results[i])
+			}
 		}
 		done.Add(1)
 	}
 	for i := range pipes {
 		_ = engine.CloseSinks(ctx, sinks[i])
 	}
-	return vs, diff, nil
+	return vs, diffs, nil
 }
 
 // diffBatch returns the first record whose outputs differ, or nil.

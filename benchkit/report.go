@@ -42,7 +42,7 @@ type MachineInfo struct {
 
 // TargetInfo describes one measured target and its stages.
 type TargetInfo struct {
-	Label  string      `json:"label,omitempty"` // "A" or "B" with --compare
+	Label  string      `json:"label,omitempty"` // "A", "B", ... with --compare
 	Kind   string      `json:"kind"`            // "module" or "pipeline"
 	Path   string      `json:"path"`
 	Stages []StageInfo `json:"stages"`
@@ -281,14 +281,33 @@ type CompareInfo struct {
 	Faster           string      `json:"faster,omitempty"` // "A", "B" or "" (no significant difference)
 	OutputsA         []SinkInfo  `json:"outputs_a"`
 	OutputsB         []SinkInfo  `json:"outputs_b"`
+	// Targets is every target, A first, each measured against A: with
+	// more than two, the fields above are B's.
+	Targets []CompareTarget `json:"targets"`
+}
+
+// CompareTarget is one target of Compare, measured against A (the first).
+type CompareTarget struct {
+	Label            string         `json:"label"`
+	Path             string         `json:"path"`
+	ModuleBytes      int64          `json:"module_bytes,omitempty"` // a module's file size
+	OutputsIdentical bool           `json:"outputs_identical"`      // to A's
+	FirstDiff        *DiffInfo      `json:"first_diff,omitempty"`
+	EventsPerSecCPU  float64        `json:"events_per_sec_per_core"`
+	Ratio            float64        `json:"ratio"` // its throughput / A's, geometric mean of the rounds (1 for A)
+	CILow            float64        `json:"ci_low"`
+	CIHigh           float64        `json:"ci_high"`
+	Verdict          string         `json:"verdict"`
+	ColdStart        *ColdStartInfo `json:"cold_start,omitempty"` // with Options.ColdStarts > 0
 }
 
 // RoundInfo is one round of Compare.
 type RoundInfo struct {
-	AEventsPerSec float64 `json:"a_events_per_sec"`
-	BEventsPerSec float64 `json:"b_events_per_sec"`
-	Ratio         float64 `json:"ratio"`
-	First         string  `json:"first"` // which side ran first in the round
+	AEventsPerSec float64   `json:"a_events_per_sec"`
+	BEventsPerSec float64   `json:"b_events_per_sec"`
+	Ratio         float64   `json:"ratio"`          // B/A
+	First         string    `json:"first"`          // which target ran first in the round
+	EventsPerSec  []float64 `json:"events_per_sec"` // every target's, A first
 }
 
 // DiffInfo is the first record whose outputs differ between A and B.
@@ -604,31 +623,117 @@ func writeSweep(w io.Writer, runs []RunInfo) {
 	}
 }
 
+// writeCompare writes the comparison: two targets as B against A, more
+// as a table of each against A.
 func (r *Report) writeCompare(w io.Writer, c *CompareInfo) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("")
-	p("compare    A = %s, B = %s: batch size %d, %s, %d interleaved rounds (ABBA order)", c.A, c.B, c.BatchSize, plural(c.Workers, "worker", "workers"), c.Rounds)
-	switch {
-	case c.OutputsIdentical:
-		p("outputs    identical (every sink's sha256 matches)")
-	case c.FirstDiff != nil:
-		d := c.FirstDiff
-		p("outputs    DIFFER from record %d (%s, seq %s)", d.Record, d.Source, d.Seq)
-		p("             A: %s", d.A)
-		p("             B: %s", d.B)
+	n := max(2, len(c.Targets))
+	if n == 2 {
+		p("compare    A = %s, B = %s: batch size %d, %s, %d interleaved rounds (ABBA order)", c.A, c.B, c.BatchSize, plural(c.Workers, "worker", "workers"), c.Rounds)
+		switch {
+		case c.OutputsIdentical:
+			p("outputs    identical (every sink's sha256 matches)")
+		case c.FirstDiff != nil:
+			d := c.FirstDiff
+			p("outputs    DIFFER from record %d (%s, seq %s)", d.Record, d.Source, d.Seq)
+			p("             A: %s", d.A)
+			p("             B: %s", d.B)
+		}
+	} else {
+		p("compare    %d modules, each against A: batch size %d, %s, %d interleaved rounds (rotating order)", n, c.BatchSize, plural(c.Workers, "worker", "workers"), c.Rounds)
+		for _, t := range c.Targets {
+			p("           %s = %s", t.Label, t.Path)
+		}
+		if allIdentical(c.Targets) {
+			p("outputs    identical (every sink's sha256 matches)")
+		}
+		for _, t := range c.Targets[1:] {
+			if d := t.FirstDiff; d != nil {
+				p("outputs    %s's DIFFER from A's from record %d (%s, seq %s)", t.Label, d.Record, d.Source, d.Seq)
+				p("             A: %s", d.A)
+				p("             %s: %s", t.Label, d.B)
+			}
+		}
 	}
 	if len(c.PerRound) > 0 {
-		p("  %5s %14s %14s %8s", "round", "A events/s", "B events/s", "B/A")
-		for i, rd := range c.PerRound {
-			p("  %5d %14s %14s %8.3f", i+1, num(rd.AEventsPerSec), num(rd.BEventsPerSec), rd.Ratio)
+		if n == 2 {
+			p("  %5s %14s %14s %8s", "round", "A events/s", "B events/s", "B/A")
+			for i, rd := range c.PerRound {
+				p("  %5d %14s %14s %8.3f", i+1, num(rd.AEventsPerSec), num(rd.BEventsPerSec), rd.Ratio)
+			}
+		} else {
+			head := fmt.Sprintf("  %5s", "round")
+			for _, t := range c.Targets {
+				head += fmt.Sprintf(" %11s", t.Label+" events/s")
+			}
+			p("%s", head)
+			for i, rd := range c.PerRound {
+				line := fmt.Sprintf("  %5d", i+1)
+				for _, e := range rd.EventsPerSec {
+					line += fmt.Sprintf(" %11s", num(e))
+				}
+				p("%s", line)
+			}
 		}
 	}
 	for i := range r.Runs {
 		writeRun(w, &r.Runs[i])
 	}
-	if len(c.PerRound) > 0 {
-		p("")
+	if len(c.PerRound) == 0 {
+		return
+	}
+	p("")
+	if n == 2 {
 		p("B/A throughput %.3f (95%% CI %.3f-%.3f, %s)", c.Ratio, c.CILow, c.CIHigh, c.Method)
 		p("verdict    %s", c.Verdict)
+	} else {
+		p("%s", c.Method)
 	}
+	// The per-target table: always with more than two targets; with two
+	// only when cold starts were measured (which two-target output
+	// otherwise has no place for).
+	if n == 2 && (len(c.Targets) == 0 || c.Targets[0].ColdStart == nil) {
+		return
+	}
+	p("  %-6s %10s %12s %12s %18s  %s", "target", "size", "cold: empty", "cold: cached", "events/s per core", "vs A (95% CI)")
+	for _, t := range c.Targets {
+		sz, empty, warm := "", "", ""
+		if t.ModuleBytes > 0 {
+			sz = size(float64(t.ModuleBytes))
+		}
+		if cs := t.ColdStart; cs != nil && cs.ColdCache != nil && cs.WarmCache != nil {
+			empty, warm = dur(cs.ColdCache.MedianMS), dur(cs.WarmCache.MedianMS)
+		}
+		vs := "1"
+		if t.Label != "A" {
+			word := "no significant difference"
+			switch {
+			case t.CILow > 1:
+				word = "faster"
+			case t.CIHigh < 1:
+				word = "slower"
+			}
+			vs = fmt.Sprintf("%.3f (%.3f-%.3f) %s", t.Ratio, t.CILow, t.CIHigh, word)
+		}
+		p("  %-6s %10s %12s %12s %18s  %s", t.Label, sz, empty, warm, num(t.EventsPerSecCPU), vs)
+	}
+	for _, t := range c.Targets {
+		if t.ColdStart != nil && t.ColdStart.Note != "" && (t.ColdStart.ColdCache == nil || t.ColdStart.WarmCache == nil) {
+			p("           %s: %s", t.Label, t.ColdStart.Note)
+		}
+	}
+	if c.Targets[0].ColdStart != nil {
+		p("           cold start: a new weir process until its first batch is done (median), with an empty compilation cache, then with one a previous start filled")
+	}
+}
+
+// allIdentical reports whether every target's outputs are A's.
+func allIdentical(ts []CompareTarget) bool {
+	for _, t := range ts {
+		if !t.OutputsIdentical {
+			return false
+		}
+	}
+	return true
 }

@@ -72,7 +72,8 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 <p class="meta">Input: {{num .R.Input.Records}} records from {{len .R.Input.Files}} files. {{.R.Input.Note}}.</p>
 {{if .R.Compare}}
 <h2>Compare</h2>
-<p class="verdict">{{.R.Compare.Verdict}}</p>
+{{if gt (len .R.Compare.Targets) 2}}<ul>{{range .R.Compare.Targets}}<li>{{.Label}} = {{.Path}}{{if ne .Label "A"}}: {{.Verdict}}{{end}}</li>
+{{end}}</ul>{{else}}<p class="verdict">{{.R.Compare.Verdict}}</p>{{end}}
 <div class="chart" data-chart="rounds"></div>
 {{end}}
 <h2>Runs</h2>
@@ -201,10 +202,13 @@ const htmlScript = `
     } else if (kind === "histogram" && run) {
       svg = bars("batch latency (" + run.batches + " batches)", "ms (logarithmic bins)", "batches", run.histogram || []);
     } else if (kind === "rounds" && data.compare) {
-      var rounds = data.compare.per_round || [];
-      svg = lines("events/s per round", "round", "events/s", [
-        {name: "A " + data.compare.a, color: "#3b78c2", points: rounds.map(function (r, i) { return [i + 1, r.a_events_per_sec]; })},
-        {name: "B " + data.compare.b, color: "#d9822b", points: rounds.map(function (r, i) { return [i + 1, r.b_events_per_sec]; })}]);
+      var rounds = data.compare.per_round || [], colors = ["#3b78c2", "#d9822b", "#3a9e5c", "#b8413c", "#7b5cb8", "#8c6d31", "#d45fa8", "#555555"];
+      var targets = data.compare.targets || [{label: "A", path: data.compare.a}, {label: "B", path: data.compare.b}];
+      svg = lines("events/s per round", "round", "events/s", targets.map(function (t, k) {
+        return {name: t.label + " " + t.path, color: colors[k % colors.length], points: rounds.map(function (r, i) {
+          return [i + 1, r.events_per_sec ? r.events_per_sec[k] : (k === 0 ? r.a_events_per_sec : r.b_events_per_sec)];
+        })};
+      }));
     }
     if (svg) {
       div.appendChild(svg);

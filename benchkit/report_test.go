@@ -116,6 +116,28 @@ func TestWriteText(t *testing.T) {
 	compare.Compare = &CompareInfo{A: "a.wasm", B: "b.wasm", Rounds: 2, BatchSize: 10, Workers: 1, OutputsIdentical: true,
 		PerRound: []RoundInfo{{AEventsPerSec: 1000, BEventsPerSec: 1100, Ratio: 1.1}, {AEventsPerSec: 1000, BEventsPerSec: 1120, Ratio: 1.12}},
 		Ratio:    1.11, CILow: 1.05, CIHigh: 1.17, Method: "geometric mean", Verdict: "B is faster"}
+	// Two targets with their sizes: the two-target output, no table.
+	two := synthReport()
+	two.Startup = nil
+	two.Runs[0].Target, two.Runs[1].Target = "A", "B"
+	tc := *compare.Compare
+	tc.Targets = []CompareTarget{{Label: "A", Path: "a.wasm", ModuleBytes: 2048, OutputsIdentical: true, Ratio: 1, CILow: 1, CIHigh: 1},
+		{Label: "B", Path: "b.wasm", ModuleBytes: 4096, OutputsIdentical: true, Ratio: 1.11, CILow: 1.05, CIHigh: 1.17}}
+	two.Compare = &tc
+	// Three targets, C's outputs differ (--allow-diff), cold starts
+	// measured for A and B, not for C.
+	three := synthReport()
+	three.Startup = nil
+	three.Runs = append(three.Runs, three.Runs[1])
+	three.Runs[0].Target, three.Runs[1].Target, three.Runs[2].Target = "A", "B", "C"
+	cs := &ColdStartInfo{ColdCache: &ColdStartSeries{MedianMS: 1500}, WarmCache: &ColdStartSeries{MedianMS: 40}}
+	three.Compare = &CompareInfo{A: "a.wasm", B: "b.wasm", Rounds: 2, BatchSize: 10, Workers: 1, OutputsIdentical: true, AllowDiff: true,
+		PerRound: []RoundInfo{{EventsPerSec: []float64{1000, 1100, 900}}, {EventsPerSec: []float64{1000, 1120, 910}}},
+		Method:   "geometric mean of the 2 per-round ratios",
+		Targets: []CompareTarget{{Label: "A", Path: "a.wasm", ModuleBytes: 2048, OutputsIdentical: true, EventsPerSecCPU: 1000, Ratio: 1, CILow: 1, CIHigh: 1, ColdStart: cs},
+			{Label: "B", Path: "b.wasm", ModuleBytes: 4096, OutputsIdentical: true, EventsPerSecCPU: 1110, Ratio: 1.11, CILow: 1.05, CIHigh: 1.17, ColdStart: cs},
+			{Label: "C", Path: "c.wasm", ModuleBytes: 1024, FirstDiff: &DiffInfo{Record: 7, Source: "f.json", Seq: "7", A: `{"a":1}`, B: `{"a":2}`},
+				EventsPerSecCPU: 905, Ratio: 0.905, CILow: 0.85, CIHigh: 0.96, ColdStart: &ColdStartInfo{Note: "cold start not measured: boom"}}}}
 	partial := synthReport()
 	partial.Runs = partial.Runs[:1]
 	partial.Runs[0] = summarize(nil, runShape{batchSize: 10, workers: 1}, synthOptions)
@@ -155,6 +177,25 @@ func TestWriteText(t *testing.T) {
 			"B/A throughput 1.110 (95% CI 1.050-1.170, geometric mean)\n",
 			"verdict    B is faster\n",
 		}, not: []string{"sweep", "startup"}},
+		{name: "compare two with sizes", rep: two, want: []string{
+			"compare    A = a.wasm, B = b.wasm: batch size 10, 1 worker, 2 interleaved rounds (ABBA order)\n",
+			"outputs    identical (every sink's sha256 matches)\n",
+			"verdict    B is faster\n",
+		}, not: []string{"vs A (95% CI)", "cold: empty", "rotating"}},
+		{name: "compare three", rep: three, want: []string{
+			"compare    3 modules, each against A: batch size 10, 1 worker, 2 interleaved rounds (rotating order)\n",
+			"           C = c.wasm\n",
+			"outputs    C's DIFFER from A's from record 7 (f.json, seq 7)\n",
+			"             C: {\"a\":2}\n",
+			"  round  A events/s  B events/s  C events/s\n",
+			"      2       1,000       1,120         910\n",
+			"C: batch size 50, 1 worker",
+			"geometric mean of the 2 per-round ratios\n",
+			"  A         2.0 KiB        1.50s       40.0ms              1,000  1\n",
+			"  B         4.0 KiB        1.50s       40.0ms              1,110  1.110 (1.050-1.170) faster\n",
+			"  C         1.0 KiB                                          905  0.905 (0.850-0.960) slower\n",
+			"           C: cold start not measured: boom\n",
+		}, not: []string{"identical", "B/A throughput", "verdict"}},
 		{name: "nothing measured", rep: partial, want: []string{
 			"batch size 10, 1 worker: nothing measured\n",
 			"  PARTIAL    nothing measured: the first batch already has a failed record\n",

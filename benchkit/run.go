@@ -258,7 +258,7 @@ func startupAfterFirstPass(ctx context.Context, o *Options, su *StartupInfo, h *
 	case v.firstBad == 0:
 		su.ColdStart = &ColdStartInfo{Note: "cold start not measured: the first batch has failed records"}
 	default:
-		cs, err := measureColdStarts(ctx, o, len(batches[0].recs), prog)
+		cs, err := measureColdStarts(ctx, o, t, len(batches[0].recs), prog)
 		if err != nil {
 			if ctx.Err() != nil {
 				return err

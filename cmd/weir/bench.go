@@ -34,6 +34,7 @@ type benchOptions struct {
 	iterations  int
 	startup     bool
 	coldStarts  int
+	coldSet     bool // --cold-starts given: --compare measures cold starts too
 	compare     bool
 	rounds      int
 	allowDiff   bool
@@ -77,7 +78,11 @@ min(workers x instances, CPUs). --batch-size and --workers take lists
 --compare A B (two modules, or two pipelines) runs A and B alternately in
 --rounds rounds (ABBA order) and reports the throughput ratio B/A with a 95%
 confidence interval and a verdict. Their outputs must be identical unless
---allow-diff; otherwise the first differing record is shown.
+--allow-diff; otherwise the first differing record is shown. More modules
+(--compare A B C D [file...]: the leading arguments that are WebAssembly
+modules) run in rotating order (ABCD, BCDA, ...), each compared with A,
+with their size. Given --cold-starts N, --compare also measures every
+target's cold starts (a table of them follows the verdict).
 
 A progress bar is drawn on stderr when stdout is a terminal. --json prints
 one JSON object; --html writes a self-contained page with charts.
@@ -86,6 +91,7 @@ Exit status: 0; 1 when records failed or the outputs of --compare differ
 (the valid partial measurements are printed, labelled PARTIAL); 2 for usage
 and configuration errors, a missing module, an empty or undecodable input.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.coldSet = cmd.Flags().Changed("cold-starts")
 			return benchMain(cmd.Context(), g, o, args)
 		},
 	}
@@ -100,7 +106,7 @@ and configuration errors, a missing module, an empty or undecodable input.`,
 	f.IntVar(&o.iterations, "iterations", 0, "measure this many passes over the input instead of --duration (per round with --compare)")
 	f.BoolVar(&o.startup, "startup", true, "measure compile (cold and cached), instantiate and cold start times")
 	f.IntVar(&o.coldStarts, "cold-starts", 3, "new processes started per cache state for the cold start (0: none)")
-	f.BoolVar(&o.compare, "compare", false, "compare two modules or two pipelines: weir bench --compare A B [file...]")
+	f.BoolVar(&o.compare, "compare", false, "compare modules (or two pipelines) with the first: weir bench --compare A B [C...] [file...]")
 	f.IntVar(&o.rounds, "rounds", 10, "interleaved rounds of --compare")
 	f.BoolVar(&o.allowDiff, "allow-diff", false, "with --compare, measure even when the outputs of A and B differ")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the text report")
@@ -291,12 +297,12 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 		if len(args) < 2 {
 			return errors.New("bench: --compare needs two modules or two pipelines: weir bench --compare A B [file...]")
 		}
-		for i, label := range []string{"A", "B"} {
+		for i := range 2 {
 			t, err := loadTarget(args[i], false)
 			if err != nil {
 				return err
 			}
-			t.Label = label
+			t.Label = benchkit.CompareLabel(i)
 			targets = append(targets, t)
 		}
 		if targets[0].Kind != targets[1].Kind {
@@ -304,6 +310,19 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 				targets[0].Kind, targets[0].Path, targets[1].Kind, targets[1].Path)
 		}
 		args = args[2:]
+		// More modules: the leading arguments that are WebAssembly.
+		for targets[0].Kind == "module" && len(args) > 0 && len(targets) < benchkit.MaxCompare {
+			if wasm, _ := sniffWasm(args[0]); !wasm {
+				break
+			}
+			t, err := loadTarget(args[0], false)
+			if err != nil {
+				return err
+			}
+			t.Label = benchkit.CompareLabel(len(targets))
+			targets = append(targets, t)
+			args = args[1:]
+		}
 	case o.pipeline != "":
 		t, err := loadTarget(o.pipeline, true)
 		if err != nil {
@@ -328,7 +347,7 @@ func benchMain(ctx context.Context, g *globals, o benchOptions, args []string) e
 	if len(in.Records) == 0 {
 		return fmt.Errorf("bench: the input holds no records (%s): nothing to measure", strings.Join(in.Files, ", "))
 	}
-	bo := o.kitOptions(g, targets[0], args)
+	bo := o.kitOptions(g, args)
 	var rep *benchkit.Report
 	if o.compare {
 		rep, err = benchkit.Compare(ctx, bo, targets, in)
@@ -369,9 +388,10 @@ func writeHTMLReport(path string, rep *benchkit.Report) error {
 }
 
 // kitOptions turns the flags into benchkit's options. Cold starts
-// re-execute this weir binary as "weir bench-child" on t and the input
-// files data.
-func (o *benchOptions) kitOptions(g *globals, t *benchkit.Target, data []string) benchkit.Options {
+// re-execute this weir binary as "weir bench-child" on a target and the
+// input files data; --compare measures them only when --cold-starts is
+// given.
+func (o *benchOptions) kitOptions(g *globals, data []string) benchkit.Options {
 	bo := benchkit.Options{
 		BatchSizes: o.batchSizes, Workers: o.workers, Instances: o.instances,
 		Warmup: o.warmup, Duration: o.duration, Iterations: o.iterations,
@@ -379,11 +399,14 @@ func (o *benchOptions) kitOptions(g *globals, t *benchkit.Target, data []string)
 		Lambda:   benchkit.LambdaSpec{MemoryMB: o.lambdaMem, Arch: o.lambdaArch, PricePerGBSecond: o.lambdaPrice},
 		CacheDir: g.cacheDir, Logger: g.logger(),
 	}
+	if o.compare && !o.coldSet {
+		bo.ColdStarts = 0
+	}
 	if o.progress == "always" || (o.progress == "auto" && isTerminal(g.stdout)) {
 		bo.Progress = g.stderr
 	}
 	if exe, err := os.Executable(); err == nil {
-		bo.Child = func(cacheDir string, batchSize int) (string, []string) {
+		bo.Child = func(t *benchkit.Target, cacheDir string, batchSize int) (string, []string) {
 			args := []string{"--cache-dir", cacheDir, "--log-level", g.logLevel, "bench-child", "--format", o.format,
 				"--batch-size", strconv.Itoa(batchSize), "--instances", strconv.Itoa(o.instances)}
 			if t.Kind == "pipeline" {

@@ -247,6 +247,33 @@ func TestBenchCompare(t *testing.T) {
 			t.Errorf("measured despite differing outputs:\n%s", r.stdout)
 		}
 	})
+	t.Run("three modules", func(t *testing.T) {
+		rep, r := benchJSON(t, append([]string{"--compare", "--rounds", "3", "--iterations", "1", "--warmup", "0", "--batch-size", "100", "--cold-starts", "1", ct, ct, ct}, files...)...)
+		if r.code != 0 || rep.Compare == nil {
+			t.Fatalf("%v", r)
+		}
+		c := rep.Compare
+		if len(c.Targets) != 3 || len(rep.Runs) != 3 || len(c.PerRound) != 3 || !c.OutputsIdentical {
+			t.Fatalf("compare: %+v", c)
+		}
+		for k, rd := range c.PerRound {
+			if len(rd.EventsPerSec) != 3 || rd.First != benchkit.CompareLabel(k) {
+				t.Errorf("round %d: %+v, want 3 targets, %s first", k, rd, benchkit.CompareLabel(k))
+			}
+		}
+		for i, ct := range c.Targets {
+			cs := ct.ColdStart
+			if ct.Label != benchkit.CompareLabel(i) || ct.ModuleBytes < 1000 || !ct.OutputsIdentical || !(ct.Ratio > 0) || ct.Verdict == "" ||
+				cs == nil || cs.WarmCache == nil || !(cs.WarmCache.MedianMS > 0) || ct.EventsPerSecCPU != rep.Runs[i].EventsPerSecCPU {
+				t.Errorf("target %d: %+v (cold start %+v)", i, ct, cs)
+			}
+		}
+		// A third module whose outputs differ is named, nothing measured.
+		r = weir(t, nil, append([]string{"bench", "--compare", "--rounds", "2", "--iterations", "1", ct, ct, pt}, files...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "weir: bench: the outputs of A (") || !strings.Contains(r.stderr, ") and C (") || strings.Contains(r.stdout, "round ") {
+			t.Errorf("a third module with other outputs: %v", r)
+		}
+	})
 	t.Run("allow-diff", func(t *testing.T) {
 		rep, r := benchJSON(t, append([]string{"--compare", "--allow-diff", "--rounds", "3", "--iterations", "1", "--warmup", "0", pt, ct}, files...)...)
 		if r.code != 0 || rep.Compare == nil {

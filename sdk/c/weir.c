@@ -939,6 +939,15 @@ const uint8_t *weir_source(const weir_record *r, uint32_t *len) { return *len = 
 uint64_t weir_sub_sequence(const weir_record *r) { return r->rec->sub; }
 int64_t weir_arrival_unix_nano(const weir_record *r) { return r->rec->arrival; }
 weir_value weir_get(weir_record *r, const char *path) { return get(r->rec, path, &r->tried, &r->parsed, &r->parse_ok); }
+weir_value weir_view(weir_record *r, uint32_t i) {
+	if (i >= npaths) return value_of(NULL);
+	if (view_idx[i] >= 0) {
+		view *w = &r->rec->views[view_idx[i]];
+		weir_value v = {w->type, w->p, w->len};
+		return v;
+	}
+	return get(r->rec, paths[i], &r->tried, &r->parsed, &r->parse_ok);
+}
 int weir_check_json(weir_record *r) {
 	if (frame_flags & FLAG_VIEWS) return 0;
 	if (!r->tried) {
@@ -995,6 +1004,13 @@ void weir_doc_set_original(weir_doc *d, const char *path) { op(d, WEIR_OP_SET_OR
 void weir_doc_set_digest(weir_doc *d, const char *path, uint8_t algo) { op(d, WEIR_OP_SET_DIGEST, path), put_u8(&d->ops, algo); }
 void weir_doc_delete(weir_doc *d, const char *path) { op(d, WEIR_OP_DELETE, path); }
 void weir_doc_append_raw(weir_doc *d, const uint8_t *ops, uint32_t n) { put(&d->ops, ops, n); }
+weir_doc *weir_ops_new(void) {
+	weir_doc *d = calloc(1, sizeof(weir_doc));
+	if (!d) abort();
+	d->kind = WEIR_OUTPUT_OPS;
+	return d;
+}
+void weir_doc_append(weir_doc *d, const weir_doc *run) { put(&d->ops, run->ops.p, run->ops.len); }
 int weir_doc_emit(weir_record *r, weir_doc *d) { return weir_doc_emit_to(r, "", d); }
 int weir_doc_emit_to(weir_record *r, const char *route, weir_doc *d) {
 	if (frame_flags & FLAG_HOST_OPS) {

@@ -103,6 +103,9 @@ int64_t weir_arrival_unix_nano(const weir_record *r);
 /* The value at path: the host's view for a declared path, else parsed in
  * the guest (once per record; a record that is not JSON gives missing). */
 weir_value weir_get(weir_record *r, const char *path);
+/* The value of the i-th declared path (weir_path's order): weir_get
+ * without looking the path up by name. */
+weir_value weir_view(weir_record *r, uint32_t i);
 /* 0 when the record is JSON (free when the host sent views); else -1. */
 int weir_check_json(weir_record *r);
 int weir_value_eq(weir_value v, const char *s); /* a string equal to s */
@@ -136,6 +139,12 @@ void weir_doc_append_raw(weir_doc *d, const uint8_t *ops, uint32_t len);
 /* Emits the document (default output or a route); 0, or -1 when the SDK
  * applied it and it failed (the record fails too). */
 int weir_doc_emit(weir_record *r, weir_doc *d);
+/* An operation list tied to no record, for the constant runs of a
+ * module's documents: built once (from a constructor) with the
+ * weir_doc_* operations, appended to a record's document with
+ * weir_doc_append, never freed. */
+weir_doc *weir_ops_new(void);
+void weir_doc_append(weir_doc *d, const weir_doc *run);
 int weir_doc_emit_to(weir_record *r, const char *route, weir_doc *d);
 
 /* The batch, for a prepare function. */

@@ -5,13 +5,17 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
+	"github.com/weirhq/weir/host"
 	"github.com/weirhq/weir/host/hosttest"
 )
 
@@ -28,6 +32,7 @@ func guestModules(b *testing.B) [][2]string {
 		{"tag-drop/c", hosttest.C(b, filepath.Join(root, "sdk", "c", "example", "tag_drop.c"))},
 		{"cloudtrail-ecs/assemblyscript", hosttest.AssemblyScript(b, filepath.Join(root, "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")},
 		{"cloudtrail-ecs/rust", hosttest.Rust(b, filepath.Join(root, "modules", "cloudtrail-ecs-rs", "cloudtrail-ecs-rs.rs"))},
+		{"cloudtrail-ecs/c", hosttest.C(b, filepath.Join(root, "modules", "cloudtrail-ecs-c", "cloudtrail-ecs-c.c"))},
 		{"cloudtrail-ecs/go", hosttest.GoModule(b, "modules/cloudtrail-ecs")},
 	}
 }
@@ -35,7 +40,7 @@ func guestModules(b *testing.B) [][2]string {
 // guestFrame is the input frame weir would send the module: the Stratus
 // Red Team corpus (310 records) with FlagHostOps and, when the module
 // declares paths, their views.
-func guestFrame(b *testing.B, paths []string) ([]byte, int) {
+func guestFrame(b testing.TB, paths []string) ([]byte, int) {
 	files, _ := filepath.Glob(filepath.Join(hosttest.SharedDir(b), "testdata", "cloudtrail", "stratus-red-team", "*.json"))
 	flags := uint16(frame.FlagHostOps)
 	if len(paths) > 0 {
@@ -159,5 +164,74 @@ func BenchmarkGuest(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "first-batch-ms")
 		})
 		_ = rt.Close(ctx)
+	}
+}
+
+// BenchmarkNormalizationInterleaved runs the reference normalization in
+// the four SDK languages as weir runs them (host.LoadModule: the loop-fuel
+// rewrite, the host's views and op application included) on the Stratus
+// Red Team corpus, one 310-record batch per module in turn (rotating
+// order), b.N rounds, and reports each module's 10th percentile and median
+// time per record. Quantiles of interleaved batches resist a loaded
+// machine better than events/s averages: compare the languages within one
+// run (issue #9).
+func BenchmarkNormalizationInterleaved(b *testing.B) {
+	ctx := context.Background()
+	root := hosttest.RepoRoot(b)
+	mods := [][2]string{
+		{"assemblyscript", hosttest.AssemblyScript(b, filepath.Join(root, "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub")},
+		{"rust", hosttest.Rust(b, filepath.Join(root, "modules", "cloudtrail-ecs-rs", "cloudtrail-ecs-rs.rs"))},
+		{"c", hosttest.C(b, filepath.Join(root, "modules", "cloudtrail-ecs-c", "cloudtrail-ecs-c.c"))},
+		{"go", hosttest.GoModule(b, "modules/cloudtrail-ecs")},
+	}
+	files, _ := filepath.Glob(filepath.Join(hosttest.SharedDir(b), "testdata", "cloudtrail", "stratus-red-team", "*.json"))
+	var recs []engine.Record
+	for _, f := range files {
+		recs = append(recs, hosttest.DecodeFile(b, f)...)
+	}
+	h, err := host.New(ctx, host.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close(ctx)
+	stages := make([]engine.Stage, len(mods))
+	for i, m := range mods {
+		wasm, err := os.ReadFile(m[1])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if stages[i], err = h.LoadModule(ctx, m[0], wasm, engine.StageConfig{}); err != nil {
+			b.Fatal(err)
+		}
+		defer stages[i].Close(ctx)
+		if _, err := stages[i].Process(ctx, recs); err != nil { // the first batch grows the instance
+			b.Fatal(err)
+		}
+	}
+	perRecord := make([][]float64, len(mods))
+	b.ResetTimer()
+	for round := 0; round < b.N; round++ {
+		for k := range mods {
+			i := (k + round) % len(mods)
+			t0 := time.Now()
+			res, err := stages[i].Process(ctx, recs)
+			d := time.Since(t0)
+			if err != nil || len(res) != len(recs) {
+				b.Fatalf("%s: %d results, %v", mods[i][0], len(res), err)
+			}
+			for _, r := range res {
+				if r.Status != engine.StatusOK {
+					b.Fatalf("%s: a record failed: %v", mods[i][0], r.Err)
+				}
+			}
+			perRecord[i] = append(perRecord[i], float64(d.Nanoseconds())/float64(len(recs))/1e3)
+		}
+	}
+	b.StopTimer()
+	for i, m := range mods {
+		s := perRecord[i]
+		slices.Sort(s)
+		b.ReportMetric(s[len(s)/10], m[0]+"-p10-us/record")
+		b.ReportMetric(s[len(s)/2], m[0]+"-p50-us/record")
 	}
 }

@@ -207,6 +207,75 @@ func TestCloudTrailECSRust(t *testing.T) {
 	sameOutcomes(t, "rust under extism js (node) vs weir", got, underNode(t, rsWasm, recs))
 }
 
+// widenedEdges are records for the widened mapping's rules (related.user
+// order and duplicates, escaping, the Identity Center user.name fallback,
+// categorization of names in and out of the table, non-string values).
+var widenedEdges = []engine.Record{
+	{Data: []byte(`{"eventName":"CreateUser","userIdentity":{"type":"IdentityCenterUser","principalId":"p"},"additionalEventData":{"UserName":"ic\"user\u2028"},"requestParameters":{"userName":"new","newUserName":"new"}}`)},
+	{Data: []byte(`{"eventName":"UpdateUser","userIdentity":{"type":"IdentityCenterUser","userName":"u"},"additionalEventData":{"UserName":"ic"},"requestParameters":{"userName":"u","newUserName":"v\u00e9"}}`)},
+	{Data: []byte(`{"eventName":"ConsoleLogin","userIdentity":{"type":"IdentityCenterUser"},"additionalEventData":{"UserName":""},"sourceIPAddress":"10.0.0.1"}`)},
+	{Data: []byte(`{"eventName":"ListUserTags","userIdentity":{"type":"IdentityCenterUser","principalId":"A:s@d"},"requestParameters":{"userName":"s"}}`)},
+	{Data: []byte(`{"eventName":"ListUserTag","userIdentity":{"type":"AssumedRole","principalId":"A:"},"requestParameters":{"userName":7,"newUserName":null}}`)},
+	{Data: []byte(`{"eventName":{"x":1},"eventSource":"iam.amazonaws.com","userIdentity":{"type":"IdentityCenterUser","userName":["a"]},"additionalEventData":{"UserName":"x"}}`)},
+	{Data: []byte(`{"eventName":"DeleteBucket","sourceIPAddress":"s3.amazonaws.com","userIdentity":{"principalId":"AIDA","userName":"a\\b"}}`)},
+	{Data: []byte(`{"eventName":"CreateBucket","sourceIPAddress":"2001:db8::1","userIdentity":{"userName":"\ud83d\ude00\u0007\/"}}`)},
+	{Data: []byte(`{"eventName":"SetSecurityTokenServicePreferences","eventTime":"t"}`)},
+	{Data: []byte(`{"eventName":"","eventTime":"t"}`)},
+}
+
+// TestCloudTrailECSC runs modules/cloudtrail-ecs-c (the reference
+// normalization on the C SDK) and the Go module it ports on weir's fast
+// path: the same outcomes, messages and byte-identical documents on the
+// compat corpus, the three CloudTrail corpora and the edge cases (objects
+// that are not CloudTrail events included: both fail them with the same
+// message). Then the C module through weir_batch on weir's plain Extism
+// path, extism go-sdk and the Extism JS host in Node (no FlagHostOps: the C SDK
+// parses each record and applies the op list itself, SHA-256 included)
+// must give the same documents as on the fast path.
+func TestCloudTrailECSC(t *testing.T) {
+	root := hosttest.RepoRoot(t)
+	cWasm, err := os.ReadFile(hosttest.C(t, filepath.Join(root, "modules", "cloudtrail-ecs-c", "cloudtrail-ecs-c.c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goWasm, err := os.ReadFile(hosttest.GoModule(t, "modules/cloudtrail-ecs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := append(cloudTrailCorpora(t), hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories)))...)
+	recs = append(recs, engine.Record{Data: []byte(hosttest.WidenedNonString)})
+	recs = append(recs, widenedEdges...)
+	if len(recs) < 880 {
+		t.Fatalf("only %d records", len(recs))
+	}
+	want := underWeir(t, goWasm, "fast", recs)
+	got := underWeir(t, cWasm, "fast", recs)
+	sameOutcomes(t, "c vs go", want, got)
+	const notCT = "cloudtrail-ecs: not a CloudTrail event: no eventTime and no eventName"
+	ok, skipped := 0, 0
+	for i := range recs {
+		if want[i].msg != got[i].msg {
+			t.Errorf("record %d: message %q, want %q", i, got[i].msg, want[i].msg)
+		}
+		if notCloudTrail(recs[i].Data) {
+			skipped++
+			if got[i].status != "failed" || got[i].msg != notCT {
+				t.Errorf("record %d (%.80s): %v, want failed %q", i, recs[i].Data, got[i], notCT)
+			}
+		}
+		if want[i].status == "ok" {
+			ok++
+		}
+	}
+	t.Logf("%d records: %d normalized, %d not CloudTrail", len(recs), ok, skipped)
+	if ok < len(recs)-skipped-6 || skipped < 2 {
+		t.Fatalf("only %d of %d records normalized (%d not CloudTrail)", ok, len(recs), skipped)
+	}
+	sameOutcomes(t, "c under weir plain (weir_batch) vs fast path", got, underWeir(t, cWasm, "batch", recs))
+	sameOutcomes(t, "c under extism go-sdk vs fast path", got, underGoSDK(t, cWasm, recs))
+	sameOutcomes(t, "c under extism js (node) vs weir", got, underNode(t, cWasm, recs))
+}
+
 // TestPassthroughExamples runs the Rust and C passthrough examples (the
 // benchmarks' twins of modules/passthrough-as) on weir's fast path: the
 // Go passthrough's outputs on the compat corpus, and its drop and fail
