@@ -127,6 +127,14 @@ func newStringOrder(ok func(cmp int) bool) ConditionFactory {
 			if src == "" {
 				return ok(bytes.Compare(m.Data(), want)), nil
 			}
+			if tgt == "" && len(want) == 0 {
+				// Against "": only whether the text is empty counts
+				// (the reference job's "is set" tests).
+				if m.GetValue(src).hasText() {
+					return ok(1), nil
+				}
+				return ok(0), nil
+			}
 			b := m.b
 			start := len(b.scratch)
 			w := want

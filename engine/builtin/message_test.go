@@ -97,3 +97,26 @@ func TestMetaAndConversions(t *testing.T) {
 		t.Errorf("copy aliases its source: p.k = %d", got)
 	}
 }
+
+// TestHasText checks Value.hasText (string_greater_than's test against
+// "") against the text AppendText writes, on parsed values of every kind
+// and on strings weir sets.
+func TestHasText(t *testing.T) {
+	b := &batch{}
+	m := b.newMessage(0)
+	m.data.raw = []byte(`{"s":"x","e":"","esc":"\n","u":"\u0000","n":0,"z":null,"t":true,"f":false,"o":{},"a":[],"ws":" "}`)
+	keys := []string{"s", "e", "esc", "u", "n", "z", "t", "f", "o", "a", "ws", "missing", "a.0"}
+	for _, k := range keys {
+		// Parsed, then the same value set by weir (a copy) and as a string.
+		_ = m.SetValue("copy "+k, m.GetValue(k))
+		_ = m.SetString("str "+k, m.GetValue(k).String())
+	}
+	for _, k := range keys {
+		for _, p := range []string{k, "copy " + k, "str " + k} {
+			v := m.GetValue(p)
+			if got, want := v.hasText(), len(v.AppendText(nil)) > 0; got != want {
+				t.Errorf("%s: hasText %v, text %q", p, got, v.AppendText(nil))
+			}
+		}
+	}
+}

@@ -73,7 +73,21 @@ func (s *Steps) Run(ctx context.Context, msgs, out []*Message) ([]*Message, erro
 		return append(out, msgs...), nil
 	}
 	first := 0
-	if len(msgs) == 1 && !msgs[0].ctrl {
+	if len(msgs) == 1 && msgs[0].ctrl && msgs[0].err == nil {
+		// The control message alone (a meta_switch runs it through every
+		// case, and each case passes it on, so a pipeline of switches
+		// sees thousands of copies per batch): perMessage steps pass it
+		// through untouched, so the leading ones are skipped.
+		for first < len(s.steps) {
+			if _, ok := s.steps[first].t.(perMessage); !ok {
+				break
+			}
+			first++
+		}
+		if first == len(s.steps) {
+			return append(out, msgs[0]), nil
+		}
+	} else if len(msgs) == 1 && !msgs[0].ctrl {
 		// One message (a meta_switch case runs each record alone): the
 		// leading per-message steps are called directly, without the
 		// message slices the general loop passes between steps.

@@ -108,6 +108,27 @@ func kindText(v *fastjson.Value) (int, byte) {
 	return kString, 0
 }
 
+// hasText reports whether AppendText would write anything, without
+// writing: false for a missing value, null and the empty string. A
+// string's content is never shortened to nothing by unescaping (every
+// escape stands for at least one byte), so its raw length decides.
+func (v Value) hasText() bool {
+	if v.v == nil {
+		return false
+	}
+	fv := (*fjValue)(unsafe.Pointer(v.v))
+	switch fv.t {
+	case fastjson.TypeObject, fastjson.TypeArray, fastjson.TypeTrue, fastjson.TypeFalse:
+		return true
+	case fastjson.TypeNull:
+		return false
+	case fastjson.TypeNumber:
+		// Numbers, and strings weir sets (quoted text).
+		return len(fv.s) > 0 && (fv.s[0] != '"' || len(fv.s) > 2)
+	}
+	return len(fv.s) > 0
+}
+
 // typeRawString is fastjson's type of a parsed string not yet
 // unescaped (unexported in fastjson; TestFastjsonLayout checks it).
 const typeRawString = fastjson.Type(7)

@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -117,11 +118,19 @@ func BenchmarkAppendString(b *testing.B) {
 		b.Fatal(err)
 	}
 	ref = bytes.TrimRight(ref, "\n")
+	// The reference record pretty-printed as the Stratus corpus is (a
+	// newline and indentation before each member): event.original of a
+	// record read from such a file.
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, ref, "   ", "   "); err != nil {
+		b.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		s    []byte
 	}{
 		{"reference", ref},
+		{"pretty", pretty.Bytes()},
 		{"clean", bytes.Repeat([]byte("abcdefghij"), 135)},
 		{"key", []byte("event")},
 		{"value", []byte("us-east-1.signin.aws.amazon.com")},
