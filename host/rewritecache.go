@@ -77,23 +77,7 @@ func (rc *rewriteCache) put(digest string, code []byte) error {
 	if rc == nil {
 		return nil
 	}
-	if err := os.MkdirAll(rc.dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(rc.dir, digest+".*.tmp")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(code); err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), rc.path(digest))
+	return writeAtomic(rc.path(digest), code)
 }
 
 // drop removes the rewritten module of digest (it did not compile).
