@@ -140,7 +140,12 @@ func objectOf(v *fastjson.Value) *fastjson.Object {
 // array included, which v.GetArray cannot tell from a scalar).
 func arrayOf(v *fastjson.Value) ([]*fastjson.Value, bool) {
 	fv := (*fjValue)(unsafe.Pointer(v))
-	return fv.a, fv.t == fastjson.TypeArray
+	if fv.t != fastjson.TypeArray {
+		// fastjson reuses values without clearing a: a string or
+		// number may hold a stale slice.
+		return nil, false
+	}
+	return fv.a, true
 }
 
 func kvsOf(o *fastjson.Object) []fjKV { return (*fjObject)(unsafe.Pointer(o)).kvs }

@@ -40,6 +40,18 @@ func TestFastjsonLayout(t *testing.T) {
 			t.Errorf("%s: arrayOf says array %v", k, ok)
 		}
 	})
+	// fastjson reuses a parser's values without clearing their array:
+	// a string parsed where an array was must not hand out its elements.
+	if _, err := p.Parse(`[1,2]`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.Parse(`"x"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := arrayOf(s); a != nil || ok {
+		t.Errorf("arrayOf(a string parsed after an array) = %v, %v", a, ok)
+	}
 	for _, tc := range []struct {
 		json string
 		t    fastjson.Type

@@ -254,7 +254,7 @@ func (m *Message) DeleteValue(key string) error {
 			o.Del(last)
 			d.dirty = true
 		}
-	} else if a, ok := m.b.array(parent); ok {
+	} else if a, ok := array(parent); ok {
 		if last == "-1" && len(a) > 0 {
 			last = strconv.Itoa(len(a) - 1)
 		}
@@ -309,7 +309,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		}
 		if o := object(cur); o != nil {
 			setHinted(o, s, next)
-		} else if a, ok := m.b.array(cur); ok {
+		} else if a, ok := array(cur); ok {
 			if p == "-1" {
 				cur.SetArrayItem(len(a), next)
 			} else if n, ok := index(p); ok {
@@ -397,7 +397,7 @@ func (b *batch) isContainer(v *fastjson.Value) bool {
 	if object(v) != nil {
 		return true
 	}
-	_, ok := b.array(v)
+	_, ok := array(v)
 	return ok
 }
 

@@ -155,7 +155,7 @@ func (v Value) IsArray() bool { _, err := v.arr(); return err == nil }
 func (v Value) IsObject() bool { return object(v.v) != nil }
 
 func (v Value) arr() ([]*fastjson.Value, error) {
-	if a, ok := array(v.v, nil); ok {
+	if a, ok := array(v.v); ok {
 		return a, nil
 	}
 	return nil, errNotArray
@@ -173,27 +173,13 @@ func object(v *fastjson.Value) *fastjson.Object {
 	return objectOf(v)
 }
 
-// array returns v's elements and whether v is an array, without touching
-// strings (see object). buf is scratch space for telling an empty array
-// from a scalar.
-func (b *batch) array(v *fastjson.Value) ([]*fastjson.Value, bool) {
-	var ok bool
-	var a []*fastjson.Value
-	a, ok, b.num = arrayBuf(v, b.num[:0])
-	return a, ok
-}
-
-func array(v *fastjson.Value, buf []byte) ([]*fastjson.Value, bool) {
-	a, ok, _ := arrayBuf(v, buf)
-	return a, ok
-}
-
-func arrayBuf(v *fastjson.Value, buf []byte) ([]*fastjson.Value, bool, []byte) {
+// array returns v's elements and whether v is an array (an empty one
+// included), without touching strings (see object).
+func array(v *fastjson.Value) ([]*fastjson.Value, bool) {
 	if v == nil {
-		return nil, false, buf
+		return nil, false
 	}
-	a, ok := arrayOf(v)
-	return a, ok, buf
+	return arrayOf(v)
 }
 
 // String returns the value as gjson's Result.String does: a string's
@@ -432,7 +418,7 @@ func (b *batch) clone(v *fastjson.Value, norm bool) *fastjson.Value {
 		o.Visit(func(k []byte, c *fastjson.Value) { no.Set(string(k), b.clone(c, false)) })
 		return n
 	}
-	if a, ok := b.array(v); ok {
+	if a, ok := array(v); ok {
 		n := b.arena.NewArray()
 		for i, c := range a {
 			n.SetArrayItem(i, b.clone(c, false))

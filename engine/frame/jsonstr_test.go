@@ -109,6 +109,28 @@ func TestAppendQuotedBytewise(t *testing.T) {
 	check(bytes.Repeat([]byte("\u2028"), 333))
 }
 
+// FuzzAppendString checks appendQuoted against the byte-by-byte oracle
+// on any string, appended to a prefix with extra spare capacity (the
+// word stores write ahead within it): the output, the invalid-UTF-8
+// report and QuotedLen agree, and the prefix is kept.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\"b\\c\n", "\x00\x1f\x7f", "\xff\xc3", "\u2028\u2029é😀", strings.Repeat("x\"", 20)} {
+		f.Add([]byte(s), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, s []byte, extra uint8) {
+		want, wantBad := appendQuotedBytewise([]byte("pre"), s)
+		dst := make([]byte, 3, 3+int(extra))
+		copy(dst, "pre")
+		got, bad := appendQuoted(dst, s)
+		if !bytes.Equal(got, want) || bad != wantBad {
+			t.Fatalf("%q (cap +%d): got %s %v, want %s %v", s, extra, got, bad, want, wantBad)
+		}
+		if n := QuotedLen(s); n != len(want)-3 {
+			t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
+		}
+	})
+}
+
 // BenchmarkAppendString escapes the reference record as a JSON string
 // (event.original: 1.3 KB, a quote every 10 bytes) and a clean 1.3 KB
 // string, into a reused buffer.

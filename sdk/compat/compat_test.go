@@ -344,7 +344,8 @@ func passthroughEdges(t *testing.T, wasm []byte) {
 // TestCloudTrailECSAssemblyScript runs modules/cloudtrail-ecs-as (views and
 // documents through the AssemblyScript SDK) and the Go module it ports on
 // weir's fast path: the same outcomes and byte-identical documents on the
-// compat corpus and the three full CloudTrail corpora.
+// compat corpus, the three full CloudTrail corpora and the edge cases the
+// Rust and C ports are checked on.
 func TestCloudTrailECSAssemblyScript(t *testing.T) {
 	root := hosttest.RepoRoot(t)
 	asWasm, err := os.ReadFile(hosttest.AssemblyScript(t, filepath.Join(root, "modules", "cloudtrail-ecs-as", "cloudtrail-ecs-as.ts"), "--runtime", "stub"))
@@ -355,15 +356,8 @@ func TestCloudTrailECSAssemblyScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := append(cloudTrailFiles(t),
-		engine.Record{Data: []byte(`["not","an","object"]`)},
-		engine.Record{Data: []byte(` "text"`)},
-		engine.Record{Data: []byte(`{"sourceIPAddress":"fe80::1%eth0","tlsDetails":{"tlsVersion":"TLSv1.3"},"userIdentity":{"principalId":"AROA:a@b","userName":"u"},"eventSource":"s3.amazonaws.com","responseElements":{"ConsoleLogin":"Success"}}`)},
-		engine.Record{Data: []byte(`{"sourceIPAddress":"::ffff:1.2.3.4","tlsDetails":{"tlsVersion":"v"},"userIdentity":{"principalId":"x:@"},"eventSource":".amazonaws.com","errorMessage":""}`)},
-		engine.Record{Data: []byte(`{"sourceIPAddress":"01.2.3.4","userIdentity":{"principalId":"nocolon","userName":"u"}}`)},
-		engine.Record{Data: []byte(`{"sourceIPAddress":"1:2:3:4:5:6:7::8","tlsDetails":{"tlsVersion":1.2},"errorCode":7}`)},
-	)
-	recs = append(recs, append(hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories))), engine.Record{Data: []byte(hosttest.WidenedNonString)})...)
+	recs := append(cloudTrailCorpora(t), append(hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories))), engine.Record{Data: []byte(hosttest.WidenedNonString)})...)
+	recs = append(recs, widenedEdges...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}

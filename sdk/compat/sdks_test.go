@@ -175,6 +175,7 @@ func TestCloudTrailECSRust(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := append(cloudTrailCorpora(t), append(hosttest.WidenedRecords(slices.Sorted(maps.Keys(baseline.Categories))), engine.Record{Data: []byte(hosttest.WidenedNonString)})...)
+	recs = append(recs, widenedEdges...)
 	if len(recs) < 880 {
 		t.Fatalf("only %d records", len(recs))
 	}
