@@ -515,6 +515,9 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 					next = append(next, item{orig: j, data: e.encode(), route: ps.deadLetter, final: true})
 					stats.DeadLettered++
 				}
+				// Once: another failed output of the same record does not
+				// dead-letter its joined records again.
+				delete(joins.members, it.orig)
 			default: // OnErrorFail
 				if res.Records[it.orig].Err == nil {
 					res.Records[it.orig].Err = &RecordError{
