@@ -230,6 +230,7 @@ func TestPipelineRun(t *testing.T) {
 			"seq":       seqStage(),
 			"short":     shortStage(),
 			"join":      joinStage(),
+			"fail+":     failOnData("+"),
 			"described": described,
 			"nostatus": perRecord(func(int, engine.Record) engine.Result {
 				return engine.Result{Status: engine.StatusFailed}
@@ -321,6 +322,18 @@ func TestPipelineRun(t *testing.T) {
 				`dlq={"error":"joined to record 0 (an aggregate), which failed: cannot handle bad+x","stage":"failbad","module":"","digest":"","index":1,"sequence_number":"seq1","partition_key":"pk","source":"","record":"x"}`,
 			}}},
 			counts: counts{in: 2, deadLettered: 2},
+		},
+		{
+			name:   "a joined record is dead-lettered once when several outputs of its aggregate fail",
+			stages: []engine.StageConfig{st("join", ""), st("multi", ""), st("fail+", "dead_letter")},
+			in:     []string{"a", "b"},
+			want: []want{{out: []string{
+				`dlq={"error":"cannot handle a+b#1","stage":"fail+","module":"","digest":"","index":0,"sequence_number":"seq0","partition_key":"pk","source":"","record":"a"}`,
+				`dlq={"error":"cannot handle a+b#2","stage":"fail+","module":"","digest":"","index":0,"sequence_number":"seq0","partition_key":"pk","source":"","record":"a"}`,
+			}}, {out: []string{
+				`dlq={"error":"joined to record 0 (an aggregate), which failed: cannot handle a+b#1","stage":"fail+","module":"","digest":"","index":1,"sequence_number":"seq1","partition_key":"pk","source":"","record":"b"}`,
+			}}},
+			counts: counts{in: 2, deadLettered: 3},
 		},
 		{
 			name:   "describer names module and digest",
