@@ -17,6 +17,7 @@ import (
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
 	"github.com/weirhq/weir/host/enrich"
+	"github.com/weirhq/weir/host/internal/par"
 )
 
 // callMode is how a stage calls its module.
@@ -205,36 +206,12 @@ func (s *stage) Process(ctx context.Context, records []engine.Record) ([]engine.
 	// A piece of a batch cut in several is already part of a split: a
 	// lone record in it that does not fit the memory fails alone (see
 	// runChunk).
-	run := func(lo, hi int) error { return s.runChunk(ctx, b, lo, records[lo:hi], res[lo:hi], len(pieces) > 1) }
-	k := min(s.sc.Instances, len(pieces))
-	if k <= 1 {
-		for _, p := range pieces {
-			if err := run(p[0], p[1]); err != nil {
-				return nil, s.fail(err)
-			}
-		}
-		return res, nil
-	}
 	errs := make([]error, len(pieces))
-	var next atomic.Int64
-	var failed atomic.Bool
-	work := func() {
-		for !failed.Load() {
-			i := int(next.Add(1) - 1)
-			if i >= len(pieces) {
-				return
-			}
-			if errs[i] = run(pieces[i][0], pieces[i][1]); errs[i] != nil {
-				failed.Store(true)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range k - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	par.Each(len(pieces), s.sc.Instances, func(i int) bool {
+		lo, hi := pieces[i][0], pieces[i][1]
+		errs[i] = s.runChunk(ctx, b, lo, records[lo:hi], res[lo:hi], len(pieces) > 1)
+		return errs[i] == nil
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, s.fail(err)

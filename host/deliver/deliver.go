@@ -39,9 +39,9 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/weirhq/weir/host/internal/par"
 )
 
 // Limits are what one call of the service may carry. A zero field is no
@@ -366,6 +366,12 @@ func (d *Deliverer[T]) Deliver(ctx context.Context, entries []Entry[T]) error {
 	if err != nil {
 		return err
 	}
+	return d.inOrder(ctx, entries, chunks)
+}
+
+// inOrder sends entries' chunks one after the other, stopping at the
+// first that fails (its *Error names the later entries, not sent).
+func (d *Deliverer[T]) inOrder(ctx context.Context, entries []Entry[T], chunks [][2]int) error {
 	for _, c := range chunks {
 		if err := d.chunk(ctx, entries[c[0]:c[1]], entries[c[1]:]); err != nil {
 			return err
@@ -415,37 +421,16 @@ func (d *Deliverer[T]) DeliverParallel(ctx context.Context, entries []Entry[T], 
 		}
 		chunks = l.Chunks(sizes)
 	}
-	n = min(n, len(chunks))
-	if n <= 1 {
-		for _, c := range chunks {
-			if err := d.chunk(ctx, entries[c[0]:c[1]], entries[c[1]:]); err != nil {
-				return err
-			}
-		}
-		return nil
+	if min(n, len(chunks)) <= 1 {
+		return d.inOrder(ctx, entries, chunks)
 	}
 	errs := make([]error, len(chunks))
 	started := make([]bool, len(chunks))
-	var next atomic.Int64
-	var failed atomic.Bool
-	work := func() {
-		for !failed.Load() {
-			i := int(next.Add(1) - 1)
-			if i >= len(chunks) {
-				return
-			}
-			started[i] = true
-			if errs[i] = d.chunk(ctx, entries[chunks[i][0]:chunks[i][1]], nil); errs[i] != nil {
-				failed.Store(true)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range n - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	par.Each(len(chunks), n, func(i int) bool {
+		started[i] = true
+		errs[i] = d.chunk(ctx, entries[chunks[i][0]:chunks[i][1]], nil)
+		return errs[i] == nil
+	})
 	var first *Error
 	var lost []Undelivered
 	for i, c := range chunks {
