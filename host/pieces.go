@@ -21,10 +21,13 @@ const callBytesDivisor = 16
 
 // Process runs the module over records: contiguous pieces of at most
 // ceil(n / (2 * StageConfig.Instances)) records (n with one instance) and
-// 1/16 of the module's memory limit in bytes, one call per piece (one per record in record mode), on up
-// to StageConfig.Instances instances in parallel, each taking the next
-// piece when it is done (a busy core does not hold the batch back), under
-// the stage's timeout. Results keep the records' order.
+// 1/16 of the module's memory limit in bytes, on up to
+// StageConfig.Instances instances in parallel, each taking the next piece
+// when it is done (a busy core does not hold the batch back), under the
+// stage's timeout. A piece goes to the module in calls of at most
+// chunkRecords records (one call per piece for a module that makes
+// enrichment lookups, one per record in record mode; see runChunk).
+// Results keep the records' order.
 func (s *stage) Process(ctx context.Context, records []engine.Record) ([]engine.Result, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
