@@ -362,11 +362,11 @@ func (l Limits) Chunks(sizes []int) [][2]int {
 // other, re-sending failed entries, and returns nil once every entry is
 // delivered, or an *Error.
 func (d *Deliverer[T]) Deliver(ctx context.Context, entries []Entry[T]) error {
-	chunks, err := d.chunks(entries)
+	sizes, err := d.sizes(entries)
 	if err != nil {
 		return err
 	}
-	return d.inOrder(ctx, entries, chunks)
+	return d.inOrder(ctx, entries, d.c.Limits.Chunks(sizes))
 }
 
 // inOrder sends entries' chunks one after the other, stopping at the
@@ -380,8 +380,9 @@ func (d *Deliverer[T]) inOrder(ctx context.Context, entries []Entry[T], chunks [
 	return nil
 }
 
-// chunks checks the entries' sizes and splits them into calls.
-func (d *Deliverer[T]) chunks(entries []Entry[T]) ([][2]int, error) {
+// sizes returns the entries' sizes, or an *Error naming the first entry
+// over the limit.
+func (d *Deliverer[T]) sizes(entries []Entry[T]) ([]int, error) {
 	sizes := make([]int, len(entries))
 	for i, e := range entries {
 		if d.c.Limits.MaxEntryBytes > 0 && e.Size > d.c.Limits.MaxEntryBytes {
@@ -390,7 +391,7 @@ func (d *Deliverer[T]) chunks(entries []Entry[T]) ([][2]int, error) {
 		}
 		sizes[i] = e.Size
 	}
-	return d.c.Limits.Chunks(sizes), nil
+	return sizes, nil
 }
 
 // DeliverParallel is Deliver with up to n calls in flight (n <= 1 is
@@ -401,24 +402,21 @@ func (d *Deliverer[T]) chunks(entries []Entry[T]) ([][2]int, error) {
 // chunks delivered, even after the failed one, are not listed), with the
 // reason and attempts of the first failed chunk.
 func (d *Deliverer[T]) DeliverParallel(ctx context.Context, entries []Entry[T], n int) error {
-	chunks, err := d.chunks(entries)
+	sizes, err := d.sizes(entries)
 	if err != nil {
 		return err
 	}
+	chunks := d.c.Limits.Chunks(sizes)
 	if n > 1 && len(chunks) > 1 && len(chunks) < 2*n && d.c.Limits.MaxBytes > 0 {
 		// Fewer calls than two per worker: smaller calls, so that the
 		// workers share the work evenly (3 full calls on 2 workers take
 		// as long as 4).
 		total := 0
-		for _, e := range entries {
-			total += e.Size + d.c.Limits.EntryOverhead
+		for _, size := range sizes {
+			total += size + d.c.Limits.EntryOverhead
 		}
 		l := d.c.Limits
 		l.MaxBytes = min(l.MaxBytes, max((total+2*n-1)/(2*n), 1))
-		sizes := make([]int, len(entries))
-		for i, e := range entries {
-			sizes[i] = e.Size
-		}
 		chunks = l.Chunks(sizes)
 	}
 	if min(n, len(chunks)) <= 1 {
