@@ -135,10 +135,11 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 		return wazero.NewRuntimeWithConfig(ctx, rc)
 	}
 	// With a shared cache, the compiled code is downloaded into the cache
-	// folder before wazero looks for it there.
-	var fetched string
+	// folder before wazero looks for it there. name is wazero's file for
+	// code (hashed once: "" after code changes below).
+	var name, fetched string
 	if sh != nil {
-		if name := wazeroCacheName(code, preempt == preemptWazero); sh.fetch(ctx, name) {
+		if name = wazeroCacheName(code, preempt == preemptWazero); sh.fetch(ctx, name) {
 			fetched = name
 		}
 	}
@@ -160,7 +161,7 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 		// it and rewrite again.
 		_ = rt.Close(ctx)
 		rewrites.drop(digest)
-		cached = false
+		cached, name = false, ""
 		if code, fallback = instrument(ctx, wasm, digest, logger); fallback != nil {
 			code, preempt = wasm, preemptWazero
 		}
@@ -170,9 +171,9 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 	if err != nil && preempt == preemptFlag {
 		_ = rt.Close(ctx)
 		fallback = fmt.Errorf("the rewritten module does not compile: %w", err)
-		preempt = preemptWazero
+		code, preempt, name = wasm, preemptWazero, ""
 		rt = newRuntime(preempt)
-		cm, err = rt.CompileModule(ctx, wasm)
+		cm, err = rt.CompileModule(ctx, code)
 	}
 	if err != nil {
 		_ = rt.Close(ctx)
@@ -187,7 +188,10 @@ func compileModule(ctx context.Context, wasm []byte, digest string, pages uint32
 		}
 	}
 	if sh != nil {
-		if name := wazeroCacheName(code, preempt == preemptWazero); name != fetched {
+		if name == "" {
+			name = wazeroCacheName(code, preempt == preemptWazero)
+		}
+		if name != fetched {
 			sh.publish(ctx, name) // compiled here: share it
 		}
 	}

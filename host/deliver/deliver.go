@@ -39,9 +39,9 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/weirhq/weir/host/internal/par"
 )
 
 // Limits are what one call of the service may carry. A zero field is no
@@ -362,10 +362,16 @@ func (l Limits) Chunks(sizes []int) [][2]int {
 // other, re-sending failed entries, and returns nil once every entry is
 // delivered, or an *Error.
 func (d *Deliverer[T]) Deliver(ctx context.Context, entries []Entry[T]) error {
-	chunks, err := d.chunks(entries)
+	sizes, err := d.sizes(entries)
 	if err != nil {
 		return err
 	}
+	return d.inOrder(ctx, entries, d.c.Limits.Chunks(sizes))
+}
+
+// inOrder sends entries' chunks one after the other, stopping at the
+// first that fails (its *Error names the later entries, not sent).
+func (d *Deliverer[T]) inOrder(ctx context.Context, entries []Entry[T], chunks [][2]int) error {
 	for _, c := range chunks {
 		if err := d.chunk(ctx, entries[c[0]:c[1]], entries[c[1]:]); err != nil {
 			return err
@@ -374,8 +380,9 @@ func (d *Deliverer[T]) Deliver(ctx context.Context, entries []Entry[T]) error {
 	return nil
 }
 
-// chunks checks the entries' sizes and splits them into calls.
-func (d *Deliverer[T]) chunks(entries []Entry[T]) ([][2]int, error) {
+// sizes returns the entries' sizes, or an *Error naming the first entry
+// over the limit.
+func (d *Deliverer[T]) sizes(entries []Entry[T]) ([]int, error) {
 	sizes := make([]int, len(entries))
 	for i, e := range entries {
 		if d.c.Limits.MaxEntryBytes > 0 && e.Size > d.c.Limits.MaxEntryBytes {
@@ -384,7 +391,7 @@ func (d *Deliverer[T]) chunks(entries []Entry[T]) ([][2]int, error) {
 		}
 		sizes[i] = e.Size
 	}
-	return d.c.Limits.Chunks(sizes), nil
+	return sizes, nil
 }
 
 // DeliverParallel is Deliver with up to n calls in flight (n <= 1 is
@@ -395,57 +402,33 @@ func (d *Deliverer[T]) chunks(entries []Entry[T]) ([][2]int, error) {
 // chunks delivered, even after the failed one, are not listed), with the
 // reason and attempts of the first failed chunk.
 func (d *Deliverer[T]) DeliverParallel(ctx context.Context, entries []Entry[T], n int) error {
-	chunks, err := d.chunks(entries)
+	sizes, err := d.sizes(entries)
 	if err != nil {
 		return err
 	}
+	chunks := d.c.Limits.Chunks(sizes)
 	if n > 1 && len(chunks) > 1 && len(chunks) < 2*n && d.c.Limits.MaxBytes > 0 {
 		// Fewer calls than two per worker: smaller calls, so that the
 		// workers share the work evenly (3 full calls on 2 workers take
 		// as long as 4).
 		total := 0
-		for _, e := range entries {
-			total += e.Size + d.c.Limits.EntryOverhead
+		for _, size := range sizes {
+			total += size + d.c.Limits.EntryOverhead
 		}
 		l := d.c.Limits
 		l.MaxBytes = min(l.MaxBytes, max((total+2*n-1)/(2*n), 1))
-		sizes := make([]int, len(entries))
-		for i, e := range entries {
-			sizes[i] = e.Size
-		}
 		chunks = l.Chunks(sizes)
 	}
-	n = min(n, len(chunks))
-	if n <= 1 {
-		for _, c := range chunks {
-			if err := d.chunk(ctx, entries[c[0]:c[1]], entries[c[1]:]); err != nil {
-				return err
-			}
-		}
-		return nil
+	if min(n, len(chunks)) <= 1 {
+		return d.inOrder(ctx, entries, chunks)
 	}
 	errs := make([]error, len(chunks))
 	started := make([]bool, len(chunks))
-	var next atomic.Int64
-	var failed atomic.Bool
-	work := func() {
-		for !failed.Load() {
-			i := int(next.Add(1) - 1)
-			if i >= len(chunks) {
-				return
-			}
-			started[i] = true
-			if errs[i] = d.chunk(ctx, entries[chunks[i][0]:chunks[i][1]], nil); errs[i] != nil {
-				failed.Store(true)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range n - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	par.Each(len(chunks), n, func(i int) bool {
+		started[i] = true
+		errs[i] = d.chunk(ctx, entries[chunks[i][0]:chunks[i][1]], nil)
+		return errs[i] == nil
+	})
 	var first *Error
 	var lost []Undelivered
 	for i, c := range chunks {

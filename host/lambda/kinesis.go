@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/internal/par"
 	"github.com/weirhq/weir/host/kpl"
 )
 
@@ -91,7 +93,10 @@ func kinesisUnits(payload []byte) ([]*unit, error) {
 			Source:         string(fields[1]),
 		}}
 	}
-	each(len(units), func(i int) { decodeKinesisUnit(units[i], i, data[i]) })
+	par.Each(len(units), runtime.GOMAXPROCS(0), func(i int) bool {
+		decodeKinesisUnit(units[i], i, data[i])
+		return true
+	})
 	return units, nil
 }
 

@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -41,6 +40,7 @@ import (
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/deliver"
+	"github.com/weirhq/weir/host/internal/par"
 	"github.com/weirhq/weir/host/kpl"
 )
 
@@ -220,35 +220,33 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 	groups := s.groups(outputs)
 	parts := make([][]deliver.Entry[entry], len(groups))
 	errs := make([]error, len(groups))
-	var wg sync.WaitGroup
-	for g := range groups {
-		wg.Go(func() {
-			lo, hi := groups[g][0], groups[g][1]
-			// The aggregator counts the first user record's partition
-			// key, as long as the random key each aggregated record is
-			// put with.
-			a := kpl.NewAggregator(s.opts.MaxRecordBytes)
-			next := lo
-			emit := func(ag *kpl.Aggregated) {
-				parts[g] = append(parts[g], record(key(), ag.Data, next, ag.Count))
-				next += ag.Count
+	// One goroutine per group (a single group is aggregated here).
+	par.Each(len(groups), len(groups), func(g int) bool {
+		lo, hi := groups[g][0], groups[g][1]
+		// The aggregator counts the first user record's partition
+		// key, as long as the random key each aggregated record is
+		// put with.
+		a := kpl.NewAggregator(s.opts.MaxRecordBytes)
+		next := lo
+		emit := func(ag *kpl.Aggregated) {
+			parts[g] = append(parts[g], record(key(), ag.Data, next, ag.Count))
+			next += ag.Count
+		}
+		for i := lo; i < hi; i++ {
+			full, err := a.Add(kpl.UserRecord{PartitionKey: userPK, Data: outputs[i].Data})
+			if err != nil {
+				errs[g] = fmt.Errorf("kinesis %s: output %d: %w", s.opts.Stream, i, err)
+				return false
 			}
-			for i := lo; i < hi; i++ {
-				full, err := a.Add(kpl.UserRecord{PartitionKey: userPK, Data: outputs[i].Data})
-				if err != nil {
-					errs[g] = fmt.Errorf("kinesis %s: output %d: %w", s.opts.Stream, i, err)
-					return
-				}
-				if full != nil {
-					emit(full)
-				}
+			if full != nil {
+				emit(full)
 			}
-			if last := a.Flush(); last != nil {
-				emit(last)
-			}
-		})
-	}
-	wg.Wait()
+		}
+		if last := a.Flush(); last != nil {
+			emit(last)
+		}
+		return true
+	})
 	for g := range groups {
 		if errs[g] != nil {
 			return nil, errs[g]
