@@ -69,6 +69,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "weir bootstrap:", err)
 		os.Exit(2)
 	}
+	if percent, limit := tuneGC(); percent > 0 || limit > 0 {
+		logger.Debug("weir bootstrap: garbage collector tuned", "gogc", percent, "memory_limit_bytes", limit)
+	}
 	h, err := setup(ctx, logger)
 	if err != nil {
 		// Failing the init phase makes Lambda report it on every invoke.
