@@ -178,16 +178,8 @@ func BenchmarkStateLookup(b *testing.B) {
 // and process-ns per record) come from the same moments of a shared
 // machine: their difference is the guest's share.
 func BenchmarkHostShare(b *testing.B) {
-	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec := bytes.TrimRight(raw, "\n")
 	const n = 1000
-	recs := make([]engine.Record, n)
-	for i := range recs {
-		recs[i] = engine.Record{Data: rec}
-	}
+	recs := hosttest.ReferenceBatch(b, n)
 	modules := []struct {
 		name string
 		path func(testing.TB) string
@@ -276,16 +268,8 @@ func BenchmarkHostShare(b *testing.B) {
 // shared machine's load falls on all of them alike; it reports each
 // size's ns per record and its ratio to unbounded (one call per batch).
 func BenchmarkChunkSize(b *testing.B) {
-	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec := bytes.TrimRight(raw, "\n")
 	const n = 1000
-	recs := make([]engine.Record, n)
-	for i := range recs {
-		recs[i] = engine.Record{Data: rec}
-	}
+	recs := hosttest.ReferenceBatch(b, n)
 	sizes := []int{1 << 30, 4, 8, 16, 32}
 	defer func(r, by int) { chunkRecords, chunkBytes = r, by }(chunkRecords, chunkBytes)
 	for _, m := range []struct {

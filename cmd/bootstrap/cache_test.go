@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/hosttest"
 	"github.com/weirhq/weir/host/lambda"
 )
@@ -28,16 +24,7 @@ import (
 func TestSharedCacheEnv(t *testing.T) {
 	hosttest.SetAWSEnv(t)
 	ctx := context.Background()
-	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	defer fake.Close()
-	cfg, err := awsconf.Load(ctx, "us-east-1", 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(fake.URL); o.UsePathStyle = true })
-	if _, err := sc.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("artifacts")}); err != nil {
-		t.Fatal(err)
-	}
+	fakeURL, sc := hosttest.FakeS3(t, "artifacts")
 	root := t.TempDir()
 	module := hosttest.WAT(t, "../../host/testdata/record.wat")
 	pipeline := "version: 1\nstages:\n  - name: up\n    module: " + module + "\n    entry: record\noutputs:\n  default: {type: stdout}\n"
@@ -46,7 +33,7 @@ func TestSharedCacheEnv(t *testing.T) {
 	}
 	t.Setenv("LAMBDA_TASK_ROOT", root)
 	t.Setenv(lambda.EnvCacheS3, "s3://artifacts/weir-cache")
-	t.Setenv(lambda.EnvS3Endpoint, fake.URL)
+	t.Setenv(lambda.EnvS3Endpoint, fakeURL)
 	t.Setenv(lambda.EnvMetrics, "off")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 

@@ -1,12 +1,15 @@
 package hosttest
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/weirhq/weir/engine"
 )
 
 // EnrichmentFields are the fields of the reference document
@@ -139,4 +142,28 @@ func ReferenceNormalized(tb testing.TB) map[string]any {
 		delete(parent, key)
 	}
 	return doc
+}
+
+// ReferenceRecord returns the reference CloudTrail record
+// (shared/reference/consolelogin.input.json) as it arrives: one line,
+// without its trailing newline.
+func ReferenceRecord(tb testing.TB) []byte {
+	tb.Helper()
+	raw, err := os.ReadFile(SharedFile(tb, "reference/consolelogin.input.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bytes.TrimRight(raw, "\n")
+}
+
+// ReferenceBatch returns a batch of n copies of ReferenceRecord (sharing
+// its bytes): the reference job's benchmark batch.
+func ReferenceBatch(tb testing.TB, n int) []engine.Record {
+	tb.Helper()
+	rec := ReferenceRecord(tb)
+	recs := make([]engine.Record, n)
+	for i := range recs {
+		recs[i] = engine.Record{Data: rec}
+	}
+	return recs
 }

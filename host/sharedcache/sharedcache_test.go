@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,13 +14,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host"
-	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/hosttest"
 	"github.com/weirhq/weir/host/sharedcache"
 )
@@ -56,16 +52,7 @@ func TestParse(t *testing.T) {
 func TestSharedCache(t *testing.T) {
 	hosttest.SetAWSEnv(t)
 	ctx := context.Background()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	defer srv.Close()
-	cfg, err := awsconf.Load(ctx, "us-east-1", 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(srv.URL); o.UsePathStyle = true })
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cache")}); err != nil {
-		t.Fatal(err)
-	}
+	_, client := hosttest.FakeS3(t, "cache")
 	store := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/"}
 	wasm, err := os.ReadFile(hosttest.WAT(t, "../testdata/record.wat"))
 	if err != nil {
