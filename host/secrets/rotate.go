@@ -146,7 +146,7 @@ func (r *rotation) rotate(ctx context.Context) {
 		log.Warn("secret rotation: reopening outputs failed; they keep their settings", "err", err)
 		return
 	}
-	var old []engine.Sink
+	old := map[string]engine.Sink{} // by output name: the sinks replaced
 	var names []string
 	for _, s := range r.sinks {
 		ns, ok := opened[s.name]
@@ -155,7 +155,7 @@ func (r *rotation) rotate(ctx context.Context) {
 		}
 		delete(opened, s.name)
 		s.mu.Lock()
-		old = append(old, s.cur)
+		old[s.name] = s.cur
 		s.cur = ns
 		s.mu.Unlock()
 		r.resolved[s.name] = changed.Outputs[s.name]
@@ -164,13 +164,7 @@ func (r *rotation) rotate(ctx context.Context) {
 	// OpenSinksContext adds a default route when the configuration has
 	// none: not ours to keep.
 	extra := engine.CloseSinks(ctx, opened)
-	var errs []error
-	for i, s := range old {
-		if err := engine.CloseSinks(ctx, map[string]engine.Sink{names[i]: s}); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(append(errs, extra)...); err != nil {
+	if err := errors.Join(engine.CloseSinks(ctx, old), extra); err != nil {
 		log.Warn("secret rotation: closing the outputs opened with the old value", "err", resolved.Redact(r.last.Redact(err.Error())))
 	}
 	r.last = resolved
