@@ -334,7 +334,12 @@ func hostCalls(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer h.Close(ctx)
+	// One instance: the test modules key the cache by a record's position
+	// in the call ("k0", "k1", ...), and the cache is shared by the
+	// process, so calls running at once on several instances (a batch cut
+	// into pieces) would overwrite each other's keys.
 	st, err := h.LoadModule(ctx, "hostcalls", wasm, engine.StageConfig{
+		Instances:    1,
 		Config:       map[string]string{"suffix": "!"},
 		Capabilities: engine.Capabilities{Cache: &engine.CacheCapability{}},
 	})
