@@ -62,6 +62,14 @@ type ResolverFunc func(ctx context.Context, ref Ref) (string, error)
 // Resolve calls f.
 func (f ResolverFunc) Resolve(ctx context.Context, ref Ref) (string, error) { return f(ctx, ref) }
 
+// Expand replaces the ${env:...} and ${secret:...} references in s with
+// their values from r, with the syntax of a configuration's strings ("$${"
+// is a literal "${"). It serves settings that come from elsewhere than a
+// configuration, such as an environment variable that may name a secret.
+func Expand(ctx context.Context, s string, r Resolver) (string, error) {
+	return expandString(s, func(ref Ref) (string, error) { return r.Resolve(ctx, ref) }, nil)
+}
+
 // parseRef parses the inside of "${...}" (without the braces). ok is false
 // when body is not an env or secret reference (the text is then left as
 // written).

@@ -36,3 +36,19 @@ stages:
 	// k-123456 ${secret:prod/enrich:api_key}
 	// 401 for key ${secret:prod/enrich:api_key}
 }
+
+// Expand resolves the references of a setting read from elsewhere than a
+// configuration, such as an environment variable naming a secret.
+func ExampleExpand() {
+	lookup := engine.ResolverFunc(func(_ context.Context, ref engine.Ref) (string, error) {
+		return map[string]string{"weir/cache-key": "k-0123456789abcdef"}[ref.ID], nil
+	})
+	for _, setting := range []string{"${secret:weir/cache-key}", "a literal key", "$${not a reference}"} {
+		v, err := engine.Expand(context.Background(), setting, lookup)
+		fmt.Println(v, err)
+	}
+	// Output:
+	// k-0123456789abcdef <nil>
+	// a literal key <nil>
+	// ${not a reference} <nil>
+}

@@ -28,9 +28,11 @@ import (
 // folder ("wazero-v1.12.0-arm64-linux/<key>", "weir-rewrite-v3-…/<digest>.wasm"):
 // wazero's key already covers its version, the architecture, the CPU
 // features it compiled for and the module's bytes, so a name never
-// denotes two different contents. Its compiled code is run as it is
-// (outside the sandbox, unsigned): a store others can write to can run
-// code in this process.
+// denotes two different contents. Its compiled code is run as it is,
+// outside the sandbox, so an implementation must authenticate what it
+// returns (host/sharedcache tags each object with an HMAC): a store
+// others can write to, read without authentication, can run code in this
+// process.
 type SharedCache interface {
 	// Get returns the file's content, or an error wrapping fs.ErrNotExist
 	// when it is not there.

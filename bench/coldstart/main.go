@@ -114,7 +114,7 @@ func run(zipPath string, runs int, cache, eventPath string) error {
 		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cache")}); err != nil {
 			return err
 		}
-		env = append(env, "WEIR_CACHE_S3=s3://cache/weir/", "WEIR_S3_ENDPOINT="+srv.URL)
+		env = append(env, "WEIR_CACHE_S3=s3://cache/weir/", "WEIR_CACHE_S3_KEY=coldstart-harness-cache-key", "WEIR_S3_ENDPOINT="+srv.URL)
 		first, err := once(work, root, env, payload)
 		if err != nil {
 			return err

@@ -33,6 +33,8 @@ func TestSharedCacheEnv(t *testing.T) {
 	}
 	t.Setenv("LAMBDA_TASK_ROOT", root)
 	t.Setenv(lambda.EnvCacheS3, "s3://artifacts/weir-cache")
+	t.Setenv("CACHE_KEY_FOR_TEST", "a-cache-key-of-32-bytes-for-test")
+	t.Setenv(lambda.EnvCacheS3Key, "${env:CACHE_KEY_FOR_TEST}")
 	t.Setenv(lambda.EnvS3Endpoint, fakeURL)
 	t.Setenv(lambda.EnvMetrics, "off")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -72,5 +74,70 @@ func TestSharedCacheEnv(t *testing.T) {
 	}
 	if second := container(); strings.Join(second, " ") != strings.Join(first, " ") {
 		t.Fatalf("the second container's cache %v, want the downloaded %v", second, first)
+	}
+}
+
+// TestSharedCacheKey: the shared cache is refused at setup without a key,
+// or with one shorter than 16 bytes, or with a reference that does not
+// resolve, each with an error naming WEIR_CACHE_S3_KEY; objects written
+// under another key are not used (the container compiles and replaces
+// them, so its local files are its own).
+func TestSharedCacheKey(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	fakeURL, sc := hosttest.FakeS3(t, "artifacts")
+	root := t.TempDir()
+	module := hosttest.WAT(t, "../../host/testdata/record.wat")
+	pipeline := "version: 1\nstages:\n  - name: up\n    module: " + module + "\n    entry: record\noutputs:\n  default: {type: stdout}\n"
+	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte(pipeline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LAMBDA_TASK_ROOT", root)
+	t.Setenv(lambda.EnvCacheS3, "s3://artifacts/weir-cache")
+	t.Setenv(lambda.EnvS3Endpoint, fakeURL)
+	t.Setenv(lambda.EnvMetrics, "off")
+	t.Setenv("TMPDIR", t.TempDir())
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct{ key, want string }{
+		{"", "WEIR_CACHE_S3_KEY is not"},
+		{"short", "at least 16"},
+		{"${env:WEIR_TEST_UNSET_CACHE_KEY}", "WEIR_TEST_UNSET_CACHE_KEY is unset"},
+	} {
+		t.Setenv(lambda.EnvCacheS3Key, tc.key)
+		_, err := setup(ctx, logger)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), lambda.EnvCacheS3Key) {
+			t.Errorf("key %q: setup error %v, want one naming %s and saying %q", tc.key, err, lambda.EnvCacheS3Key, tc.want)
+		}
+	}
+
+	objects := func() map[string]string { // key -> ETag
+		out, err := sc.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("artifacts")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, o := range out.Contents {
+			m[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+		}
+		return m
+	}
+	t.Setenv(lambda.EnvCacheS3Key, "the-first-key-0123456789")
+	if _, err := setup(ctx, logger); err != nil {
+		t.Fatal(err)
+	}
+	first := objects()
+	t.Setenv(lambda.EnvCacheS3Key, "the-other-key-0123456789")
+	t.Setenv("TMPDIR", t.TempDir())
+	if _, err := setup(ctx, logger); err != nil {
+		t.Fatal(err)
+	}
+	second := objects()
+	if len(first) != 2 || len(second) != 2 {
+		t.Fatalf("objects %v then %v, want the rewrite and the compiled code", first, second)
+	}
+	for k, etag := range first {
+		if second[k] == etag {
+			t.Errorf("%s: a container with another key used it instead of compiling and replacing it", k)
+		}
 	}
 }

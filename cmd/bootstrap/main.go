@@ -24,6 +24,9 @@
 //	WEIR_CACHE_S3      s3://bucket/prefix: a compilation cache shared by
 //	                   containers (the first compiles and uploads, the others
 //	                   download; WEIR_S3_ENDPOINT applies)
+//	WEIR_CACHE_S3_KEY  required with WEIR_CACHE_S3: the key that authenticates
+//	                   its objects (HMAC tags), a ${secret:ID} reference or
+//	                   the key itself (16 bytes or more)
 //	WEIR_METRICS       "off" disables the EMF metrics on stdout
 //
 // lambda.Env lists them; a test checks that this command reads no other.
@@ -161,7 +164,11 @@ func setup(ctx context.Context, logger *slog.Logger) (*lambda.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.Shared = &sharedcache.S3{Client: client, Bucket: bucket, Prefix: prefix}
+		key, err := cacheKey(ctx, logger)
+		if err != nil {
+			return nil, err
+		}
+		opts.Shared = &sharedcache.S3{Client: client, Bucket: bucket, Prefix: prefix, Key: key}
 		if opts.CacheDir == "" {
 			opts.CacheDir = filepath.Join(os.TempDir(), "weir-cache")
 		}
@@ -313,4 +320,26 @@ func (r *swapRunner) Run(ctx context.Context, recs []engine.Record) (*engine.Bat
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// cacheKey reads WEIR_CACHE_S3_KEY: the shared compilation cache's
+// objects run as native code in this process, so they are used only when
+// tagged with this key (host/sharedcache). The value may be a
+// ${secret:...} reference, read once from Secrets Manager.
+func cacheKey(ctx context.Context, logger *slog.Logger) ([]byte, error) {
+	v := os.Getenv(lambda.EnvCacheS3Key)
+	if v == "" {
+		return nil, fmt.Errorf("%s is set but %s is not: the shared cache's compiled code runs outside the sandbox, so it is only used when authenticated by a key (a ${secret:ID} reference or at least %d bytes)",
+			lambda.EnvCacheS3, lambda.EnvCacheS3Key, sharedcache.MinKeyBytes)
+	}
+	store := secrets.New(secrets.Options{Logger: logger, Refresh: -1})
+	defer store.Close()
+	key, err := engine.Expand(ctx, v, store)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", lambda.EnvCacheS3Key, err)
+	}
+	if len(key) < sharedcache.MinKeyBytes {
+		return nil, fmt.Errorf("%s: the key has %d bytes; at least %d are needed", lambda.EnvCacheS3Key, len(key), sharedcache.MinKeyBytes)
+	}
+	return []byte(key), nil
 }

@@ -17,6 +17,7 @@ const (
 	EnvLogLevel          = "WEIR_LOG_LEVEL"
 	EnvCacheDir          = "WEIR_CACHE_DIR"
 	EnvCacheS3           = "WEIR_CACHE_S3"
+	EnvCacheS3Key        = "WEIR_CACHE_S3_KEY"
 	EnvMetrics           = "WEIR_METRICS"
 	EnvAppConfigHTTPPort = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
 )
@@ -46,7 +47,8 @@ var Env = []EnvVar{
 	{Name: EnvS3Endpoint, TestOnly: true, Doc: "S3 endpoint for objects named by S3 notifications (local emulators)"},
 	{Name: EnvLogLevel, Default: "info", Doc: "debug, info, warn or error; JSON logs on stderr"},
 	{Name: EnvCacheDir, Doc: "wazero compilation cache (default: cache/ in the package when present)"},
-	{Name: EnvCacheS3, Doc: "s3://bucket/prefix of a compilation cache shared by containers: code compiled by one is downloaded by the others (host/sharedcache; needs s3:GetObject and s3:PutObject on the prefix)"},
+	{Name: EnvCacheS3, Doc: "s3://bucket/prefix of a compilation cache shared by containers: code compiled by one is downloaded by the others (host/sharedcache; needs s3:GetObject and s3:PutObject on the prefix, and WEIR_CACHE_S3_KEY)"},
+	{Name: EnvCacheS3Key, Doc: "the key (at least 16 bytes) that authenticates the objects of WEIR_CACHE_S3, required with it: a ${secret:ID} or ${secret:ID:KEY} reference (Secrets Manager, read once at start) or the key itself; objects without its HMAC tag are refused and compiled again, so write access to the prefix alone cannot run code in the function"},
 	{Name: EnvMetrics, Default: "on", Doc: "off disables the EMF metrics on stdout"},
 	{Name: EnvAppConfigHTTPPort, Default: "2772", Doc: "the AppConfig Lambda extension's port, for appconfig:// references (read by host/source)"},
 }

@@ -19,13 +19,26 @@
 // shrinks ~4x, and a download is that much shorter).
 //
 // Compiled code runs as native code, outside the Wasm sandbox, and module
-// signatures do not cover it: only the function's own role should be able
-// to write under the prefix.
+// signatures do not cover it; a rewritten module carries the fuel checks
+// that bound a module's run time. So an object is trusted only when it is
+// authenticated: with S3.Key set, Put prefixes the compressed contents with
+// an HMAC-SHA256 tag over the object's name and contents, and Get refuses
+// an object whose tag does not match (one written without the key, by
+// another key, or for another name). Whoever can write under the prefix
+// but does not hold the key cannot make a container run their code; a
+// refused object is compiled again and overwritten. The Lambda bootstrap
+// requires the key (WEIR_CACHE_S3_KEY).
+//
+// An authenticated object is
+//
+//	"weirmac1" | HMAC-SHA256(key, name | 0x00 | contents) | zstd(contents)
 package sharedcache
 
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +62,36 @@ type S3 struct {
 	// Bucket and Prefix locate the objects; Prefix ends with "/" or is
 	// empty.
 	Bucket, Prefix string
+	// Key authenticates the objects (HMAC-SHA256; at least MinKeyBytes
+	// bytes): Put tags what it stores and Get refuses an object without a
+	// valid tag. Nil stores and reads untagged objects, trusting whoever
+	// can write under the prefix to run code in this process.
+	Key []byte
+}
+
+// MinKeyBytes is the shortest S3.Key accepted.
+const MinKeyBytes = 16
+
+// magic starts an authenticated object; the tag follows.
+const magic = "weirmac1"
+
+// ErrUnauthenticated is matched by errors.Is when Get refuses an object
+// whose tag is missing or wrong.
+var ErrUnauthenticated = errors.New("not authenticated by this cache key")
+
+func (c *S3) tag(name string, data []byte) []byte {
+	m := hmac.New(sha256.New, c.Key)
+	m.Write([]byte(name))
+	m.Write([]byte{0})
+	m.Write(data)
+	return m.Sum(nil)
+}
+
+func (c *S3) checkKey() error {
+	if c.Key != nil && len(c.Key) < MinKeyBytes {
+		return fmt.Errorf("sharedcache: the key has %d bytes; at least %d are needed", len(c.Key), MinKeyBytes)
+	}
+	return nil
 }
 
 // Parse splits an s3://bucket/prefix URI. The prefix gets a trailing
@@ -73,6 +116,9 @@ func (c *S3) key(name string) string { return c.Prefix + name + ".zst" }
 // Get downloads and decompresses the object of name; a missing object is
 // an error wrapping fs.ErrNotExist.
 func (c *S3) Get(ctx context.Context, name string) ([]byte, error) {
+	if err := c.checkKey(); err != nil {
+		return nil, err
+	}
 	out, err := c.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.Bucket), Key: aws.String(c.key(name))})
 	if err != nil {
 		var ae smithy.APIError
@@ -82,7 +128,19 @@ func (c *S3) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("sharedcache: get s3://%s/%s: %w", c.Bucket, c.key(name), err)
 	}
 	defer out.Body.Close()
-	d, err := zstd.NewReader(out.Body, zstd.WithDecoderConcurrency(1))
+	body := io.Reader(out.Body)
+	var want []byte
+	head := make([]byte, len(magic)+sha256.Size)
+	n, err := io.ReadFull(out.Body, head)
+	switch {
+	case err == nil && string(head[:len(magic)]) == magic:
+		want = head[len(magic):]
+	case c.Key != nil:
+		return nil, fmt.Errorf("sharedcache: s3://%s/%s: untagged object: %w", c.Bucket, c.key(name), ErrUnauthenticated)
+	default: // an untagged object, read without a key
+		body = io.MultiReader(bytes.NewReader(head[:n]), out.Body)
+	}
+	d, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1))
 	if err != nil {
 		return nil, fmt.Errorf("sharedcache: s3://%s/%s: %w", c.Bucket, c.key(name), err)
 	}
@@ -97,16 +155,27 @@ func (c *S3) Get(ctx context.Context, name string) ([]byte, error) {
 	if buf.Len() > maxObject {
 		return nil, fmt.Errorf("sharedcache: s3://%s/%s: larger than %d bytes", c.Bucket, c.key(name), maxObject)
 	}
+	if c.Key != nil && !hmac.Equal(want, c.tag(name, buf.Bytes())) {
+		return nil, fmt.Errorf("sharedcache: s3://%s/%s: wrong tag (another key, another name, or altered): %w", c.Bucket, c.key(name), ErrUnauthenticated)
+	}
 	return buf.Bytes(), nil
 }
 
-// Put compresses data and uploads it as the object of name.
+// Put compresses data and uploads it as the object of name, tagged when
+// c.Key is set.
 func (c *S3) Put(ctx context.Context, name string, data []byte) error {
+	if err := c.checkKey(); err != nil {
+		return err
+	}
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return err
 	}
-	body := enc.EncodeAll(data, nil)
+	var body []byte
+	if c.Key != nil {
+		body = append([]byte(magic), c.tag(name, data)...)
+	}
+	body = enc.EncodeAll(data, body)
 	_, err = c.Client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(c.Bucket), Key: aws.String(c.key(name)),
 		Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),

@@ -3,7 +3,10 @@ package sharedcache_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -48,12 +51,20 @@ func TestParse(t *testing.T) {
 // the real AWS SDK); a second Host with another empty folder downloads
 // both instead of compiling (it stores nothing, and its folder then holds
 // exactly the first one's files); a damaged object is recompiled and
-// replaced.
+// replaced. It runs with an untagged store, where wazero's own checksum
+// finds the damage, and with a keyed one, which refuses the damaged
+// object because it has no valid tag.
 func TestSharedCache(t *testing.T) {
+	for _, key := range [][]byte{nil, []byte("0123456789abcdef-cache-key")} {
+		t.Run(fmt.Sprintf("key=%t", key != nil), func(t *testing.T) { testSharedCache(t, key) })
+	}
+}
+
+func testSharedCache(t *testing.T, key []byte) {
 	hosttest.SetAWSEnv(t)
 	ctx := context.Background()
 	_, client := hosttest.FakeS3(t, "cache")
-	store := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/"}
+	store := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/", Key: key}
 	wasm, err := os.ReadFile(hosttest.WAT(t, "../testdata/record.wat"))
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +149,72 @@ func TestSharedCache(t *testing.T) {
 	good, _ := os.ReadFile(filepath.Join(first, compiled))
 	if err != nil || !bytes.Equal(data, good) {
 		t.Fatalf("the damaged object was not replaced by fresh code (%v)", err)
+	}
+}
+
+// TestAuthenticated: a keyed store reads back what it stored, and refuses
+// (ErrUnauthenticated) what someone without its key could have written:
+// an untagged object, one tagged by another key, one tagged for another
+// name, and one whose contents were altered after tagging. A keyless
+// store still reads tagged objects, and a key shorter than MinKeyBytes
+// is refused.
+func TestAuthenticated(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	_, client := hosttest.FakeS3(t, "cache")
+	key := []byte("0123456789abcdef-cache-key")
+	store := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/", Key: key}
+	other := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/", Key: []byte("another-key-0123456789")}
+	plain := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/"}
+	code := bytes.Repeat([]byte("compiled code "), 100)
+	put := func(s *sharedcache.S3, name string, data []byte) {
+		t.Helper()
+		if err := s.Put(ctx, name, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := func(name string) []byte {
+		t.Helper()
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("cache"), Key: aws.String("weir/" + name + ".zst")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Body.Close()
+		b, _ := io.ReadAll(out.Body)
+		return b
+	}
+	putRaw := func(name string, body []byte) {
+		t.Helper()
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cache"), Key: aws.String("weir/" + name + ".zst"), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	put(store, "good", code)
+	if got, err := store.Get(ctx, "good"); err != nil || !bytes.Equal(got, code) {
+		t.Fatalf("keyed round trip: %v", err)
+	}
+	if got, err := plain.Get(ctx, "good"); err != nil || !bytes.Equal(got, code) {
+		t.Fatalf("a keyless store reading a tagged object: %v", err)
+	}
+	put(plain, "untagged", code)
+	put(other, "otherkey", code)
+	putRaw("moved", raw("good")) // tagged for "good", stored as "moved"
+	altered := raw("good")
+	enc, _ := zstd.NewWriter(nil)
+	altered = enc.EncodeAll(bytes.ToUpper(code), altered[:8+32]) // the tag of code, other contents
+	putRaw("altered", altered)
+	for _, name := range []string{"untagged", "otherkey", "moved", "altered"} {
+		if _, err := store.Get(ctx, name); !errors.Is(err, sharedcache.ErrUnauthenticated) {
+			t.Errorf("%s: Get error %v, want ErrUnauthenticated", name, err)
+		}
+	}
+	if _, err := store.Get(ctx, "absent"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("absent: Get error %v, want fs.ErrNotExist", err)
+	}
+	short := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/", Key: []byte("short")}
+	if err := short.Put(ctx, "x", code); err == nil || !strings.Contains(err.Error(), "at least 16") {
+		t.Errorf("a 5-byte key: Put error %v, want a refusal", err)
 	}
 }
 
