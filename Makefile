@@ -18,7 +18,7 @@ export PATH := $(GOBIN):/usr/sbin:$(PATH)
 
 all: build modules
 
-bin/weir: $(shell find cmd engine host benchkit sdk/abicheck -name '*.go' -not -name '*_test.go') go.mod go.sum
+bin/weir: $(shell find cmd engine host benchkit sdk/abicheck sdk/author -name '*.go' -not -name '*_test.go') $(shell find sdk/author/templates -type f) go.mod go.sum
 	$(GO) build -o bin/weir ./cmd/weir
 
 build: bin/weir

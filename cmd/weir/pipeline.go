@@ -31,7 +31,7 @@ func (l *loaded) close(ctx context.Context) error {
 }
 
 // loadConfig reads and validates a configuration: a weir pipeline (YAML,
-// JSON or Jsonnet) or a Substation config file (see import.go). Its errors
+// JSON or Jsonnet) or a Substation config file (substation.Load). Its errors
 // name the file (and, for syntax errors and unknown keys, the line and
 // column).
 func loadConfig(g *globals, path string) (*engine.Config, error) {

@@ -1,6 +1,8 @@
 // Package hosttest builds real guest modules for weir's tests: Go modules
 // with the wasip1 toolchain, WAT with wat2wasm, AssemblyScript with asc.
-// Builds happen once per test process and land in a temporary folder.
+// Builds happen once per test process and land in a temporary folder. The
+// weir CLI (WeirBinary) is built into a folder every test process of the
+// checkout shares, relinked only when its sources changed.
 //
 // A test that needs a tool calls RequireTool: when the tool is missing the
 // test fails in CI (CI=true) and is skipped elsewhere with the install

@@ -1,70 +1,32 @@
-package main
+package author
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/spf13/cobra"
 )
 
-// sdkFile is the file "weir new" writes in a project with the weir
-// checkout it builds against (read by "weir build" for Rust and C).
-const sdkFile = ".weir-sdk"
+// SDKFile is the file New writes in a project with the path of the weir
+// checkout it builds against (read by Build for Rust and C, and by
+// FindSDK in the project's folder).
+const SDKFile = ".weir-sdk"
 
-func newBuildCmd(g *globals) *cobra.Command {
-	var sdk string
-	cmd := &cobra.Command{
-		Use:   "build [DIR]",
-		Short: "Build a module project (Go, Rust, C, AssemblyScript) into NAME.wasm",
-		Long: `Build builds the module project in DIR (default: the current folder) with
-its language's toolchain and the flags weir modules need, into DIR/NAME.wasm.
-The language comes from the folder: go.mod (Go), package.json or a .ts file
-(AssemblyScript), a .rs file (Rust), a .c file (C).
-
-  Go              GOOS=wasip1 GOARCH=wasm go build -mod=mod -buildmode=c-shared -trimpath
-  AssemblyScript  node_modules/.bin/asc NAME.ts --runtime stub -O3 --use abort=NAME/myAbort
-  Rust            Debian's /usr/bin/rustc, wasm32-unknown-unknown, bulk memory, the SDK as an rlib
-  C               clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory with sdk/c/weir.c
-
-When a toolchain is missing, build says which and the command that
-installs it. Rust and C projects build against the weir checkout named by
---sdk, $WEIR_SDK, the project's .weir-sdk file (written by "weir new"), or
-the checkout around the folder or the weir binary.`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			out, err := buildProject(cmd.Context(), g, dir, sdk)
-			if err != nil {
-				return err
-			}
-			fi, err := os.Stat(out)
-			if err != nil {
-				return fmt.Errorf("build: %w", err)
-			}
-			fmt.Fprintf(g.stdout, "weir: built %s (%d bytes)\n", out, fi.Size())
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&sdk, "sdk", "", "the weir checkout to build against (Rust, C)")
-	return cmd
+// MissingToolError is Build's error when a toolchain is not installed.
+type MissingToolError struct {
+	// What names the tool ("clang", "Node.js (node, npm)").
+	What string
+	// Install is the command that installs it.
+	Install string
 }
 
-// missingTool is a toolchain that is not installed, with its install
-// command.
-type missingTool struct {
-	what, install string
-}
-
-func (m *missingTool) Error() string {
-	return fmt.Sprintf("build: %s is not installed; install it with:\n  %s", m.what, m.install)
+// Error says what is missing and how to install it.
+func (m *MissingToolError) Error() string {
+	return fmt.Sprintf("build: %s is not installed; install it with:\n  %s", m.What, m.Install)
 }
 
 // detectLanguage names the language of the project in dir.
@@ -116,8 +78,31 @@ func mainSource(dir, ext string) (string, error) {
 	return "", fmt.Errorf("build: %s has %d %s files (%s): name the module's file after the folder (%s%s)", dir, len(srcs), ext, strings.Join(srcs, ", "), filepath.Base(abs), ext)
 }
 
-// buildProject builds the project in dir and returns the .wasm path.
-func buildProject(ctx context.Context, g *globals, dir, sdk string) (string, error) {
+// BuildOptions are the choices of Build beyond the folder.
+type BuildOptions struct {
+	// SDK is the weir checkout Rust and C projects build against
+	// (default: $WEIR_SDK, the project's SDKFile, or FindSDK's search).
+	SDK string
+	// Log receives each toolchain command ("weir: " and the command line)
+	// and the toolchain's output; nil discards them.
+	Log io.Writer
+}
+
+// Build builds the module project in dir with its language's toolchain
+// and the flags weir modules need, and returns the path of the .wasm it
+// wrote (dir/NAME.wasm). The language comes from the folder: go.mod (Go),
+// package.json or a .ts file (AssemblyScript), a .rs file (Rust), a .c
+// file (C). A missing toolchain is a *MissingToolError.
+//
+//	Go              GOOS=wasip1 GOARCH=wasm go build -mod=mod -buildmode=c-shared -trimpath
+//	AssemblyScript  node_modules/.bin/asc NAME.ts --runtime stub -O3 --use abort=NAME/myAbort
+//	Rust            Debian's /usr/bin/rustc, wasm32-unknown-unknown, bulk memory, the SDK as an rlib
+//	C               clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory with sdk/c/weir.c
+func Build(ctx context.Context, dir string, o BuildOptions) (string, error) {
+	sdk, log := o.SDK, o.Log
+	if log == nil {
+		log = io.Discard
+	}
 	lang, err := detectLanguage(dir)
 	if err != nil {
 		return "", err
@@ -128,43 +113,43 @@ func buildProject(ctx context.Context, g *globals, dir, sdk string) (string, err
 	}
 	switch lang {
 	case "go":
-		return buildGo(ctx, g, abs)
+		return buildGo(ctx, log, abs)
 	case "assemblyscript":
-		return buildAS(ctx, g, abs)
+		return buildAS(ctx, log, abs)
 	}
 	if sdk == "" && os.Getenv("WEIR_SDK") == "" {
-		if b, err := os.ReadFile(filepath.Join(abs, sdkFile)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(abs, SDKFile)); err == nil {
 			sdk = strings.TrimSpace(string(b))
 		}
 	}
-	root, err := findSDK(sdk)
+	root, err := FindSDK(sdk)
 	if err != nil {
 		return "", fmt.Errorf("build: %w", err)
 	}
 	if lang == "rust" {
-		return buildRust(ctx, g, abs, root)
+		return buildRust(ctx, log, abs, root)
 	}
-	return buildC(ctx, g, abs, root)
+	return buildC(ctx, log, abs, root)
 }
 
 // runTool runs a build command in dir, its output going to stderr.
-func runTool(ctx context.Context, g *globals, dir string, env []string, name string, args ...string) error {
+func runTool(ctx context.Context, log io.Writer, dir string, env []string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = g.stderr
-	cmd.Stderr = g.stderr
-	fmt.Fprintf(g.stderr, "weir: %s%s %s\n", strings.Join(append(env, ""), " "), name, strings.Join(args, " "))
+	cmd.Stdout = log
+	cmd.Stderr = log
+	fmt.Fprintf(log, "weir: %s%s %s\n", strings.Join(append(env, ""), " "), name, strings.Join(args, " "))
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build: %s: %w", filepath.Base(name), err)
 	}
 	return nil
 }
 
-func buildGo(ctx context.Context, g *globals, dir string) (string, error) {
+func buildGo(ctx context.Context, log io.Writer, dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return "", &missingTool{"the Go toolchain (go, 1.24 or later for wasip1 exports)", "apt-get install golang-go   (or a newer Go from https://go.dev/dl)"}
+		return "", &MissingToolError{"the Go toolchain (go, 1.24 or later for wasip1 exports)", "apt-get install golang-go   (or a newer Go from https://go.dev/dl)"}
 	}
 	name := filepath.Base(dir)
 	if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
@@ -176,20 +161,20 @@ func buildGo(ctx context.Context, g *globals, dir string) (string, error) {
 		}
 	}
 	out := filepath.Join(dir, name+".wasm")
-	err = runTool(ctx, g, dir, []string{"GOOS=wasip1", "GOARCH=wasm"}, goBin, "build", "-mod=mod", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	err = runTool(ctx, log, dir, []string{"GOOS=wasip1", "GOARCH=wasm"}, goBin, "build", "-mod=mod", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
 	return out, err
 }
 
-func buildAS(ctx context.Context, g *globals, dir string) (string, error) {
+func buildAS(ctx context.Context, log io.Writer, dir string) (string, error) {
 	if _, err := exec.LookPath("node"); err != nil {
-		return "", &missingTool{"Node.js (node, npm)", "apt-get install nodejs npm"}
+		return "", &MissingToolError{"Node.js (node, npm)", "apt-get install nodejs npm"}
 	}
 	asc := filepath.Join(dir, "node_modules", ".bin", "asc")
 	if _, err := os.Stat(asc); err != nil {
 		if _, err := os.Stat(filepath.Join(dir, "package.json")); err == nil {
-			return "", &missingTool{"the AssemblyScript compiler (asc) in " + dir, "cd " + dir + " && npm install"}
+			return "", &MissingToolError{"the AssemblyScript compiler (asc) in " + dir, "cd " + dir + " && npm install"}
 		}
-		return "", &missingTool{"the AssemblyScript compiler (asc) in " + dir, "cd " + dir + " && npm install assemblyscript@0.28.20"}
+		return "", &MissingToolError{"the AssemblyScript compiler (asc) in " + dir, "cd " + dir + " && npm install assemblyscript@0.28.20"}
 	}
 	src, err := mainSource(dir, ".ts")
 	if err != nil {
@@ -197,7 +182,7 @@ func buildAS(ctx context.Context, g *globals, dir string) (string, error) {
 	}
 	stem := strings.TrimSuffix(src, ".ts")
 	out := filepath.Join(dir, stem+".wasm")
-	err = runTool(ctx, g, dir, nil, asc, src, "--outFile", out, "--runtime", "stub", "-O3", "--use", "abort="+stem+"/myAbort")
+	err = runTool(ctx, log, dir, nil, asc, src, "--outFile", out, "--runtime", "stub", "-O3", "--use", "abort="+stem+"/myAbort")
 	return out, err
 }
 
@@ -205,13 +190,13 @@ func buildAS(ctx context.Context, g *globals, dir string) (string, error) {
 // (a rustup rustc on PATH usually lacks it).
 const rustc = "/usr/bin/rustc"
 
-func buildRust(ctx context.Context, g *globals, dir, root string) (string, error) {
+func buildRust(ctx context.Context, log io.Writer, dir, root string) (string, error) {
 	install := "apt-get install rustc libstd-rust-dev-wasm32"
 	if _, err := os.Stat(rustc); err != nil {
-		return "", &missingTool{"Debian's rustc (" + rustc + ")", install}
+		return "", &MissingToolError{"Debian's rustc (" + rustc + ")", install}
 	}
 	if _, err := os.Stat("/usr/lib/rustlib/wasm32-unknown-unknown/lib"); err != nil {
-		return "", &missingTool{"the Rust standard library for wasm32 (libstd-rust-dev-wasm32)", install}
+		return "", &MissingToolError{"the Rust standard library for wasm32 (libstd-rust-dev-wasm32)", install}
 	}
 	src, err := mainSource(dir, ".rs")
 	if err != nil {
@@ -229,28 +214,28 @@ func buildRust(ctx context.Context, g *globals, dir, root string) (string, error
 		return "", fmt.Errorf("build: %w", err)
 	}
 	rlib := filepath.Join(target, "libweir.rlib")
-	if err := runTool(ctx, g, dir, nil, rustc, append(flags, "--crate-type", "rlib", "--crate-name", "weir", "-o", rlib, lib)...); err != nil {
+	if err := runTool(ctx, log, dir, nil, rustc, append(flags, "--crate-type", "rlib", "--crate-name", "weir", "-o", rlib, lib)...); err != nil {
 		return "", err
 	}
 	out := filepath.Join(dir, strings.TrimSuffix(src, ".rs")+".wasm")
-	err = runTool(ctx, g, dir, nil, rustc, append(flags, "--crate-type", "cdylib", "-C", "lto=yes", "-C", "strip=symbols", "--extern", "weir="+rlib, "-o", out, src)...)
+	err = runTool(ctx, log, dir, nil, rustc, append(flags, "--crate-type", "cdylib", "-C", "lto=yes", "-C", "strip=symbols", "--extern", "weir="+rlib, "-o", out, src)...)
 	return out, err
 }
 
-func buildC(ctx context.Context, g *globals, dir, root string) (string, error) {
+func buildC(ctx context.Context, log io.Writer, dir, root string) (string, error) {
 	install := "apt-get install clang lld wasi-libc libclang-rt-dev-wasm32"
 	clang, err := exec.LookPath("clang")
 	if err != nil {
-		return "", &missingTool{"clang", install}
+		return "", &MissingToolError{"clang", install}
 	}
 	if _, err := exec.LookPath("wasm-ld"); err != nil {
-		return "", &missingTool{"the WebAssembly linker (wasm-ld, package lld)", install}
+		return "", &MissingToolError{"the WebAssembly linker (wasm-ld, package lld)", install}
 	}
 	if _, err := os.Stat("/usr/lib/wasm32-wasi/libc.a"); err != nil {
-		return "", &missingTool{"wasi-libc", install}
+		return "", &MissingToolError{"wasi-libc", install}
 	}
 	if m, _ := filepath.Glob("/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a"); len(m) == 0 {
-		return "", &missingTool{"the wasm32 compiler runtime (libclang-rt-dev-wasm32)", install}
+		return "", &MissingToolError{"the wasm32 compiler runtime (libclang-rt-dev-wasm32)", install}
 	}
 	src, err := mainSource(dir, ".c")
 	if err != nil {
@@ -262,7 +247,7 @@ func buildC(ctx context.Context, g *globals, dir, root string) (string, error) {
 	}
 	out := filepath.Join(dir, strings.TrimSuffix(src, ".c")+".wasm")
 	// The flags of make modules-c.
-	err = runTool(ctx, g, dir, nil, clang, "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-mbulk-memory", "-Wall", "-Werror", "-Wl,--strip-all",
+	err = runTool(ctx, log, dir, nil, clang, "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-mbulk-memory", "-Wall", "-Werror", "-Wl,--strip-all",
 		"-I", sdkc, "-o", out, src, filepath.Join(sdkc, "weir.c"))
 	return out, err
 }

@@ -1,4 +1,4 @@
-package main
+package author
 
 import (
 	"bytes"
@@ -6,20 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
-	"github.com/spf13/cobra"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host"
 )
 
-// testCase is one case of "weir test": a stage's smoke test
+// Case is one test case of a cases file: a stage's smoke test
 // (engine.SmokeTest: input, expect) with a name and the other outcomes.
-type testCase struct {
+// A case with none of Expect, Dropped and Fails passes when the record
+// does not fail.
+type Case struct {
 	// Name labels the case in the report (default: its index).
 	Name string `yaml:"name"`
 	// Input is the record's data.
@@ -38,20 +40,21 @@ type testCase struct {
 	Route *string `yaml:"route"`
 }
 
-func (c testCase) label(i int) string {
+func (c Case) label(i int) string {
 	if c.Name != "" {
 		return fmt.Sprintf("%d %q", i, c.Name)
 	}
 	return strconv.Itoa(i)
 }
 
-// loadCases reads a cases file: a YAML (or JSON) list of test cases.
-func loadCases(path string) ([]testCase, error) {
+// LoadCases reads a cases file: a YAML (or JSON) list of test cases, at
+// most one of expect, dropped and fails each. Unknown keys are errors.
+func LoadCases(path string) ([]Case, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("test: %w", err)
 	}
-	var cases []testCase
+	var cases []Case
 	if err := yaml.UnmarshalWithOptions(b, &cases, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("test: %s: %s", path, yaml.FormatError(err, false, true))
 	}
@@ -72,71 +75,51 @@ func loadCases(path string) ([]testCase, error) {
 	return cases, nil
 }
 
-func newTestCmd(g *globals) *cobra.Command {
-	var entry string
-	var config []string
-	cmd := &cobra.Command{
-		Use:   "test module.wasm cases.yaml",
-		Short: "Run test cases (record in, outputs / dropped / failed out) against a module",
-		Long: `Test runs every case of cases.yaml through the module, as one batch, and
-prints "N passed, M failed" with a diff for each failure. The exit status is
-0 when every case passed, 1 when one failed, 2 for usage errors.
-
-cases.yaml is a list; each case is a stage's smoke test (input, expect; see
-"smoke:" in the pipeline reference) with a name and more outcomes:
-
-  - name: a write event is tagged
-    input: '{"eventName":"PutObject","readOnly":false}'
-    expect: ['{"eventName":"PutObject","readOnly":false,"weir_tag":"write"}']
-  - name: a read-only event is dropped
-    input: '{"readOnly":true}'
-    dropped: true
-  - name: not JSON
-    input: 'nope'
-    fails: true
-    error: invalid JSON       # part of the failure message (optional)
-
-expect lists the exact outputs in order ([] = none); route: R requires every
-output to go to route R ("" = the default output). A case with none of
-expect, dropped and fails passes when the record does not fail.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := map[string]string{}
-			for _, kv := range config {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok {
-					return fmt.Errorf("test: --config %q: want key=value", kv)
-				}
-				cfg[k] = v
-			}
-			return runTests(cmd.Context(), g, args[0], args[1], engine.StageConfig{Entry: entry, Config: cfg, Instances: 1})
-		},
-	}
-	cmd.Flags().StringVar(&entry, "entry", "", "how to call the module: auto (default), fast, batch, record")
-	cmd.Flags().StringArrayVar(&config, "config", nil, "a module config value key=value (repeatable)")
-	return cmd
+// TestOptions are the choices of Test beyond the module and the cases.
+type TestOptions struct {
+	// Stage configures the module's stage (Entry, Config); Instances
+	// defaults to 1.
+	Stage engine.StageConfig
+	// CacheDir is the wazero compilation cache folder ("": in memory).
+	CacheDir string
+	// Logger receives the host's log lines (nil: discarded).
+	Logger *slog.Logger
 }
 
-func runTests(ctx context.Context, g *globals, module, casesPath string, sc engine.StageConfig) error {
-	cases, err := loadCases(casesPath)
+// Test runs every case of the cases file casesPath through the module
+// (module.wasm), as one batch, and writes to w a "--- FAIL: case N" block
+// with a diff for each failed case and "N passed, M failed". It returns
+// the number of failed cases; the error is for what kept the cases from
+// running (an unreadable file, a module that does not load, a batch that
+// failed as a whole).
+func Test(ctx context.Context, w io.Writer, module, casesPath string, o TestOptions) (failed int, err error) {
+	sc := o.Stage
+	if sc.Instances == 0 {
+		sc.Instances = 1
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cases, err := LoadCases(casesPath)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	wasm, err := os.ReadFile(module)
 	if err != nil {
-		return fmt.Errorf("test: %w", err)
+		return 0, fmt.Errorf("test: %w", err)
 	}
 	if err := refusePipeline(module, wasm); err != nil {
-		return fmt.Errorf("test: %w", err)
+		return 0, fmt.Errorf("test: %w", err)
 	}
-	h, err := host.New(ctx, host.Options{CacheDir: g.cacheDir, Logger: g.logger()})
+	h, err := host.New(ctx, host.Options{CacheDir: o.CacheDir, Logger: logger})
 	if err != nil {
-		return fmt.Errorf("test: %w", err)
+		return 0, fmt.Errorf("test: %w", err)
 	}
 	defer h.Close(ctx)
 	st, err := h.LoadModule(ctx, module, wasm, sc)
 	if err != nil {
-		return fmt.Errorf("test: %w", err)
+		return 0, fmt.Errorf("test: %w", err)
 	}
 	defer st.Close(ctx)
 	recs := make([]engine.Record, len(cases))
@@ -145,29 +128,25 @@ func runTests(ctx context.Context, g *globals, module, casesPath string, sc engi
 	}
 	res, err := st.Process(ctx, recs)
 	if err != nil {
-		return fmt.Errorf("test: the batch of %d cases failed as a whole: %w", len(cases), err)
+		return 0, fmt.Errorf("test: the batch of %d cases failed as a whole: %w", len(cases), err)
 	}
 	if len(res) != len(cases) {
-		return fmt.Errorf("test: %d results for %d cases", len(res), len(cases))
+		return 0, fmt.Errorf("test: %d results for %d cases", len(res), len(cases))
 	}
-	failed := 0
 	for i, c := range cases {
 		var b bytes.Buffer
 		checkCase(&b, c, res[i])
 		if b.Len() > 0 {
 			failed++
-			fmt.Fprintf(g.stdout, "--- FAIL: case %s\n%s", c.label(i), b.String())
+			fmt.Fprintf(w, "--- FAIL: case %s\n%s", c.label(i), b.String())
 		}
 	}
-	fmt.Fprintf(g.stdout, "%d passed, %d failed\n", len(cases)-failed, failed)
-	if failed > 0 {
-		return exitError{code: exitFailed}
-	}
-	return nil
+	fmt.Fprintf(w, "%d passed, %d failed\n", len(cases)-failed, failed)
+	return failed, nil
 }
 
 // checkCase writes what is wrong with r for c (nothing when it passed).
-func checkCase(w io.Writer, c testCase, r engine.Result) {
+func checkCase(w io.Writer, c Case, r engine.Result) {
 	got := describeResult(r)
 	switch {
 	case c.Fails || c.Error != "":

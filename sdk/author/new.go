@@ -1,4 +1,4 @@
-package main
+package author
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -13,20 +14,18 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
-
-	"github.com/spf13/cobra"
 )
 
-// templates are the module projects "weir new" writes, one folder per
+// templates are the module projects New writes, one folder per
 // language; files ending in .tmpl are text/templates, cases.yaml.tmpl and
 // README.md.tmpl are shared.
 //
 //go:embed templates
 var templates embed.FS
 
-// languages are the languages "weir new" and "weir build" know, in the
-// order "weir new" lists them.
-var languages = []string{"go", "rust", "c", "assemblyscript"}
+// Languages are the languages New and Build know, in the order "weir new"
+// lists them.
+var Languages = []string{"go", "rust", "c", "assemblyscript"}
 
 // templateData fills the templates.
 type templateData struct {
@@ -39,41 +38,33 @@ type templateData struct {
 
 var moduleName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 
-func newNewCmd(g *globals) *cobra.Command {
-	var sdk, dir string
-	cmd := &cobra.Command{
-		Use:   "new go|rust|c|assemblyscript NAME",
-		Short: "Write a module project that builds and passes its own test",
-		Long: `New writes a module project for the language into the folder NAME (or
---dir): the module's source (a tag-and-drop transform: read-only events
-dropped, the others tagged, edited in place), its build files, cases.yaml
-(test cases for "weir test") and a README. Then:
-
-  cd NAME && weir build && weir test NAME.wasm cases.yaml
-
-The project builds against the weir SDK of a weir checkout, found with
---sdk, else $WEIR_SDK, else the checkout holding the current folder or the
-weir binary. Go projects get a go.mod with a replace directive to it,
-AssemblyScript projects a package.json that installs it by path (npm
-install), Rust and C projects the SDK's path in their build.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return newProject(g, args[0], args[1], dir, sdk)
-		},
-	}
-	cmd.Flags().StringVar(&sdk, "sdk", "", "the weir checkout to build against (default: $WEIR_SDK, or the checkout around the current folder or the weir binary)")
-	cmd.Flags().StringVar(&dir, "dir", "", "the folder to write (default: NAME); must not exist or be empty")
-	return cmd
+// NewOptions are the choices of New beyond the language and the name.
+type NewOptions struct {
+	// Dir is the folder to write (default: the module's name); it must not
+	// exist or be empty.
+	Dir string
+	// SDK is the weir checkout to build against (default: FindSDK's
+	// search).
+	SDK string
 }
 
-func newProject(g *globals, lang, name, dir, sdk string) error {
-	if !contains(languages, lang) {
-		return fmt.Errorf("new: unknown language %q: use one of %s", lang, strings.Join(languages, ", "))
+// New writes a module project for lang (one of Languages) named name: the
+// module's source (a tag-and-drop transform: read-only events dropped,
+// the others tagged, edited in place), its build files, cases.yaml (test
+// cases for Test), a README, and the SDKFile naming the checkout. Go
+// projects get a go.mod with a replace directive to the checkout,
+// AssemblyScript projects a package.json that installs its SDK by path
+// (npm install), Rust and C projects the SDK's path in their build. It
+// writes to w what it wrote and the commands to run next.
+func New(w io.Writer, lang, name string, o NewOptions) error {
+	dir, sdk := o.Dir, o.SDK
+	if !contains(Languages, lang) {
+		return fmt.Errorf("new: unknown language %q: use one of %s", lang, strings.Join(Languages, ", "))
 	}
 	if !moduleName.MatchString(name) {
 		return fmt.Errorf("new: module name %q: use lower-case letters, digits, - and _, starting with a letter", name)
 	}
-	root, err := findSDK(sdk)
+	root, err := FindSDK(sdk)
 	if err != nil {
 		return fmt.Errorf("new: %w", err)
 	}
@@ -122,15 +113,15 @@ func newProject(g *globals, lang, name, dir, sdk string) error {
 			return fmt.Errorf("new: %w", err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, sdkFile), []byte(root+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, SDKFile), []byte(root+"\n"), 0o644); err != nil {
 		return fmt.Errorf("new: %w", err)
 	}
-	fmt.Fprintf(g.stdout, "weir: wrote a %s module project in %s (SDK: %s)\n", lang, dir, root)
-	fmt.Fprintf(g.stdout, "next:\n  cd %s\n", dir)
+	fmt.Fprintf(w, "weir: wrote a %s module project in %s (SDK: %s)\n", lang, dir, root)
+	fmt.Fprintf(w, "next:\n  cd %s\n", dir)
 	if lang == "assemblyscript" {
-		fmt.Fprintln(g.stdout, "  npm install")
+		fmt.Fprintln(w, "  npm install")
 	}
-	fmt.Fprintf(g.stdout, "  weir build\n  weir test %s.wasm cases.yaml\n", name)
+	fmt.Fprintf(w, "  weir build\n  weir test %s.wasm cases.yaml\n", name)
 	return nil
 }
 
@@ -153,16 +144,16 @@ func isWeirCheckout(dir string) bool {
 	return err == nil
 }
 
-// findSDK returns the absolute path of the weir checkout to build
+// FindSDK returns the absolute path of the weir checkout to build
 // against: flag, else $WEIR_SDK, else the one named by the current
-// folder's .weir-sdk file (written by "weir new"), else the checkout
-// around the current folder, else around the weir binary.
-func findSDK(flag string) (string, error) {
+// folder's SDKFile (written by New), else the checkout around the current
+// folder, else around the running executable (the weir binary).
+func FindSDK(flag string) (string, error) {
 	project := ""
-	if b, err := os.ReadFile(sdkFile); err == nil {
+	if b, err := os.ReadFile(SDKFile); err == nil {
 		project = strings.TrimSpace(string(b))
 	}
-	for _, c := range []struct{ dir, what string }{{flag, "--sdk"}, {os.Getenv("WEIR_SDK"), "WEIR_SDK"}, {project, sdkFile}} {
+	for _, c := range []struct{ dir, what string }{{flag, "--sdk"}, {os.Getenv("WEIR_SDK"), "WEIR_SDK"}, {project, SDKFile}} {
 		if c.dir == "" {
 			continue
 		}
