@@ -20,6 +20,13 @@ type keyInfo struct {
 	ok, meta, simple bool
 	// segs is a simple path's segments, in order (nil otherwise).
 	segs []keySeg
+	// The last GetValue of a simple path: its value (nil when missing)
+	// in document vdoc when that had generation vgen. A condition per
+	// case of a switch reads the same key of the same record again and
+	// again; any change of the document gives it a new generation.
+	vdoc *doc
+	vgen uint64
+	v    *fastjson.Value
 }
 
 // keySeg is one segment of a simple path.
@@ -53,6 +60,7 @@ func (e *keyInfo) doc(m *Message) *doc {
 // compile fills e for key, reusing e's segment slice.
 func (e *keyInfo) compile(key string) {
 	e.key, e.ok, e.meta = key, true, strings.HasPrefix(key, metaPrefix)
+	e.vdoc, e.vgen, e.v = nil, 0, nil
 	if e.meta {
 		e.path = strings.TrimSpace(key[len(metaPrefix):])
 	} else {

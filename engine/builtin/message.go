@@ -56,6 +56,10 @@ type doc struct {
 	p      *fastjson.Parser
 	parsed bool // v is valid (or the parse failed: v == nil)
 	dirty  bool // v changed since raw was written
+	// gen names v's current state: a number of the batch's (batch.next)
+	// given when v is parsed or changed, 0 before. GetValue's lookups
+	// are cached under it (keyInfo.v).
+	gen uint64
 }
 
 // NewMessage returns a message derived from m (same origin record, same
@@ -121,6 +125,9 @@ func (m *Message) target(key string) (*doc, string) {
 func (m *Message) GetValue(key string) Value {
 	e := m.resolve(key)
 	d := e.doc(m)
+	if e.simple && d.gen != 0 && e.vdoc == d && e.vgen == d.gen {
+		return Value{v: e.v} // read before, d unchanged since
+	}
 	v := m.b.tree(d)
 	if v == nil {
 		return Value{}
@@ -134,7 +141,9 @@ func (m *Message) GetValue(key string) Value {
 		}
 		return m.b.gjsonGet(d, e.path)
 	}
-	return Value{v: lookupSegs(v, e.segs)}
+	r := lookupSegs(v, e.segs)
+	e.vdoc, e.vgen, e.v = d, d.gen, r
+	return Value{v: r}
 }
 
 // SetValue sets the value at key to a copy of v, with Substation's
@@ -252,7 +261,7 @@ func (m *Message) DeleteValue(key string) error {
 	if o := object(parent); o != nil {
 		if o.Get(last) != nil {
 			o.Del(last)
-			d.dirty = true
+			d.dirty, d.gen = true, m.b.next()
 		}
 	} else if a, ok := array(parent); ok {
 		if last == "-1" && len(a) > 0 {
@@ -260,7 +269,7 @@ func (m *Message) DeleteValue(key string) error {
 		}
 		if i, ok := index(last); ok && i < len(a) {
 			parent.Del(last)
-			d.dirty = true
+			d.dirty, d.gen = true, m.b.next()
 		}
 	}
 	return nil
@@ -278,7 +287,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 			return fmt.Errorf("set %q: %w", key, ErrNotJSON)
 		}
 		root = m.b.arena.NewObject()
-		d.v, d.parsed = root, true
+		d.v, d.parsed, d.gen = root, true, m.b.next()
 	}
 	if !e.simple {
 		raw := v.MarshalTo(nil)
@@ -322,7 +331,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		}
 		cur = next
 	}
-	d.dirty = true
+	d.dirty, d.gen = true, m.b.next()
 	return nil
 }
 
