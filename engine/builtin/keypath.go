@@ -43,7 +43,10 @@ type keySeg struct {
 // entry is valid until the next resolve.
 func (m *Message) resolve(key string) *keyInfo {
 	e := &m.b.keys[(uintptr(unsafe.Pointer(unsafe.StringData(key)))>>3^uintptr(len(key)))%uintptr(len(m.b.keys))]
-	if !e.ok || e.key != key { // same pointer and length: compared without reading the bytes
+	// The same key is usually the same string (a transform's compiled
+	// setting, interned): same pointer and length, found without a call
+	// to compare the bytes.
+	if !e.ok || len(e.key) != len(key) || (unsafe.StringData(e.key) != unsafe.StringData(key) && e.key != key) {
 		e.compile(key)
 	}
 	return e

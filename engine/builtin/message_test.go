@@ -180,3 +180,27 @@ func TestGetValueCached(t *testing.T) {
 		}
 	}
 }
+
+// TestSerializeKeys checks how a changed document's keys are written:
+// plain keys as the record wrote them, keys with escapes unescaped then
+// escaped as frame.AppendString does (so `\u0041` becomes "A"), at any
+// position in the object and in nested objects.
+func TestSerializeKeys(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"a":1}`, `{"a":1,"x":1}`},
+		{`{"a\u0041":1}`, `{"aA":1,"x":1}`},
+		{`{"p":0,"b\"c":2,"q\/":3}`, `{"p":0,"b\"c":2,"q/":3,"x":1}`},
+		{`{"o":{"k":1,"\u00e9t\u00e9":2,"\u2028":3}}`, `{"o":{"k":1,"été":2,"\u2028":3},"x":1}`},
+		{`{"a":[{"\t":1}],"long key with spaces":true}`, `{"a":[{"\t":1}],"long key with spaces":true,"x":1}`},
+	} {
+		b := &batch{}
+		m := b.newMessage(0)
+		m.data.raw = []byte(tc.in)
+		if err := m.SetInt("x", 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(m.Data()); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}

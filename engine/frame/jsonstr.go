@@ -387,6 +387,37 @@ func anySpecial(w uint64) uint64 {
 	return (w | (w - 0x20*ones) | ((w ^ '"'*ones) - ones) | ((w ^ '\\'*ones) - ones)) & highs
 }
 
+// Plain reports whether AppendString writes every byte of s as itself
+// (printable ASCII but '"' and '\\'): s then needs no escaping, and is
+// valid UTF-8. Keys and short values are checked 8 bytes at a time.
+func Plain(s []byte) bool {
+	var w uint64
+	switch {
+	case len(s) >= 8:
+		i := 0
+		for ; i+8 < len(s); i += 8 {
+			if anySpecial(load64(s, i)) != 0 {
+				return false
+			}
+		}
+		w = load64(s, len(s)-8) // the last word, overlapping
+	case len(s) >= 4:
+		w = uint64(load32(s, 0)) | uint64(load32(s, len(s)-4))<<32
+	default:
+		w = 0x2020202020202020 // spaces: plain
+		for i := range s {
+			w = w<<8 | uint64(s[i])
+		}
+	}
+	return anySpecial(w) == 0
+}
+
+// load32 reads the little-endian 32-bit word at b[i:i+4], like load64.
+func load32(b []byte, i int) uint32 {
+	p := (*[4]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
+	return uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24
+}
+
 // QuotedLen is len(AppendString(nil, s)), computed without writing:
 // callers bound what they are about to write (an escaped string can be up
 // to six times longer than s).

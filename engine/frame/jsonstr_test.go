@@ -79,6 +79,9 @@ func TestAppendQuotedBytewise(t *testing.T) {
 		if n := QuotedLen(s); n != len(want)-3 {
 			t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
 		}
+		if plain := len(want) == len(s)+5 && utf8.RuneCount(s) == len(s); Plain(s) != plain {
+			t.Fatalf("%q: Plain %v, want %v", s, !plain, plain)
+		}
 	}
 	for c := range 256 {
 		for n := range 18 {
@@ -205,6 +208,9 @@ func FuzzAppendString(f *testing.F) {
 		}
 		if n := QuotedLen(s); n != len(want)-3 {
 			t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
+		}
+		if plain := len(want) == len(s)+5 && utf8.RuneCount(s) == len(s); Plain(s) != plain {
+			t.Fatalf("%q: Plain %v, want %v", s, !plain, plain)
 		}
 	})
 }
