@@ -53,11 +53,11 @@ const maskSeg = 64 * 64
 // rune decoded. Pretty-printed JSON (event.original) has a special
 // every ~10 bytes: the cost is per special, not per byte.
 func appendQuotedMask(dst []byte, s []byte) (out []byte, invalid bool) {
-	// Invariant before each block: len(buf)-o >= len(s)-last+maskSlack,
+	// Invariant before each segment: len(buf)-o >= len(s)-last+maskSlack,
 	// room for the rest of s unescaped, the closing quote and the
 	// stores that write past their bytes (16 for a run, 8 for an
-	// escape). An escape writes at most 6 bytes for 1 of s, so a
-	// block's specials need 5 more each: checked once per block.
+	// escape). An escape writes at most 6 bytes for 1 of s, so the
+	// segment's specials need 5 more each: checked once per segment.
 	const maskSlack = 32
 	n := len(dst)
 	if cap(dst)-n < len(s)+maskSlack {
@@ -71,46 +71,47 @@ func appendQuotedMask(dst []byte, s []byte) (out []byte, invalid bool) {
 	for seg := 0; seg < len(s); seg += maskSeg {
 		end := min(seg+maskSeg, len(s))
 		nb := maskOf(&masks, s, seg, end)
-		for b, m := range masks[:nb] {
+		specials := 0
+		for _, m := range masks[:nb] {
+			specials += bits.OnesCount64(m)
+		}
+		if specials == 0 {
+			continue
+		}
+		if need := len(s) - last + maskSlack + 5*specials; len(buf)-o < need {
+			buf = slices.Grow(buf[:o], need)
+			buf = buf[:cap(buf)]
+		}
+		for b := 0; ; {
+			var m uint64
+			o, last, b, m = escapeASCII(buf, s, o, last, seg, masks[:nb], b)
 			if m == 0 {
+				break
+			}
+			// A byte of 0x80 and above, or a special near the end, at j.
+			j := seg + 64*b + bits.TrailingZeros64(m)
+			masks[b] = m & (m - 1)
+			o += copy(buf[o:], s[last:j])
+			if c := s[j]; c < 0x80 {
+				e := asciiEscapes[c]
+				store64(buf, o, e)
+				o += int(e >> 56)
+				last = j + 1
 				continue
 			}
-			if need := len(s) - last + maskSlack + 5*bits.OnesCount64(m); len(buf)-o < need {
-				buf = slices.Grow(buf[:o], need)
-				buf = buf[:cap(buf)]
+			r, size := utf8.DecodeRune(s[j:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				invalid = true
+				o += copy(buf[o:], `\ufffd`)
+			case r == '\u2028' || r == '\u2029':
+				o += copy(buf[o:], `\u202`)
+				buf[o] = hexDigits[r&0xf]
+				o++
+			default:
+				o += copy(buf[o:], s[j:j+size])
 			}
-			base := seg + 64*b
-			for {
-				o, last, m = escapeASCII(buf, s, o, last, base, m)
-				if m == 0 {
-					break
-				}
-				// A byte of 0x80 and above, or a special near the end.
-				j := base + bits.TrailingZeros64(m)
-				o += copy(buf[o:], s[last:j])
-				if c := s[j]; c < 0x80 {
-					e := asciiEscapes[c]
-					store64(buf, o, e)
-					o += int(e >> 56)
-					last = j + 1
-					m &= m - 1
-					continue
-				}
-				r, size := utf8.DecodeRune(s[j:])
-				switch {
-				case r == utf8.RuneError && size == 1:
-					invalid = true
-					o += copy(buf[o:], `\ufffd`)
-				case r == '\u2028' || r == '\u2029':
-					o += copy(buf[o:], `\u202`)
-					buf[o] = hexDigits[r&0xf]
-					o++
-				default:
-					o += copy(buf[o:], s[j:j+size])
-				}
-				last = j + size
-				m &= m - 1
-			}
+			last = j + size
 		}
 	}
 	o += copy(buf[o:], s[last:])
@@ -118,43 +119,46 @@ func appendQuotedMask(dst []byte, s []byte) (out []byte, invalid bool) {
 	return buf[:o+1], invalid
 }
 
-// escapeASCII writes the specials of mask m (bit k for byte base+k of
-// s) and the clean runs before them, from s[last:] to buf[o:], and
-// returns the new o and last and what is left of m: 0, or the bits from
-// the first special it leaves to the caller (a byte of 0x80 and above,
-// or one of the last 16 bytes of s), the run before which is not
-// written. Bits below last (the bytes of a rune already copied) are
-// skipped. The caller keeps appendQuotedMask's invariant: room for every
-// store. It makes no call, so that its loop keeps everything in
-// registers.
-func escapeASCII(buf, s []byte, o, last, base int, m uint64) (int, int, uint64) {
+// escapeASCII writes the specials of masks[b:] (bit k of masks[i] for
+// byte seg+64*i+k of s) and the clean runs before them, from s[last:] to
+// buf[o:], and returns the new o and last, and the block and what is
+// left of its mask at the first special it leaves to the caller (a byte
+// of 0x80 and above, or one of the last 16 bytes of s, the run before
+// which is not written), or a zero mask when it wrote them all. Bits
+// below last (the bytes of a rune already copied) are skipped. The
+// caller keeps appendQuotedMask's invariant: room for every store. It
+// makes no call, so that its loop keeps everything in registers.
+func escapeASCII(buf, s []byte, o, last, seg int, masks []uint64, b int) (int, int, int, uint64) {
 	sp := unsafe.Pointer(unsafe.SliceData(s))
 	bp := unsafe.Pointer(unsafe.SliceData(buf))
 	limit := len(s) - 16
-	for ; m != 0; m &= m - 1 {
-		j := base + bits.TrailingZeros64(m)
-		if j < last {
-			continue
+	for ; b < len(masks); b++ {
+		base := seg + 64*b
+		for m := masks[b]; m != 0; m &= m - 1 {
+			j := base + bits.TrailingZeros64(m)
+			if j < last {
+				continue
+			}
+			c := *(*byte)(unsafe.Add(sp, j))
+			if c >= 0x80 || j > limit {
+				return o, last, b, m
+			}
+			// The clean run s[last:j], 16 bytes at a time (usually
+			// once: runs are short where specials are dense): the loads
+			// stay in s (j+16 <= len(s)), the stores past the run land
+			// in room the next writes overwrite.
+			*(*[16]byte)(unsafe.Add(bp, o)) = *(*[16]byte)(unsafe.Add(sp, last))
+			for p := 16; p < j-last; p += 16 {
+				*(*[16]byte)(unsafe.Add(bp, o+p)) = *(*[16]byte)(unsafe.Add(sp, last+p))
+			}
+			o += j - last
+			e := asciiEscapes[c]
+			store64(buf, o, e)
+			o += int(e >> 56)
+			last = j + 1
 		}
-		c := *(*byte)(unsafe.Add(sp, j))
-		if c >= 0x80 || j > limit {
-			return o, last, m
-		}
-		// The clean run s[last:j], 16 bytes at a time (usually once:
-		// runs are short where specials are dense): the loads stay in s
-		// (j+16 <= len(s)), the stores past the run land in room the
-		// next writes overwrite.
-		*(*[16]byte)(unsafe.Add(bp, o)) = *(*[16]byte)(unsafe.Add(sp, last))
-		for p := 16; p < j-last; p += 16 {
-			*(*[16]byte)(unsafe.Add(bp, o+p)) = *(*[16]byte)(unsafe.Add(sp, last+p))
-		}
-		o += j - last
-		e := asciiEscapes[c]
-		store64(buf, o, e)
-		o += int(e >> 56)
-		last = j + 1
 	}
-	return o, last, 0
+	return o, last, b, 0
 }
 
 // maskOf fills masks with the specials of s[seg:end] (end-seg between
