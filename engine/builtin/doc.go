@@ -37,7 +37,13 @@
 // comparison. fastjson offers no positional access nor a cheap type
 // test, so keypath.go reads its Value and Object through mirrors of
 // their layout (fjValue, fjObject): go.mod pins fastjson, and
-// TestFastjsonLayout fails if an upgrade changes the layout.
+// TestFastjsonLayout fails if an upgrade changes the layout. Key settings
+// are interned when decoded (ObjectSettings), so the conditions of a
+// switch reading the same key share one compiled entry, and that entry
+// caches its last lookup under the document's generation (a number the
+// batch gives a document on each parse and change): a key read again
+// before anything changes it costs no lookup. Changed documents are
+// serialized through the same mirror, plain keys copied as they are.
 //
 // # Adding a transform
 //

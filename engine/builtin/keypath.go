@@ -20,6 +20,13 @@ type keyInfo struct {
 	ok, meta, simple bool
 	// segs is a simple path's segments, in order (nil otherwise).
 	segs []keySeg
+	// The last GetValue of a simple path: its value (nil when missing)
+	// in document vdoc when that had generation vgen. A condition per
+	// case of a switch reads the same key of the same record again and
+	// again; any change of the document gives it a new generation.
+	vdoc *doc
+	vgen uint64
+	v    *fastjson.Value
 }
 
 // keySeg is one segment of a simple path.
@@ -36,7 +43,10 @@ type keySeg struct {
 // entry is valid until the next resolve.
 func (m *Message) resolve(key string) *keyInfo {
 	e := &m.b.keys[(uintptr(unsafe.Pointer(unsafe.StringData(key)))>>3^uintptr(len(key)))%uintptr(len(m.b.keys))]
-	if !e.ok || e.key != key { // same pointer and length: compared without reading the bytes
+	// The same key is usually the same string (a transform's compiled
+	// setting, interned): same pointer and length, found without a call
+	// to compare the bytes.
+	if !e.ok || len(e.key) != len(key) || (unsafe.StringData(e.key) != unsafe.StringData(key) && e.key != key) {
 		e.compile(key)
 	}
 	return e
@@ -53,6 +63,7 @@ func (e *keyInfo) doc(m *Message) *doc {
 // compile fills e for key, reusing e's segment slice.
 func (e *keyInfo) compile(key string) {
 	e.key, e.ok, e.meta = key, true, strings.HasPrefix(key, metaPrefix)
+	e.vdoc, e.vgen, e.v = nil, 0, nil
 	if e.meta {
 		e.path = strings.TrimSpace(key[len(metaPrefix):])
 	} else {
@@ -158,11 +169,11 @@ func kvsOf(o *fastjson.Object) []fjKV { return (*fjObject)(unsafe.Pointer(o)).kv
 func getHinted(o *fastjson.Object, s *keySeg) *fastjson.Value {
 	fo := (*fjObject)(unsafe.Pointer(o))
 	kvs := fo.kvs
-	if h := s.hint; h < len(kvs) && kvs[h].k == s.name {
+	if h := s.hint; h < len(kvs) && sameKey(kvs[h].k, s.name) {
 		return kvs[h].v
 	}
 	for i := range kvs {
-		if kvs[i].k == s.name {
+		if sameKey(kvs[i].k, s.name) {
 			s.hint = i
 			return kvs[i].v
 		}
@@ -186,13 +197,45 @@ func getHinted(o *fastjson.Object, s *keySeg) *fastjson.Value {
 // setHinted is o.Set(s.name, v), replacing the member at s.hint in
 // place when it has that name.
 func setHinted(o *fastjson.Object, s *keySeg, v *fastjson.Value) {
-	kvs := kvsOf(o)
-	if h := s.hint; h < len(kvs) && kvs[h].k == s.name {
+	fo := (*fjObject)(unsafe.Pointer(o))
+	kvs := fo.kvs
+	if h := s.hint; h < len(kvs) && sameKey(kvs[h].k, s.name) {
 		kvs[h].v = v
 		return
 	}
-	o.Set(s.name, v)
-	if kvs = kvsOf(o); len(kvs) > 0 && kvs[len(kvs)-1].k == s.name {
-		s.hint = len(kvs) - 1
+	if !fo.keysUnescaped || v == nil {
+		// fastjson unescapes the keys first (and sets null for nil).
+		o.Set(s.name, v)
+		if kvs = fo.kvs; len(kvs) > 0 && kvs[len(kvs)-1].k == s.name {
+			s.hint = len(kvs) - 1
+		}
+		return
 	}
+	// o.Set without its call: replace the member of that name, or append
+	// one (into the spare capacity of kvs when there is some, as
+	// fastjson's getKV does).
+	for i := range kvs {
+		if sameKey(kvs[i].k, s.name) {
+			kvs[i].v = v
+			s.hint = i
+			return
+		}
+	}
+	s.hint = len(kvs)
+	fo.kvs = append(kvs, fjKV{k: s.name, v: v})
+}
+
+// sameKey is a == b, inlined, without a call for keys of 8 to 16 bytes
+// (most CloudTrail field names): two overlapping words of each.
+func sameKey(a, b string) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
+	}
+	if uint(n-8) <= 8 {
+		pa, pb := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(b))
+		return *(*[8]byte)(pa) == *(*[8]byte)(pb) &&
+			*(*[8]byte)(unsafe.Add(pa, n-8)) == *(*[8]byte)(unsafe.Add(pb, n-8))
+	}
+	return a == b
 }

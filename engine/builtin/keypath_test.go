@@ -190,3 +190,26 @@ func TestAppendKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSameKey checks sameKey against ==: equal keys of every length up
+// to 20 (in different memory), and keys differing in one byte at every
+// position.
+func TestSameKey(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		a := strings.Repeat("k", n)
+		b := string([]byte(a))
+		if !sameKey(a, b) {
+			t.Errorf("%q: not the same as its copy", a)
+		}
+		if sameKey(a, a+"x") || sameKey(a+"x", a) {
+			t.Errorf("%q: the same as a longer key", a)
+		}
+		for i := range n {
+			c := []byte(a)
+			c[i] = 'j'
+			if sameKey(a, string(c)) {
+				t.Errorf("%q: the same as %q", a, c)
+			}
+		}
+	}
+}

@@ -56,6 +56,10 @@ type doc struct {
 	p      *fastjson.Parser
 	parsed bool // v is valid (or the parse failed: v == nil)
 	dirty  bool // v changed since raw was written
+	// gen names v's current state: a number of the batch's (batch.next)
+	// given when v is parsed or changed, 0 before. GetValue's lookups
+	// are cached under it (keyInfo.v).
+	gen uint64
 }
 
 // NewMessage returns a message derived from m (same origin record, same
@@ -121,6 +125,9 @@ func (m *Message) target(key string) (*doc, string) {
 func (m *Message) GetValue(key string) Value {
 	e := m.resolve(key)
 	d := e.doc(m)
+	if e.simple && d.gen != 0 && e.vdoc == d && e.vgen == d.gen {
+		return Value{v: e.v} // read before, d unchanged since
+	}
 	v := m.b.tree(d)
 	if v == nil {
 		return Value{}
@@ -134,7 +141,9 @@ func (m *Message) GetValue(key string) Value {
 		}
 		return m.b.gjsonGet(d, e.path)
 	}
-	return Value{v: lookupSegs(v, e.segs)}
+	r := lookupSegs(v, e.segs)
+	e.vdoc, e.vgen, e.v = d, d.gen, r
+	return Value{v: r}
 }
 
 // SetValue sets the value at key to a copy of v, with Substation's
@@ -252,7 +261,7 @@ func (m *Message) DeleteValue(key string) error {
 	if o := object(parent); o != nil {
 		if o.Get(last) != nil {
 			o.Del(last)
-			d.dirty = true
+			d.dirty, d.gen = true, m.b.next()
 		}
 	} else if a, ok := array(parent); ok {
 		if last == "-1" && len(a) > 0 {
@@ -260,7 +269,7 @@ func (m *Message) DeleteValue(key string) error {
 		}
 		if i, ok := index(last); ok && i < len(a) {
 			parent.Del(last)
-			d.dirty = true
+			d.dirty, d.gen = true, m.b.next()
 		}
 	}
 	return nil
@@ -278,7 +287,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 			return fmt.Errorf("set %q: %w", key, ErrNotJSON)
 		}
 		root = m.b.arena.NewObject()
-		d.v, d.parsed = root, true
+		d.v, d.parsed, d.gen = root, true, m.b.next()
 	}
 	if !e.simple {
 		raw := v.MarshalTo(nil)
@@ -322,7 +331,7 @@ func (m *Message) set(key string, v *fastjson.Value) error {
 		}
 		cur = next
 	}
-	d.dirty = true
+	d.dirty, d.gen = true, m.b.next()
 	return nil
 }
 
@@ -433,25 +442,43 @@ func (b *batch) scratchString(start int) string {
 }
 
 // appendJSON serializes v: keys in order, strings escaped as
-// engine/frame does, numbers as their original text.
+// engine/frame does, numbers as their original text. Objects are read
+// through the layout mirror (keypath.go): a parsed object's keys are
+// still as the record wrote them (fastjson unescapes them on first use,
+// which Visit would force), and a plain key reads the same either way,
+// so it is copied as it is; a key with anything to escape or unescape
+// takes fastjson's unescaping, then AppendString.
 func appendJSON(dst []byte, v *fastjson.Value) []byte {
-	if o := object(v); o != nil {
+	fv := (*fjValue)(unsafe.Pointer(v))
+	switch fv.t {
+	case fastjson.TypeObject:
+		fo := &fv.o
 		dst = append(dst, '{')
-		first := true
-		o.Visit(func(k []byte, c *fastjson.Value) {
-			if !first {
+		for i := range fo.kvs {
+			if i > 0 {
 				dst = append(dst, ',')
 			}
-			first = false
-			dst = appendKey(dst, k)
-			dst = append(dst, ':')
-			dst = appendJSON(dst, c)
-		})
+			k := unsafe.Slice(unsafe.StringData(fo.kvs[i].k), len(fo.kvs[i].k)) // read only
+			if frame.Plain(k) {
+				dst = append(dst, '"')
+				dst = append(dst, k...)
+				dst = append(dst, '"', ':')
+			} else {
+				if !fo.keysUnescaped {
+					// Unescape every key (Visit does it first); the keys
+					// written so far were plain, unchanged by it.
+					(*fastjson.Object)(unsafe.Pointer(fo)).Visit(func([]byte, *fastjson.Value) {})
+					k = unsafe.Slice(unsafe.StringData(fo.kvs[i].k), len(fo.kvs[i].k))
+				}
+				dst = frame.AppendString(dst, k)
+				dst = append(dst, ':')
+			}
+			dst = appendJSON(dst, fo.kvs[i].v)
+		}
 		return append(dst, '}')
-	}
-	if a, ok := arrayOf(v); ok {
+	case fastjson.TypeArray:
 		dst = append(dst, '[')
-		for i, c := range a {
+		for i, c := range fv.a {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -488,23 +515,7 @@ func appendShort(dst, s []byte) []byte {
 
 // isPlain reports whether AppendString would write every byte of s as
 // itself (printable ASCII but '"' and '\\'): s is then also valid UTF-8.
-func isPlain(s []byte) bool {
-	for _, c := range s {
-		if !plainKeyByte[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// plainKeyByte marks the bytes frame.AppendString writes as themselves:
-// printable ASCII but '"' and '\\'.
-var plainKeyByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
+func isPlain(s []byte) bool { return frame.Plain(s) }
 
 // gjsonGet evaluates a path with gjson over the serialized document.
 func (b *batch) gjsonGet(d *doc, path string) Value {

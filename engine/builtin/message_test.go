@@ -120,3 +120,87 @@ func TestHasText(t *testing.T) {
 		}
 	}
 }
+
+// TestGetValueCached checks GetValue's cached lookups (keyInfo.v): one
+// key string read again after every kind of change to its document, in
+// the same message, another message and a message reused by the next
+// batch, gives what a fresh lookup gives.
+func TestGetValueCached(t *testing.T) {
+	key := "a.b" // one string: one entry of the resolve table
+	b := &batch{msgs: make([]Message, 2)}
+	m := b.newMessage(0)
+	m.data.raw = []byte(`{"a":{"b":1}}`)
+	n := b.newMessage(1)
+	n.data.raw = []byte(`{"a":{"b":"n"}}`)
+	get := func(m *Message) string {
+		v := m.GetValue(key)
+		if !v.Exists() {
+			return "missing"
+		}
+		return string(v.v.MarshalTo(nil))
+	}
+	for _, tc := range []struct {
+		name   string
+		change func() error
+		m      *Message
+		want   string
+	}{
+		{"first read", func() error { return nil }, m, "1"},
+		{"read again", func() error { return nil }, m, "1"},
+		{"other message", func() error { return nil }, n, `"n"`},
+		{"back", func() error { return nil }, m, "1"},
+		{"set the key", func() error { return m.SetInt(key, 2) }, m, "2"},
+		{"set its parent", func() error { return m.SetRaw("a", []byte(`{"b":3}`)) }, m, "3"},
+		{"delete the key", func() error { return m.DeleteValue(key) }, m, "missing"},
+		{"set it back", func() error { return m.SetString(key, "x") }, m, `"x"`},
+		{"delete its parent", func() error { return m.DeleteValue("a") }, m, "missing"},
+		{"set data", func() error { m.SetData([]byte(`{"a":{"b":4}}`)); return nil }, m, "4"},
+		{"sjson edit", func() error { return m.SetInt(`a.x\.y`, 0) }, m, "4"},
+		{"other message unchanged", func() error { return nil }, n, `"n"`},
+		{"settled", func() error { b.settle([]*Message{m}); return nil }, m, "4"},
+		{"next batch", func() error {
+			b.reset()
+			if m = b.newMessage(0); m != &b.msgs[0] {
+				t.Fatal("the batch did not reuse its first message")
+			}
+			m.data.raw = []byte(`{"a":{"b":5}}`)
+			return nil
+		}, nil, "5"},
+		{"metadata", func() error { return m.SetInt("meta "+key, 6) }, nil, "5"},
+	} {
+		if err := tc.change(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		msg := tc.m
+		if msg == nil {
+			msg = m
+		}
+		if got := get(msg); got != tc.want {
+			t.Errorf("%s: %s = %s, want %s", tc.name, key, got, tc.want)
+		}
+	}
+}
+
+// TestSerializeKeys checks how a changed document's keys are written:
+// plain keys as the record wrote them, keys with escapes unescaped then
+// escaped as frame.AppendString does (so `\u0041` becomes "A"), at any
+// position in the object and in nested objects.
+func TestSerializeKeys(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"a":1}`, `{"a":1,"x":1}`},
+		{`{"a\u0041":1}`, `{"aA":1,"x":1}`},
+		{`{"p":0,"b\"c":2,"q\/":3}`, `{"p":0,"b\"c":2,"q/":3,"x":1}`},
+		{`{"o":{"k":1,"\u00e9t\u00e9":2,"\u2028":3}}`, `{"o":{"k":1,"été":2,"\u2028":3},"x":1}`},
+		{`{"a":[{"\t":1}],"long key with spaces":true}`, `{"a":[{"\t":1}],"long key with spaces":true,"x":1}`},
+	} {
+		b := &batch{}
+		m := b.newMessage(0)
+		m.data.raw = []byte(tc.in)
+		if err := m.SetInt("x", 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(m.Data()); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}

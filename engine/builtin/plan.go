@@ -168,6 +168,7 @@ type batch struct {
 	counts  []int
 	state   map[any]any // per-batch state of stateful transforms (aggregate_*)
 	keys    [64]keyInfo // Message.resolve's table, kept across batches
+	gen     uint64      // the last doc.gen given (next)
 }
 
 // stateOf returns the state a stateful transform keeps for this batch
@@ -259,8 +260,16 @@ func (b *batch) tree(d *doc) *fastjson.Value {
 	if err != nil {
 		return nil
 	}
-	d.v = v
+	d.v, d.gen = v, b.next()
 	return v
+}
+
+// next returns a number no document of the batch had (doc.gen): the
+// count is kept across Process calls, as are the lookups cached under
+// it.
+func (b *batch) next() uint64 {
+	b.gen++
+	return b.gen
 }
 
 // settle ends the messages of a chunk that went through every step:

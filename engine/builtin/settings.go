@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unique"
 
 	"github.com/valyala/fastjson"
 )
@@ -18,6 +19,23 @@ type ObjectSettings struct {
 	SourceKey string `json:"source_key,omitempty"`
 	TargetKey string `json:"target_key,omitempty"`
 	BatchKey  string `json:"batch_key,omitempty"`
+}
+
+// UnmarshalJSON decodes the settings as encoding/json would, then
+// interns the keys: equal key paths of a plan's transforms and
+// conditions then share their bytes, and so one entry of
+// Message.resolve's table (which compares keys by pointer), with its
+// cached lookup: the conditions of a switch's cases, each reading the
+// same key of a record, find it once.
+func (o *ObjectSettings) UnmarshalJSON(b []byte) error {
+	type plain ObjectSettings
+	if err := json.Unmarshal(b, (*plain)(o)); err != nil {
+		return err
+	}
+	o.SourceKey = unique.Make(o.SourceKey).Value()
+	o.TargetKey = unique.Make(o.TargetKey).Value()
+	o.BatchKey = unique.Make(o.BatchKey).Value()
+	return nil
 }
 
 // ID is the optional "id" setting every Substation transform accepts.

@@ -5,7 +5,14 @@
 // The package is pure Go with no dependency but fastjson, so that both the
 // host (natively) and guest SDKs compiled to Wasm use the same code: the
 // host writes input frames and reads output frames; a guest reads input
-// frames and writes output frames.
+// frames and writes output frames. The one exception is on amd64 hosts:
+// strings of 64 bytes and more are escaped from a mask of their special
+// bytes that AVX2 assembly computes 64 bytes at a time (jsonstr_amd64.s,
+// chosen with golang.org/x/sys/cpu); other architectures, Wasm guests and
+// builds tagged purego compute the same mask in Go. Escaping is then one
+// step per special byte, not per byte (pretty-printed event.original has
+// one every ~10 bytes), and FuzzAppendString checks both versions
+// against a byte-by-byte definition.
 //
 // Documents: besides raw bytes, a module may return an output as a list of
 // document operations (Ops): set a field to a JSON value or a string, copy a

@@ -33,9 +33,182 @@ func AppendString(dst []byte, s []byte) []byte {
 	return dst
 }
 
+// maskMinLen is the length from which appendQuoted works from a mask of
+// specials: one 64-byte block at least (the last block of a string is
+// read as the 64 bytes ending it).
+const maskMinLen = 64
+
+// maskSeg is the number of bytes appendQuotedMask classifies per call
+// of maskBlocks: its masks fit a 512-byte array on the stack.
+const maskSeg = 64 * 64
+
+// appendQuotedMask is appendQuoted for strings of maskMinLen bytes or
+// more. maskBlocks first classifies up to maskSeg bytes of s at a time
+// into a bit mask of their specials (one bit per byte: below 0x20, '"',
+// '\\', 0x80 and above; AVX2 where the CPU has it, 64 bytes per
+// iteration). The loop then goes from special to special: the run of
+// clean bytes before one is copied 16 bytes at a time (stores may run
+// past the run's end, into room the next writes overwrite), then the
+// special is escaped with one 8-byte store from asciiEscapes, or its
+// rune decoded. Pretty-printed JSON (event.original) has a special
+// every ~10 bytes: the cost is per special, not per byte.
+func appendQuotedMask(dst []byte, s []byte) (out []byte, invalid bool) {
+	// Invariant before each segment: len(buf)-o >= len(s)-last+maskSlack,
+	// room for the rest of s unescaped, the closing quote and the
+	// stores that write past their bytes (16 for a run, 8 for an
+	// escape). An escape writes at most 6 bytes for 1 of s, so the
+	// segment's specials need 5 more each: checked once per segment.
+	const maskSlack = 32
+	n := len(dst)
+	if cap(dst)-n < len(s)+maskSlack {
+		dst = slices.Grow(dst, len(s)+maskSlack)
+	}
+	buf := dst[:cap(dst)]
+	buf[n] = '"'
+	o := n + 1
+	last := 0 // s[:last] is written
+	var masks [maskSeg / 64]uint64
+	for seg := 0; seg < len(s); seg += maskSeg {
+		end := min(seg+maskSeg, len(s))
+		nb := maskOf(&masks, s, seg, end)
+		specials := 0
+		for _, m := range masks[:nb] {
+			specials += bits.OnesCount64(m)
+		}
+		if specials == 0 {
+			continue
+		}
+		if need := len(s) - last + maskSlack + 5*specials; len(buf)-o < need {
+			buf = slices.Grow(buf[:o], need)
+			buf = buf[:cap(buf)]
+		}
+		for b := 0; ; {
+			var m uint64
+			o, last, b, m = escapeASCII(buf, s, o, last, seg, masks[:nb], b)
+			if m == 0 {
+				break
+			}
+			// A byte of 0x80 and above, or a special near the end, at j.
+			j := seg + 64*b + bits.TrailingZeros64(m)
+			masks[b] = m & (m - 1)
+			o += copy(buf[o:], s[last:j])
+			if c := s[j]; c < 0x80 {
+				e := asciiEscapes[c]
+				store64(buf, o, e)
+				o += int(e >> 56)
+				last = j + 1
+				continue
+			}
+			r, size := utf8.DecodeRune(s[j:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				invalid = true
+				o += copy(buf[o:], `\ufffd`)
+			case r == '\u2028' || r == '\u2029':
+				o += copy(buf[o:], `\u202`)
+				buf[o] = hexDigits[r&0xf]
+				o++
+			default:
+				o += copy(buf[o:], s[j:j+size])
+			}
+			last = j + size
+		}
+	}
+	o += copy(buf[o:], s[last:])
+	buf[o] = '"'
+	return buf[:o+1], invalid
+}
+
+// escapeASCII writes the specials of masks[b:] (bit k of masks[i] for
+// byte seg+64*i+k of s) and the clean runs before them, from s[last:] to
+// buf[o:], and returns the new o and last, and the block and what is
+// left of its mask at the first special it leaves to the caller (a byte
+// of 0x80 and above, or one of the last 16 bytes of s, the run before
+// which is not written), or a zero mask when it wrote them all. Bits
+// below last (the bytes of a rune already copied) are skipped. The
+// caller keeps appendQuotedMask's invariant: room for every store. It
+// makes no call, so that its loop keeps everything in registers.
+func escapeASCII(buf, s []byte, o, last, seg int, masks []uint64, b int) (int, int, int, uint64) {
+	sp := unsafe.Pointer(unsafe.SliceData(s))
+	bp := unsafe.Pointer(unsafe.SliceData(buf))
+	limit := len(s) - 16
+	for ; b < len(masks); b++ {
+		base := seg + 64*b
+		for m := masks[b]; m != 0; m &= m - 1 {
+			j := base + bits.TrailingZeros64(m)
+			if j < last {
+				continue
+			}
+			c := *(*byte)(unsafe.Add(sp, j))
+			if c >= 0x80 || j > limit {
+				return o, last, b, m
+			}
+			// The clean run s[last:j], 16 bytes at a time (usually
+			// once: runs are short where specials are dense): the loads
+			// stay in s (j+16 <= len(s)), the stores past the run land
+			// in room the next writes overwrite.
+			*(*[16]byte)(unsafe.Add(bp, o)) = *(*[16]byte)(unsafe.Add(sp, last))
+			for p := 16; p < j-last; p += 16 {
+				*(*[16]byte)(unsafe.Add(bp, o+p)) = *(*[16]byte)(unsafe.Add(sp, last+p))
+			}
+			o += j - last
+			e := asciiEscapes[c]
+			store64(buf, o, e)
+			o += int(e >> 56)
+			last = j + 1
+		}
+	}
+	return o, last, b, 0
+}
+
+// maskOf fills masks with the specials of s[seg:end] (end-seg between
+// maskMinLen and maskSeg bytes, or a last segment of any length with
+// end >= 64): bit k of masks[b] is set when s[seg+64*b+k] is a special.
+// It returns the number of masks filled.
+func maskOf(masks *[maskSeg / 64]uint64, s []byte, seg, end int) int {
+	full := (end - seg) / 64
+	if full > 0 {
+		maskBlocks(unsafe.Pointer(&s[seg]), full, &masks[0])
+	}
+	rem := (end - seg) % 64
+	if rem == 0 {
+		return full
+	}
+	// The last, partial block: the mask of the 64 bytes ending s[:end],
+	// shifted down to its bytes.
+	var m [1]uint64
+	maskBlocks(unsafe.Pointer(&s[end-64]), 1, &m[0])
+	masks[full] = m[0] >> (64 - rem)
+	return full + 1
+}
+
+// maskBlocksGo is maskBlocks in Go, 8 bytes at a time: it runs where
+// there is no assembly version (or the CPU lacks AVX2), and the tests
+// check the assembly against it.
+func maskBlocksGo(p unsafe.Pointer, n int, out *uint64) {
+	s := unsafe.Slice((*byte)(p), 64*n)
+	o := unsafe.Slice(out, n)
+	for b := range o {
+		var m uint64
+		for k := 0; k < 8; k++ {
+			m |= movemask(specials(load64(s, 64*b+8*k))) << (8 * k)
+		}
+		o[b] = m
+	}
+}
+
+// movemask gathers the high bits of w's bytes into the low byte (bit k
+// from byte k), as x86's PMOVMSKB does: the multiplication moves the
+// bit of byte k to bit 56+k, and no two partial products share a bit.
+func movemask(w uint64) uint64 {
+	return ((w >> 7 & 0x0101010101010101) * 0x0102040810204080) >> 56
+}
+
 // appendQuoted is AppendString, and reports whether s held invalid UTF-8
 // (replaced by U+FFFD), found in the same pass: the host's applier
-// refuses such strings without scanning them twice.
+// refuses such strings without scanning them twice. Strings of
+// maskMinLen bytes and more go to appendQuotedMask; shorter ones (keys,
+// most values) are escaped here.
 //
 // It runs 8 bytes at a time: each word of s is stored to the output as
 // is, and a mask of the bytes in it that need a look (specials) says
@@ -48,6 +221,9 @@ func AppendString(dst []byte, s []byte) []byte {
 // them: appendQuoted may write into dst's spare capacity past the
 // returned length, as append may.
 func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
+	if len(s) >= maskMinLen {
+		return appendQuotedMask(dst, s)
+	}
 	// Invariant at each word: len(buf)-o >= len(s)-i+9, room for the
 	// rest of s unescaped, the closing quote and one word store.
 	n := len(dst)
@@ -213,6 +389,37 @@ func specials(w uint64) uint64 {
 func anySpecial(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	return (w | (w - 0x20*ones) | ((w ^ '"'*ones) - ones) | ((w ^ '\\'*ones) - ones)) & highs
+}
+
+// Plain reports whether AppendString writes every byte of s as itself
+// (printable ASCII but '"' and '\\'): s then needs no escaping, and is
+// valid UTF-8. Keys and short values are checked 8 bytes at a time.
+func Plain(s []byte) bool {
+	var w uint64
+	switch {
+	case len(s) >= 8:
+		i := 0
+		for ; i+8 < len(s); i += 8 {
+			if anySpecial(load64(s, i)) != 0 {
+				return false
+			}
+		}
+		w = load64(s, len(s)-8) // the last word, overlapping
+	case len(s) >= 4:
+		w = uint64(load32(s, 0)) | uint64(load32(s, len(s)-4))<<32
+	default:
+		w = 0x2020202020202020 // spaces: plain
+		for i := range s {
+			w = w<<8 | uint64(s[i])
+		}
+	}
+	return anySpecial(w) == 0
+}
+
+// load32 reads the little-endian 32-bit word at b[i:i+4], like load64.
+func load32(b []byte, i int) uint32 {
+	p := (*[4]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
+	return uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24
 }
 
 // QuotedLen is len(AppendString(nil, s)), computed without writing:

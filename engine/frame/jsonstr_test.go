@@ -3,10 +3,12 @@ package frame
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -77,6 +79,9 @@ func TestAppendQuotedBytewise(t *testing.T) {
 		if n := QuotedLen(s); n != len(want)-3 {
 			t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
 		}
+		if plain := len(want) == len(s)+5 && utf8.RuneCount(s) == len(s); Plain(s) != plain {
+			t.Fatalf("%q: Plain %v, want %v", s, !plain, plain)
+		}
 	}
 	for c := range 256 {
 		for n := range 18 {
@@ -107,6 +112,82 @@ func TestAppendQuotedBytewise(t *testing.T) {
 	check(bytes.Repeat([]byte{1}, 1000))
 	check(bytes.Repeat([]byte{0xff}, 1000))
 	check(bytes.Repeat([]byte("\u2028"), 333))
+	// The mask path (maskMinLen bytes and more): a special or sequence at
+	// every position of strings around one and two blocks, and around a
+	// segment's end (maskSeg), where a rune may straddle two blocks or
+	// two segments.
+	for _, n := range []int{63, 64, 65, 100, 127, 128, 129, 150, maskSeg - 1, maskSeg, maskSeg + 1, maskSeg + 63, maskSeg + 64, 2*maskSeg + 5} {
+		var positions []int
+		for p := 0; p <= n; p++ {
+			if n < 200 || p < 80 || p > n-80 || (p > maskSeg-80 && p < maskSeg+80) {
+				positions = append(positions, p)
+			}
+		}
+		for _, p := range positions {
+			for _, a := range specials {
+				s := strings.Repeat("y", n)
+				s = s[:p] + a + s[p:]
+				check([]byte(s))
+			}
+		}
+	}
+	// Dense specials as pretty-printed JSON has them, and runs of every
+	// length between two specials.
+	for run := 0; run <= 40; run++ {
+		for _, a := range specials {
+			check([]byte(strings.Repeat(strings.Repeat("z", run)+a, 300/(run+1)+3)))
+		}
+	}
+}
+
+// TestMaskBlocks checks maskBlocks (AVX2 where the CPU has it) and its
+// Go version against the definition, byte by byte, on random bytes and
+// on every byte value at every position of a block.
+func TestMaskBlocks(t *testing.T) {
+	special := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' || c >= 0x80 }
+	rng := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 64*9)
+	check := func() {
+		t.Helper()
+		for _, avx := range []bool{false, hasAVX2} {
+			saved := hasAVX2
+			hasAVX2 = avx
+			got := make([]uint64, 9)
+			maskBlocks(unsafe.Pointer(&buf[0]), 9, &got[0])
+			hasAVX2 = saved
+			for i, c := range buf {
+				if bit := got[i/64]>>(i%64)&1 == 1; bit != special(c) {
+					t.Fatalf("avx2 %v: byte %d (%#x): mask bit %v", avx, i, c, bit)
+				}
+			}
+		}
+	}
+	for range 200 {
+		for i := range buf {
+			buf[i] = byte(rng.IntN(256))
+		}
+		check()
+	}
+	for c := range 256 {
+		for p := range 64 {
+			for i := range buf {
+				buf[i] = 'a'
+			}
+			buf[64*4+p] = byte(c)
+			check()
+		}
+	}
+}
+
+// TestAppendQuotedGo runs the oracle comparisons with the Go version of
+// maskBlocks, where the CPU would use AVX2.
+func TestAppendQuotedGo(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("maskBlocks is the Go version already (TestAppendQuotedBytewise)")
+	}
+	hasAVX2 = false
+	defer func() { hasAVX2 = true }()
+	TestAppendQuotedBytewise(t)
 }
 
 // FuzzAppendString checks appendQuoted against the byte-by-byte oracle
@@ -127,6 +208,9 @@ func FuzzAppendString(f *testing.F) {
 		}
 		if n := QuotedLen(s); n != len(want)-3 {
 			t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
+		}
+		if plain := len(want) == len(s)+5 && utf8.RuneCount(s) == len(s); Plain(s) != plain {
+			t.Fatalf("%q: Plain %v, want %v", s, !plain, plain)
 		}
 	})
 }
