@@ -169,7 +169,7 @@ func kvsOf(o *fastjson.Object) []fjKV { return (*fjObject)(unsafe.Pointer(o)).kv
 func getHinted(o *fastjson.Object, s *keySeg) *fastjson.Value {
 	fo := (*fjObject)(unsafe.Pointer(o))
 	kvs := fo.kvs
-	if h := s.hint; h < len(kvs) && sameKey(kvs[h].k, s.name) {
+	if h := s.hint; h < len(kvs) && sameKey(kvs[h].k, s.name) && !sameBefore(kvs[:h], s.name) {
 		return kvs[h].v
 	}
 	for i := range kvs {
@@ -199,7 +199,7 @@ func getHinted(o *fastjson.Object, s *keySeg) *fastjson.Value {
 func setHinted(o *fastjson.Object, s *keySeg, v *fastjson.Value) {
 	fo := (*fjObject)(unsafe.Pointer(o))
 	kvs := fo.kvs
-	if h := s.hint; h < len(kvs) && sameKey(kvs[h].k, s.name) {
+	if h := s.hint; h < len(kvs) && sameKey(kvs[h].k, s.name) && !sameBefore(kvs[:h], s.name) {
 		kvs[h].v = v
 		return
 	}
@@ -223,6 +223,20 @@ func setHinted(o *fastjson.Object, s *keySeg, v *fastjson.Value) {
 	}
 	s.hint = len(kvs)
 	fo.kvs = append(kvs, fjKV{k: s.name, v: v})
+}
+
+// sameBefore reports whether a member of kvs is named name: a record
+// with a duplicate key (valid JSON, and a way to hide a value from a
+// rule) is read at its first occurrence, as gjson and fastjson read
+// it, even where the remembered position is a later one. Mostly length
+// comparisons.
+func sameBefore(kvs []fjKV, name string) bool {
+	for i := range kvs {
+		if sameKey(kvs[i].k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameKey is a == b, inlined, without a call for keys of 8 to 16 bytes

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/tidwall/gjson"
 	"github.com/valyala/fastjson"
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
@@ -210,6 +211,31 @@ func TestSameKey(t *testing.T) {
 			if sameKey(a, string(c)) {
 				t.Errorf("%q: the same as %q", a, c)
 			}
+		}
+	}
+}
+
+// TestDuplicateKeys checks that a key present twice in a record is read
+// and set at its first occurrence, as gjson reads it (Substation), even
+// after a record of another shape taught the lookup a later position.
+func TestDuplicateKeys(t *testing.T) {
+	key := "a"
+	b := &batch{msgs: make([]Message, 3)}
+	for i, tc := range []struct{ data, want, set string }{
+		{`{"x":0,"y":0,"a":1}`, "1", `{"x":0,"y":0,"a":9}`},
+		{`{"a":1,"y":0,"a":2}`, "1", `{"a":9,"y":0,"a":2}`},
+		{`{"y":0,"a":3,"a":2}`, "3", `{"y":0,"a":9,"a":2}`},
+	} {
+		m := b.newMessage(i)
+		m.data.raw = []byte(tc.data)
+		if got, want := m.GetValue(key).String(), gjson.Get(tc.data, key).String(); got != tc.want || got != want {
+			t.Errorf("%s: %s = %s, want %s (gjson %s)", tc.data, key, got, tc.want, want)
+		}
+		if err := m.SetInt(key, 9); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(m.Data()); got != tc.set {
+			t.Errorf("%s: set %s: %s, want %s", tc.data, key, got, tc.set)
 		}
 	}
 }
