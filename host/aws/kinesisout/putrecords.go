@@ -1,0 +1,172 @@
+package kinesisout
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	asmbase64 "github.com/segmentio/asm/base64"
+)
+
+// FastPutRecords is a kinesis.Options function (pass it to kinesis.New or
+// kinesis.NewFromConfig) that writes the JSON body of PutRecords calls
+// in one pass into a buffer of the exact size, base64-encoding Data with
+// vector instructions (github.com/segmentio/asm: ~10x encoding/base64 on
+// AVX2). The SDK's own serializer encodes with encoding/base64 into a
+// buffer grown by append and copies the whole body once more: for ~24 MB
+// of aggregated records per 10,000-record Lambda event that was ~40 ms of
+// CPU, a sixth of the handler's own work.
+//
+// The body means the same JSON as the SDK's (same members, same order;
+// strings escaped as encoding/json does), and everything else is the
+// SDK's: headers (the SDK serializer sets them on an input without
+// records), signing (SigV4 hashes the body as before), retries and the
+// response. Other operations are untouched. Open sets it on the clients
+// it makes.
+func FastPutRecords(o *kinesis.Options) {
+	if o.Protocol == nil {
+		return
+	}
+	if _, ok := o.Protocol.(*putRecordsProtocol); ok {
+		return
+	}
+	o.Protocol = &putRecordsProtocol{ClientProtocol: o.Protocol}
+}
+
+// putRecordsProtocol is the SDK's protocol with PutRecords' request
+// serialization replaced (see FastPutRecords).
+type putRecordsProtocol struct {
+	smithyhttp.ClientProtocol
+}
+
+// SerializeRequest writes PutRecords bodies itself and hands every other
+// operation to the SDK.
+func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
+	pr, ok := in.(*kinesis.PutRecordsInput)
+	if !ok || schema.ID().Name != "PutRecords" {
+		return p.ClientProtocol.SerializeRequest(ctx, schema, in, req)
+	}
+	// Method, path and headers as the SDK sets them, from the input
+	// without its records (a body of a few bytes, replaced below).
+	head := *pr
+	head.Records = nil
+	if err := p.ClientProtocol.SerializeRequest(ctx, schema, &head, req); err != nil {
+		return err
+	}
+	sreq, err := req.SetStream(bytes.NewReader(appendPutRecords(nil, pr)))
+	if err != nil {
+		return fmt.Errorf("set stream: %w", err)
+	}
+	*req = *sreq
+	return nil
+}
+
+// appendPutRecords appends the awsJson 1.1 body of in to dst, growing dst
+// once: members in the SDK's order (DryRun, Records, StreamARN, StreamId,
+// StreamName; in a record Data, ExplicitHashKey, PartitionKey), nil
+// pointers and nil Data left out as the SDK leaves them out.
+func appendPutRecords(dst []byte, in *kinesis.PutRecordsInput) []byte {
+	size := 64
+	for i := range in.Records {
+		r := &in.Records[i]
+		size += 48 + asmbase64.StdEncoding.EncodedLen(len(r.Data)) + strLen(r.ExplicitHashKey) + strLen(r.PartitionKey)
+	}
+	size += strLen(in.StreamARN) + strLen(in.StreamId) + strLen(in.StreamName)
+	if cap(dst)-len(dst) < size {
+		dst = append(make([]byte, 0, len(dst)+size), dst...)
+	}
+	dst = append(dst, '{')
+	comma := false
+	member := func(name string) {
+		if comma {
+			dst = append(dst, ',')
+		}
+		comma = true
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, '"', ':')
+	}
+	if in.DryRun != nil {
+		member("DryRun")
+		dst = strconv.AppendBool(dst, *in.DryRun)
+	}
+	if in.Records != nil {
+		member("Records")
+		dst = append(dst, '[')
+		for i := range in.Records {
+			r := &in.Records[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '{')
+			sep := ""
+			if r.Data != nil {
+				dst = append(dst, `"Data":"`...)
+				n, enc := len(dst), asmbase64.StdEncoding.EncodedLen(len(r.Data))
+				dst = slices.Grow(dst, enc+1)[:n+enc]
+				asmbase64.StdEncoding.Encode(dst[n:], r.Data)
+				dst = append(dst, '"')
+				sep = ","
+			}
+			if r.ExplicitHashKey != nil {
+				dst = append(dst, sep...)
+				dst = append(dst, `"ExplicitHashKey":`...)
+				dst = appendString(dst, *r.ExplicitHashKey)
+				sep = ","
+			}
+			if r.PartitionKey != nil {
+				dst = append(dst, sep...)
+				dst = append(dst, `"PartitionKey":`...)
+				dst = appendString(dst, *r.PartitionKey)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	for _, m := range []struct {
+		name string
+		v    *string
+	}{{"StreamARN", in.StreamARN}, {"StreamId", in.StreamId}, {"StreamName", in.StreamName}} {
+		if m.v != nil {
+			member(m.name)
+			dst = appendString(dst, *m.v)
+		}
+	}
+	return append(dst, '}')
+}
+
+// strLen bounds the JSON length of a string member's value (6 bytes per
+// byte when every byte is escaped as \u00XX).
+func strLen(s *string) int {
+	if s == nil {
+		return 0
+	}
+	return 24 + 6*len(*s)
+}
+
+// appendString appends s as a JSON string: as is when it is printable
+// ASCII without quote or backslash (partition keys, stream names),
+// otherwise escaped by encoding/json (invalid UTF-8 becomes U+FFFD).
+func appendString(dst []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	b, _ := json.Marshal(s) // a string always marshals
+	return append(dst, b...)
+}
