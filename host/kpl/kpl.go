@@ -176,6 +176,11 @@ type Aggregator struct {
 	// Single, when true, emits a record holding one user record as the
 	// plain user data, without the KPL envelope (what the KPL does).
 	Single bool
+	// Buffer, when set, returns the buffer an aggregated record is built
+	// in (length 0, capacity at least n; nil: a new one), so that the
+	// caller can reuse buffers once the records are sent. Unset, each
+	// record gets a new buffer.
+	Buffer func(n int) []byte
 
 	pks, ehks     []string
 	pkIdx, ehkIdx map[string]uint64
@@ -289,7 +294,14 @@ func (a *Aggregator) Flush() *Aggregated {
 	if len(a.recs) == 1 && (a.Single || a.total(a.size, first.PartitionKey) > a.MaxSize) {
 		out.Data = first.Data
 	} else {
-		buf := make([]byte, 0, len(Magic)+a.size+DigestSize)
+		n := len(Magic) + a.size + DigestSize
+		var buf []byte
+		if a.Buffer != nil {
+			buf = a.Buffer(n)[:0]
+		}
+		if cap(buf) < n {
+			buf = make([]byte, 0, n)
+		}
 		buf = append(buf, Magic...)
 		for _, pk := range a.pks {
 			buf = protowire.AppendTag(buf, 1, protowire.BytesType)

@@ -203,3 +203,60 @@ func TestAloneSize(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregatorBuffer: with Buffer set, Flush builds each aggregated
+// record in the buffer it returns when that is large enough (and in a new
+// one when not, or nil), with the same bytes as without Buffer.
+func TestAggregatorBuffer(t *testing.T) {
+	recs := make([]UserRecord, 300)
+	for i := range recs {
+		recs[i] = UserRecord{PartitionKey: fmt.Sprint("pk-", i%7), Data: bytes.Repeat([]byte{byte(i)}, 100+i)}
+	}
+	want, err := Aggregate(recs, 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		spare int // capacity of the buffers Buffer returns beyond n; < 0: too small
+		own   bool
+	}{{"exact", 0, true}, {"larger", 100, true}, {"too small", -1, false}, {"nil", -1 << 30, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var given [][]byte
+			a := NewAggregator(8000)
+			a.Buffer = func(n int) []byte {
+				if n+tc.spare < 0 {
+					return nil
+				}
+				b := make([]byte, 7, n+tc.spare) // not empty: Flush must reset it
+				given = append(given, b)
+				return b
+			}
+			var got []*Aggregated
+			for _, r := range recs {
+				full, err := a.Add(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if full != nil {
+					got = append(got, full)
+				}
+			}
+			got = append(got, a.Flush())
+			if len(got) != len(want) {
+				t.Fatalf("%d records, want %d", len(got), len(want))
+			}
+			if tc.spare >= -1 && len(given) != len(want) {
+				t.Fatalf("%d buffers asked for %d records", len(given), len(want))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i].Data, want[i].Data) {
+					t.Fatalf("record %d differs from Aggregate's", i)
+				}
+				if own := tc.spare >= 0 && &given[i][:1][0] == &got[i].Data[0]; own != tc.own {
+					t.Errorf("record %d in the given buffer: %v, want %v", i, own, tc.own)
+				}
+			}
+		})
+	}
+}

@@ -96,7 +96,14 @@ type Sink struct {
 	client *kinesis.Client
 	opts   Options
 	d      *deliver.Deliverer[entry]
+	// Buffers kept between writes: PutRecords bodies (written by
+	// FastPutRecords) and aggregated records.
+	bodies, aggs *buffers
 }
+
+// Memory kept between writes (see buffers): the bodies of the calls in
+// flight, and aggKeep bytes of aggregated records.
+const aggKeep = 32 << 20
 
 // New returns a sink writing to opts.Stream with client.
 func New(client *kinesis.Client, opts Options) *Sink {
@@ -110,8 +117,9 @@ func New(client *kinesis.Client, opts Options) *Sink {
 	if opts.Parallel <= 0 {
 		opts.Parallel = runtime.GOMAXPROCS(0)
 	}
-	s := &Sink{client: client, opts: opts}
+	s := &Sink{client: client, opts: opts, aggs: &buffers{budget: aggKeep}}
 	s.d = s.deliverer()
+	s.bodies = &buffers{budget: opts.Parallel * (s.perCall()*4/3 + 64<<10)}
 	return s
 }
 
@@ -165,7 +173,15 @@ func PartitionKey(key string) string {
 // go to one shard, in order. An empty key is Write: random keys.
 func (s *Sink) WriteKey(ctx context.Context, key string, outputs []engine.Output) error {
 	pk := PartitionKey(key)
-	entries, err := s.entries(outputs, pk)
+	entries, bufs, err := s.entries(outputs, pk)
+	// The aggregated records' buffers serve the next write once this
+	// one's calls have returned (delivered or not: errors name outputs,
+	// not data).
+	defer func() {
+		for _, b := range bufs {
+			s.aggs.put(b)
+		}
+	}()
 	if err != nil {
 		return err
 	}
@@ -179,10 +195,7 @@ func (s *Sink) WriteKey(ctx context.Context, key string, outputs []engine.Output
 // deliverer returns the delivery loop of PutRecords for this stream
 // (deliver.New defaults the backoff to 50ms and 2s).
 func (s *Sink) deliverer() *deliver.Deliverer[entry] {
-	perCall := DefaultBytesPerCall
-	if s.opts.MaxRecordBytes > DefaultMaxRecordBytes {
-		perCall = MaxBytesPerCall
-	}
+	perCall := s.perCall()
 	return deliver.New(deliver.Config[entry]{
 		Name:   "kinesis " + s.opts.Stream,
 		Op:     "PutRecords",
@@ -193,9 +206,19 @@ func (s *Sink) deliverer() *deliver.Deliverer[entry] {
 	})
 }
 
+// perCall is the request budget of a PutRecords call on this stream.
+func (s *Sink) perCall() int {
+	if s.opts.MaxRecordBytes > DefaultMaxRecordBytes {
+		return MaxBytesPerCall
+	}
+	return DefaultBytesPerCall
+}
+
 // entries turns outputs into Kinesis records, all with partition key pk,
-// or each with a random one when pk is empty.
-func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entry], error) {
+// or each with a random one when pk is empty. bufs are the buffers of
+// aggregated records taken from s.aggs, to give back once the records are
+// sent.
+func (s *Sink) entries(outputs []engine.Output, pk string) (_ []deliver.Entry[entry], bufs [][]byte, _ error) {
 	var out []deliver.Entry[entry]
 	key := func() string {
 		if pk != "" {
@@ -207,12 +230,12 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 		for i, o := range outputs {
 			pk := key()
 			if len(o.Data)+len(pk) > s.opts.MaxRecordBytes {
-				return nil, fmt.Errorf("kinesis %s: output %d: %d bytes (with its %d-byte partition key) exceeds the stream's %d-byte record limit (max_record_bytes)",
+				return nil, nil, fmt.Errorf("kinesis %s: output %d: %d bytes (with its %d-byte partition key) exceeds the stream's %d-byte record limit (max_record_bytes)",
 					s.opts.Stream, i, len(o.Data), len(pk), s.opts.MaxRecordBytes)
 			}
 			out = append(out, record(pk, o.Data, i, 1))
 		}
-		return out, nil
+		return out, nil, nil
 	}
 	// The user records share one partition key (the KPL table then holds
 	// one entry); each aggregated record gets its own random key below
@@ -225,6 +248,7 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 	groups := s.groups(outputs)
 	parts := make([][]deliver.Entry[entry], len(groups))
 	errs := make([]error, len(groups))
+	taken := make([][][]byte, len(groups))
 	// One goroutine per group (a single group is aggregated here).
 	par.Each(len(groups), len(groups), func(g int) bool {
 		lo, hi := groups[g][0], groups[g][1]
@@ -232,6 +256,11 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 		// key, as long as the random key each aggregated record is
 		// put with.
 		a := kpl.NewAggregator(s.opts.MaxRecordBytes)
+		a.Buffer = func(n int) []byte {
+			b := s.aggs.get(n)
+			taken[g] = append(taken[g], b)
+			return b
+		}
 		next := lo
 		emit := func(ag *kpl.Aggregated) {
 			parts[g] = append(parts[g], record(key(), ag.Data, next, ag.Count))
@@ -253,12 +282,15 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 		return true
 	})
 	for g := range groups {
+		bufs = append(bufs, taken[g]...)
+	}
+	for g := range groups {
 		if errs[g] != nil {
-			return nil, errs[g]
+			return nil, bufs, errs[g]
 		}
 		out = append(out, parts[g]...)
 	}
-	return out, nil
+	return out, bufs, nil
 }
 
 // minGroupRecords is the number of full records' worth of outputs below
@@ -307,7 +339,11 @@ func (s *Sink) put(ctx context.Context, chunk []entry) ([]deliver.Failure, error
 	for i, e := range chunk {
 		in.Records[i] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.pk)}
 	}
-	resp, err := s.client.PutRecords(ctx, in)
+	// A buffer for the body, kept for the next call once this one has
+	// returned (when the client has FastPutRecords; else unused).
+	b := &body{from: s.bodies}
+	resp, err := s.client.PutRecords(context.WithValue(ctx, bodyKey{}, b), in)
+	s.bodies.put(b.buf)
 	if err != nil {
 		return nil, err
 	}

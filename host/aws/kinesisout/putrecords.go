@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -60,7 +61,16 @@ func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smith
 	if err := p.ClientProtocol.SerializeRequest(ctx, schema, &head, req); err != nil {
 		return err
 	}
-	sreq, err := req.SetStream(bytes.NewReader(appendPutRecords(nil, pr)))
+	var dst []byte
+	held, _ := ctx.Value(bodyKey{}).(*body)
+	if held != nil {
+		dst = held.from.get(putRecordsSize(pr))
+	}
+	b := appendPutRecords(dst, pr)
+	if held != nil {
+		held.buf = b
+	}
+	sreq, err := req.SetStream(bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("set stream: %w", err)
 	}
@@ -73,13 +83,7 @@ func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smith
 // StreamName; in a record Data, ExplicitHashKey, PartitionKey), nil
 // pointers and nil Data left out as the SDK leaves them out.
 func appendPutRecords(dst []byte, in *kinesis.PutRecordsInput) []byte {
-	size := 64
-	for i := range in.Records {
-		r := &in.Records[i]
-		size += 48 + asmbase64.StdEncoding.EncodedLen(len(r.Data)) + strLen(r.ExplicitHashKey) + strLen(r.PartitionKey)
-	}
-	size += strLen(in.StreamARN) + strLen(in.StreamId) + strLen(in.StreamName)
-	if cap(dst)-len(dst) < size {
+	if size := putRecordsSize(in); cap(dst)-len(dst) < size {
 		dst = append(make([]byte, 0, len(dst)+size), dst...)
 	}
 	dst = append(dst, '{')
@@ -142,6 +146,16 @@ func appendPutRecords(dst []byte, in *kinesis.PutRecordsInput) []byte {
 	return append(dst, '}')
 }
 
+// putRecordsSize bounds the length of in's body.
+func putRecordsSize(in *kinesis.PutRecordsInput) int {
+	size := 64 + strLen(in.StreamARN) + strLen(in.StreamId) + strLen(in.StreamName)
+	for i := range in.Records {
+		r := &in.Records[i]
+		size += 48 + asmbase64.StdEncoding.EncodedLen(len(r.Data)) + strLen(r.ExplicitHashKey) + strLen(r.PartitionKey)
+	}
+	return size
+}
+
 // strLen bounds the JSON length of a string member's value (6 bytes per
 // byte when every byte is escaped as \u00XX).
 func strLen(s *string) int {
@@ -169,4 +183,61 @@ func appendString(dst []byte, s string) []byte {
 	}
 	b, _ := json.Marshal(s) // a string always marshals
 	return append(dst, b...)
+}
+
+// bodyKey is the context key of a *body: where the serializer takes the
+// buffer of one PutRecords call's body from, and leaves it. Its owner may
+// reuse the buffer once the call has returned. The SDK makes that safe: it
+// wraps the body it hands to net/http in a reader whose Close waits for a
+// read in progress and refuses later ones, and closes it when each
+// attempt returns (smithy-go transport/http ClientHandler).
+type bodyKey struct{}
+
+// body is the value under bodyKey.
+type body struct {
+	from *buffers
+	buf  []byte // set by the serializer
+}
+
+// buffers keeps byte buffers between writes, up to a budget of bytes
+// (capacity), so that the ~24 MB of aggregated records and ~32 MB of
+// request bodies of a 10,000-record event are not allocated and faulted
+// in again for the next one. A sync.Pool would not do: the collections
+// within one event empty it. Safe for concurrent use.
+type buffers struct {
+	mu     sync.Mutex
+	free   [][]byte
+	held   int // bytes of capacity in free
+	budget int
+}
+
+// get returns a buffer of length 0 and capacity at least n: a kept one
+// when one is large enough, else a new one.
+func (b *buffers) get(n int) []byte {
+	b.mu.Lock()
+	for i := len(b.free) - 1; i >= 0; i-- {
+		if buf := b.free[i]; cap(buf) >= n {
+			b.free[i] = b.free[len(b.free)-1]
+			b.free = b.free[:len(b.free)-1]
+			b.held -= cap(buf)
+			b.mu.Unlock()
+			return buf[:0]
+		}
+	}
+	b.mu.Unlock()
+	return make([]byte, 0, n)
+}
+
+// put keeps buf for a later get, unless the budget is spent (it is then
+// left to the collector). The caller must not use buf afterwards.
+func (b *buffers) put(buf []byte) {
+	if cap(buf) == 0 {
+		return
+	}
+	b.mu.Lock()
+	if b.held+cap(buf) <= b.budget {
+		b.free = append(b.free, buf[:0])
+		b.held += cap(buf)
+	}
+	b.mu.Unlock()
 }

@@ -179,3 +179,29 @@ func TestFastPutRecordsKinesalite(t *testing.T) {
 		}
 	}
 }
+
+// TestBuffers: a buffer given back is handed out again for a request it
+// is large enough for, never twice, and never beyond the budget.
+func TestBuffers(t *testing.T) {
+	b := &buffers{budget: 100}
+	x := b.get(60)
+	if len(x) != 0 || cap(x) < 60 {
+		t.Fatalf("get(60): len %d cap %d", len(x), cap(x))
+	}
+	y := b.get(30)
+	b.put(append(x, 1, 2, 3))
+	b.put(y[:5])
+	if b.held != cap(x)+cap(y) {
+		t.Fatalf("held %d", b.held)
+	}
+	if z := b.get(50); len(z) != 0 || &z[:1][0] != &x[:1][0] {
+		t.Fatal("get(50) did not reuse the 60-byte buffer")
+	}
+	if z := b.get(50); &z[:1][0] == &x[:1][0] {
+		t.Fatal("the 60-byte buffer was handed out twice")
+	}
+	b.put(make([]byte, 0, 500)) // over the budget: dropped
+	if b.held > b.budget {
+		t.Fatalf("held %d over the budget %d", b.held, b.budget)
+	}
+}
