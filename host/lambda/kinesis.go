@@ -27,7 +27,10 @@ import (
 // ~20 MB of base64, which encoding/json takes five times longer to scan);
 // the records' data are then decoded straight from the parsed text, with
 // no copy, by one worker per CPU (GOMAXPROCS), each unit on its own:
-// a record with invalid base64 or a bad KPL digest fails alone.
+// a record with invalid base64 or a bad KPL digest fails alone. The KPL
+// MD5 digests of all records are computed together (kpl.Digests: many
+// records at once in the vector lanes) between decoding and
+// de-aggregation, which checks each against its record.
 func kinesisUnits(payload []byte) ([]*unit, error) {
 	// A parser copies the event into its own buffer: reused, so that
 	// ~20 MB are not allocated (and faulted in) per event. Nothing
@@ -94,8 +97,31 @@ func kinesisUnits(payload []byte) ([]*unit, error) {
 			Source:         string(fields[1]),
 		}}
 	}
-	par.Each(len(units), runtime.GOMAXPROCS(0), func(i int) bool {
-		decodeKinesisUnit(units[i], i, data[i])
+	workers := runtime.GOMAXPROCS(0)
+	par.Each(len(units), workers, func(i int) bool {
+		data[i] = decodeKinesisData(units[i], i, data[i])
+		return true
+	})
+	// The KPL digests of every aggregated record at once (the vector
+	// lanes of every core: faster than one by one), checked by
+	// DeaggregateSum below.
+	var bodies [][]byte
+	which := make([]int, len(units)) // index in bodies + 1; 0: none
+	for i := range units {
+		if b := kpl.Body(data[i]); units[i].err == nil && b != nil {
+			bodies = append(bodies, b)
+			which[i] = len(bodies)
+		}
+	}
+	sums := kpl.Digests(bodies)
+	par.Each(len(units), workers, func(i int) bool {
+		if units[i].err == nil {
+			var sum *[kpl.DigestSize]byte
+			if which[i] > 0 {
+				sum = &sums[which[i]-1]
+			}
+			unpackKinesisUnit(units[i], i, data[i], sum)
+		}
 		return true
 	})
 	return units, nil
@@ -104,9 +130,9 @@ func kinesisUnits(payload []byte) ([]*unit, error) {
 // kinesisParsers are the parsers of kinesisUnits.
 var kinesisParsers fastjson.ParserPool
 
-// decodeKinesisUnit decodes the i-th record's base64 text into u's
-// records, or sets u.err (with u.raw, the data as received).
-func decodeKinesisUnit(u *unit, i int, text []byte) {
+// decodeKinesisData decodes the i-th record's base64 text, or sets u.err
+// (with u.raw, the data as received).
+func decodeKinesisData(u *unit, i int, text []byte) []byte {
 	seq := u.meta.SequenceNumber
 	data := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
 	// Vector instructions (AVX2, NEON) over the valid prefix, the rest by
@@ -117,11 +143,24 @@ func decodeKinesisUnit(u *unit, i int, text []byte) {
 		// encoding/base64 again, for an error naming the right offset.
 		_, err = base64.StdEncoding.Decode(data, text)
 		u.err, u.raw = fmt.Errorf("kinesis record %d (seq %s): invalid base64 data: %w", i, seq, err), bytes.Clone(text)
-		return
+		return nil
 	}
-	data = data[:n]
-	u.raw = data
-	users, err := kpl.Deaggregate(data)
+	u.raw = data[:n]
+	return u.raw
+}
+
+// unpackKinesisUnit turns the i-th record's data into u's records (KPL
+// de-aggregation, its digest checked against sum when given, else
+// computed; split), or sets u.err.
+func unpackKinesisUnit(u *unit, i int, data []byte, sum *[kpl.DigestSize]byte) {
+	seq := u.meta.SequenceNumber
+	var users []kpl.UserRecord
+	var err error
+	if sum != nil {
+		users, err = kpl.DeaggregateSum(data, *sum)
+	} else {
+		users, err = kpl.Deaggregate(data)
+	}
 	if err != nil {
 		u.err = fmt.Errorf("kinesis record %d (seq %s): %w", i, seq, err)
 		return

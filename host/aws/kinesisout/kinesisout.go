@@ -243,12 +243,14 @@ func (s *Sink) entries(outputs []engine.Output, pk string) (_ []deliver.Entry[en
 	userPK := key()
 	// Outputs are cut into contiguous groups, one per worker, of at
 	// least minGroupRecords records' worth of bytes (so that a group
-	// fills records), aggregated in parallel (KPL framing and the MD5
-	// of every record) and put back in order.
+	// fills records), aggregated in parallel (KPL framing) and put back
+	// in order; then the MD5 digests of every record at once
+	// (kpl.Seal: the vector lanes of every core).
 	groups := s.groups(outputs)
 	parts := make([][]deliver.Entry[entry], len(groups))
 	errs := make([]error, len(groups))
 	taken := make([][][]byte, len(groups))
+	unsealed := make([][][]byte, len(groups))
 	// One goroutine per group (a single group is aggregated here).
 	par.Each(len(groups), len(groups), func(g int) bool {
 		lo, hi := groups[g][0], groups[g][1]
@@ -256,6 +258,7 @@ func (s *Sink) entries(outputs []engine.Output, pk string) (_ []deliver.Entry[en
 		// key, as long as the random key each aggregated record is
 		// put with.
 		a := kpl.NewAggregator(s.opts.MaxRecordBytes)
+		a.DeferDigest = true // kpl.Seal below, every record at once
 		a.Buffer = func(n int) []byte {
 			b := s.aggs.get(n)
 			taken[g] = append(taken[g], b)
@@ -263,6 +266,9 @@ func (s *Sink) entries(outputs []engine.Output, pk string) (_ []deliver.Entry[en
 		}
 		next := lo
 		emit := func(ag *kpl.Aggregated) {
+			if ag.Unsealed {
+				unsealed[g] = append(unsealed[g], ag.Data)
+			}
 			parts[g] = append(parts[g], record(key(), ag.Data, next, ag.Count))
 			next += ag.Count
 		}
@@ -284,12 +290,16 @@ func (s *Sink) entries(outputs []engine.Output, pk string) (_ []deliver.Entry[en
 	for g := range groups {
 		bufs = append(bufs, taken[g]...)
 	}
+	var seal [][]byte
 	for g := range groups {
 		if errs[g] != nil {
 			return nil, bufs, errs[g]
 		}
 		out = append(out, parts[g]...)
+		seal = append(seal, unsealed[g]...)
 	}
+	// The records' MD5 digests, many at once in the vector lanes.
+	kpl.Seal(seal)
 	return out, bufs, nil
 }
 
