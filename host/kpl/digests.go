@@ -68,25 +68,27 @@ const (
 	minLaneBytes   = 1 << 20
 )
 
-// laneServers are md5-simd's lane servers, one per core (GOMAXPROCS at
-// first use, at most 8); nil without AVX2 or off amd64.
-var laneServers = sync.OnceValue(func() []md5simd.Server {
-	if runtime.GOARCH != "amd64" || !cpu.X86.HasAVX2 {
-		return nil
-	}
-	s := make([]md5simd.Server, min(runtime.GOMAXPROCS(0), 8))
-	for i := range s {
-		s[i] = md5simd.NewServer()
-	}
-	return s
-})
+// laneServers are md5-simd's lane servers, one per core: as many as the
+// most GOMAXPROCS seen (at most 8); none without AVX2 or off amd64. A
+// server is a goroutine that lives as long as the process.
+var laneServers struct {
+	sync.Mutex
+	s []md5simd.Server
+}
 
-// lanes returns laneServers, or nil when Digests must use crypto/md5.
+// lanes returns one lane server per core (GOMAXPROCS), or nil when Digests
+// must use crypto/md5.
 func lanes() []md5simd.Server {
-	if noLanes {
+	if noLanes || runtime.GOARCH != "amd64" || !cpu.X86.HasAVX2 {
 		return nil
 	}
-	return laneServers()
+	n := min(runtime.GOMAXPROCS(0), 8)
+	laneServers.Lock()
+	defer laneServers.Unlock()
+	for len(laneServers.s) < n {
+		laneServers.s = append(laneServers.s, md5simd.NewServer())
+	}
+	return laneServers.s[:n]
 }
 
 // noLanes makes Digests use crypto/md5 (tests compare both).

@@ -17,7 +17,8 @@
 //
 // A large write is aggregated by several goroutines (contiguous groups,
 // put back in order) and, under random partition keys, its PutRecords
-// calls go up to Options.Parallel at once (default GOMAXPROCS): the
+// calls go up to Options.Parallel at once (default GOMAXPROCS, at least
+// 2, so that on one core a call's wait overlaps the next one's work): the
 // records land on random shards, so there is no order to keep across
 // them. Under a batch_key (WriteKey) the calls go one after the other, so
 // one key's records reach their shard in order.
@@ -85,7 +86,9 @@ type Options struct {
 	MaxRecordBytes int
 	// Parallel is how many goroutines aggregate, and how many PutRecords
 	// calls are in flight, for a write under random partition keys
-	// (default GOMAXPROCS; 1: one after the other). A write under a
+	// (default GOMAXPROCS, at least 2: a call spends much of its time
+	// waiting for the service, which the next call's encoding and signing
+	// can fill even on one core; 1: one after the other). A write under a
 	// batch_key (WriteKey) is aggregated in parallel too but its calls go
 	// one after the other, in order.
 	Parallel int
@@ -115,7 +118,7 @@ func New(client *kinesis.Client, opts Options) *Sink {
 	}
 	opts.MaxRecordBytes = min(opts.MaxRecordBytes, MaxLargeRecordBytes)
 	if opts.Parallel <= 0 {
-		opts.Parallel = runtime.GOMAXPROCS(0)
+		opts.Parallel = max(runtime.GOMAXPROCS(0), 2)
 	}
 	s := &Sink{client: client, opts: opts, aggs: &buffers{budget: aggKeep}}
 	s.d = s.deliverer()
