@@ -122,7 +122,7 @@ func New(client *kinesis.Client, opts Options) *Sink {
 	}
 	s := &Sink{client: client, opts: opts, aggs: &buffers{budget: aggKeep}}
 	s.d = s.deliverer()
-	s.bodies = &buffers{budget: opts.Parallel * (s.perCall()*4/3 + 64<<10)}
+	s.bodies = &buffers{budget: opts.Parallel * (s.perCall()*4/3 + 2*bodyRound)}
 	return s
 }
 
@@ -263,7 +263,10 @@ func (s *Sink) entries(outputs []engine.Output, pk string) (_ []deliver.Entry[en
 		a := kpl.NewAggregator(s.opts.MaxRecordBytes)
 		a.DeferDigest = true // kpl.Seal below, every record at once
 		a.Buffer = func(n int) []byte {
-			b := s.aggs.get(n)
+			// Every buffer large enough for any record, so that a kept
+			// one serves any later record (record sizes differ by up
+			// to one user record).
+			b := s.aggs.get(max(n, s.opts.MaxRecordBytes+kplOverhead))
 			taken[g] = append(taken[g], b)
 			return b
 		}
@@ -305,6 +308,11 @@ func (s *Sink) entries(outputs []engine.Output, pk string) (_ []deliver.Entry[en
 	kpl.Seal(seal)
 	return out, bufs, nil
 }
+
+// kplOverhead bounds the bytes an aggregated record holds beyond
+// Options.MaxRecordBytes (its partition key counts in the limit; magic and
+// digest are within it, so this is slack).
+const kplOverhead = 64
 
 // minGroupRecords is the number of full records' worth of outputs below
 // which outputs are aggregated by one goroutine.

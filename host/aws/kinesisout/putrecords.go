@@ -64,7 +64,9 @@ func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smith
 	var dst []byte
 	held, _ := ctx.Value(bodyKey{}).(*body)
 	if held != nil {
-		dst = held.from.get(putRecordsSize(pr))
+		// Rounded up, so that a kept buffer serves calls of about the
+		// same size.
+		dst = held.from.get((putRecordsSize(pr) + bodyRound - 1) / bodyRound * bodyRound)
 	}
 	b := appendPutRecords(dst, pr)
 	if held != nil {
@@ -193,6 +195,9 @@ func appendString(dst []byte, s string) []byte {
 // attempt returns (smithy-go transport/http ClientHandler).
 type bodyKey struct{}
 
+// bodyRound is the granularity of body buffers.
+const bodyRound = 256 << 10
+
 // body is the value under bodyKey.
 type body struct {
 	from *buffers
@@ -228,16 +233,30 @@ func (b *buffers) get(n int) []byte {
 	return make([]byte, 0, n)
 }
 
-// put keeps buf for a later get, unless the budget is spent (it is then
-// left to the collector). The caller must not use buf afterwards.
+// put keeps buf for a later get. Over the budget, smaller kept buffers
+// make room for it (a small buffer serves fewer requests), or it is left
+// to the collector when they cannot. The caller must not use buf
+// afterwards.
 func (b *buffers) put(buf []byte) {
-	if cap(buf) == 0 {
+	if cap(buf) == 0 || cap(buf) > b.budget {
 		return
 	}
 	b.mu.Lock()
-	if b.held+cap(buf) <= b.budget {
-		b.free = append(b.free, buf[:0])
-		b.held += cap(buf)
+	defer b.mu.Unlock()
+	for b.held+cap(buf) > b.budget {
+		small := -1
+		for i, f := range b.free {
+			if cap(f) < cap(buf) && (small < 0 || cap(f) < cap(b.free[small])) {
+				small = i
+			}
+		}
+		if small < 0 {
+			return
+		}
+		b.held -= cap(b.free[small])
+		b.free[small] = b.free[len(b.free)-1]
+		b.free = b.free[:len(b.free)-1]
 	}
-	b.mu.Unlock()
+	b.free = append(b.free, buf[:0])
+	b.held += cap(buf)
 }

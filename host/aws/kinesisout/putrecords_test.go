@@ -204,4 +204,17 @@ func TestBuffers(t *testing.T) {
 	if b.held > b.budget {
 		t.Fatalf("held %d over the budget %d", b.held, b.budget)
 	}
+	// Full of small buffers, a larger one takes their place.
+	b = &buffers{budget: 100}
+	for range 5 {
+		b.put(make([]byte, 0, 20))
+	}
+	large := make([]byte, 0, 70)
+	b.put(large)
+	if b.held > b.budget || len(b.free) != 2 {
+		t.Fatalf("held %d in %d buffers", b.held, len(b.free))
+	}
+	if z := b.get(60); &z[:1][0] != &large[:1][0] {
+		t.Fatal("the large buffer was not kept")
+	}
 }
