@@ -25,8 +25,9 @@ import (
 //
 // The event is parsed once with fastjson (an event of 10,000 records holds
 // ~20 MB of base64, which encoding/json takes five times longer to scan);
-// the records' data are then decoded straight from the parsed text, with
-// no copy, by one worker per CPU (GOMAXPROCS), each unit on its own:
+// each record's fields and data are then read and decoded straight from
+// the parsed text, with no copy, by one worker per CPU (GOMAXPROCS),
+// each unit on its own:
 // a record with invalid base64 or a bad KPL digest fails alone. The KPL
 // MD5 digests of all records are computed together (kpl.Digests: many
 // records at once in the vector lanes) between decoding and
@@ -52,56 +53,28 @@ func kinesisUnits(payload []byte) ([]*unit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lambda: malformed Kinesis event: Records: %w", err)
 	}
+	// Each record's fields and data, one worker per CPU (a worker reads
+	// and unescapes only its own records' values in the parsed tree).
 	units := make([]*unit, len(recs))
-	data := make([][]byte, len(recs)) // base64 text, in the parser's memory
-	for i, r := range recs {
-		if r.Type() != fastjson.TypeObject {
-			return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d is not an object", i)
-		}
-		str := func(path ...string) ([]byte, error) {
-			f := r.Get(path...)
-			if f == nil || f.Type() == fastjson.TypeNull {
-				return nil, nil
-			}
-			b, err := f.StringBytes()
-			if err != nil {
-				return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d: %s: %w", i, strings.Join(path, "."), err)
-			}
-			return b, nil
-		}
-		var fields [4][]byte
-		for j, path := range [][]string{{"eventID"}, {"eventSourceARN"}, {"kinesis", "partitionKey"}, {"kinesis", "sequenceNumber"}} {
-			if fields[j], err = str(path...); err != nil {
-				return nil, err
-			}
-		}
-		if data[i], err = str("kinesis", "data"); err != nil {
-			return nil, err
-		}
-		var arrival float64
-		if t := r.Get("kinesis", "approximateArrivalTimestamp"); t != nil && t.Type() == fastjson.TypeNumber {
-			arrival = t.GetFloat64()
-		}
-		seq := string(fields[3])
-		if seq == "" {
-			return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d has no sequence number", i)
-		}
-		shard := fields[0]
-		if j := bytes.IndexByte(shard, ':'); j >= 0 {
-			shard = shard[:j]
-		}
-		units[i] = &unit{id: seq, key: "kinesis:" + string(shard) + ":" + seq, meta: engine.Metadata{
-			PartitionKey:   string(fields[2]),
-			SequenceNumber: seq,
-			ArrivalTime:    secondsTime(arrival),
-			Source:         string(fields[1]),
-		}}
-	}
+	data := make([][]byte, len(recs))
+	errs := make([]error, len(recs))
 	workers := runtime.GOMAXPROCS(0)
-	par.Each(len(units), workers, func(i int) bool {
-		data[i] = decodeKinesisData(units[i], i, data[i])
+	par.Each(len(recs), workers, func(i int) bool {
+		var text []byte
+		units[i], text, errs[i] = kinesisUnit(i, recs[i])
+		if errs[i] != nil {
+			return false
+		}
+		data[i] = decodeKinesisData(units[i], i, text)
 		return true
 	})
+	// Indexes start in order and none starts after a failure: the first
+	// failure by index is the one a loop would have met.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
 	// The KPL digests of every aggregated record at once (the vector
 	// lanes of every core: faster than one by one), checked by
 	// DeaggregateSum below.
@@ -125,6 +98,54 @@ func kinesisUnits(payload []byte) ([]*unit, error) {
 		return true
 	})
 	return units, nil
+}
+
+// kinesisUnit reads the i-th record of a Kinesis event: its unit and its
+// data's base64 text (in the parser's memory).
+func kinesisUnit(i int, r *fastjson.Value) (*unit, []byte, error) {
+	if r.Type() != fastjson.TypeObject {
+		return nil, nil, fmt.Errorf("lambda: malformed Kinesis event: record %d is not an object", i)
+	}
+	str := func(path ...string) ([]byte, error) {
+		f := r.Get(path...)
+		if f == nil || f.Type() == fastjson.TypeNull {
+			return nil, nil
+		}
+		b, err := f.StringBytes()
+		if err != nil {
+			return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d: %s: %w", i, strings.Join(path, "."), err)
+		}
+		return b, nil
+	}
+	var fields [4][]byte
+	var err error
+	for j, path := range [][]string{{"eventID"}, {"eventSourceARN"}, {"kinesis", "partitionKey"}, {"kinesis", "sequenceNumber"}} {
+		if fields[j], err = str(path...); err != nil {
+			return nil, nil, err
+		}
+	}
+	text, err := str("kinesis", "data")
+	if err != nil {
+		return nil, nil, err
+	}
+	var arrival float64
+	if t := r.Get("kinesis", "approximateArrivalTimestamp"); t != nil && t.Type() == fastjson.TypeNumber {
+		arrival = t.GetFloat64()
+	}
+	seq := string(fields[3])
+	if seq == "" {
+		return nil, nil, fmt.Errorf("lambda: malformed Kinesis event: record %d has no sequence number", i)
+	}
+	shard := fields[0]
+	if j := bytes.IndexByte(shard, ':'); j >= 0 {
+		shard = shard[:j]
+	}
+	return &unit{id: seq, key: "kinesis:" + string(shard) + ":" + seq, meta: engine.Metadata{
+		PartitionKey:   string(fields[2]),
+		SequenceNumber: seq,
+		ArrivalTime:    secondsTime(arrival),
+		Source:         string(fields[1]),
+	}}, text, nil
 }
 
 // kinesisParsers are the parsers of kinesisUnits.
