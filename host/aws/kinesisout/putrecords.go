@@ -51,7 +51,9 @@ type putRecordsProtocol struct {
 // operation to the SDK.
 func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
 	pr, ok := in.(*kinesis.PutRecordsInput)
-	if !ok || schema.ID().Name != "PutRecords" {
+	if !ok || schema.ID().Name != "PutRecords" || p.ClientProtocol.ID() != awsJSON11 {
+		// Another operation, or a protocol whose body is not this JSON
+		// (should the SDK move Kinesis to another one).
 		return p.ClientProtocol.SerializeRequest(ctx, schema, in, req)
 	}
 	// Method, path and headers as the SDK sets them, from the input
@@ -79,6 +81,9 @@ func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smith
 	*req = *sreq
 	return nil
 }
+
+// awsJSON11 is the protocol whose PutRecords body appendPutRecords writes.
+var awsJSON11 = smithy.ShapeID{Namespace: "aws.protocols", Name: "awsJson1_1"}
 
 // appendPutRecords appends the awsJson 1.1 body of in to dst, growing dst
 // once: members in the SDK's order (DryRun, Records, StreamARN, StreamId,

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/hosttest"
@@ -216,5 +218,46 @@ func TestBuffers(t *testing.T) {
 	}
 	if z := b.get(60); &z[:1][0] != &large[:1][0] {
 		t.Fatal("the large buffer was not kept")
+	}
+}
+
+// otherProtocol is the SDK's protocol under another name.
+type otherProtocol struct{ smithyhttp.ClientProtocol }
+
+func (otherProtocol) ID() smithy.ShapeID { return smithy.ShapeID{Namespace: "test", Name: "other"} }
+
+// TestFastPutRecordsOtherProtocol: under a protocol other than awsJson 1.1
+// FastPutRecords leaves the body to that protocol.
+func TestFastPutRecordsOtherProtocol(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	rec := &bodyRecorder{}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	cfg, err := awsconf.Load(ctx, "us-east-1", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wrapped smithyhttp.ClientProtocol
+	kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
+		o.BaseEndpoint = aws.String(srv.URL)
+		o.Protocol = otherProtocol{o.Protocol}
+	}, FastPutRecords, func(o *kinesis.Options) { wrapped = o.Protocol })
+	if _, ok := wrapped.(*putRecordsProtocol); !ok {
+		t.Fatalf("FastPutRecords did not wrap the protocol: %T", wrapped)
+	}
+	// The fast path would take a buffer from b.from and leave it in
+	// b.buf; the protocol's own serializer does neither.
+	in := &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: []types.PutRecordsRequestEntry{{Data: []byte("x"), PartitionKey: aws.String("k")}}}
+	var b body
+	b.from = &buffers{budget: 1 << 20}
+	if _, err := kc.PutRecords(context.WithValue(ctx, bodyKey{}, &b), in); err != nil {
+		t.Fatal(err)
+	}
+	if b.buf != nil {
+		t.Fatal("FastPutRecords wrote the body under another protocol")
+	}
+	if len(rec.bodies) != 1 || !json.Valid(rec.bodies[0]) {
+		t.Fatalf("%d calls", len(rec.bodies))
 	}
 }
