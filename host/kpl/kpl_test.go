@@ -203,3 +203,152 @@ func TestAloneSize(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregatorBuffer: with Buffer set, Flush builds each aggregated
+// record in the buffer it returns when that is large enough (and in a new
+// one when not, or nil), with the same bytes as without Buffer.
+func TestAggregatorBuffer(t *testing.T) {
+	recs := make([]UserRecord, 300)
+	for i := range recs {
+		recs[i] = UserRecord{PartitionKey: fmt.Sprint("pk-", i%7), Data: bytes.Repeat([]byte{byte(i)}, 100+i)}
+	}
+	want, err := Aggregate(recs, 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		spare int // capacity of the buffers Buffer returns beyond n; < 0: too small
+		own   bool
+	}{{"exact", 0, true}, {"larger", 100, true}, {"too small", -1, false}, {"nil", -1 << 30, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var given [][]byte
+			a := NewAggregator(8000)
+			a.Buffer = func(n int) []byte {
+				if n+tc.spare < 0 {
+					return nil
+				}
+				b := make([]byte, 7, n+tc.spare) // not empty: Flush must reset it
+				given = append(given, b)
+				return b
+			}
+			var got []*Aggregated
+			for _, r := range recs {
+				full, err := a.Add(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if full != nil {
+					got = append(got, full)
+				}
+			}
+			got = append(got, a.Flush())
+			if len(got) != len(want) {
+				t.Fatalf("%d records, want %d", len(got), len(want))
+			}
+			if tc.spare >= -1 && len(given) != len(want) {
+				t.Fatalf("%d buffers asked for %d records", len(given), len(want))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i].Data, want[i].Data) {
+					t.Fatalf("record %d differs from Aggregate's", i)
+				}
+				if own := tc.spare >= 0 && &given[i][:1][0] == &got[i].Data[0]; own != tc.own {
+					t.Errorf("record %d in the given buffer: %v, want %v", i, own, tc.own)
+				}
+			}
+		})
+	}
+}
+
+// TestDigests: Digests returns crypto/md5's digest of every buffer, with
+// the vector lanes (many buffers, many bytes) and without, for buffers of
+// every length around the 64-byte block.
+func TestDigests(t *testing.T) {
+	var many [][]byte
+	for i := range 200 {
+		b := make([]byte, (i*977)%70000+i%130)
+		for j := range b {
+			b[j] = byte(i*31 + j*7)
+		}
+		many = append(many, b)
+	}
+	for _, tc := range []struct {
+		name    string
+		bufs    [][]byte
+		noLanes bool
+	}{
+		{"none", nil, false},
+		{"few small", [][]byte{{}, []byte("a"), bytes.Repeat([]byte("x"), 64), bytes.Repeat([]byte("y"), 65)}, false},
+		{"many, lanes", many, false},
+		{"many, crypto/md5", many, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			noLanes = tc.noLanes
+			defer func() { noLanes = false }()
+			got := Digests(tc.bufs)
+			if len(got) != len(tc.bufs) {
+				t.Fatalf("%d digests for %d buffers", len(got), len(tc.bufs))
+			}
+			for i, b := range tc.bufs {
+				if got[i] != md5.Sum(b) {
+					t.Fatalf("buffer %d (%d bytes): digest %x, want %x", i, len(b), got[i], md5.Sum(b))
+				}
+			}
+		})
+	}
+}
+
+// TestSealAndDeaggregateSum: records built with DeferDigest and sealed
+// are the records Aggregate builds; DeaggregateSum accepts the right
+// digest and refuses a wrong one as Deaggregate does.
+func TestSealAndDeaggregateSum(t *testing.T) {
+	recs := make([]UserRecord, 500)
+	for i := range recs {
+		recs[i] = UserRecord{PartitionKey: fmt.Sprint("pk-", i%5), Data: bytes.Repeat([]byte{byte(i)}, 3000+i)}
+	}
+	want, err := Aggregate(recs, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAggregator(100000)
+	a.DeferDigest = true
+	var got [][]byte
+	for _, r := range recs {
+		full, err := a.Add(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full != nil {
+			if !full.Unsealed {
+				t.Fatal("a deferred record is not marked Unsealed")
+			}
+			got = append(got, full.Data)
+		}
+	}
+	got = append(got, a.Flush().Data)
+	if _, err := Deaggregate(got[0]); !errors.Is(err, ErrDigest) {
+		t.Fatalf("an unsealed record de-aggregates: %v", err)
+	}
+	Seal(got)
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	var bodies [][]byte
+	for i := range got {
+		if !bytes.Equal(got[i], want[i].Data) {
+			t.Fatalf("sealed record %d differs from Aggregate's", i)
+		}
+		bodies = append(bodies, Body(got[i]))
+	}
+	sums := Digests(bodies)
+	if users, err := DeaggregateSum(got[0], sums[0]); err != nil || len(users) != want[0].Count {
+		t.Fatalf("DeaggregateSum: %d records, %v", len(users), err)
+	}
+	if _, err := DeaggregateSum(got[0], sums[1]); !errors.Is(err, ErrDigest) {
+		t.Fatalf("DeaggregateSum with another record's digest: %v", err)
+	}
+	if Body([]byte(`{"plain":1}`)) != nil {
+		t.Fatal("Body of a plain record")
+	}
+}

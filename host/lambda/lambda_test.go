@@ -69,6 +69,11 @@ func TestKinesis(t *testing.T) {
 	badKPL[len(badKPL)-1] ^= 1
 	aggBad, _ := kpl.Aggregate([]kpl.UserRecord{{PartitionKey: "a", Data: []byte(`{"n":3}`)}, {PartitionKey: "b", Data: []byte(`oops`)}}, 0)
 	enc := base64.StdEncoding.EncodeToString
+	// Records long enough for the vector base64 decoder (it stops at the
+	// first byte outside the alphabet; encoding/base64 does the rest).
+	long := b64(strings.Repeat(`{"pad":"`+strings.Repeat("x", 90)+`"}`+"\n", 60))
+	longBad := long[:3001] + "!" + long[3002:]
+	longBreak := long[:2000] + "\n" + long[2000:] // encoding/base64 skips line breaks
 	cases := []struct {
 		name     string
 		event    []byte
@@ -80,6 +85,8 @@ func TestKinesis(t *testing.T) {
 		{"kpl", kinesisJSON(enc(agg[0].Data)), nil, 2},
 		{"bad base64 fails its record only", kinesisJSON(b64(`{"a":1}`), "!!!", b64(`{"a":2}`)), []string{"2"}, 1},
 		{"bad md5", kinesisJSON(enc(badKPL), b64(`{"a":2}`)), []string{"1"}, 0},
+		{"long records", kinesisJSON(long, longBreak), nil, 120},
+		{"bad base64 deep in a long record", kinesisJSON(long, longBad), []string{"2"}, 60},
 		{"sub-record failure fails the parent", kinesisJSON(b64(`{"a":1}`), enc(aggBad[0].Data), b64(`not json`)), []string{"2", "3"}, 1},
 		{"neither ndjson nor array", kinesisJSON(b64(`{"a":`)), []string{"1"}, 0},
 	}

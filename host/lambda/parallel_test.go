@@ -158,3 +158,44 @@ func TestKinesisParallel(t *testing.T) {
 		t.Errorf("the corrupt KPL record's dead letter carries no data: %+v", e)
 	}
 }
+
+// TestKinesisMalformed: a malformed record fails the whole event with an
+// error naming the first such record by index, whichever worker reads it
+// first. Run with -cpu 1,2,4.
+func TestKinesisMalformed(t *testing.T) {
+	good := func(i int) string {
+		return fmt.Sprintf(`{"eventID":"shardId-0:%d","kinesis":{"data":%q,"partitionKey":"p","sequenceNumber":"%d"}}`, i, base64.StdEncoding.EncodeToString([]byte(`{"a":1}`)), i)
+	}
+	event := func(bad map[int]string) []byte {
+		var recs []string
+		for i := range 200 {
+			if b, ok := bad[i]; ok {
+				recs = append(recs, b)
+			} else {
+				recs = append(recs, good(i))
+			}
+		}
+		return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+	}
+	tests := []struct {
+		name string
+		bad  map[int]string
+		want string
+	}{
+		{"no sequence number", map[int]string{150: `{"kinesis":{"data":"e30="}}`}, "record 150 has no sequence number"},
+		{"first of several", map[int]string{170: `7`, 40: `{"kinesis":{"data":5,"sequenceNumber":"1"}}`, 90: `"x"`}, "record 40: kinesis.data"},
+		{"not an object", map[int]string{3: `[]`, 199: `{}`}, "record 3 is not an object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := kinesisUnits(event(tt.bad))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	units, err := kinesisUnits(event(nil))
+	if err != nil || len(units) != 200 || units[199].id != "199" {
+		t.Fatalf("a good event: %d units, %v", len(units), err)
+	}
+}

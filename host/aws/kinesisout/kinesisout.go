@@ -17,10 +17,16 @@
 //
 // A large write is aggregated by several goroutines (contiguous groups,
 // put back in order) and, under random partition keys, its PutRecords
-// calls go up to Options.Parallel at once (default GOMAXPROCS): the
+// calls go up to Options.Parallel at once (default GOMAXPROCS, at least
+// 2, so that on one core a call's wait overlaps the next one's work): the
 // records land on random shards, so there is no order to keep across
 // them. Under a batch_key (WriteKey) the calls go one after the other, so
 // one key's records reach their shard in order.
+//
+// The clients Open makes write PutRecords bodies with FastPutRecords (one
+// pass, vector base64) instead of the SDK's serializer; the request means
+// the same and everything else (signing, retries, the response) is the
+// SDK's.
 package kinesisout
 
 import (
@@ -80,7 +86,9 @@ type Options struct {
 	MaxRecordBytes int
 	// Parallel is how many goroutines aggregate, and how many PutRecords
 	// calls are in flight, for a write under random partition keys
-	// (default GOMAXPROCS; 1: one after the other). A write under a
+	// (default GOMAXPROCS, at least 2: a call spends much of its time
+	// waiting for the service, which the next call's encoding and signing
+	// can fill even on one core; 1: one after the other). A write under a
 	// batch_key (WriteKey) is aggregated in parallel too but its calls go
 	// one after the other, in order.
 	Parallel int
@@ -91,7 +99,14 @@ type Sink struct {
 	client *kinesis.Client
 	opts   Options
 	d      *deliver.Deliverer[entry]
+	// Buffers kept between writes: PutRecords bodies (written by
+	// FastPutRecords) and aggregated records.
+	bodies, aggs *buffers
 }
+
+// Memory kept between writes (see buffers): the bodies of the calls in
+// flight, and aggKeep bytes of aggregated records.
+const aggKeep = 32 << 20
 
 // New returns a sink writing to opts.Stream with client.
 func New(client *kinesis.Client, opts Options) *Sink {
@@ -103,10 +118,11 @@ func New(client *kinesis.Client, opts Options) *Sink {
 	}
 	opts.MaxRecordBytes = min(opts.MaxRecordBytes, MaxLargeRecordBytes)
 	if opts.Parallel <= 0 {
-		opts.Parallel = runtime.GOMAXPROCS(0)
+		opts.Parallel = max(runtime.GOMAXPROCS(0), 2)
 	}
-	s := &Sink{client: client, opts: opts}
+	s := &Sink{client: client, opts: opts, aggs: &buffers{budget: aggKeep}}
 	s.d = s.deliverer()
+	s.bodies = &buffers{budget: opts.Parallel * (s.perCall()*4/3 + 2*bodyRound)}
 	return s
 }
 
@@ -116,7 +132,7 @@ func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Co
 	if err != nil {
 		return nil, fmt.Errorf("kinesis output %q: %w", name, err)
 	}
-	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) })
+	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) }, FastPutRecords)
 	return New(client, Options{Stream: oc.Stream, Aggregate: oc.Aggregate == nil || *oc.Aggregate, MaxAttempts: oc.MaxAttempts,
 		MaxRecordBytes: int(oc.MaxRecordBytes)}), nil
 }
@@ -160,7 +176,15 @@ func PartitionKey(key string) string {
 // go to one shard, in order. An empty key is Write: random keys.
 func (s *Sink) WriteKey(ctx context.Context, key string, outputs []engine.Output) error {
 	pk := PartitionKey(key)
-	entries, err := s.entries(outputs, pk)
+	entries, bufs, err := s.entries(outputs, pk)
+	// The aggregated records' buffers serve the next write once this
+	// one's calls have returned (delivered or not: errors name outputs,
+	// not data).
+	defer func() {
+		for _, b := range bufs {
+			s.aggs.put(b)
+		}
+	}()
 	if err != nil {
 		return err
 	}
@@ -174,10 +198,7 @@ func (s *Sink) WriteKey(ctx context.Context, key string, outputs []engine.Output
 // deliverer returns the delivery loop of PutRecords for this stream
 // (deliver.New defaults the backoff to 50ms and 2s).
 func (s *Sink) deliverer() *deliver.Deliverer[entry] {
-	perCall := DefaultBytesPerCall
-	if s.opts.MaxRecordBytes > DefaultMaxRecordBytes {
-		perCall = MaxBytesPerCall
-	}
+	perCall := s.perCall()
 	return deliver.New(deliver.Config[entry]{
 		Name:   "kinesis " + s.opts.Stream,
 		Op:     "PutRecords",
@@ -188,9 +209,19 @@ func (s *Sink) deliverer() *deliver.Deliverer[entry] {
 	})
 }
 
+// perCall is the request budget of a PutRecords call on this stream.
+func (s *Sink) perCall() int {
+	if s.opts.MaxRecordBytes > DefaultMaxRecordBytes {
+		return MaxBytesPerCall
+	}
+	return DefaultBytesPerCall
+}
+
 // entries turns outputs into Kinesis records, all with partition key pk,
-// or each with a random one when pk is empty.
-func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entry], error) {
+// or each with a random one when pk is empty. bufs are the buffers of
+// aggregated records taken from s.aggs, to give back once the records are
+// sent.
+func (s *Sink) entries(outputs []engine.Output, pk string) (_ []deliver.Entry[entry], bufs [][]byte, _ error) {
 	var out []deliver.Entry[entry]
 	key := func() string {
 		if pk != "" {
@@ -202,12 +233,12 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 		for i, o := range outputs {
 			pk := key()
 			if len(o.Data)+len(pk) > s.opts.MaxRecordBytes {
-				return nil, fmt.Errorf("kinesis %s: output %d: %d bytes (with its %d-byte partition key) exceeds the stream's %d-byte record limit (max_record_bytes)",
+				return nil, nil, fmt.Errorf("kinesis %s: output %d: %d bytes (with its %d-byte partition key) exceeds the stream's %d-byte record limit (max_record_bytes)",
 					s.opts.Stream, i, len(o.Data), len(pk), s.opts.MaxRecordBytes)
 			}
 			out = append(out, record(pk, o.Data, i, 1))
 		}
-		return out, nil
+		return out, nil, nil
 	}
 	// The user records share one partition key (the KPL table then holds
 	// one entry); each aggregated record gets its own random key below
@@ -215,11 +246,14 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 	userPK := key()
 	// Outputs are cut into contiguous groups, one per worker, of at
 	// least minGroupRecords records' worth of bytes (so that a group
-	// fills records), aggregated in parallel (KPL framing and the MD5
-	// of every record) and put back in order.
+	// fills records), aggregated in parallel (KPL framing) and put back
+	// in order; then the MD5 digests of every record at once
+	// (kpl.Seal: the vector lanes of every core).
 	groups := s.groups(outputs)
 	parts := make([][]deliver.Entry[entry], len(groups))
 	errs := make([]error, len(groups))
+	taken := make([][][]byte, len(groups))
+	unsealed := make([][][]byte, len(groups))
 	// One goroutine per group (a single group is aggregated here).
 	par.Each(len(groups), len(groups), func(g int) bool {
 		lo, hi := groups[g][0], groups[g][1]
@@ -227,8 +261,20 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 		// key, as long as the random key each aggregated record is
 		// put with.
 		a := kpl.NewAggregator(s.opts.MaxRecordBytes)
+		a.DeferDigest = true // kpl.Seal below, every record at once
+		a.Buffer = func(n int) []byte {
+			// Every buffer large enough for any record, so that a kept
+			// one serves any later record (record sizes differ by up
+			// to one user record).
+			b := s.aggs.get(max(n, s.opts.MaxRecordBytes+kplOverhead))
+			taken[g] = append(taken[g], b)
+			return b
+		}
 		next := lo
 		emit := func(ag *kpl.Aggregated) {
+			if ag.Unsealed {
+				unsealed[g] = append(unsealed[g], ag.Data)
+			}
 			parts[g] = append(parts[g], record(key(), ag.Data, next, ag.Count))
 			next += ag.Count
 		}
@@ -248,13 +294,25 @@ func (s *Sink) entries(outputs []engine.Output, pk string) ([]deliver.Entry[entr
 		return true
 	})
 	for g := range groups {
+		bufs = append(bufs, taken[g]...)
+	}
+	var seal [][]byte
+	for g := range groups {
 		if errs[g] != nil {
-			return nil, errs[g]
+			return nil, bufs, errs[g]
 		}
 		out = append(out, parts[g]...)
+		seal = append(seal, unsealed[g]...)
 	}
-	return out, nil
+	// The records' MD5 digests, many at once in the vector lanes.
+	kpl.Seal(seal)
+	return out, bufs, nil
 }
+
+// kplOverhead bounds the bytes an aggregated record holds beyond
+// Options.MaxRecordBytes (its partition key counts in the limit; magic and
+// digest are within it, so this is slack).
+const kplOverhead = 64
 
 // minGroupRecords is the number of full records' worth of outputs below
 // which outputs are aggregated by one goroutine.
@@ -302,7 +360,11 @@ func (s *Sink) put(ctx context.Context, chunk []entry) ([]deliver.Failure, error
 	for i, e := range chunk {
 		in.Records[i] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.pk)}
 	}
-	resp, err := s.client.PutRecords(ctx, in)
+	// A buffer for the body, kept for the next call once this one has
+	// returned (when the client has FastPutRecords; else unused).
+	b := &body{from: s.bodies}
+	resp, err := s.client.PutRecords(context.WithValue(ctx, bodyKey{}, b), in)
+	s.bodies.put(b.buf)
 	if err != nil {
 		return nil, err
 	}

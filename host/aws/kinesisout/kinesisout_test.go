@@ -138,12 +138,13 @@ func TestPutRecordsThrottlingAndPartialFailure(t *testing.T) {
 }
 
 // kinesisClient returns a Kinesis client for endpoint whose calls make up
-// to attempts attempts, backing off at most maxBackoff between them.
+// to attempts attempts, backing off at most maxBackoff between them, with
+// FastPutRecords, as Open makes them.
 func kinesisClient(ctx context.Context, t *testing.T, endpoint string, attempts int, maxBackoff time.Duration) *kinesis.Client {
 	t.Helper()
 	cfg, err := awsconf.Load(ctx, "us-east-1", attempts, maxBackoff)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) }, FastPutRecords)
 }

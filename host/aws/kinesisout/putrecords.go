@@ -1,0 +1,267 @@
+package kinesisout
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	asmbase64 "github.com/segmentio/asm/base64"
+)
+
+// FastPutRecords is a kinesis.Options function (pass it to kinesis.New or
+// kinesis.NewFromConfig) that writes the JSON body of PutRecords calls
+// in one pass into a buffer of the exact size, base64-encoding Data with
+// vector instructions (github.com/segmentio/asm: ~10x encoding/base64 on
+// AVX2). The SDK's own serializer encodes with encoding/base64 into a
+// buffer grown by append and copies the whole body once more: for ~24 MB
+// of aggregated records per 10,000-record Lambda event that was ~40 ms of
+// CPU, a sixth of the handler's own work.
+//
+// The body means the same JSON as the SDK's (same members, same order;
+// strings escaped as encoding/json does), and everything else is the
+// SDK's: headers (the SDK serializer sets them on an input without
+// records), signing (SigV4 hashes the body as before), retries and the
+// response. Other operations are untouched. Open sets it on the clients
+// it makes.
+func FastPutRecords(o *kinesis.Options) {
+	if o.Protocol == nil {
+		return
+	}
+	if _, ok := o.Protocol.(*putRecordsProtocol); ok {
+		return
+	}
+	o.Protocol = &putRecordsProtocol{ClientProtocol: o.Protocol}
+}
+
+// putRecordsProtocol is the SDK's protocol with PutRecords' request
+// serialization replaced (see FastPutRecords).
+type putRecordsProtocol struct {
+	smithyhttp.ClientProtocol
+}
+
+// SerializeRequest writes PutRecords bodies itself and hands every other
+// operation to the SDK.
+func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
+	pr, ok := in.(*kinesis.PutRecordsInput)
+	if !ok || schema.ID().Name != "PutRecords" || p.ClientProtocol.ID() != awsJSON11 {
+		// Another operation, or a protocol whose body is not this JSON
+		// (should the SDK move Kinesis to another one).
+		return p.ClientProtocol.SerializeRequest(ctx, schema, in, req)
+	}
+	// Method, path and headers as the SDK sets them, from the input
+	// without its records (a body of a few bytes, replaced below).
+	head := *pr
+	head.Records = nil
+	if err := p.ClientProtocol.SerializeRequest(ctx, schema, &head, req); err != nil {
+		return err
+	}
+	var dst []byte
+	held, _ := ctx.Value(bodyKey{}).(*body)
+	if held != nil {
+		// Rounded up, so that a kept buffer serves calls of about the
+		// same size.
+		dst = held.from.get((putRecordsSize(pr) + bodyRound - 1) / bodyRound * bodyRound)
+	}
+	b := appendPutRecords(dst, pr)
+	if held != nil {
+		held.buf = b
+	}
+	sreq, err := req.SetStream(bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("set stream: %w", err)
+	}
+	*req = *sreq
+	return nil
+}
+
+// awsJSON11 is the protocol whose PutRecords body appendPutRecords writes.
+var awsJSON11 = smithy.ShapeID{Namespace: "aws.protocols", Name: "awsJson1_1"}
+
+// appendPutRecords appends the awsJson 1.1 body of in to dst, growing dst
+// once: members in the SDK's order (DryRun, Records, StreamARN, StreamId,
+// StreamName; in a record Data, ExplicitHashKey, PartitionKey), nil
+// pointers and nil Data left out as the SDK leaves them out.
+func appendPutRecords(dst []byte, in *kinesis.PutRecordsInput) []byte {
+	if size := putRecordsSize(in); cap(dst)-len(dst) < size {
+		dst = append(make([]byte, 0, len(dst)+size), dst...)
+	}
+	dst = append(dst, '{')
+	comma := false
+	member := func(name string) {
+		if comma {
+			dst = append(dst, ',')
+		}
+		comma = true
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, '"', ':')
+	}
+	if in.DryRun != nil {
+		member("DryRun")
+		dst = strconv.AppendBool(dst, *in.DryRun)
+	}
+	if in.Records != nil {
+		member("Records")
+		dst = append(dst, '[')
+		for i := range in.Records {
+			r := &in.Records[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '{')
+			sep := ""
+			if r.Data != nil {
+				dst = append(dst, `"Data":"`...)
+				n, enc := len(dst), asmbase64.StdEncoding.EncodedLen(len(r.Data))
+				dst = slices.Grow(dst, enc+1)[:n+enc]
+				asmbase64.StdEncoding.Encode(dst[n:], r.Data)
+				dst = append(dst, '"')
+				sep = ","
+			}
+			if r.ExplicitHashKey != nil {
+				dst = append(dst, sep...)
+				dst = append(dst, `"ExplicitHashKey":`...)
+				dst = appendString(dst, *r.ExplicitHashKey)
+				sep = ","
+			}
+			if r.PartitionKey != nil {
+				dst = append(dst, sep...)
+				dst = append(dst, `"PartitionKey":`...)
+				dst = appendString(dst, *r.PartitionKey)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	for _, m := range []struct {
+		name string
+		v    *string
+	}{{"StreamARN", in.StreamARN}, {"StreamId", in.StreamId}, {"StreamName", in.StreamName}} {
+		if m.v != nil {
+			member(m.name)
+			dst = appendString(dst, *m.v)
+		}
+	}
+	return append(dst, '}')
+}
+
+// putRecordsSize bounds the length of in's body.
+func putRecordsSize(in *kinesis.PutRecordsInput) int {
+	size := 64 + strLen(in.StreamARN) + strLen(in.StreamId) + strLen(in.StreamName)
+	for i := range in.Records {
+		r := &in.Records[i]
+		size += 48 + asmbase64.StdEncoding.EncodedLen(len(r.Data)) + strLen(r.ExplicitHashKey) + strLen(r.PartitionKey)
+	}
+	return size
+}
+
+// strLen bounds the JSON length of a string member's value (6 bytes per
+// byte when every byte is escaped as \u00XX).
+func strLen(s *string) int {
+	if s == nil {
+		return 0
+	}
+	return 24 + 6*len(*s)
+}
+
+// appendString appends s as a JSON string: as is when it is printable
+// ASCII without quote or backslash (partition keys, stream names),
+// otherwise escaped by encoding/json (invalid UTF-8 becomes U+FFFD).
+func appendString(dst []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	b, _ := json.Marshal(s) // a string always marshals
+	return append(dst, b...)
+}
+
+// bodyKey is the context key of a *body: where the serializer takes the
+// buffer of one PutRecords call's body from, and leaves it. Its owner may
+// reuse the buffer once the call has returned. The SDK makes that safe: it
+// wraps the body it hands to net/http in a reader whose Close waits for a
+// read in progress and refuses later ones, and closes it when each
+// attempt returns (smithy-go transport/http ClientHandler).
+type bodyKey struct{}
+
+// bodyRound is the granularity of body buffers.
+const bodyRound = 256 << 10
+
+// body is the value under bodyKey.
+type body struct {
+	from *buffers
+	buf  []byte // set by the serializer
+}
+
+// buffers keeps byte buffers between writes, up to a budget of bytes
+// (capacity), so that the ~24 MB of aggregated records and ~32 MB of
+// request bodies of a 10,000-record event are not allocated and faulted
+// in again for the next one. A sync.Pool would not do: the collections
+// within one event empty it. Safe for concurrent use.
+type buffers struct {
+	mu     sync.Mutex
+	free   [][]byte
+	held   int // bytes of capacity in free
+	budget int
+}
+
+// get returns a buffer of length 0 and capacity at least n: a kept one
+// when one is large enough, else a new one.
+func (b *buffers) get(n int) []byte {
+	b.mu.Lock()
+	for i := len(b.free) - 1; i >= 0; i-- {
+		if buf := b.free[i]; cap(buf) >= n {
+			b.free[i] = b.free[len(b.free)-1]
+			b.free = b.free[:len(b.free)-1]
+			b.held -= cap(buf)
+			b.mu.Unlock()
+			return buf[:0]
+		}
+	}
+	b.mu.Unlock()
+	return make([]byte, 0, n)
+}
+
+// put keeps buf for a later get. Over the budget, smaller kept buffers
+// make room for it (a small buffer serves fewer requests), or it is left
+// to the collector when they cannot. The caller must not use buf
+// afterwards.
+func (b *buffers) put(buf []byte) {
+	if cap(buf) == 0 || cap(buf) > b.budget {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.held+cap(buf) > b.budget {
+		small := -1
+		for i, f := range b.free {
+			if cap(f) < cap(buf) && (small < 0 || cap(f) < cap(b.free[small])) {
+				small = i
+			}
+		}
+		if small < 0 {
+			return
+		}
+		b.held -= cap(b.free[small])
+		b.free[small] = b.free[len(b.free)-1]
+		b.free = b.free[:len(b.free)-1]
+	}
+	b.free = append(b.free, buf[:0])
+	b.held += cap(buf)
+}
