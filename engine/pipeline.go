@@ -444,7 +444,15 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		}
 		var module, digest string
 		described := false
-		next := arena.items(len(items))[:0]
+		// Room for every output (more for dead-letter entries of
+		// joined records, rare, grows the slice).
+		size := len(items)
+		if batchErr == nil {
+			for i := range results {
+				size += len(results[i].Outputs)
+			}
+		}
+		next := arena.items(size)[:0]
 		var inOrig []int // the input record of each of in, when a result joins
 		k := 0
 		for _, it := range items {
