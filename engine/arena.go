@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -53,7 +54,42 @@ type arenaMem struct {
 	ints    slab[int]
 }
 
-var arenaPool = sync.Pool{New: func() any { return new(arenaMem) }}
+// Released memory waits for the next batch on a short free list, which
+// the collector leaves alone (a process whose other garbage makes it
+// collect often would otherwise lose its arenas, and grow new ones batch
+// after batch), and beyond it in a sync.Pool. The list holds one arena per
+// CPU: as many batches as can run at once.
+var (
+	arenaFree struct {
+		mu   sync.Mutex
+		list []*arenaMem
+	}
+	arenaPool = sync.Pool{New: func() any { return new(arenaMem) }}
+)
+
+func getArenaMem() *arenaMem {
+	arenaFree.mu.Lock()
+	if n := len(arenaFree.list); n > 0 {
+		m := arenaFree.list[n-1]
+		arenaFree.list[n-1] = nil
+		arenaFree.list = arenaFree.list[:n-1]
+		arenaFree.mu.Unlock()
+		return m
+	}
+	arenaFree.mu.Unlock()
+	return arenaPool.Get().(*arenaMem)
+}
+
+func putArenaMem(m *arenaMem) {
+	arenaFree.mu.Lock()
+	if len(arenaFree.list) < runtime.GOMAXPROCS(0) {
+		arenaFree.list = append(arenaFree.list, m)
+		arenaFree.mu.Unlock()
+		return
+	}
+	arenaFree.mu.Unlock()
+	arenaPool.Put(m)
+}
 
 // poison: Release overwrites the bytes it gives back (SetArenaPoison).
 var poison atomic.Bool
@@ -66,8 +102,12 @@ var poison atomic.Bool
 func SetArenaPoison(on bool) bool { return poison.Swap(on) }
 
 // NewArena returns an empty arena, reusing the memory of a released one.
+// Released memory is kept for the next batches: up to one arena per CPU
+// (GOMAXPROCS) whatever the collector does, more until it runs; an arena
+// grows to the largest batch it served, and one that served more than
+// 64 MiB of bytes is not kept.
 func NewArena() *Arena {
-	return &Arena{m: arenaPool.Get().(*arenaMem)}
+	return &Arena{m: getArenaMem()}
 }
 
 // Release gives the arena's memory back for the next batch. Every output
@@ -86,7 +126,7 @@ func (a *Arena) Release() {
 		return
 	}
 	if m.reset() {
-		arenaPool.Put(m)
+		putArenaMem(m)
 	}
 }
 
