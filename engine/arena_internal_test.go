@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 )
@@ -139,5 +141,42 @@ func TestArenaConcurrent(t *testing.T) {
 				t.Fatalf("worker %d round %d: outputs %+v", w, r, o)
 			}
 		}
+	}
+}
+
+// failingStage fails every batch as a whole, after taking memory from
+// the batch's arena.
+type failingStage struct{}
+
+func (failingStage) Process(ctx context.Context, recs []Record) ([]Result, error) {
+	ArenaFrom(ctx).Bytes(100)
+	return nil, errors.New("module trapped")
+}
+
+func (failingStage) Close(context.Context) error { return nil }
+
+// TestArenaTaintedByBatchError: a stage's batch error (which may leave
+// an abandoned module call running) taints the batch's arena, so its
+// memory is never reused; the records fail as usual.
+func TestArenaTaintedByBatchError(t *testing.T) {
+	ctx := context.Background()
+	p, err := NewPipeline(ctx, &Config{Version: 1, Stages: []StageConfig{{Module: "f", OnError: OnErrorDrop}}},
+		func(context.Context, StageConfig, string) (Stage, error) { return failingStage{}, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	a := NewArena()
+	m := a.m
+	res, err := p.Run(WithArena(ctx, a), []Record{{Data: []byte("x")}})
+	if err != nil || res.Dropped != 1 {
+		t.Fatalf("run: %v, %+v", err, res)
+	}
+	if !a.tainted {
+		t.Fatal("a batch error did not taint the arena")
+	}
+	a.Release()
+	if m.bytes.used == 0 {
+		t.Error("the tainted arena's memory was reset for reuse")
 	}
 }
