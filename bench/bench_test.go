@@ -103,7 +103,11 @@ func frameOf(recs []engine.Record) []byte {
 }
 
 func process(b testing.TB, st engine.Stage, recs []engine.Record) {
-	res, err := st.Process(context.Background(), recs)
+	// As weir run and the Lambda handler run a batch: in an arena given
+	// back once the outputs are used (engine.Arena).
+	a := engine.NewArena()
+	defer a.Release()
+	res, err := st.Process(engine.WithArena(context.Background(), a), recs)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -133,10 +133,14 @@ func verify(ctx context.Context, pipes []*benchPipe, targets []*Target, batches 
 	defer stop()
 	diffs := make([]*DiffInfo, len(pipes))
 	results := make([]*engine.BatchResult, len(pipes))
+	// Each pipeline's batch runs in its own arena, as weir run's does,
+	// kept until the batch's outputs are compared.
+	arenas := make([]*engine.Arena, len(pipes))
 	for bi, b := range batches {
 		for i, bp := range pipes {
+			arenas[i] = engine.NewArena()
 			t0 := time.Now()
-			res, err := bp.pipe.Run(ctx, b.recs)
+			res, err := bp.pipe.Run(engine.WithArena(ctx, arenas[i]), b.recs)
 			vs[i].wall += time.Since(t0)
 			if err != nil {
 				return nil, nil, fmt.Errorf("bench: batch at record %d: %w", b.first, err)
@@ -162,6 +166,10 @@ func verify(ctx context.Context, pipes []*benchPipe, targets []*Target, batches 
 			if diffs[i] == nil {
 				diffs[i] = diffBatch(b, results[0], results[i])
 			}
+		}
+		for i := range arenas {
+			arenas[i].Release()
+			results[i] = nil
 		}
 		done.Add(1)
 	}
@@ -310,8 +318,11 @@ func measure(ctx context.Context, pipes []*benchPipe, batches []benchBatch, pl p
 					return
 				}
 				b := batches[i%int64(len(batches))]
+				// An arena per batch, as weir run and the Lambda handler
+				// run them (given back once the sample is taken).
+				a := engine.NewArena()
 				t0 := time.Now()
-				res, err := p.Run(ctx, b.recs)
+				res, err := p.Run(engine.WithArena(ctx, a), b.recs)
 				t1 := time.Now()
 				if err != nil {
 					errs[w] = err
@@ -322,6 +333,7 @@ func measure(ctx context.Context, pipes []*benchPipe, batches []benchBatch, pl p
 				for k, st := range res.Stages {
 					s.stages[k] = st.Duration
 				}
+				a.Release()
 				per[w] = append(per[w], s)
 				done.Add(1)
 			}

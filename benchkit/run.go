@@ -296,8 +296,9 @@ func measureInstantiate(ctx context.Context, h *benchHost, t *Target, rec engine
 		var steady []time.Duration
 		steadyStages := make([][]time.Duration, len(first.Stages))
 		for range steadyRuns {
+			a := engine.NewArena() // as the measured runs (measure.go)
 			t0 := time.Now()
-			res, err := bp.pipe.Run(ctx, batch)
+			res, err := bp.pipe.Run(engine.WithArena(ctx, a), batch)
 			took := time.Since(t0)
 			if err != nil {
 				bp.close(ctx)
@@ -307,6 +308,7 @@ func measureInstantiate(ctx context.Context, h *benchHost, t *Target, rec engine
 			for k, s := range res.Stages {
 				steadyStages[k] = append(steadyStages[k], s.Duration)
 			}
+			a.Release()
 		}
 		bp.close(ctx)
 		totals = append(totals, max(0, firstTook-median(steady)))

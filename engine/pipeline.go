@@ -398,14 +398,16 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		return nil, ErrPipelineClosed
 	}
 	start := time.Now()
+	arena := ArenaFrom(ctx)
 	res := &BatchResult{
 		In:      len(records),
-		Records: make([]RecordResult, len(records)),
+		Records: arena.recordResults(len(records)),
 		Stages:  make([]StageStats, len(p.stages)),
 	}
-	dropped := make([]bool, len(records))
+	dropped := arena.Bytes(len(records))[:len(records)] // 1: dropped
+	clear(dropped)
 	var joins joins // records whose data rides in another record's outputs
-	items := make([]item, len(records))
+	items := arena.items(len(records))
 	for i, r := range records {
 		res.Records[i].Index = i
 		items[i] = item{orig: i, data: r.Data}
@@ -416,7 +418,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("pipeline: before stage %q: %w", ps.name, err)
 		}
-		in := make([]Record, 0, len(items))
+		in := arena.inputs(len(items))[:0]
 		for _, it := range items {
 			if !it.final {
 				in = append(in, Record{Data: it.data, Meta: records[it.orig].Meta})
@@ -429,6 +431,11 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		t0 := time.Now()
 		results, batchErr := ps.stage.Process(ctx, in)
 		stats.Duration = time.Since(t0)
+		if batchErr != nil {
+			// Something of the batch may still run (a module call
+			// abandoned at its deadline): its memory is not reused.
+			arena.Taint()
+		}
 		if batchErr != nil && ctx.Err() != nil {
 			return nil, p.redactErr(fmt.Errorf("pipeline: stage %q: %w", ps.name, batchErr))
 		}
@@ -437,7 +444,15 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		}
 		var module, digest string
 		described := false
-		next := make([]item, 0, len(items))
+		// Room for every output (more for dead-letter entries of
+		// joined records, rare, grows the slice).
+		size := len(items)
+		if batchErr == nil {
+			for i := range results {
+				size += len(results[i].Outputs)
+			}
+		}
+		next := arena.items(size)[:0]
 		var inOrig []int // the input record of each of in, when a result joins
 		k := 0
 		for _, it := range items {
@@ -470,7 +485,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 				stats.Out += len(r.Outputs)
 				continue
 			case StatusDropped:
-				dropped[it.orig] = true
+				dropped[it.orig] = 1
 				stats.Dropped++
 				continue
 			}
@@ -489,7 +504,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 			orig := records[it.orig]
 			switch ps.onError {
 			case OnErrorDrop:
-				dropped[it.orig] = true
+				dropped[it.orig] = 1
 				stats.Dropped++
 			case OnErrorDeadLetter:
 				entry := &DeadLetterEntry{
@@ -533,6 +548,19 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		}
 		items = next
 	}
+	// Each record's outputs are a window of one slice: count them first.
+	counts := arena.ints(len(records))
+	for _, it := range items {
+		counts[it.orig]++
+	}
+	outs := arena.Outputs(len(items))
+	off := 0
+	for i, c := range counts {
+		if c > 0 {
+			res.Records[i].Outputs = outs[off : off : off+c]
+			off += c
+		}
+	}
 	for _, it := range items {
 		rr := &res.Records[it.orig]
 		rr.Outputs = append(rr.Outputs, Output{Route: it.route, Data: it.data})
@@ -548,7 +576,7 @@ func (p *Pipeline) Run(ctx context.Context, records []Record) (*BatchResult, err
 		switch {
 		case rr.Err != nil:
 			res.Failed++
-		case len(rr.Outputs) == 0 && dropped[i]:
+		case len(rr.Outputs) == 0 && dropped[i] != 0:
 			rr.Dropped = true
 			res.Dropped++
 		}

@@ -465,69 +465,78 @@ func TestPipelineRun(t *testing.T) {
 			counts: counts{in: 2, out: 1, failed: 2},
 		},
 	}
+	// Every case runs without and with a batch arena (reused from case to
+	// case, so what one leaves in it must not show in the next).
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := &engine.Config{Version: 1, Stages: tt.stages, Outputs: map[string]engine.OutputConfig{
-				"default": {Type: "stdout"}, "dlq": {Type: "discard"},
-			}}
-			ctx := context.Background()
-			p, err := engine.NewPipeline(ctx, cfg, builderOf(stageSet()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close(ctx)
-			res, err := p.Run(ctx, records(tt.in...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Records) != len(tt.in) {
-				t.Fatalf("%d results for %d records", len(res.Records), len(tt.in))
-			}
-			for i, w := range tt.want {
-				rr := res.Records[i]
-				if rr.Index != i {
-					t.Errorf("record %d: Index %d", i, rr.Index)
+		for _, withArena := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/arena=%v", tt.name, withArena), func(t *testing.T) {
+				cfg := &engine.Config{Version: 1, Stages: tt.stages, Outputs: map[string]engine.OutputConfig{
+					"default": {Type: "stdout"}, "dlq": {Type: "discard"},
+				}}
+				ctx := context.Background()
+				p, err := engine.NewPipeline(ctx, cfg, builderOf(stageSet()))
+				if err != nil {
+					t.Fatal(err)
 				}
-				if got := outputs(rr); strings.Join(got, "\n") != strings.Join(w.out, "\n") {
-					t.Errorf("record %d outputs:\n got %q\nwant %q", i, got, w.out)
+				defer p.Close(ctx)
+				if withArena {
+					a := engine.NewArena()
+					defer a.Release()
+					ctx = engine.WithArena(ctx, a)
 				}
-				if rr.Dropped != w.dropped {
-					t.Errorf("record %d: Dropped %v, want %v", i, rr.Dropped, w.dropped)
+				res, err := p.Run(ctx, records(tt.in...))
+				if err != nil {
+					t.Fatal(err)
 				}
-				switch {
-				case w.err == "" && rr.Err != nil:
-					t.Errorf("record %d: unexpected error %v", i, rr.Err)
-				case w.err != "" && rr.Err == nil:
-					t.Errorf("record %d: no error, want %q", i, w.err)
-				case w.err != "" && !strings.Contains(rr.Err.Error(), w.err):
-					t.Errorf("record %d: error %q, want %q", i, rr.Err, w.err)
-				case rr.Err != nil && rr.Err.Index != i:
-					t.Errorf("record %d: error Index %d", i, rr.Err.Index)
+				if len(res.Records) != len(tt.in) {
+					t.Fatalf("%d results for %d records", len(res.Records), len(tt.in))
 				}
-			}
-			got := counts{res.In, res.Out, res.Dropped, res.Failed, res.DeadLettered}
-			if got != tt.counts {
-				t.Errorf("counts %+v, want %+v", got, tt.counts)
-			}
-			if len(res.Stages) != len(tt.stages) {
-				t.Errorf("%d stage stats, want %d", len(res.Stages), len(tt.stages))
-			}
-			for i, s := range res.Stages {
-				if s.Name != tt.stages[i].Name {
-					t.Errorf("stage stats %d named %q", i, s.Name)
-				}
-			}
-			if len(res.Failures()) != tt.counts.failed {
-				t.Errorf("Failures() has %d errors, want %d", len(res.Failures()), tt.counts.failed)
-			}
-			for _, o := range res.Records {
-				for _, out := range o.Outputs {
-					if out.Route == "dlq" && !json.Valid(out.Data) {
-						t.Errorf("dead-letter entry is not JSON: %s", out.Data)
+				for i, w := range tt.want {
+					rr := res.Records[i]
+					if rr.Index != i {
+						t.Errorf("record %d: Index %d", i, rr.Index)
+					}
+					if got := outputs(rr); strings.Join(got, "\n") != strings.Join(w.out, "\n") {
+						t.Errorf("record %d outputs:\n got %q\nwant %q", i, got, w.out)
+					}
+					if rr.Dropped != w.dropped {
+						t.Errorf("record %d: Dropped %v, want %v", i, rr.Dropped, w.dropped)
+					}
+					switch {
+					case w.err == "" && rr.Err != nil:
+						t.Errorf("record %d: unexpected error %v", i, rr.Err)
+					case w.err != "" && rr.Err == nil:
+						t.Errorf("record %d: no error, want %q", i, w.err)
+					case w.err != "" && !strings.Contains(rr.Err.Error(), w.err):
+						t.Errorf("record %d: error %q, want %q", i, rr.Err, w.err)
+					case rr.Err != nil && rr.Err.Index != i:
+						t.Errorf("record %d: error Index %d", i, rr.Err.Index)
 					}
 				}
-			}
-		})
+				got := counts{res.In, res.Out, res.Dropped, res.Failed, res.DeadLettered}
+				if got != tt.counts {
+					t.Errorf("counts %+v, want %+v", got, tt.counts)
+				}
+				if len(res.Stages) != len(tt.stages) {
+					t.Errorf("%d stage stats, want %d", len(res.Stages), len(tt.stages))
+				}
+				for i, s := range res.Stages {
+					if s.Name != tt.stages[i].Name {
+						t.Errorf("stage stats %d named %q", i, s.Name)
+					}
+				}
+				if len(res.Failures()) != tt.counts.failed {
+					t.Errorf("Failures() has %d errors, want %d", len(res.Failures()), tt.counts.failed)
+				}
+				for _, o := range res.Records {
+					for _, out := range o.Outputs {
+						if out.Route == "dlq" && !json.Valid(out.Data) {
+							t.Errorf("dead-letter entry is not JSON: %s", out.Data)
+						}
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -176,7 +177,9 @@ func BenchmarkStateLookup(b *testing.B) {
 // frame and apply its operation lists into the call's output slab. Each iteration also runs the whole
 // Process on the same batch, timed apart, so that both figures (host-ns
 // and process-ns per record) come from the same moments of a shared
-// machine: their difference is the guest's share.
+// machine: their difference is the guest's share. Both run in a batch
+// arena, as the product's callers run a batch; B/record and gc/batch are
+// the bytes allocated and the collections over both.
 func BenchmarkHostShare(b *testing.B) {
 	const n = 1000
 	recs := hosttest.ReferenceBatch(b, n)
@@ -222,14 +225,19 @@ func BenchmarkHostShare(b *testing.B) {
 			}
 			s.release(ctx, inst, nil)
 			var host, whole time.Duration
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			for b.Loop() {
 				t0 := time.Now()
+				// Both runs in a batch arena, as weir run and the Lambda
+				// handler run a batch (engine.Arena).
+				a := engine.NewArena()
 				inst, err := s.acquire(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
 				cctx := &callCtx{Context: ctx, inst: inst}
-				bt := &batch{max: s.env.maxOut}
+				bt := &batch{max: s.env.maxOut, arena: a}
 				lo := 0
 				for k, hi := range ends {
 					in := s.buildFrame(inst, lo, recs[lo:hi], res[lo:hi])
@@ -248,13 +256,19 @@ func BenchmarkHostShare(b *testing.B) {
 				if res[n-1].Status != engine.StatusOK {
 					b.Fatalf("record %d: %v", n-1, res[n-1].Err)
 				}
+				a.Release()
 				t1 := time.Now()
-				if _, err := s.Process(ctx, recs); err != nil {
+				a = engine.NewArena()
+				if _, err := s.Process(engine.WithArena(ctx, a), recs); err != nil {
 					b.Fatal(err)
 				}
+				a.Release()
 				host += t1.Sub(t0)
 				whole += time.Since(t1)
 			}
+			runtime.ReadMemStats(&m1)
+			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(2*b.N*n), "B/record")
+			b.ReportMetric(float64(m1.NumGC-m0.NumGC)/float64(2*b.N), "gc/batch")
 			b.ReportMetric(float64(host.Nanoseconds())/float64(b.N*n), "host-ns/record")
 			b.ReportMetric(float64(whole.Nanoseconds())/float64(b.N*n), "process-ns/record")
 			b.ReportMetric(float64(host)/float64(whole), "host/process")

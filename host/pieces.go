@@ -40,8 +40,8 @@ func (s *stage) Process(ctx context.Context, records []engine.Record) ([]engine.
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, s.env.timeout, errBatchTimeout)
 	defer cancel()
-	res := make([]engine.Result, n)
-	b := &batch{max: s.env.maxOut}
+	b := &batch{max: s.env.maxOut, arena: engine.ArenaFrom(ctx)}
+	res := b.arena.Results(n)
 	pieces := s.pieces(records)
 	// A piece of a batch cut in several is already part of a split: a
 	// lone record in it that does not fit the memory fails alone (see

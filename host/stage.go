@@ -164,6 +164,9 @@ func (s *stage) fail(err error) error {
 type batch struct {
 	spent atomic.Int64
 	max   int64
+	// arena holds the batch's output bytes and slices when the caller
+	// gave one (engine.ArenaFrom); nil: ordinary memory.
+	arena *engine.Arena
 }
 
 // spend counts n output bytes against the batch's budget.
@@ -455,8 +458,9 @@ func (s *stage) decode(cctx *callCtx, b *batch, base int, out []byte, recs []eng
 			size += 2*len(recs[i].Data) + 256
 		}
 	}
-	slab := make([]byte, 0, min(size, int(b.max)+len(out)))
-	outs := make([]engine.Output, 0, len(inst.sent))
+	slab := b.arena.Bytes(min(size, int(b.max)+len(out)))
+	defer func() { b.arena.Shrink(slab) }()
+	outs := b.arena.Outputs(len(inst.sent))[:0]
 	rec := &inst.outRec
 	inst.applyCtx = cctx
 	defer func() { inst.applyCtx = nil }()
@@ -530,8 +534,9 @@ func (s *stage) runRecords(cctx *callCtx, b *batch, base int, recs []engine.Reco
 	for i := range recs {
 		total += len(recs[i].Data)
 	}
-	slab := make([]byte, 0, total)
-	outs := make([]engine.Output, 0, len(recs))
+	slab := b.arena.Bytes(total)
+	defer func() { b.arena.Shrink(slab) }()
+	outs := b.arena.Outputs(len(recs))[:0]
 	name := s.sc.Function
 	for i := range recs {
 		inst := cctx.inst

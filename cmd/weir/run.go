@@ -197,7 +197,12 @@ func (r *runner) batch(ctx context.Context, recs []engine.Record) error {
 	first := r.next
 	r.next += len(recs)
 	t0 := time.Now()
-	res, err := r.p.Run(ctx, recs)
+	// The batch's outputs live in an arena, given back once the sinks
+	// have them (a sink copies what it holds past Write): see
+	// engine.Arena.
+	a := engine.NewArena()
+	defer a.Release()
+	res, err := r.p.Run(engine.WithArena(ctx, a), recs)
 	if err != nil {
 		return fmt.Errorf("run: batch at record %d: %w", first, err)
 	}

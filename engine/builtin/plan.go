@@ -382,7 +382,11 @@ func (p *Plan) Process(ctx context.Context, records []engine.Record) ([]engine.R
 	if err != nil {
 		return nil, err
 	}
-	results := make([]engine.Result, len(records))
+	// The results, their Output slices and bytes come from the batch's
+	// arena when the caller gave one (engine.Arena), fresh memory
+	// otherwise.
+	arena := engine.ArenaFrom(ctx)
+	results := arena.Results(len(records))
 	if len(records) == 0 {
 		return results, nil
 	}
@@ -416,8 +420,8 @@ func (p *Plan) Process(ctx context.Context, records []engine.Record) ([]engine.R
 		n++
 		size += len(m.Data())
 	}
-	buf := make([]byte, 0, size)
-	outs := make([]engine.Output, n)
+	buf := arena.Bytes(size)
+	outs := arena.Outputs(n)
 	off := 0
 	for i := range results {
 		r := &results[i]

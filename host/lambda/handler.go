@@ -117,8 +117,16 @@ type ObjectReader func(ctx context.Context, bucket, key string) (io.ReadCloser, 
 
 // Invoke handles one raw event and returns the raw response. It makes
 // Handler an aws-lambda-go lambda.Handler.
+//
+// The invocation's outputs live in a batch arena (engine.Arena), given
+// back once they are delivered (Handle returns after the sinks and
+// FlushSinks) and the response, which may hold them, is encoded: the
+// steady state allocates almost no garbage. Handle alone, without an
+// arena in its context, returns outputs of their own.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	resp, err := h.Handle(ctx, payload)
+	a := engine.NewArena()
+	defer a.Release()
+	resp, err := h.Handle(engine.WithArena(ctx, a), payload)
 	if err != nil {
 		return nil, err
 	}

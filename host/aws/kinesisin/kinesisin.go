@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host/lambda"
 )
 
@@ -258,7 +259,12 @@ func (c *Consumer) handle(ctx context.Context, arn, shard string, recs []types.R
 	if err != nil {
 		return "", fmt.Errorf("kinesisin: shard %s: %w", shard, err)
 	}
-	resp, err := c.Handler.Handle(ctx, payload)
+	// The batch's outputs live in an arena (engine.Arena), given back
+	// once Handle has delivered them; the response holds only sequence
+	// numbers.
+	a := engine.NewArena()
+	defer a.Release()
+	resp, err := c.Handler.Handle(engine.WithArena(ctx, a), payload)
 	if err != nil {
 		return "", fmt.Errorf("kinesisin: shard %s: batch of %d records from %s: %w", shard, len(recs), aws.ToString(recs[0].SequenceNumber), err)
 	}
