@@ -30,7 +30,7 @@ func (b *Records) Data(i int) []byte { return b.st.recs[i].Data }
 func (b *Records) Get(i int, path string) Value {
 	rec := &b.st.recs[i]
 	if v, ok := b.st.view(path, rec); ok {
-		return Value{t: v.Type, raw: v.Raw}
+		return bytesValue(v.Type, v.Raw)
 	}
 	root, err := b.parser.ParseBytes(rec.Data)
 	if err != nil {

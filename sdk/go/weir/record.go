@@ -71,7 +71,7 @@ func (r *Record) Source() string { return string(r.in.Source) }
 // record that is not JSON yields missing values; Parsed reports why.
 func (r *Record) Get(path string) Value {
 	if v, ok := r.st.view(path, &r.in); ok {
-		return Value{t: v.Type, raw: v.Raw}
+		return bytesValue(v.Type, v.Raw)
 	}
 	root, err := r.Parsed()
 	if err != nil {
@@ -88,7 +88,7 @@ func (r *Record) Values(dst []Value) []Value {
 	st := r.st
 	if st.identity && len(r.in.Views) == len(st.paths) {
 		for _, v := range r.in.Views {
-			dst = append(dst, Value{t: v.Type, raw: v.Raw})
+			dst = append(dst, bytesValue(v.Type, v.Raw))
 		}
 		return dst
 	}

@@ -228,6 +228,10 @@ func TestValue(t *testing.T) {
 				raw = fv.GetStringBytes()
 			case fastjson.TypeNumber, fastjson.TypeObject, fastjson.TypeArray:
 				raw = frame.AppendValue(nil, fv)
+			default:
+				// A frame's true, false and null views carry an
+				// empty, non-nil slice.
+				raw = []byte{}
 			}
 			view = weir.ViewValue(w.typ, raw)
 		}
