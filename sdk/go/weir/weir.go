@@ -34,6 +34,7 @@ type runner struct {
 	manifest []byte
 
 	in      frame.InputReader
+	rd      recordReader
 	out     frame.OutputWriter
 	outBuf  []byte
 	rec     Record
@@ -105,6 +106,14 @@ func (st *runner) batch(in []byte) []byte {
 	r := &st.rec
 	r.st = st
 	r.hostOps = st.in.Flags&frame.FlagHostOps != 0
+	nViews := 0
+	if st.in.Flags&frame.FlagViews != 0 {
+		nViews = len(st.in.Paths)
+	}
+	if cap(r.vals) < nViews {
+		r.vals = make([]Value, nViews)
+	}
+	r.vals = r.vals[:nViews]
 	// With a Prepare function, every record is read first, then Prepare
 	// sees them all, then the handler runs per record.
 	prepared := st.prepare != nil
@@ -124,12 +133,22 @@ func (st *runner) batch(in []byte) []byte {
 		}
 		prepErr = st.callPrepare()
 	}
-	for i := 0; (prepared && i < len(st.recs)) || (!prepared && st.in.More()); i++ {
+	st.rd.start(in, st.in.Paths)
+	n := st.in.Count
+	if prepared {
+		n = len(st.recs)
+	}
+	for i := 0; i < n; i++ {
 		if prepared {
 			r.in = st.recs[i]
-		} else if err := st.in.Next(&r.in); err != nil {
+			for k := range r.vals {
+				v := r.in.Views[k]
+				r.vals[k] = bytesValue(v.Type, v.Raw)
+			}
+		} else if !st.rd.next(&r.in, r.vals) || (i == n-1 && !st.rd.end()) {
+			k, err := st.rd.err(in, i)
 			st.outBuf = st.out.Buf()
-			return st.errorFrame(fmt.Sprintf("weir: reading record %d of the input frame: %v", i, err))
+			return st.errorFrame(fmt.Sprintf("weir: reading record %d of the input frame: %v", k, err))
 		}
 		r.reset(i)
 		mark := st.out.Mark()
@@ -203,8 +222,9 @@ func (st *runner) mapViews() {
 	}
 }
 
-// view returns the view of a declared path, if the frame carries it.
-func (st *runner) view(path string, rec *frame.InRecord) (frame.View, bool) {
+// viewIndex returns the index in the frame's views of a declared path, or
+// -1 when the frame carries no view for it.
+func (st *runner) viewIndex(path string) int {
 	// Handlers usually read paths in declaration order, passing the very
 	// string constants they declared: try the path after the last one
 	// found first, and compare pointers before bytes.
@@ -219,13 +239,11 @@ func (st *runner) view(path string, rec *frame.InRecord) (frame.View, bool) {
 		}
 		st.hint = i + 1
 		if i < len(st.viewIdx) {
-			if j := st.viewIdx[i]; j >= 0 && j < len(rec.Views) {
-				return rec.Views[j], true
-			}
+			return st.viewIdx[i]
 		}
-		return frame.View{}, false
+		return -1
 	}
-	return frame.View{}, false
+	return -1
 }
 
 // splitPath returns the cached split form of a path.

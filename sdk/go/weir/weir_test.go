@@ -1,8 +1,10 @@
 package weir_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +162,58 @@ func TestBatchErrors(t *testing.T) {
 	_, err = frame.ReadOutput(weir.Batch(f[:len(f)-3]), 2)
 	if !errors.As(err, &be) || !strings.Contains(be.Message, "record 1") {
 		t.Fatalf("truncated input: %v", err)
+	}
+}
+
+// TestReadErrors: a frame whose records do not decode gives a batch error
+// naming the record, with frame.InputReader's message (the SDK decodes
+// records with its own reader and asks frame.InputReader only why one
+// fails).
+func TestReadErrors(t *testing.T) {
+	weir.Handle(func(*weir.Record) error { return nil })
+	missing := []frame.View{{Type: frame.Missing}, {Type: frame.Missing}, {Type: frame.Missing}}
+	views := func(v frame.View) []frame.View { return append([]frame.View{v}, missing...) }
+	good := in{data: "{}", views: views(frame.View{Type: frame.String, Raw: []byte("ok")})}
+	for _, tc := range []struct {
+		name    string
+		frame   []byte
+		corrupt func(f []byte) []byte
+		record  int
+	}{
+		{"second record cut off", frameOf(t, frame.FlagViews, good, good), func(f []byte) []byte { return f[:len(f)-3] }, 1},
+		{"trailing bytes", frameOf(t, frame.FlagViews, good, good), func(f []byte) []byte { return append(f, 'x') }, 1},
+		{"trailing bytes without views", frameOf(t, 0, in{data: "{}"}), func(f []byte) []byte { return append(f, 'x', 'y') }, 0},
+		{"unknown view type", frameOf(t, frame.FlagViews, good, in{data: "{}", views: views(frame.View{Type: frame.String, Raw: []byte("VIEW")})}),
+			func(f []byte) []byte { f[bytes.LastIndex(f, []byte("VIEW"))-5] = 9; return f }, 1},
+		{"true view with bytes", frameOf(t, frame.FlagViews, in{data: "{}", views: views(frame.View{Type: frame.True, Raw: []byte("x")})}), nil, 0},
+		{"data length past the end", frameOf(t, frame.FlagViews, good, in{data: "DATA", views: views(frame.View{Type: frame.Missing})}),
+			func(f []byte) []byte { f[bytes.LastIndex(f, []byte("DATA"))-1] = 0x7f; return f }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.frame
+			if tc.corrupt != nil {
+				f = tc.corrupt(f)
+			}
+			ir, err := frame.ReadInput(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec frame.InRecord
+			var want error
+			for i := 0; ir.More() && want == nil; i++ {
+				if want = ir.Next(&rec); want != nil && i != tc.record {
+					t.Fatalf("frame.InputReader fails record %d, want %d: %v", i, tc.record, want)
+				}
+			}
+			if want == nil {
+				t.Fatal("frame.InputReader reads the corrupt frame")
+			}
+			_, err = frame.ReadOutput(weir.Batch(f), 2)
+			var be *frame.BatchError
+			if !errors.As(err, &be) || be.Message != fmt.Sprintf("weir: reading record %d of the input frame: %v", tc.record, want) {
+				t.Fatalf("got %v, want a batch error naming record %d: %v", err, tc.record, want)
+			}
+		})
 	}
 }
 
