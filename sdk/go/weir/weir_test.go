@@ -121,7 +121,8 @@ func TestOutcomes(t *testing.T) {
 		return nil
 	}
 	recs := []in{{data: `{"do":"emit"}`}, {data: `{"do":"two"}`}, {data: `{"do":"drop"}`}, {data: `{"do":"fail"}`},
-		{data: `{"do":"panic"}`}, {data: `{"do":"index"}`}, {data: `{"do":"nothing"}`}, {data: `{"do":"emit","a":1}`}}
+		{data: `{"do":"panic"}`}, {data: `{"do":"index"}`}, {data: `{"do":"nothing"}`}, {data: `{"do":"emit","a":1}`},
+		{data: `{"do":"panic"}`}} // the last record panics too
 	want := []result{
 		{status: frame.StatusOK, outs: []string{`:{"do":"emit"}`}},
 		{status: frame.StatusOK, outs: []string{"a:1", ":2"}},
@@ -131,6 +132,7 @@ func TestOutcomes(t *testing.T) {
 		{status: frame.StatusFailed, msg: "panic: runtime error: index out of range [5] with length 0"},
 		{status: frame.StatusOK},
 		{status: frame.StatusOK, outs: []string{`:{"do":"emit","a":1}`}},
+		{status: frame.StatusFailed, msg: "panic: boom"},
 	}
 	for _, flags := range []uint16{0, frame.FlagViews, frame.FlagViews | frame.FlagHostOps} {
 		got := run(t, h, flags, recs...)
