@@ -26,17 +26,21 @@ var (
 )
 
 // categories builds the operations setting event.category (when category
-// is not empty) and event.type, both JSON arrays.
+// is not empty) and event.type, both JSON arrays, with the constant
+// operations around them (kindAndCloud).
 func categories(category, typ string) *frame.Ops {
 	return ops(func(o *frame.Ops) {
-		if category != "" {
-			o.SetJSON("event.category", []byte(category))
-		}
-		o.SetJSON("event.type", []byte(typ))
+		kindAndCloud(o, func(o *frame.Ops) {
+			if category != "" {
+				o.SetJSON("event.category", []byte(category))
+			}
+			o.SetJSON("event.type", []byte(typ))
+		})
 	})
 }
 
-// categorize returns the categorization operations of an eventName.
+// categorize returns the categorization operations of an eventName (with
+// event.kind before them and event.provider and cloud.* after them).
 func categorize(eventName []byte) *frame.Ops {
 	switch string(eventName) {
 	case "AssumeRole", "ConsoleLogin":

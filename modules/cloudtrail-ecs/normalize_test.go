@@ -606,3 +606,44 @@ func leaves(t testing.TB, doc []byte) []leaf {
 	walk("", v)
 	return out
 }
+
+// TestIsDottedQuad: the fast IPv4 check accepts only what netip.ParseAddr
+// accepts as IPv4, and accepts the usual forms.
+func TestIsDottedQuad(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"198.51.100.7", true}, {"0.0.0.0", true}, {"255.255.255.255", true}, {"10.0.0.1", true},
+		{"256.1.1.1", false}, {"01.2.3.4", false}, {"1.2.3", false}, {"1.2.3.4.5", false}, {"1..2.3", false},
+		{"1.2.3.4.", false}, {".1.2.3", false}, {"1.2.3.-4", false}, {"1.2.3.4 ", false}, {"::1", false},
+		{"1.2.3.1000", false}, {"1.2.3.00", false}, {"", false}, {"AWS Internal", false},
+	} {
+		if got := isDottedQuad([]byte(tc.s)); got != tc.want {
+			t.Errorf("isDottedQuad(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+	// Exhaustively over short strings of the relevant bytes: never true
+	// where netip says no.
+	alphabet := []byte("0129.5")
+	var walk func(b []byte)
+	n := 0
+	walk = func(b []byte) {
+		if isDottedQuad(b) {
+			n++
+			if a, err := netip.ParseAddr(string(b)); err != nil || !a.Is4() {
+				t.Fatalf("isDottedQuad(%q) = true, netip: %v", b, err)
+			}
+		}
+		if len(b) == 9 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(append(b, c))
+		}
+	}
+	walk(nil)
+	if n == 0 {
+		t.Fatal("no string accepted")
+	}
+}

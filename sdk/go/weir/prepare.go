@@ -29,8 +29,9 @@ func (b *Records) Data(i int) []byte { return b.st.recs[i].Data }
 // (the slow path; such a Value is valid only until the next Get).
 func (b *Records) Get(i int, path string) Value {
 	rec := &b.st.recs[i]
-	if v, ok := b.st.view(path, rec); ok {
-		return Value{t: v.Type, raw: v.Raw}
+	if j := b.st.viewIndex(path); j >= 0 && j < len(rec.Views) {
+		v := rec.Views[j]
+		return bytesValue(v.Type, v.Raw)
 	}
 	root, err := b.parser.ParseBytes(rec.Data)
 	if err != nil {

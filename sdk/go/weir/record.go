@@ -12,8 +12,11 @@ import (
 // it: it is valid only until the handler returns, and so are the slices
 // and Values it hands out.
 type Record struct {
-	st      *runner
-	in      frame.InRecord
+	st *runner
+	in frame.InRecord
+	// vals are the record's views (indexed like the frame's declared
+	// paths), decoded by recordReader.
+	vals    []Value
 	index   int
 	hostOps bool
 
@@ -70,8 +73,8 @@ func (r *Record) Source() string { return string(r.in.Source) }
 // record parsed in the guest (parsed once per record, on first use). A
 // record that is not JSON yields missing values; Parsed reports why.
 func (r *Record) Get(path string) Value {
-	if v, ok := r.st.view(path, &r.in); ok {
-		return Value{t: v.Type, raw: v.Raw}
+	if j := r.st.viewIndex(path); j >= 0 && j < len(r.vals) {
+		return r.vals[j]
 	}
 	root, err := r.Parsed()
 	if err != nil {
@@ -86,11 +89,8 @@ func (r *Record) Get(path string) Value {
 // path: calls are expensive in Go compiled to Wasm.
 func (r *Record) Values(dst []Value) []Value {
 	st := r.st
-	if st.identity && len(r.in.Views) == len(st.paths) {
-		for _, v := range r.in.Views {
-			dst = append(dst, Value{t: v.Type, raw: v.Raw})
-		}
-		return dst
+	if st.identity && len(r.vals) == len(st.paths) {
+		return append(dst, r.vals...)
 	}
 	for _, p := range st.paths {
 		dst = append(dst, r.Get(p))

@@ -34,6 +34,7 @@ type runner struct {
 	manifest []byte
 
 	in      frame.InputReader
+	rd      recordReader
 	out     frame.OutputWriter
 	outBuf  []byte
 	rec     Record
@@ -46,6 +47,11 @@ type runner struct {
 	// paths, in order.
 	identity bool
 	split    map[string][]string
+	// mark is where the current record's outcome starts in out;
+	// inHandler is set while the handler runs (run recovers only
+	// its panics).
+	mark      frame.Mark
+	inHandler bool
 }
 
 // Handle registers the record handler. Call it once, from an init
@@ -105,6 +111,14 @@ func (st *runner) batch(in []byte) []byte {
 	r := &st.rec
 	r.st = st
 	r.hostOps = st.in.Flags&frame.FlagHostOps != 0
+	nViews := 0
+	if st.in.Flags&frame.FlagViews != 0 {
+		nViews = len(st.in.Paths)
+	}
+	if cap(r.vals) < nViews {
+		r.vals = make([]Value, nViews)
+	}
+	r.vals = r.vals[:nViews]
 	// With a Prepare function, every record is read first, then Prepare
 	// sees them all, then the handler runs per record.
 	prepared := st.prepare != nil
@@ -124,32 +138,16 @@ func (st *runner) batch(in []byte) []byte {
 		}
 		prepErr = st.callPrepare()
 	}
-	for i := 0; (prepared && i < len(st.recs)) || (!prepared && st.in.More()); i++ {
-		if prepared {
-			r.in = st.recs[i]
-		} else if err := st.in.Next(&r.in); err != nil {
+	st.rd.start(in, st.in.Paths)
+	n := st.in.Count
+	if prepared {
+		n = len(st.recs)
+	}
+	for i := 0; i < n; {
+		var readErr error
+		if i, readErr = st.run(in, i, n, prepErr); readErr != nil {
 			st.outBuf = st.out.Buf()
-			return st.errorFrame(fmt.Sprintf("weir: reading record %d of the input frame: %v", i, err))
-		}
-		r.reset(i)
-		mark := st.out.Mark()
-		st.out.OK()
-		var err error
-		if prepErr != nil {
-			err = prepErr
-		} else {
-			err = st.call(r)
-		}
-		if err == nil {
-			err = r.err
-		}
-		switch {
-		case err != nil:
-			st.out.Rewind(mark)
-			st.out.Failed(err.Error())
-		case r.dropped:
-			st.out.Rewind(mark)
-			st.out.Dropped()
+			return st.errorFrame(readErr.Error())
 		}
 	}
 	if prepared {
@@ -170,14 +168,62 @@ func (st *runner) callPrepare() (err error) {
 	return st.prepare(&st.records)
 }
 
-// call runs the handler, turning a panic into the record's error.
-func (st *runner) call(r *Record) (err error) {
+// run runs the handler over records i to n-1 under one recover: a
+// defer per record cost ~500 instructions in Wasm. When the handler
+// panics, the record fails with "panic: ..." and run returns the index
+// of the next one, for the caller to go on from there. A panic outside the
+// handler is not recovered. readErr is set when a record does not decode.
+func (st *runner) run(in []byte, i, n int, prepErr error) (next int, readErr error) {
+	r := &st.rec
 	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
+		if !st.inHandler {
+			return
 		}
+		p := recover()
+		st.inHandler = false
+		st.finish(r, fmt.Errorf("panic: %v", p))
+		next = r.index + 1
 	}()
-	return st.handler(r)
+	prepared := st.prepare != nil
+	for ; i < n; i++ {
+		if prepared {
+			r.in = st.recs[i]
+			for k := range r.vals {
+				v := r.in.Views[k]
+				r.vals[k] = bytesValue(v.Type, v.Raw)
+			}
+		} else if !st.rd.next(&r.in, r.vals) || (i == n-1 && !st.rd.end()) {
+			k, err := st.rd.err(in, i)
+			return n, fmt.Errorf("weir: reading record %d of the input frame: %v", k, err)
+		}
+		r.reset(i)
+		st.mark = st.out.Mark()
+		st.out.OK()
+		err := prepErr
+		if err == nil {
+			st.inHandler = true
+			err = st.handler(r)
+			st.inHandler = false
+		}
+		st.finish(r, err)
+	}
+	return n, nil
+}
+
+// finish ends the outcome of the record started at st.mark: failed with
+// err (or the error a Doc recorded), dropped, or left as written.
+func (st *runner) finish(r *Record, err error) {
+	if err == nil {
+		err = r.err
+	}
+	switch {
+	case err != nil:
+		st.out.Rewind(st.mark)
+		st.out.Failed(err.Error())
+	case r.dropped:
+		st.out.Rewind(st.mark)
+		st.out.Dropped()
+	}
 }
 
 // mapViews matches the frame's declared paths with the module's.
@@ -192,6 +238,13 @@ func (st *runner) mapViews() {
 		if st.identity && string(st.in.Paths[i]) != p {
 			st.identity = false
 		}
+		if st.identity {
+			// weir sends the declared paths in order: no search (a
+			// search per path cost ~400 instructions per record in
+			// Wasm, in 32-record calls).
+			st.viewIdx = append(st.viewIdx, i)
+			continue
+		}
 		idx := -1
 		for j, fp := range st.in.Paths {
 			if string(fp) == p {
@@ -203,8 +256,9 @@ func (st *runner) mapViews() {
 	}
 }
 
-// view returns the view of a declared path, if the frame carries it.
-func (st *runner) view(path string, rec *frame.InRecord) (frame.View, bool) {
+// viewIndex returns the index in the frame's views of a declared path, or
+// -1 when the frame carries no view for it.
+func (st *runner) viewIndex(path string) int {
 	// Handlers usually read paths in declaration order, passing the very
 	// string constants they declared: try the path after the last one
 	// found first, and compare pointers before bytes.
@@ -219,13 +273,11 @@ func (st *runner) view(path string, rec *frame.InRecord) (frame.View, bool) {
 		}
 		st.hint = i + 1
 		if i < len(st.viewIdx) {
-			if j := st.viewIdx[i]; j >= 0 && j < len(rec.Views) {
-				return rec.Views[j], true
-			}
+			return st.viewIdx[i]
 		}
-		return frame.View{}, false
+		return -1
 	}
-	return frame.View{}, false
+	return -1
 }
 
 // splitPath returns the cached split form of a path.

@@ -1,8 +1,10 @@
 package weir_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +121,8 @@ func TestOutcomes(t *testing.T) {
 		return nil
 	}
 	recs := []in{{data: `{"do":"emit"}`}, {data: `{"do":"two"}`}, {data: `{"do":"drop"}`}, {data: `{"do":"fail"}`},
-		{data: `{"do":"panic"}`}, {data: `{"do":"index"}`}, {data: `{"do":"nothing"}`}, {data: `{"do":"emit","a":1}`}}
+		{data: `{"do":"panic"}`}, {data: `{"do":"index"}`}, {data: `{"do":"nothing"}`}, {data: `{"do":"emit","a":1}`},
+		{data: `{"do":"panic"}`}} // the last record panics too
 	want := []result{
 		{status: frame.StatusOK, outs: []string{`:{"do":"emit"}`}},
 		{status: frame.StatusOK, outs: []string{"a:1", ":2"}},
@@ -129,6 +132,7 @@ func TestOutcomes(t *testing.T) {
 		{status: frame.StatusFailed, msg: "panic: runtime error: index out of range [5] with length 0"},
 		{status: frame.StatusOK},
 		{status: frame.StatusOK, outs: []string{`:{"do":"emit","a":1}`}},
+		{status: frame.StatusFailed, msg: "panic: boom"},
 	}
 	for _, flags := range []uint16{0, frame.FlagViews, frame.FlagViews | frame.FlagHostOps} {
 		got := run(t, h, flags, recs...)
@@ -160,6 +164,58 @@ func TestBatchErrors(t *testing.T) {
 	_, err = frame.ReadOutput(weir.Batch(f[:len(f)-3]), 2)
 	if !errors.As(err, &be) || !strings.Contains(be.Message, "record 1") {
 		t.Fatalf("truncated input: %v", err)
+	}
+}
+
+// TestReadErrors: a frame whose records do not decode gives a batch error
+// naming the record, with frame.InputReader's message (the SDK decodes
+// records with its own reader and asks frame.InputReader only why one
+// fails).
+func TestReadErrors(t *testing.T) {
+	weir.Handle(func(*weir.Record) error { return nil })
+	missing := []frame.View{{Type: frame.Missing}, {Type: frame.Missing}, {Type: frame.Missing}}
+	views := func(v frame.View) []frame.View { return append([]frame.View{v}, missing...) }
+	good := in{data: "{}", views: views(frame.View{Type: frame.String, Raw: []byte("ok")})}
+	for _, tc := range []struct {
+		name    string
+		frame   []byte
+		corrupt func(f []byte) []byte
+		record  int
+	}{
+		{"second record cut off", frameOf(t, frame.FlagViews, good, good), func(f []byte) []byte { return f[:len(f)-3] }, 1},
+		{"trailing bytes", frameOf(t, frame.FlagViews, good, good), func(f []byte) []byte { return append(f, 'x') }, 1},
+		{"trailing bytes without views", frameOf(t, 0, in{data: "{}"}), func(f []byte) []byte { return append(f, 'x', 'y') }, 0},
+		{"unknown view type", frameOf(t, frame.FlagViews, good, in{data: "{}", views: views(frame.View{Type: frame.String, Raw: []byte("VIEW")})}),
+			func(f []byte) []byte { f[bytes.LastIndex(f, []byte("VIEW"))-5] = 9; return f }, 1},
+		{"true view with bytes", frameOf(t, frame.FlagViews, in{data: "{}", views: views(frame.View{Type: frame.True, Raw: []byte("x")})}), nil, 0},
+		{"data length past the end", frameOf(t, frame.FlagViews, good, in{data: "DATA", views: views(frame.View{Type: frame.Missing})}),
+			func(f []byte) []byte { f[bytes.LastIndex(f, []byte("DATA"))-1] = 0x7f; return f }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.frame
+			if tc.corrupt != nil {
+				f = tc.corrupt(f)
+			}
+			ir, err := frame.ReadInput(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec frame.InRecord
+			var want error
+			for i := 0; ir.More() && want == nil; i++ {
+				if want = ir.Next(&rec); want != nil && i != tc.record {
+					t.Fatalf("frame.InputReader fails record %d, want %d: %v", i, tc.record, want)
+				}
+			}
+			if want == nil {
+				t.Fatal("frame.InputReader reads the corrupt frame")
+			}
+			_, err = frame.ReadOutput(weir.Batch(f), 2)
+			var be *frame.BatchError
+			if !errors.As(err, &be) || be.Message != fmt.Sprintf("weir: reading record %d of the input frame: %v", tc.record, want) {
+				t.Fatalf("got %v, want a batch error naming record %d: %v", err, tc.record, want)
+			}
+		})
 	}
 }
 
@@ -228,6 +284,10 @@ func TestValue(t *testing.T) {
 				raw = fv.GetStringBytes()
 			case fastjson.TypeNumber, fastjson.TypeObject, fastjson.TypeArray:
 				raw = frame.AppendValue(nil, fv)
+			default:
+				// A frame's true, false and null views carry an
+				// empty, non-nil slice.
+				raw = []byte{}
 			}
 			view = weir.ViewValue(w.typ, raw)
 		}
