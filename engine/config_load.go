@@ -240,6 +240,14 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	return ParseConfigFile(data, path)
+}
+
+// ParseConfigFile is ParseConfig for the contents of the file at path
+// (read by the caller, or made from it: a converted Substation config),
+// setting what LoadConfig sets: Config.Dir is the file's absolute folder,
+// against which module and capability paths resolve.
+func ParseConfigFile(data []byte, path string) (*Config, error) {
 	cfg, err := ParseConfig(data, path)
 	if err != nil {
 		return nil, err

@@ -22,21 +22,10 @@ import (
 // real AWS SDK); a second container, with a new empty temporary folder,
 // downloads them into it (its folder then holds the same files).
 func TestSharedCacheEnv(t *testing.T) {
-	hosttest.SetAWSEnv(t)
 	ctx := context.Background()
-	fakeURL, sc := hosttest.FakeS3(t, "artifacts")
-	root := t.TempDir()
-	module := hosttest.WAT(t, "../../host/testdata/record.wat")
-	pipeline := "version: 1\nstages:\n  - name: up\n    module: " + module + "\n    entry: record\noutputs:\n  default: {type: stdout}\n"
-	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte(pipeline), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("LAMBDA_TASK_ROOT", root)
-	t.Setenv(lambda.EnvCacheS3, "s3://artifacts/weir-cache")
+	sc := sharedCacheContainer(t)
 	t.Setenv("CACHE_KEY_FOR_TEST", "a-cache-key-of-32-bytes-for-test")
 	t.Setenv(lambda.EnvCacheS3Key, "${env:CACHE_KEY_FOR_TEST}")
-	t.Setenv(lambda.EnvS3Endpoint, fakeURL)
-	t.Setenv(lambda.EnvMetrics, "off")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	container := func() []string { // the cache files of a new container
@@ -83,19 +72,8 @@ func TestSharedCacheEnv(t *testing.T) {
 // under another key are not used (the container compiles and replaces
 // them, so its local files are its own).
 func TestSharedCacheKey(t *testing.T) {
-	hosttest.SetAWSEnv(t)
 	ctx := context.Background()
-	fakeURL, sc := hosttest.FakeS3(t, "artifacts")
-	root := t.TempDir()
-	module := hosttest.WAT(t, "../../host/testdata/record.wat")
-	pipeline := "version: 1\nstages:\n  - name: up\n    module: " + module + "\n    entry: record\noutputs:\n  default: {type: stdout}\n"
-	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte(pipeline), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("LAMBDA_TASK_ROOT", root)
-	t.Setenv(lambda.EnvCacheS3, "s3://artifacts/weir-cache")
-	t.Setenv(lambda.EnvS3Endpoint, fakeURL)
-	t.Setenv(lambda.EnvMetrics, "off")
+	sc := sharedCacheContainer(t)
 	t.Setenv("TMPDIR", t.TempDir())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tc := range []struct{ key, want string }{
@@ -140,4 +118,24 @@ func TestSharedCacheKey(t *testing.T) {
 			t.Errorf("%s: a container with another key used it instead of compiling and replacing it", k)
 		}
 	}
+}
+
+// sharedCacheContainer sets up the environment of a container whose
+// package holds a one-stage pipeline and no cache, with WEIR_CACHE_S3 on
+// a gofakes3 bucket "artifacts", and returns that bucket's client.
+func sharedCacheContainer(t *testing.T) *s3.Client {
+	t.Helper()
+	hosttest.SetAWSEnv(t)
+	fakeURL, sc := hosttest.FakeS3(t, "artifacts")
+	root := t.TempDir()
+	module := hosttest.WAT(t, "../../host/testdata/record.wat")
+	pipeline := "version: 1\nstages:\n  - name: up\n    module: " + module + "\n    entry: record\noutputs:\n  default: {type: stdout}\n"
+	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte(pipeline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LAMBDA_TASK_ROOT", root)
+	t.Setenv(lambda.EnvCacheS3, "s3://artifacts/weir-cache")
+	t.Setenv(lambda.EnvS3Endpoint, fakeURL)
+	t.Setenv(lambda.EnvMetrics, "off")
+	return sc
 }

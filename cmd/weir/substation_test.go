@@ -39,38 +39,20 @@ func weirExec(t testing.TB, stdin string, env []string, args ...string) result {
 }
 
 // substationExample is Substation's examples/build/config/config.jsonnet
-// as it compiles to JSON (v2 settings): insert, a conditional insert, send
-// to stdout.
-const substationExample = `{
-  "concurrency": 1,
-  "transforms": [
-    {"type": "object_insert", "settings": {"id": "insert-z", "object": {"target_key": "a"}, "value": "z"}},
-    {"type": "meta_switch", "settings": {"cases": [
-      {"condition": {"type": "any", "settings": {"conditions": [
-        {"type": "string_equal_to", "settings": {"object": {"source_key": "a"}, "value": "z"}}]}},
-       "transforms": [{"type": "object_insert", "settings": {"object": {"target_key": "c"}, "value": "d"}}]}
-    ]}},
-    {"type": "send_stdout", "settings": {"batch": {"count": 100}}}
-  ]
-}`
+// as it compiles to JSON, and substationRouting sends by severity: the
+// configurations engine/builtin/substation's tests convert.
+var (
+	substationExample = readSubstationTestdata("example.json")
+	substationRouting = readSubstationTestdata("routing.json")
+)
 
-// substationRouting sends by severity: high to a file, low to stdout, the
-// rest nowhere (as Substation, which only keeps what a send sends).
-const substationRouting = `{
-  "transforms": [
-    {"type": "object_copy", "settings": {"object": {"source_key": "detail.severity", "target_key": "severity"}}},
-    {"type": "object_delete", "settings": {"object": {"source_key": "detail"}}},
-    {"type": "meta_switch", "settings": {"cases": [
-      {"condition": {"type": "all", "settings": {"conditions": [
-        {"type": "string_equal_to", "settings": {"object": {"source_key": "severity"}, "value": "high"}}]}},
-       "transforms": [
-         {"type": "object_insert", "settings": {"object": {"target_key": "alert"}, "value": true}},
-         {"type": "send_file", "settings": {"id": "alerts", "file_path": {"prefix": "out", "suffix": ".jsonl"}}}]},
-      {"condition": {"type": "string_equal_to", "settings": {"object": {"source_key": "severity"}, "value": "low"}},
-       "transforms": [{"type": "send_stdout"}]}
-    ]}}
-  ]
-}`
+func readSubstationTestdata(name string) string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "engine", "builtin", "substation", "testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func TestSubstationConfigRuns(t *testing.T) {
 	for _, tc := range []struct {

@@ -115,7 +115,7 @@ func Load(path string, log *slog.Logger) (*engine.Config, error) {
 	}
 	if !IsConfig(data) {
 		if strings.EqualFold(filepath.Ext(path), ".jsonnet") || strings.EqualFold(filepath.Ext(path), ".libsonnet") {
-			return finishConfig(engine.ParseConfig(data, path))(path)
+			return engine.ParseConfigFile(data, path)
 		}
 		return engine.LoadConfig(path)
 	}
@@ -133,26 +133,7 @@ func Load(path string, log *slog.Logger) (*engine.Config, error) {
 	if err := conv.Err(); err != nil {
 		return nil, fmt.Errorf("%s: Substation config: %w", path, err)
 	}
-	return finishConfig(engine.ParseConfig([]byte(conv.YAML()), path))(path)
-}
-
-// finishConfig sets what LoadConfig sets after parsing: the folder of the
-// file, against which relative paths resolve.
-func finishConfig(cfg *engine.Config, err error) func(path string) (*engine.Config, error) {
-	return func(path string) (*engine.Config, error) {
-		if err != nil {
-			return nil, err
-		}
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		cfg.Dir = filepath.Dir(abs)
-		for i := range cfg.Stages {
-			cfg.Stages[i].Capabilities = cfg.Stages[i].Capabilities.WithBaseDir(cfg.Dir)
-		}
-		return cfg, nil
-	}
+	return engine.ParseConfigFile([]byte(conv.YAML()), path)
 }
 
 // Conversion is a Substation config turned into a weir pipeline: its

@@ -20,39 +20,25 @@ import (
 // cmd/weir's substation tests run them through "weir run -p" and
 // "weir import substation", outputs included.
 
-// example is Substation's examples/build/config/config.jsonnet as it
-// compiles to JSON (v2 settings): insert, a conditional insert, send to
-// stdout.
-const example = `{
-  "concurrency": 1,
-  "transforms": [
-    {"type": "object_insert", "settings": {"id": "insert-z", "object": {"target_key": "a"}, "value": "z"}},
-    {"type": "meta_switch", "settings": {"cases": [
-      {"condition": {"type": "any", "settings": {"conditions": [
-        {"type": "string_equal_to", "settings": {"object": {"source_key": "a"}, "value": "z"}}]}},
-       "transforms": [{"type": "object_insert", "settings": {"object": {"target_key": "c"}, "value": "d"}}]}
-    ]}},
-    {"type": "send_stdout", "settings": {"batch": {"count": 100}}}
-  ]
-}`
+// example (testdata/example.json) is Substation's
+// examples/build/config/config.jsonnet as it compiles to JSON (v2
+// settings): insert, a conditional insert, send to stdout.
+var example = readTestdata("example.json")
 
-// routing sends by severity: high to a file, low to stdout, the rest
-// nowhere (as Substation, which only keeps what a send sends).
-const routing = `{
-  "transforms": [
-    {"type": "object_copy", "settings": {"object": {"source_key": "detail.severity", "target_key": "severity"}}},
-    {"type": "object_delete", "settings": {"object": {"source_key": "detail"}}},
-    {"type": "meta_switch", "settings": {"cases": [
-      {"condition": {"type": "all", "settings": {"conditions": [
-        {"type": "string_equal_to", "settings": {"object": {"source_key": "severity"}, "value": "high"}}]}},
-       "transforms": [
-         {"type": "object_insert", "settings": {"object": {"target_key": "alert"}, "value": true}},
-         {"type": "send_file", "settings": {"id": "alerts", "file_path": {"prefix": "out", "suffix": ".jsonl"}}}]},
-      {"condition": {"type": "string_equal_to", "settings": {"object": {"source_key": "severity"}, "value": "low"}},
-       "transforms": [{"type": "send_stdout"}]}
-    ]}}
-  ]
-}`
+// routing (testdata/routing.json) sends by severity: high to a file, low
+// to stdout, the rest nowhere (as Substation, which only keeps what a
+// send sends).
+var routing = readTestdata("routing.json")
+
+// readTestdata returns a file of testdata/ (cmd/weir's tests read the
+// same configurations).
+func readTestdata(name string) string {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func write(t *testing.T, dir, name, text string) string {
 	t.Helper()
