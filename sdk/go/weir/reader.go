@@ -1,7 +1,6 @@
 package weir
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/weirhq/weir/engine/frame"
@@ -31,57 +30,22 @@ func (rd *recordReader) start(in []byte, paths [][]byte) {
 	rd.b, rd.off = in, off
 }
 
-// field reads a u32-length-prefixed field at off; ok is false when it
-// does not fit. Small enough to inline.
-func field(b []byte, off int) (v []byte, next int, ok bool) {
-	if len(b)-off < 4 {
-		return nil, off, false
-	}
-	end := uint64(off) + 4 + uint64(binary.LittleEndian.Uint32(b[off:]))
-	if end > uint64(len(b)) {
-		return nil, off, false
-	}
-	return b[off+4 : end : end], int(end), true
-}
-
 // next decodes the record at the cursor into rec (its Views are left
 // alone) and its views into vals (one per declared path of the frame). It
 // returns false, without moving, when the record is not well formed.
 func (rd *recordReader) next(rec *frame.InRecord, vals []Value) bool {
-	b, off := rd.b, rd.off
-	if len(b)-off < 4 {
+	off, ok := frame.ReadRecordHead(rd.b, rd.off, rec)
+	if !ok {
 		return false
 	}
-	off += 4 // record flags, reserved
-	var ok bool
-	if rec.Data, off, ok = field(b, off); !ok {
-		return false
-	}
-	if rec.PartitionKey, off, ok = field(b, off); !ok {
-		return false
-	}
-	if rec.SequenceNumber, off, ok = field(b, off); !ok {
-		return false
-	}
-	if len(b)-off < 16 {
-		return false
-	}
-	rec.SubSequence = binary.LittleEndian.Uint64(b[off:])
-	rec.ArrivalUnixNano = int64(binary.LittleEndian.Uint64(b[off+8:]))
-	if rec.Source, off, ok = field(b, off+16); !ok {
-		return false
-	}
+	b := rd.b
 	for k := range vals {
 		if off >= len(b) {
 			return false
 		}
 		t := frame.ValueType(b[off])
 		var raw []byte
-		if raw, off, ok = field(b, off+1); !ok {
-			return false
-		}
-		// Known types only; missing, true, false and null carry no bytes.
-		if t > frame.Array || (len(raw) != 0 && (t == frame.Missing || (t >= frame.True && t <= frame.Null))) {
+		if raw, off, ok = frame.Field(b, off+1); !ok || !frame.ValidView(t, raw) {
 			return false
 		}
 		vals[k] = bytesValue(t, raw)
