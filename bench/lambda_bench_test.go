@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +28,7 @@ import (
 	"github.com/weirhq/weir/host/hosttest"
 	"github.com/weirhq/weir/host/kpl"
 	"github.com/weirhq/weir/host/lambda"
+	"github.com/weirhq/weir/host/lambda/gctune"
 	"github.com/weirhq/weir/host/sinks"
 )
 
@@ -206,7 +209,10 @@ func discardKinesis(b testing.TB) string {
 // (one vCPU); for the discard run also server-cpu-ms/event, the discard
 // server's own CPU per event (another process on the same machine: at
 // -cpu 2 on a 2-vCPU machine it shares the two cores with the handler,
-// which bounds the scaling this benchmark can show).
+// which bounds the scaling this benchmark can show). discard-lambdagc is
+// the discard run with the collector set as the bootstrap sets it on
+// Lambda (gctune.Tune: GOGC 400), the module-only run included; discard
+// runs at Go's default (or GOGC when set).
 func BenchmarkLambdaKinesis(b *testing.B) {
 	hosttest.RequireTool(b, "go", "install Go")
 	sinks.Register()
@@ -230,9 +236,22 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 			SequenceNumber:    fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", i/33),
 			SubSequenceNumber: uint64(i % 33), ArrivalTime: time.Now(), Source: "arn:aws:kinesis:us-east-1:123456789012:stream/in"}}
 	}
-	for _, target := range []string{"kinesalite", "discard"} {
+	for _, target := range []string{"kinesalite", "discard", "discard-lambdagc"} {
 		b.Run(target, func(b *testing.B) {
 			ctx := context.Background()
+			if target == "discard-lambdagc" {
+				// The collector as the bootstrap sets it on Lambda
+				// (gctune.Tune: GOGC 400 unless GOGC is set; no memory
+				// limit here, AWS_LAMBDA_FUNCTION_MEMORY_SIZE being
+				// unset), for this run only.
+				// (SetMemoryLimit(-1) only reads the limit; SetGCPercent
+				// returns the previous percent, put back at once.)
+				limit := debug.SetMemoryLimit(-1)
+				percent := debug.SetGCPercent(100)
+				debug.SetGCPercent(percent)
+				gctune.Tune()
+				b.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
+			}
 			var endpoint string
 			if target == "kinesalite" {
 				endpoint = hosttest.Kinesalite(b)
@@ -258,7 +277,7 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 				endpoint = discardKinesis(b)
 			}
 			h := lambdaHandler(b, module, endpoint)
-			moduleOnly := target == "discard"
+			moduleOnly := target != "kinesalite"
 			// One warm-up invocation (compiles, fills the pools).
 			if _, err := h.Handle(ctx, event); err != nil {
 				b.Fatal(err)
@@ -281,8 +300,13 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 				// Invoke, as the bootstrap's runtime calls it: the
 				// invocation's batch arena, given back after the response
 				// is encoded.
+				// pprof labels (phase=handler, phase=module) split a
+				// -cpuprofile between the two runs: go tool pprof
+				// -tagfocus=phase=handler.
 				t0, c0 := time.Now(), cpuTime()
-				raw, err := h.Invoke(ctx, event)
+				var raw []byte
+				var err error
+				pprof.Do(ctx, handlerLabels, func(ctx context.Context) { raw, err = h.Invoke(ctx, event) })
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -298,7 +322,8 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 					b.StopTimer()
 					t0, c0 := time.Now(), cpuTime()
 					a := engine.NewArena()
-					res, err := h.Pipeline.Run(engine.WithArena(ctx, a), recs)
+					var res *engine.BatchResult
+					pprof.Do(ctx, moduleLabels, func(ctx context.Context) { res, err = h.Pipeline.Run(engine.WithArena(ctx, a), recs) })
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -340,6 +365,12 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 		})
 	}
 }
+
+// The pprof labels of BenchmarkLambdaKinesis's two runs.
+var (
+	handlerLabels = pprof.Labels("phase", "handler")
+	moduleLabels  = pprof.Labels("phase", "module")
+)
 
 // lambdaHandler builds the handler as the bootstrap does, with the
 // cloudtrail-ecs stage (instances: the default, one per CPU as GOMAXPROCS

@@ -21,7 +21,7 @@ import (
 // connections to the Lambda Runtime API and the container credentials
 // endpoint), and a deployment does not set them.
 // GOGC and GOMEMLIMIT are the Go runtime's own; the bootstrap only reads
-// whether they are set (tuneGC).
+// whether they are set (gctune.Tune).
 var runtimeEnv = []string{"LAMBDA_TASK_ROOT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_RUNTIME_API", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "GOGC", "GOMEMLIMIT"}
 

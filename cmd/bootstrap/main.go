@@ -54,6 +54,7 @@ import (
 	"github.com/weirhq/weir/host/aws/awsconf"
 	"github.com/weirhq/weir/host/aws/ddbattempts"
 	"github.com/weirhq/weir/host/lambda"
+	"github.com/weirhq/weir/host/lambda/gctune"
 	"github.com/weirhq/weir/host/metrics"
 	"github.com/weirhq/weir/host/secrets"
 	"github.com/weirhq/weir/host/sharedcache"
@@ -72,7 +73,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "weir bootstrap:", err)
 		os.Exit(2)
 	}
-	if percent, limit := tuneGC(); percent > 0 || limit > 0 {
+	if percent, limit := gctune.Tune(); percent > 0 || limit > 0 {
 		logger.Debug("weir bootstrap: garbage collector tuned", "gogc", percent, "memory_limit_bytes", limit)
 	}
 	h, err := setup(ctx, logger)

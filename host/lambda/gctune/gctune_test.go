@@ -1,4 +1,4 @@
-package main
+package gctune
 
 import (
 	"math"
@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// TestTuneGC: without GOGC and GOMEMLIMIT, a container gets GOGC 400 and
+// TestTune: without GOGC and GOMEMLIMIT, a container gets GOGC 400 and
 // a memory limit of 75% of the function's memory; either variable, when
 // set, is left to the Go runtime.
-func TestTuneGC(t *testing.T) {
+func TestTune(t *testing.T) {
 	origPercent := debug.SetGCPercent(100)
 	origLimit := debug.SetMemoryLimit(math.MaxInt64)
 	t.Cleanup(func() { debug.SetGCPercent(origPercent); debug.SetMemoryLimit(origLimit) })
@@ -35,8 +35,8 @@ func TestTuneGC(t *testing.T) {
 			}
 			debug.SetGCPercent(100)
 			debug.SetMemoryLimit(math.MaxInt64)
-			percent, limit := tuneGC()
-			if gotPercent := debug.SetGCPercent(100); gotPercent != tc.wantPercent || (percent == gcPercent) != tc.setPercent {
+			percent, limit := Tune()
+			if gotPercent := debug.SetGCPercent(100); gotPercent != tc.wantPercent || (percent == Percent) != tc.setPercent {
 				t.Errorf("GOGC %d (reported %d), want %d", gotPercent, percent, tc.wantPercent)
 			}
 			if gotLimit := debug.SetMemoryLimit(math.MaxInt64); gotLimit != tc.wantLimit || (limit > 0) != tc.setLm {
