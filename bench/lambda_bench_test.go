@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -28,7 +27,6 @@ import (
 	"github.com/weirhq/weir/host/hosttest"
 	"github.com/weirhq/weir/host/kpl"
 	"github.com/weirhq/weir/host/lambda"
-	"github.com/weirhq/weir/host/lambda/gctune"
 	"github.com/weirhq/weir/host/sinks"
 )
 
@@ -209,10 +207,9 @@ func discardKinesis(b testing.TB) string {
 // (one vCPU); for the discard run also server-cpu-ms/event, the discard
 // server's own CPU per event (another process on the same machine: at
 // -cpu 2 on a 2-vCPU machine it shares the two cores with the handler,
-// which bounds the scaling this benchmark can show). discard-lambdagc is
-// the discard run with the collector set as the bootstrap sets it on
-// Lambda (gctune.Tune: GOGC 400), the module-only run included; discard
-// runs at Go's default (or GOGC when set).
+// which bounds the scaling this benchmark can show). The collector runs
+// at Go's default, as the bootstrap leaves it (host/lambda/gctune; the
+// memory limit it sets on Lambda is far above what this event needs).
 func BenchmarkLambdaKinesis(b *testing.B) {
 	hosttest.RequireTool(b, "go", "install Go")
 	sinks.Register()
@@ -236,22 +233,9 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 			SequenceNumber:    fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", i/33),
 			SubSequenceNumber: uint64(i % 33), ArrivalTime: time.Now(), Source: "arn:aws:kinesis:us-east-1:123456789012:stream/in"}}
 	}
-	for _, target := range []string{"kinesalite", "discard", "discard-lambdagc"} {
+	for _, target := range []string{"kinesalite", "discard"} {
 		b.Run(target, func(b *testing.B) {
 			ctx := context.Background()
-			if target == "discard-lambdagc" {
-				// The collector as the bootstrap sets it on Lambda
-				// (gctune.Tune: GOGC 400 unless GOGC is set; no memory
-				// limit here, AWS_LAMBDA_FUNCTION_MEMORY_SIZE being
-				// unset), for this run only.
-				// (SetMemoryLimit(-1) only reads the limit; SetGCPercent
-				// returns the previous percent, put back at once.)
-				limit := debug.SetMemoryLimit(-1)
-				percent := debug.SetGCPercent(100)
-				debug.SetGCPercent(percent)
-				gctune.Tune()
-				b.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
-			}
 			var endpoint string
 			if target == "kinesalite" {
 				endpoint = hosttest.Kinesalite(b)

@@ -20,10 +20,10 @@ import (
 // them (the AWS SDK's region lookup; the HTTP host function, to refuse
 // connections to the Lambda Runtime API and the container credentials
 // endpoint), and a deployment does not set them.
-// GOGC and GOMEMLIMIT are the Go runtime's own; the bootstrap only reads
-// whether they are set (gctune.Tune).
+// GOMEMLIMIT is the Go runtime's own; the bootstrap only reads whether it
+// is set (gctune.Tune), and GOGC it no longer reads.
 var runtimeEnv = []string{"LAMBDA_TASK_ROOT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_RUNTIME_API", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "GOGC", "GOMEMLIMIT"}
+	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "GOMEMLIMIT"}
 
 // TestEnvListed checks that lambda.Env is exactly the set of variables the
 // bootstrap reads: every os.Getenv / os.LookupEnv call in the weir

@@ -73,8 +73,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "weir bootstrap:", err)
 		os.Exit(2)
 	}
-	if percent, limit := gctune.Tune(); percent > 0 || limit > 0 {
-		logger.Debug("weir bootstrap: garbage collector tuned", "gogc", percent, "memory_limit_bytes", limit)
+	if limit := gctune.Tune(); limit > 0 {
+		logger.Debug("weir bootstrap: garbage collector memory limit set", "memory_limit_bytes", limit)
 	}
 	h, err := setup(ctx, logger)
 	if err != nil {
