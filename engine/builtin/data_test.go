@@ -16,15 +16,24 @@ import (
 )
 
 // outcome renders a batch's results compactly: per record, "ok:" and its
-// outputs, "dropped", or "failed:" and the error.
+// outputs, "joined" (no output of its own: another record's Result.Joined
+// names it), "dropped", or "failed:" and the error.
 func outcome(res []engine.Result) []string {
-	var out []string
+	joined := map[int]bool{}
 	for _, r := range res {
-		switch r.Status {
-		case engine.StatusFailed:
+		for _, j := range r.Joined {
+			joined[j] = true
+		}
+	}
+	var out []string
+	for i, r := range res {
+		switch {
+		case r.Status == engine.StatusFailed:
 			out = append(out, "failed: "+r.Err.Error())
-		case engine.StatusDropped:
+		case r.Status == engine.StatusDropped:
 			out = append(out, "dropped")
+		case len(r.Outputs) == 0 && joined[i]:
+			out = append(out, "joined")
 		default:
 			var s []string
 			for _, o := range r.Outputs {
@@ -239,19 +248,19 @@ func TestAggregateTransforms(t *testing.T) {
 	recs := []string{`{"k":"x","n":1}`, `{"k":"y","n":2}`, `{"k":"x","n":3}`, `{"k":"x","n":4}`}
 	runCases(t, []dataCase{
 		{"to_array credits the first record of each aggregate", `[{"type":"aggregate_to_array","settings":{"object":{"batch_key":"k"},"batch":{"count":2}}}]`,
-			recs, []string{`ok: [{"k":"x","n":1},{"k":"x","n":3}]`, `ok: [{"k":"y","n":2}]`, `dropped`, `ok: [{"k":"x","n":4}]`}},
+			recs, []string{`ok: [{"k":"x","n":1},{"k":"x","n":3}]`, `ok: [{"k":"y","n":2}]`, `joined`, `ok: [{"k":"x","n":4}]`}},
 		{"to_array target key, metadata dropped", `[{"type":"object_insert","settings":{"object":{"target_key":"meta m"},"value":1}},
 			{"type":"aggregate_to_array","settings":{"object":{"target_key":"a.b"}}},
 			{"type":"object_copy","settings":{"object":{"source_key":"meta m","target_key":"m"}}}]`,
-			[]string{`"s"`, `x`, "\xff"}, []string{`ok: {"a":{"b":["\"s\"","x","/w=="]}}`, `dropped`, `dropped`}},
+			[]string{`"s"`, `x`, "\xff"}, []string{`ok: {"a":{"b":["\"s\"","x","/w=="]}}`, `joined`, `joined`}},
 		{"to_string inside meta_switch spans the batch", `[{"type":"meta_switch","settings":{"cases":[
 			{"condition":{"type":"string_equal_to","settings":{"object":{"source_key":"k"},"value":"x"}},
 			 "transforms":[{"type":"aggregate_to_string","settings":{"separator":";"}}]}]}}]`,
-			recs, []string{`ok: {"k":"x","n":1};{"k":"x","n":3};{"k":"x","n":4}`, `ok: {"k":"y","n":2}`, `dropped`, `dropped`}},
+			recs, []string{`ok: {"k":"x","n":1};{"k":"x","n":3};{"k":"x","n":4}`, `ok: {"k":"y","n":2}`, `joined`, `joined`}},
 		{"record larger than batch.size fails alone (the open group is emitted first, as in Substation)", `[{"type":"aggregate_to_string","settings":{"separator":",","batch":{"size":10}}}]`,
 			[]string{`abc`, `0123456789ab`, `de`}, []string{`ok: abc`, `failed: record of 12 bytes is larger than batch.size (10 bytes)`, `ok: de`}},
 		{"from_array then to_array round trip", `[{"type":"aggregate_from_array"},{"type":"aggregate_to_array"}]`,
-			[]string{`[{"a":1},{"b":2}]`, `[3]`}, []string{`ok: [{"a":1},{"b":2},"3"]`, `dropped`}},
+			[]string{`[{"a":1},{"b":2}]`, `[3]`}, []string{`ok: [{"a":1},{"b":2},"3"]`, `joined`}},
 		{"from_array passes non-arrays", `[{"type":"aggregate_from_array","settings":{"object":{"source_key":"x"}}}]`,
 			[]string{`{"y":1}`, `{"x":[{"a":1},{"a":2,"y":3}],"y":1}`}, []string{`ok: {"y":1}`, `ok: {"y":1,"a":1} | {"y":3,"a":2}`}},
 		{"from_string", `[{"type":"aggregate_from_string","settings":{"separator":"\n"}}]`,

@@ -10,7 +10,9 @@ import (
 )
 
 // An aggregate spans the batch: each array is an output of the first
-// record it holds, the other records it holds are consumed (dropped).
+// record it holds, which names the other records it holds in
+// Result.Joined; those have no output of their own (and are not
+// dropped: their data travels in the aggregate).
 func ExampleCompile_aggregate() {
 	plan, err := builtin.Compile([]json.RawMessage{
 		json.RawMessage(`{"type": "time_from_string", "settings": {"object": {"source_key": "t", "target_key": "ns"}, "format": "2006-01-02"}}`),
@@ -35,14 +37,17 @@ func ExampleCompile_aggregate() {
 		for _, o := range r.Outputs {
 			fmt.Print(" ", string(o.Data))
 		}
+		if len(r.Joined) > 0 {
+			fmt.Print(" joined ", r.Joined)
+		}
 		if r.Err != nil {
 			fmt.Print(" ", r.Err)
 		}
 		fmt.Println()
 	}
 	// Output:
-	// 0 ok [{"user":"a","t":"2024-01-01","ns":1704067200000000000},{"user":"a","t":"2024-01-03","ns":1704240000000000000}]
+	// 0 ok [{"user":"a","t":"2024-01-01","ns":1704067200000000000},{"user":"a","t":"2024-01-03","ns":1704240000000000000}] joined [2]
 	// 1 ok [{"user":"b","t":"2024-01-02","ns":1704153600000000000}]
-	// 2 dropped
+	// 2 ok
 	// 3 failed step 0 (time_from_string): format 2006-01-02: parsing time "someday" as "2006-01-02": cannot parse "someday" as "2006"
 }

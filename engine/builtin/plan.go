@@ -343,7 +343,9 @@ func (p *Plan) Warnings() []string { return p.warnings }
 // Process runs every record through the plan: each record is parsed once
 // (when a step reads it), every step applies to the parsed document, and
 // each output is serialized once. It returns one Result per record: its
-// outputs (StatusOK), StatusDropped when it produced none, or
+// outputs (StatusOK; none for a record joined into another's aggregate,
+// which that record's Result.Joined names), StatusDropped when it
+// produced none, or
 // StatusFailed with a StepError naming the step that failed it. After
 // the records, a control message runs through the steps so that
 // aggregating transforms flush; what it produces is attributed to the
@@ -420,12 +422,22 @@ func (p *Plan) Process(ctx context.Context, records []engine.Record) ([]engine.R
 		n++
 		size += len(m.Data())
 	}
+	// A record joined into another's aggregate has no output of its own
+	// but was not dropped: its data travels in the aggregate (StatusOK
+	// without outputs; the owner's Result.Joined names it).
+	for i := range results {
+		for _, j := range results[i].Joined {
+			if j >= 0 && j < len(counts) && counts[j] == 0 {
+				counts[j] = -1
+			}
+		}
+	}
 	buf := arena.Bytes(size)
 	outs := arena.Outputs(n)
 	off := 0
 	for i := range results {
 		r := &results[i]
-		if r.Status == engine.StatusFailed {
+		if r.Status == engine.StatusFailed || counts[i] < 0 {
 			continue
 		}
 		if counts[i] == 0 {

@@ -242,7 +242,7 @@ stages:
 	if got := string(res.Records[1].Outputs[0].Data); got != `[{"k":"y","n":2},{"k":"y","n":4}]` {
 		t.Errorf("record 1's aggregate: %s", got)
 	}
-	if !res.Records[3].Dropped || res.Failed != 2 {
-		t.Errorf("record 3 dropped %v (it rides in record 1's aggregate); %d failed, want 2", res.Records[3].Dropped, res.Failed)
+	if r3 := res.Records[3]; r3.Dropped || len(r3.Outputs) != 0 || r3.Err != nil || res.Dropped != 0 || res.Failed != 2 {
+		t.Errorf("record 3 %+v (it rides in record 1's aggregate: neither dropped nor failed, no outputs of its own); %d dropped, %d failed, want 0 and 2", r3, res.Dropped, res.Failed)
 	}
 }
