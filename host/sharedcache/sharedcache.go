@@ -22,16 +22,21 @@
 // signatures do not cover it; a rewritten module carries the fuel checks
 // that bound a module's run time. So an object is trusted only when it is
 // authenticated: with S3.Key set, Put prefixes the compressed contents with
-// an HMAC-SHA256 tag over the object's name and contents, and Get refuses
-// an object whose tag does not match (one written without the key, by
-// another key, or for another name). Whoever can write under the prefix
-// but does not hold the key cannot make a container run their code; a
-// refused object is compiled again and overwritten. The Lambda bootstrap
-// requires the key (WEIR_CACHE_S3_KEY).
+// an HMAC-SHA256 tag over the object's name and compressed contents, and
+// Get refuses an object whose tag does not match (one written without the
+// key, by another key, or for another name) before it decompresses
+// anything. Whoever can write under the prefix but does not hold the key
+// cannot make a container run their code, nor make it decompress what
+// they wrote (a zstd bomb); a refused object is compiled again and
+// overwritten. The Lambda bootstrap requires the key (WEIR_CACHE_S3_KEY).
 //
 // An authenticated object is
 //
-//	"weirmac1" | HMAC-SHA256(key, name | 0x00 | contents) | zstd(contents)
+//	"weirmac2" | HMAC-SHA256(key, name | 0x00 | zstd(contents)) | zstd(contents)
+//
+// (The first format, "weirmac1", tagged the decompressed contents, so the
+// tag could only be checked after decompressing; its objects are refused
+// and rewritten.)
 package sharedcache
 
 import (
@@ -51,9 +56,13 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// maxObject bounds what Get reads (compiled code of very large modules is
-// tens of MB).
+// maxObject bounds what Get reads, compressed and decompressed (compiled
+// code of very large modules is tens of MB).
 const maxObject = 1 << 30
+
+// maxPresize bounds the buffer Get sizes from the object's length before
+// decompressing (it grows past that as needed).
+const maxPresize = 64 << 20
 
 // S3 is a host.SharedCache in an S3 bucket under a prefix.
 type S3 struct {
@@ -73,7 +82,7 @@ type S3 struct {
 const MinKeyBytes = 16
 
 // magic starts an authenticated object; the tag follows.
-const magic = "weirmac1"
+const magic = "weirmac2"
 
 // ErrUnauthenticated is matched by errors.Is when Get refuses an object
 // whose tag is missing or wrong.
@@ -128,35 +137,48 @@ func (c *S3) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("sharedcache: get s3://%s/%s: %w", c.Bucket, c.key(name), err)
 	}
 	defer out.Body.Close()
+	where := fmt.Sprintf("s3://%s/%s", c.Bucket, c.key(name))
+	if n := aws.ToInt64(out.ContentLength); n > maxObject {
+		return nil, fmt.Errorf("sharedcache: %s: %d bytes, more than %d", where, n, maxObject)
+	}
 	body := io.Reader(out.Body)
-	var want []byte
 	head := make([]byte, len(magic)+sha256.Size)
 	n, err := io.ReadFull(out.Body, head)
+	tagged := err == nil && string(head[:len(magic)]) == magic
 	switch {
-	case err == nil && string(head[:len(magic)]) == magic:
-		want = head[len(magic):]
+	case c.Key != nil && !tagged:
+		return nil, fmt.Errorf("sharedcache: %s: untagged object: %w", where, ErrUnauthenticated)
 	case c.Key != nil:
-		return nil, fmt.Errorf("sharedcache: s3://%s/%s: untagged object: %w", c.Bucket, c.key(name), ErrUnauthenticated)
-	default: // an untagged object, read without a key
+		// The stored bytes are authenticated before anything reads them
+		// as zstd.
+		stored, err := io.ReadAll(io.LimitReader(out.Body, maxObject+1))
+		if err != nil {
+			return nil, fmt.Errorf("sharedcache: %s: %w", where, err)
+		}
+		if len(stored) > maxObject {
+			return nil, fmt.Errorf("sharedcache: %s: larger than %d bytes", where, maxObject)
+		}
+		if !hmac.Equal(head[len(magic):], c.tag(name, stored)) {
+			return nil, fmt.Errorf("sharedcache: %s: wrong tag (another key, another name, or altered): %w", where, ErrUnauthenticated)
+		}
+		body = bytes.NewReader(stored)
+	case !tagged: // an untagged object, read without a key
 		body = io.MultiReader(bytes.NewReader(head[:n]), out.Body)
 	}
-	d, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1))
+	d, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxObject))
 	if err != nil {
-		return nil, fmt.Errorf("sharedcache: s3://%s/%s: %w", c.Bucket, c.key(name), err)
+		return nil, fmt.Errorf("sharedcache: %s: %w", where, err)
 	}
 	defer d.Close()
 	var buf bytes.Buffer
-	if n := aws.ToInt64(out.ContentLength); n > 0 && n < maxObject {
-		buf.Grow(int(n) * 4)
+	if n := aws.ToInt64(out.ContentLength); n > 0 {
+		buf.Grow(int(min(n*4, maxPresize)))
 	}
 	if _, err := io.Copy(&buf, io.LimitReader(d, maxObject+1)); err != nil {
-		return nil, fmt.Errorf("sharedcache: s3://%s/%s: %w", c.Bucket, c.key(name), err)
+		return nil, fmt.Errorf("sharedcache: %s: %w", where, err)
 	}
 	if buf.Len() > maxObject {
-		return nil, fmt.Errorf("sharedcache: s3://%s/%s: larger than %d bytes", c.Bucket, c.key(name), maxObject)
-	}
-	if c.Key != nil && !hmac.Equal(want, c.tag(name, buf.Bytes())) {
-		return nil, fmt.Errorf("sharedcache: s3://%s/%s: wrong tag (another key, another name, or altered): %w", c.Bucket, c.key(name), ErrUnauthenticated)
+		return nil, fmt.Errorf("sharedcache: %s: larger than %d bytes", where, maxObject)
 	}
 	return buf.Bytes(), nil
 }
@@ -173,9 +195,15 @@ func (c *S3) Put(ctx context.Context, name string, data []byte) error {
 	}
 	var body []byte
 	if c.Key != nil {
-		body = append([]byte(magic), c.tag(name, data)...)
+		// Room for the magic and the tag, written once the compressed
+		// bytes they cover are known.
+		body = make([]byte, len(magic)+sha256.Size)
 	}
 	body = enc.EncodeAll(data, body)
+	if c.Key != nil {
+		copy(body, magic)
+		copy(body[len(magic):], c.tag(name, body[len(magic)+sha256.Size:]))
+	}
 	_, err = c.Client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(c.Bucket), Key: aws.String(c.key(name)),
 		Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),

@@ -218,6 +218,36 @@ func TestAuthenticated(t *testing.T) {
 	}
 }
 
+// TestRefusedBeforeDecompressing: a keyed store authenticates an
+// object's stored bytes before it decompresses them, so that someone who
+// can write under the prefix but lacks the key cannot make a container
+// decompress what they wrote (a zstd bomb of a few KB expands to the
+// 1 GiB read limit, and the buffer was sized from the object's length
+// times four, both before the tag was checked: a container that runs out
+// of memory at startup stops the pipeline). The forged objects here are
+// not valid zstd: decompressing them fails with a zstd error, refusing
+// them first gives ErrUnauthenticated.
+func TestRefusedBeforeDecompressing(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	_, client := hosttest.FakeS3(t, "cache")
+	store := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/", Key: []byte("0123456789abcdef-cache-key")}
+	tag := bytes.Repeat([]byte{0x5a}, 32) // a forged tag
+	garbage := bytes.Repeat([]byte("not zstd "), 1000)
+	for _, tc := range []struct{ name, magic string }{
+		{"v1", "weirmac1"},
+		{"v2", "weirmac2"},
+	} {
+		body := append(append([]byte(tc.magic), tag...), garbage...)
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cache"), Key: aws.String("weir/" + tc.name + ".zst"), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Get(ctx, tc.name); !errors.Is(err, sharedcache.ErrUnauthenticated) {
+			t.Errorf("%s: a forged tag in front of bytes that are not zstd: Get error %v, want ErrUnauthenticated (refused before decompressing)", tc.name, err)
+		}
+	}
+}
+
 // cacheFiles lists the files under dir (slash-separated, sorted).
 func cacheFiles(t *testing.T, dir string) []string {
 	t.Helper()
