@@ -99,18 +99,10 @@ func appendQuotedMask(dst []byte, s []byte) (out []byte, invalid bool) {
 				last = j + 1
 				continue
 			}
-			r, size := utf8.DecodeRune(s[j:])
-			switch {
-			case r == utf8.RuneError && size == 1:
-				invalid = true
-				o += copy(buf[o:], `\ufffd`)
-			case r == '\u2028' || r == '\u2029':
-				o += copy(buf[o:], `\u202`)
-				buf[o] = hexDigits[r&0xf]
-				o++
-			default:
-				o += copy(buf[o:], s[j:j+size])
-			}
+			var size int
+			var bad bool
+			o, size, bad = putRune(buf, o, s[j:])
+			invalid = invalid || bad
 			last = j + size
 		}
 	}
@@ -304,18 +296,10 @@ func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 		o = base + done
 		// A byte of 0x80 and above at i+done: decode its rune.
 		i += done
-		r, size := utf8.DecodeRune(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			invalid = true
-			o += copy(buf[o:], `\ufffd`)
-		case r == '\u2028' || r == '\u2029':
-			o += copy(buf[o:], `\u202`)
-			buf[o] = hexDigits[r&0xf]
-			o++
-		default:
-			o += copy(buf[o:], s[i:i+size])
-		}
+		var size int
+		var bad bool
+		o, size, bad = putRune(buf, o, s[i:])
+		invalid = invalid || bad
 		i += size
 	}
 	buf[o] = '"'
@@ -327,6 +311,23 @@ func appendQuoted(dst []byte, s []byte) (out []byte, invalid bool) {
 // invariants; its tests run every byte at every position against a
 // byte-by-byte oracle). The byte reads from an [8]byte compile to one
 // load on little-endian machines and stay correct on the others.
+// putRune writes at buf[o:] the escaped form of the rune that starts s
+// (its first byte is 0x80 or above): invalid UTF-8 as \ufffd (bad is
+// true), U+2028 and U+2029 escaped (JavaScript line terminators), any
+// other rune as it is. It returns the new o and the rune's size in s.
+func putRune(buf []byte, o int, s []byte) (next, size int, bad bool) {
+	r, size := utf8.DecodeRune(s)
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return o + copy(buf[o:], `\ufffd`), size, true
+	case r == '\u2028' || r == '\u2029':
+		o += copy(buf[o:], `\u202`)
+		buf[o] = hexDigits[r&0xf]
+		return o + 1, size, false
+	}
+	return o + copy(buf[o:], s[:size]), size, false
+}
+
 func load64(b []byte, i int) uint64 {
 	p := (*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
 	return uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
