@@ -67,20 +67,8 @@ func appendQuotedBytewise(dst, s []byte) ([]byte, bool) {
 func TestAppendQuotedBytewise(t *testing.T) {
 	check := func(s []byte) {
 		t.Helper()
-		want, wantBad := appendQuotedBytewise([]byte("pre"), s)
 		for _, extra := range []int{0, 1, 7, 8, 9, len(s) + 9, 6*len(s) + 16} {
-			dst := make([]byte, 3, 3+extra)
-			copy(dst, "pre")
-			got, bad := appendQuoted(dst, s)
-			if !bytes.Equal(got, want) || bad != wantBad {
-				t.Fatalf("%q (cap +%d): got %s %v, want %s %v", s, extra, got, bad, want, wantBad)
-			}
-		}
-		if n := QuotedLen(s); n != len(want)-3 {
-			t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
-		}
-		if plain := len(want) == len(s)+5 && utf8.RuneCount(s) == len(s); Plain(s) != plain {
-			t.Fatalf("%q: Plain %v, want %v", s, !plain, plain)
+			checkQuoted(t, s, extra)
 		}
 	}
 	for c := range 256 {
@@ -199,20 +187,28 @@ func FuzzAppendString(f *testing.F) {
 		f.Add([]byte(s), uint8(0))
 	}
 	f.Fuzz(func(t *testing.T, s []byte, extra uint8) {
-		want, wantBad := appendQuotedBytewise([]byte("pre"), s)
-		dst := make([]byte, 3, 3+int(extra))
-		copy(dst, "pre")
-		got, bad := appendQuoted(dst, s)
-		if !bytes.Equal(got, want) || bad != wantBad {
-			t.Fatalf("%q (cap +%d): got %s %v, want %s %v", s, extra, got, bad, want, wantBad)
-		}
-		if n := QuotedLen(s); n != len(want)-3 {
-			t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
-		}
-		if plain := len(want) == len(s)+5 && utf8.RuneCount(s) == len(s); Plain(s) != plain {
-			t.Fatalf("%q: Plain %v, want %v", s, !plain, plain)
-		}
+		checkQuoted(t, s, int(extra))
 	})
+}
+
+// checkQuoted checks appendQuoted against the byte-by-byte oracle,
+// appending s to "pre" in a buffer with extra spare capacity, and
+// QuotedLen and Plain against the oracle's output.
+func checkQuoted(t *testing.T, s []byte, extra int) {
+	t.Helper()
+	want, wantBad := appendQuotedBytewise([]byte("pre"), s)
+	dst := make([]byte, 3, 3+extra)
+	copy(dst, "pre")
+	got, bad := appendQuoted(dst, s)
+	if !bytes.Equal(got, want) || bad != wantBad {
+		t.Fatalf("%q (cap +%d): got %s %v, want %s %v", s, extra, got, bad, want, wantBad)
+	}
+	if n := QuotedLen(s); n != len(want)-3 {
+		t.Fatalf("%q: QuotedLen %d, want %d", s, n, len(want)-3)
+	}
+	if plain := len(want) == len(s)+5 && utf8.RuneCount(s) == len(s); Plain(s) != plain {
+		t.Fatalf("%q: Plain %v, want %v", s, !plain, plain)
+	}
 }
 
 // BenchmarkAppendString escapes the reference record as a JSON string
