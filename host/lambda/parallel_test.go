@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/weirhq/weir/engine"
+	"github.com/weirhq/weir/host/internal/par"
 	"github.com/weirhq/weir/host/kpl"
 )
 
@@ -22,16 +22,13 @@ type chunkStage struct{}
 func (chunkStage) Process(ctx context.Context, recs []engine.Record) ([]engine.Result, error) {
 	out := make([]engine.Result, len(recs))
 	k := runtime.GOMAXPROCS(0)
-	size := (len(recs) + k - 1) / k
-	var wg sync.WaitGroup
-	for lo := 0; lo < len(recs); lo += size {
-		hi := min(lo+size, len(recs))
-		wg.Go(func() {
-			res, _ := jsonStage{}.Process(ctx, recs[lo:hi])
-			copy(out[lo:hi], res)
-		})
-	}
-	wg.Wait()
+	size := max((len(recs)+k-1)/k, 1)
+	par.Each((len(recs)+size-1)/size, k, func(c int) bool {
+		lo, hi := c*size, min((c+1)*size, len(recs))
+		res, _ := jsonStage{}.Process(ctx, recs[lo:hi])
+		copy(out[lo:hi], res)
+		return true
+	})
 	return out, nil
 }
 
