@@ -17,7 +17,7 @@ import (
 // hold their records' bytes only within the batch.
 func TestArenaStages(t *testing.T) {
 	defer engine.SetArenaPoison(engine.SetArenaPoison(true))
-	cfg, err := engine.ParseConfig([]byte(`version: 1
+	p := builtinPipeline(t, `version: 1
 stages:
   - name: shape
     transforms:
@@ -35,16 +35,8 @@ stages:
   - name: pass
     transforms:
       - {type: object_copy, settings: {object: {source_key: "@this"}}}
-`), "p.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	ctx := context.Background()
-	p, err := engine.NewPipeline(ctx, cfg, buildBuiltin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(ctx)
 	render := func(res *engine.BatchResult) string {
 		var b strings.Builder
 		for _, rr := range res.Records {

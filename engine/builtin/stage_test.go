@@ -14,6 +14,23 @@ func buildBuiltin(_ context.Context, sc engine.StageConfig, _ string) (engine.St
 	return builtin.NewStage(sc.RawTransforms())
 }
 
+// builtinPipeline builds the pipeline of built-in stages that the YAML
+// configuration yml describes, closed when the test ends.
+func builtinPipeline(t *testing.T, yml string) *engine.Pipeline {
+	t.Helper()
+	cfg, err := engine.ParseConfig([]byte(yml), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := engine.NewPipeline(ctx, cfg, buildBuiltin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(ctx) })
+	return p
+}
+
 func TestStageKindYAML(t *testing.T) {
 	cfg, err := engine.ParseConfig([]byte(`version: 1
 stages:
@@ -199,7 +216,7 @@ func TestConcurrentBatches(t *testing.T) {
 // when the aggregate fails in a later step or stage, every one of them
 // fails (an SQS source retries them all), and none is reported dropped.
 func TestAggregateJoinedFailsTogether(t *testing.T) {
-	cfg, err := engine.ParseConfig([]byte(`version: 1
+	p := builtinPipeline(t, `version: 1
 stages:
   - name: aggregate
     transforms:
@@ -211,16 +228,8 @@ stages:
           cases:
             - condition: {type: string_contains, settings: {object: {source_key: '@this'}, value: poison}}
               transforms: [{type: utility_err, settings: {message: poisoned aggregate}}]
-`), "p.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	ctx := context.Background()
-	p, err := engine.NewPipeline(ctx, cfg, buildBuiltin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(ctx)
 	res, err := p.Run(ctx, []engine.Record{
 		{Data: []byte(`{"k":"x","n":1}`)},
 		{Data: []byte(`{"k":"y","n":2}`)},
