@@ -250,13 +250,14 @@ func discardKinesis(b testing.TB) string {
 // event of ~1.5 KB CloudTrail records through the Lambda handler in
 // process: decode (base64, KPL, MD5), the cloudtrail-ecs pipeline (one
 // instance per CPU: GOMAXPROCS), and the Kinesis output (KPL aggregation,
-// PutRecords) to kinesalite on loopback, or to a loopback server that
-// discards (discard/cbor and discard/json: the output's PutRecords calls
-// over AWS CBOR 1.1, the default, and over awsJson 1.1, one after the
-// other in each -count round). The discard run also times the same user records through the
-// pipeline alone (Pipeline.Run), interleaved with the handler in the same
-// loop, and reports both rates and their ratio (e2e/module, the share of
-// the module-only rate the handler keeps). Run it with -cpu 1 for the
+// PutRecords, over AWS CBOR 1.1, the output's default) to kinesalite on
+// loopback, or to a loopback server that discards. The discard run also
+// times, interleaved with it in the same loop, the same event through the
+// handler with its output over awsJson 1.1 (protocol: json; its metrics
+// prefixed json-, and cbor/json the speed ratio of the two) and the same
+// user records through the pipeline alone (Pipeline.Run), and reports the
+// rates and their ratios (e2e/module, the share of the module-only rate
+// the handler keeps). Run it with -cpu 1 for the
 // per-core number (kinesalite, a separate process, then has the other
 // core) and -cpu 1,2 for the scaling over cores. Metrics: events/s, the
 // input's MB/s, and the Lambda compute cost per GB of input at 1,769 MB
@@ -289,9 +290,8 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 			SequenceNumber:    fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", i/33),
 			SubSequenceNumber: uint64(i % 33), ArrivalTime: time.Now(), Source: "arn:aws:kinesis:us-east-1:123456789012:stream/in"}}
 	}
-	// run is one sub-benchmark: target kinesalite or discard, the Kinesis
-	// output's PutRecords calls in proto ("": the default).
-	run := func(b *testing.B, target, proto string) {
+	// run is one sub-benchmark: target kinesalite or discard.
+	run := func(b *testing.B, target string) {
 		ctx := context.Background()
 		var endpoint string
 		if target == "kinesalite" {
@@ -317,53 +317,83 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 		} else {
 			endpoint = discardKinesis(b)
 		}
-		h := lambdaHandler(b, module, endpoint, proto)
+		h := lambdaHandler(b, module, endpoint, "") // the default wire format, CBOR
 		moduleOnly := target != "kinesalite"
-		// One warm-up invocation (compiles, fills the pools).
-		if _, err := h.Handle(ctx, event); err != nil {
-			b.Fatal(err)
+		// The discard run also invokes the same pipeline with an output
+		// making its PutRecords calls over JSON, interleaved with the
+		// default (CBOR) and the module-only run, so that the three rates
+		// see the same load.
+		handlers := []*lambda.Handler{h}
+		if moduleOnly {
+			hj := *h
+			hj.Sinks = benchSinks(b, benchConfig(b, module, endpoint, "json"))
+			handlers = append(handlers, &hj)
+		}
+		labels := []pprof.LabelSet{handlerLabels, jsonHandlerLabels}
+		// One warm-up invocation each (compiles, fills the pools).
+		for _, h := range handlers {
+			if _, err := h.Handle(ctx, event); err != nil {
+				b.Fatal(err)
+			}
 		}
 		if moduleOnly {
 			if _, err := h.Pipeline.Run(ctx, recs); err != nil {
 				b.Fatal(err)
 			}
 		}
-		var srv0 time.Duration
-		if moduleOnly {
-			srv0 = serverCPU(b, endpoint)
-		}
 		b.SetBytes(int64(inBytes))
-		b.ResetTimer()
-		// Wall and CPU time (all threads: the parallel stages, GC;
-		// not the discard server, another process) of each.
-		var e2e, mod, e2eCPU, modCPU time.Duration
-		for i := 0; i < b.N; i++ {
-			// Invoke, as the bootstrap's runtime calls it: the
-			// invocation's batch arena, given back after the response
-			// is encoded.
-			// pprof labels (phase=handler, phase=module) split a
-			// -cpuprofile between the two runs: go tool pprof
-			// -tagfocus=phase=handler.
+		// Wall and CPU time (all threads: the parallel stages, GC; not
+		// the discard server, another process, whose CPU time is srv) of
+		// each handler, and of the module-only run.
+		type totals struct{ wall, cpu, srv time.Duration }
+		tot := make([]totals, len(handlers))
+		var mod, modCPU time.Duration
+		// invoke runs handler k once, as the bootstrap's runtime calls it
+		// (the invocation's batch arena, given back after the response is
+		// encoded), timed by b only for the default handler (ns/op stays
+		// its). pprof labels (phase=handler, phase=handler-json,
+		// phase=module) split a -cpuprofile between the runs: go tool
+		// pprof -tagfocus=phase=handler.
+		invoke := func(k int) {
+			var s0 time.Duration
+			if moduleOnly {
+				s0 = serverCPU(b, endpoint)
+			}
+			if k == 0 {
+				b.StartTimer()
+			}
 			t0, c0 := time.Now(), cpuTime()
 			var raw []byte
 			var err error
-			pprof.Do(ctx, handlerLabels, func(ctx context.Context) { raw, err = h.Invoke(ctx, event) })
+			pprof.Do(ctx, labels[k], func(ctx context.Context) { raw, err = handlers[k].Invoke(ctx, event) })
 			if err != nil {
 				b.Fatal(err)
 			}
-			e2e += time.Since(t0)
-			e2eCPU += cpuTime() - c0
+			tot[k].wall += time.Since(t0)
+			tot[k].cpu += cpuTime() - c0
+			if k == 0 {
+				b.StopTimer()
+			}
+			if moduleOnly {
+				tot[k].srv += serverCPU(b, endpoint) - s0
+			}
 			var r events.KinesisEventResponse
 			if err := json.Unmarshal(raw, &r); err != nil || len(r.BatchItemFailures) != 0 {
 				b.Fatalf("response %s (%v)", raw, err)
 			}
+		}
+		b.ResetTimer()
+		b.StopTimer()
+		for i := 0; i < b.N; i++ {
+			// The handlers in turns, each first every other iteration.
+			for j := range handlers {
+				invoke((i + j) % len(handlers))
+			}
 			if moduleOnly {
-				// Interleaved, so that both rates see the same load;
-				// out of ns/op, which stays the handler's.
-				b.StopTimer()
 				t0, c0 := time.Now(), cpuTime()
 				a := engine.NewArena()
 				var res *engine.BatchResult
+				var err error
 				pprof.Do(ctx, moduleLabels, func(ctx context.Context) { res, err = h.Pipeline.Run(engine.WithArena(ctx, a), recs) })
 				if err != nil {
 					b.Fatal(err)
@@ -374,49 +404,63 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 					b.Fatalf("module only: %d failed, %d outputs", res.Failed, res.Out)
 				}
 				a.Release()
-				b.StartTimer()
 			}
 		}
-		b.StopTimer()
-		sec := e2e.Seconds() / float64(b.N)
 		cores := float64(runtime.GOMAXPROCS(0))
-		gbPerSec := float64(inBytes) / sec / 1e9 / cores
-		b.ReportMetric(float64(lambdaEventSize)/sec, "events/s")
-		b.ReportMetric(float64(lambdaEventSize)/sec/cores, "events/s/core")
-		b.ReportMetric(float64(inBytes)/lambdaEventSize, "B/event")
-		b.ReportMetric(1/gbPerSec*lambdaMemoryMB/1024*lambdaPricePerGB, "$/GB")
-		// busy-cores: CPU time over wall time, the cores the handler
-		// kept busy (at most -cpu; less on a loaded machine).
-		b.ReportMetric(e2eCPU.Seconds()/e2e.Seconds(), "busy-cores")
-		b.ReportMetric(float64(e2eCPU.Milliseconds())/float64(b.N), "cpu-ms/event")
-		if moduleOnly {
-			// The discard server is another process on the same
-			// machine: on a 2-vCPU machine at -cpu 2 it takes its
-			// share of the two cores, which the module-only run
-			// does not pay (a real endpoint is elsewhere).
-			b.ReportMetric(float64((serverCPU(b, endpoint)-srv0).Milliseconds())/float64(b.N), "server-cpu-ms/event")
-			b.ReportMetric(float64(lambdaEventSize)/(mod.Seconds()/float64(b.N)), "module-events/s")
-			b.ReportMetric(mod.Seconds()/e2e.Seconds(), "e2e/module")
-			// The same ratio in CPU time: what a loaded machine
-			// distorts least.
-			if e2eCPU > 0 {
-				b.ReportMetric(modCPU.Seconds()/e2eCPU.Seconds(), "e2e/module-cpu")
+		for k, t := range tot {
+			// The default handler's metrics under their plain names, the
+			// JSON one's with a json- prefix.
+			prefix := ""
+			if k == 1 {
+				prefix = "json-"
 			}
+			sec := t.wall.Seconds() / float64(b.N)
+			if k == 0 {
+				gbPerSec := float64(inBytes) / sec / 1e9 / cores
+				b.ReportMetric(float64(lambdaEventSize)/sec/cores, "events/s/core")
+				b.ReportMetric(float64(inBytes)/lambdaEventSize, "B/event")
+				b.ReportMetric(1/gbPerSec*lambdaMemoryMB/1024*lambdaPricePerGB, "$/GB")
+				// busy-cores: CPU time over wall time, the cores the
+				// handler kept busy (at most -cpu; less on a loaded
+				// machine).
+				b.ReportMetric(t.cpu.Seconds()/t.wall.Seconds(), "busy-cores")
+			}
+			b.ReportMetric(float64(lambdaEventSize)/sec, prefix+"events/s")
+			b.ReportMetric(float64(t.cpu.Microseconds())/1000/float64(b.N), prefix+"cpu-ms/event")
+			if !moduleOnly {
+				continue
+			}
+			// The discard server is another process on the same machine:
+			// on a 2-vCPU machine at -cpu 2 it takes its share of the two
+			// cores, which the module-only run does not pay (a real
+			// endpoint is elsewhere).
+			b.ReportMetric(float64(t.srv.Microseconds())/1000/float64(b.N), prefix+"server-cpu-ms/event")
+			b.ReportMetric(mod.Seconds()/t.wall.Seconds(), prefix+"e2e/module")
+			// The same ratio in CPU time: what a loaded machine distorts
+			// least.
+			if t.cpu > 0 {
+				b.ReportMetric(modCPU.Seconds()/t.cpu.Seconds(), prefix+"e2e/module-cpu")
+			}
+		}
+		if moduleOnly {
+			b.ReportMetric(float64(lambdaEventSize)/(mod.Seconds()/float64(b.N)), "module-events/s")
+			// The handler's speed over CBOR against over JSON, and its
+			// CPU time over JSON against over CBOR.
+			b.ReportMetric(tot[1].wall.Seconds()/tot[0].wall.Seconds(), "cbor/json")
+			b.ReportMetric(tot[1].cpu.Seconds()/tot[0].cpu.Seconds(), "json/cbor-cpu")
 		}
 	}
-	b.Run("kinesalite", func(b *testing.B) { run(b, "kinesalite", "") })
-	// Both wire formats, one after the other in each -count round.
-	b.Run("discard", func(b *testing.B) {
-		for _, proto := range []string{"cbor", "json"} {
-			b.Run(proto, func(b *testing.B) { run(b, "discard", proto) })
-		}
-	})
+	b.Run("kinesalite", func(b *testing.B) { run(b, "kinesalite") })
+	b.Run("discard", func(b *testing.B) { run(b, "discard") })
 }
 
-// The pprof labels of BenchmarkLambdaKinesis's two runs.
+// The pprof labels of BenchmarkLambdaKinesis's runs: the handler (its
+// output over CBOR, the default), the handler with its output over JSON,
+// and the module only.
 var (
-	handlerLabels = pprof.Labels("phase", "handler")
-	moduleLabels  = pprof.Labels("phase", "module")
+	handlerLabels     = pprof.Labels("phase", "handler")
+	jsonHandlerLabels = pprof.Labels("phase", "handler-json")
+	moduleLabels      = pprof.Labels("phase", "module")
 )
 
 // lambdaHandler builds the handler as the bootstrap does, with the
@@ -425,20 +469,7 @@ var (
 // go in proto ("cbor", "json"; "": the default).
 func lambdaHandler(b testing.TB, module, endpoint, proto string) *lambda.Handler {
 	ctx := context.Background()
-	dir := b.TempDir()
-	protoField := ""
-	if proto != "" {
-		protoField = ", protocol: " + proto
-	}
-	yaml := fmt.Sprintf("version: 1\nname: bench\nstages:\n  - name: normalize\n    module: %s\noutputs:\n  default: {type: kinesis, stream: out, endpoint: %q%s}\n", module, endpoint, protoField)
-	path := filepath.Join(dir, "pipeline.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := engine.LoadConfig(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := benchConfig(b, module, endpoint, proto)
 	hst, err := host.New(ctx, host.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -449,9 +480,32 @@ func lambdaHandler(b testing.TB, module, endpoint, proto string) *lambda.Handler
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = pipe.Close(ctx) })
-	outs, err := engine.OpenSinksContext(ctx, cfg, io.Discard, io.Discard)
+	return &lambda.Handler{Pipeline: pipe, Sinks: benchSinks(b, cfg), Source: lambda.SourceKinesis}
+}
+
+// benchConfig returns the configuration of lambdaHandler.
+func benchConfig(b testing.TB, module, endpoint, proto string) *engine.Config {
+	protoField := ""
+	if proto != "" {
+		protoField = ", protocol: " + proto
+	}
+	yaml := fmt.Sprintf("version: 1\nname: bench\nstages:\n  - name: normalize\n    module: %s\noutputs:\n  default: {type: kinesis, stream: out, endpoint: %q%s}\n", module, endpoint, protoField)
+	path := filepath.Join(b.TempDir(), "pipeline.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := engine.LoadConfig(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &lambda.Handler{Pipeline: pipe, Sinks: outs, Source: lambda.SourceKinesis}
+	return cfg
+}
+
+// benchSinks opens cfg's outputs.
+func benchSinks(b testing.TB, cfg *engine.Config) map[string]engine.Sink {
+	outs, err := engine.OpenSinksContext(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return outs
 }

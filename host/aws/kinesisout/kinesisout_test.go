@@ -155,7 +155,7 @@ func testThrottlingAndPartialFailure(t *testing.T, proto Protocol, kin, stream s
 // kinesisClient returns a Kinesis client for endpoint whose calls make up
 // to attempts attempts, backing off at most maxBackoff between them, making
 // its PutRecords calls in proto, as Open makes them.
-func kinesisClient(ctx context.Context, t *testing.T, proto Protocol, endpoint string, attempts int, maxBackoff time.Duration) *kinesis.Client {
+func kinesisClient(ctx context.Context, t testing.TB, proto Protocol, endpoint string, attempts int, maxBackoff time.Duration) *kinesis.Client {
 	t.Helper()
 	cfg, err := awsconf.Load(ctx, "us-east-1", attempts, maxBackoff)
 	if err != nil {
