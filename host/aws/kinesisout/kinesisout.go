@@ -104,7 +104,7 @@ type Sink struct {
 	opts   Options
 	d      *deliver.Deliverer[entry]
 	// Buffers kept between writes: PutRecords bodies (written by
-	// FastPutRecords) and aggregated records.
+	// CBORPutRecords or FastPutRecords) and aggregated records.
 	bodies, aggs *buffers
 }
 
@@ -369,7 +369,8 @@ func (s *Sink) put(ctx context.Context, chunk []entry) ([]deliver.Failure, error
 		in.Records[i] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.pk)}
 	}
 	// A buffer for the body, kept for the next call once this one has
-	// returned (when the client has FastPutRecords; else unused).
+	// returned (when the client has CBORPutRecords or FastPutRecords;
+	// else unused).
 	b := &body{from: s.bodies}
 	resp, err := s.client.PutRecords(context.WithValue(ctx, bodyKey{}, b), in)
 	s.bodies.put(b.buf)
