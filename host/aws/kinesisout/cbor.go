@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"mime"
 	"slices"
@@ -162,6 +163,50 @@ func putRecordsCBORSize(in *kinesis.PutRecordsInput) int {
 // lengths; Data as byte strings.
 func appendPutRecordsCBOR(dst []byte, in *kinesis.PutRecordsInput) []byte {
 	dst = slices.Grow(dst, putRecordsCBORSize(in))
+	b, _ := writePutRecordsCBOR(dst, in, true)
+	return b
+}
+
+// cborBody returns the CBOR body of in as a reader of its pieces in
+// place: the bytes around the records' Data, appended to glue (grown at
+// most once), and each record's Data itself, not copied. The body is what
+// appendPutRecordsCBOR writes. in's Data must not change until the body
+// is no longer read.
+//
+// It returns glue with the bytes appended too (for the caller to reuse
+// once the body is no longer read).
+func cborBody(glue []byte, in *kinesis.PutRecordsInput) (*pieces, []byte) {
+	glue = slices.Grow(glue, cborGlueSize(in))
+	start := len(glue)
+	all, cuts := writePutRecordsCBOR(glue, in, false)
+	glue = all[start:]
+	p := &pieces{parts: make([][]byte, 0, 2*len(cuts)+1), size: int64(putRecordsCBORSize(in))}
+	prev := 0
+	for k, cut := range cuts {
+		p.parts = append(p.parts, glue[prev:cut])
+		if d := in.Records[k].Data; len(d) > 0 {
+			p.parts = append(p.parts, d)
+		}
+		prev = cut
+	}
+	p.parts = append(p.parts, glue[prev:])
+	return p, all
+}
+
+// cborGlueSize is the length of in's CBOR body without the records' Data.
+func cborGlueSize(in *kinesis.PutRecordsInput) int {
+	size := putRecordsCBORSize(in)
+	for i := range in.Records {
+		size -= len(in.Records[i].Data)
+	}
+	return size
+}
+
+// writePutRecordsCBOR appends in's CBOR body to dst: with inline, whole;
+// without, all but the records' Data, returning for each record the
+// offset in the appended bytes (from dst's length) where its Data goes.
+func writePutRecordsCBOR(dst []byte, in *kinesis.PutRecordsInput, inline bool) (_ []byte, cuts []int) {
+	start := len(dst)
 	members := 0
 	for _, set := range []bool{in.DryRun != nil, in.Records != nil, in.StreamARN != nil, in.StreamId != nil, in.StreamName != nil} {
 		if set {
@@ -180,6 +225,9 @@ func appendPutRecordsCBOR(dst []byte, in *kinesis.PutRecordsInput) []byte {
 	if in.Records != nil {
 		dst = appendCBORText(dst, "Records")
 		dst = appendCBORHead(dst, cborArray, uint64(len(in.Records)))
+		if !inline {
+			cuts = make([]int, 0, len(in.Records))
+		}
 		for i := range in.Records {
 			r := &in.Records[i]
 			n := 0
@@ -192,7 +240,11 @@ func appendPutRecordsCBOR(dst []byte, in *kinesis.PutRecordsInput) []byte {
 			if r.Data != nil {
 				dst = appendCBORText(dst, "Data")
 				dst = appendCBORHead(dst, cborBytes, uint64(len(r.Data)))
+			}
+			if inline {
 				dst = append(dst, r.Data...)
+			} else {
+				cuts = append(cuts, len(dst)-start)
 			}
 			if r.ExplicitHashKey != nil {
 				dst = appendCBORText(dst, "ExplicitHashKey")
@@ -213,7 +265,89 @@ func appendPutRecordsCBOR(dst []byte, in *kinesis.PutRecordsInput) []byte {
 			dst = appendCBORText(dst, *m.v)
 		}
 	}
-	return dst
+	return dst, cuts
+}
+
+// pieces is a request body made of byte slices read one after the other
+// in place: an io.Reader, io.Seeker (the SDK rewinds a body to sign it
+// and to retry), io.WriterTo (SigV4 hashes the pieces without a copy) and
+// Len (the bytes left, as bytes.Reader's: the SDK's Content-Length).
+type pieces struct {
+	parts [][]byte
+	size  int64
+	off   int64 // read position
+	i, j  int   // the part at off, and the offset in it
+}
+
+// Len returns the number of bytes not read yet.
+func (p *pieces) Len() int { return int(max(p.size-p.off, 0)) }
+
+// Read reads the next bytes.
+func (p *pieces) Read(b []byte) (int, error) {
+	if p.off >= p.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(b) && p.i < len(p.parts) {
+		c := copy(b[n:], p.parts[p.i][p.j:])
+		n += c
+		p.advance(c)
+	}
+	return n, nil
+}
+
+// advance moves the read position c bytes on within the current part,
+// to the next non-empty part at its end.
+func (p *pieces) advance(c int) {
+	p.off += int64(c)
+	p.j += c
+	for p.i < len(p.parts) && p.j >= len(p.parts[p.i]) {
+		p.i, p.j = p.i+1, 0
+	}
+}
+
+// WriteTo writes the bytes not read yet to w, part by part.
+func (p *pieces) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for p.i < len(p.parts) {
+		part := p.parts[p.i][p.j:]
+		n, err := w.Write(part)
+		total += int64(n)
+		p.advance(n)
+		if err != nil {
+			return total, err
+		}
+		if n < len(part) {
+			return total, io.ErrShortWrite
+		}
+	}
+	return total, nil
+}
+
+// Seek sets the read position.
+func (p *pieces) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += p.off
+	case io.SeekEnd:
+		offset += p.size
+	case io.SeekStart:
+	default:
+		return 0, fmt.Errorf("pieces: seek whence %d", whence)
+	}
+	if offset < 0 {
+		return 0, fmt.Errorf("pieces: seek to %d, before the start", offset)
+	}
+	p.i, p.j = 0, 0
+	rest := min(offset, p.size)
+	for p.i < len(p.parts) && rest >= int64(len(p.parts[p.i])) {
+		rest -= int64(len(p.parts[p.i]))
+		p.i++
+	}
+	p.j = int(rest)
+	p.off = offset
+	p.advance(0) // past empty parts
+	return offset, nil
 }
 
 // isCBOR reports whether a response's Content-Type is CBOR

@@ -26,8 +26,8 @@
 // The clients Open makes write PutRecords bodies themselves instead of the
 // SDK's serializer, in one pass into a buffer of the exact size, in the
 // wire format the output's protocol setting names: "cbor" (the default,
-// CBORPutRecords: AWS CBOR 1.1, Data as raw bytes, a quarter fewer bytes
-// to sign and send than base64, and no base64 work) or "json"
+// CBORPutRecords: AWS CBOR 1.1, Data as raw bytes read in place, a quarter
+// fewer bytes to sign and send than base64, and no base64 work) or "json"
 // (FastPutRecords: awsJson 1.1 with vector base64). The request means the
 // same either way; signing, retries and error types are the SDK's, and
 // every other call is JSON.

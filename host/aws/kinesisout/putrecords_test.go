@@ -336,6 +336,7 @@ func FuzzPutRecordsCBOR(f *testing.F) {
 		if string(b[:6]) != "prefix" || len(b)-6 != putRecordsCBORSize(in) {
 			t.Fatalf("%d bytes written, putRecordsCBORSize %d", len(b)-6, putRecordsCBORSize(in))
 		}
+		checkPieces(t, in, b[6:], len(data))
 		v, err := cbor.Decode(b[6:])
 		if err != nil {
 			t.Fatal(err)
@@ -363,6 +364,53 @@ func FuzzPutRecordsCBOR(f *testing.F) {
 			t.Fatalf("decoded %#v\nwant %#v", v, want)
 		}
 	})
+}
+
+// checkPieces checks that cborBody(in) reads as want, the whole body, by
+// Read (in chunks of every size up to 7), WriteTo and after Seek to off
+// (and to the start, the end, and past it), with Len the bytes left.
+func checkPieces(t *testing.T, in *kinesis.PutRecordsInput, want []byte, off int) {
+	t.Helper()
+	body, glue := cborBody([]byte("kept"), in)
+	if string(glue[:4]) != "kept" || len(glue)-4 != cborGlueSize(in) {
+		t.Fatalf("glue of %d bytes, cborGlueSize %d", len(glue)-4, cborGlueSize(in))
+	}
+	if body.Len() != len(want) {
+		t.Fatalf("Len %d, body of %d bytes", body.Len(), len(want))
+	}
+	var got bytes.Buffer
+	for n := 1; body.Len() > 0; n = n%7 + 1 {
+		chunk := make([]byte, n)
+		k, err := body.Read(chunk)
+		if err != nil || k == 0 {
+			t.Fatalf("Read after %d bytes: %d, %v", got.Len(), k, err)
+		}
+		got.Write(chunk[:k])
+	}
+	if k, err := body.Read(make([]byte, 1)); k != 0 || err != io.EOF {
+		t.Fatalf("Read at the end: %d, %v", k, err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatal("Read differs from appendPutRecordsCBOR")
+	}
+	for _, at := range []int{0, min(off, len(want)), len(want) / 2, len(want), len(want) + 3} {
+		if pos, err := body.Seek(int64(at), io.SeekStart); err != nil || pos != int64(at) {
+			t.Fatalf("Seek(%d): %d, %v", at, pos, err)
+		}
+		if body.Len() != max(len(want)-at, 0) {
+			t.Fatalf("Len after Seek(%d) = %d", at, body.Len())
+		}
+		var w bytes.Buffer
+		if _, err := body.WriteTo(&w); err != nil || !bytes.Equal(w.Bytes(), want[min(at, len(want)):]) {
+			t.Fatalf("WriteTo after Seek(%d): %d bytes, %v", at, w.Len(), err)
+		}
+	}
+	if _, err := body.Seek(-1, io.SeekStart); err == nil {
+		t.Fatal("Seek(-1) succeeded")
+	}
+	if pos, err := body.Seek(-2, io.SeekEnd); err != nil || pos != int64(len(want)-2) {
+		t.Fatalf("Seek(-2, end): %d, %v", pos, err)
+	}
 }
 
 // normalizeSlices makes empty byte strings compare equal to nil ones.
