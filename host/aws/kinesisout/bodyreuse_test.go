@@ -100,9 +100,11 @@ func poison(b *buffers) {
 }
 
 // TestBodyBufferReuse pins that a PutRecords body buffer (written by
-// FastPutRecords, kept by Sink.put for the next call) is nobody else's
-// while its call is in flight, and is reused by the next call once it has
-// returned.
+// FastPutRecords, or by CBORPutRecords: the bytes around the records'
+// Data, the heads, keys and partition keys of every record; kept by
+// Sink.put for the next call) is nobody else's while its call is in
+// flight, and is reused by the next call once it has returned. Over both
+// wire formats.
 //
 // The first call's body is larger than the socket buffers (made small),
 // so the server, stalling after 64 KiB, holds the transport's writer
@@ -110,8 +112,9 @@ func poison(b *buffers) {
 // sink keeps with 'X', lets the server read the rest, and once the call
 // has returned overwrites them again and makes a second call with other
 // records (reusing the buffer). Should a buffer be given back before its
-// call returns, the server receives a body with 'X's in it (not JSON);
-// the second body must decode to exactly its own records.
+// call returns, the server receives a body with 'X's in it (not JSON, or
+// not CBOR: the heads of the records after the stall overwritten); the
+// second body must decode to exactly its own records.
 //
 // What it does not catch: net/http reading a body after its call has
 // returned, which smithy-go's Close of each attempt's body prevents

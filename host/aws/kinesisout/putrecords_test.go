@@ -148,8 +148,9 @@ func TestFastPutRecordsBody(t *testing.T) {
 }
 
 // TestFastPutRecordsMembers fails when the SDK's PutRecords types gain a
-// member that appendPutRecords does not write (it would be dropped
-// silently): add it there, and to TestFastPutRecordsBody.
+// member that appendPutRecords and writePutRecordsCBOR do not write (it
+// would be dropped silently): add it there (and to putRecordsSize and
+// putRecordsCBORSize), and to TestFastPutRecordsBody.
 func TestFastPutRecordsMembers(t *testing.T) {
 	known := map[reflect.Type][]string{
 		reflect.TypeFor[kinesis.PutRecordsInput]():      {"DryRun", "Records", "StreamARN", "StreamId", "StreamName"},
