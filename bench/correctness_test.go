@@ -3,14 +3,12 @@ package bench_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -170,21 +168,27 @@ type recordingKinesis struct {
 func (k *recordingKinesis) serve(t *testing.T) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var in struct{ Records []struct{ Data string } }
-		if err := json.Unmarshal(body, &in); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		k.mu.Lock()
-		for _, rec := range in.Records {
-			data, err := base64.StdEncoding.DecodeString(rec.Data)
-			if err != nil {
-				k.mu.Unlock()
+		var records [][]byte
+		if isCBORRequest(r) {
+			var err error
+			if records, err = cborPutRecords(body); err != nil {
 				http.Error(w, err.Error(), 400)
 				return
 			}
+		} else {
+			var in struct{ Records []struct{ Data []byte } }
+			if err := json.Unmarshal(body, &in); err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			for _, rec := range in.Records {
+				records = append(records, rec.Data)
+			}
+		}
+		k.mu.Lock()
+		for _, data := range records {
 			if !kpl.IsAggregated(data) {
-				k.users = append(k.users, data)
+				k.users = append(k.users, bytes.Clone(data))
 				continue
 			}
 			users, err := kpl.Deaggregate(data)
@@ -194,21 +198,11 @@ func (k *recordingKinesis) serve(t *testing.T) string {
 				return
 			}
 			for _, u := range users {
-				k.users = append(k.users, u.Data)
+				k.users = append(k.users, bytes.Clone(u.Data))
 			}
 		}
 		k.mu.Unlock()
-		var sb strings.Builder
-		sb.WriteString(`{"FailedRecordCount":0,"Records":[`)
-		for i := range in.Records {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, `{"SequenceNumber":"%d","ShardId":"shardId-000000000000"}`, i)
-		}
-		sb.WriteString("]}")
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		_, _ = io.WriteString(w, sb.String())
+		answerPutRecords(w, isCBORRequest(r), len(records))
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -217,38 +211,43 @@ func (k *recordingKinesis) serve(t *testing.T) string {
 // TestLambdaKinesisOutputs: the handler BenchmarkLambdaKinesis measures
 // (a KPL-aggregated Kinesis event through cloudtrail-ecs to a Kinesis
 // output) reports no failure and delivers, for each of 200 user records,
-// the document the gjson/sjson baseline produces.
+// the document the gjson/sjson baseline produces, with its PutRecords
+// calls over CBOR and over JSON.
 func TestLambdaKinesisOutputs(t *testing.T) {
 	sinks.Register()
 	hosttest.SetAWSEnv(t)
 	corpus := ctCorpus(t, 1300, 1800)
 	const n = 200
 	event, _ := kinesisLambdaEvent(t, corpus, n)
-	var sink recordingKinesis
-	h := lambdaHandler(t, hosttest.GoModule(t, "modules/cloudtrail-ecs"), sink.serve(t))
-	resp, err := h.Handle(context.Background(), event)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r, ok := resp.(*events.KinesisEventResponse); !ok || len(r.BatchItemFailures) != 0 {
-		t.Fatalf("response %+v", resp)
-	}
-	if len(sink.users) != n {
-		t.Fatalf("the output received %d records, want %d", len(sink.users), n)
-	}
-	want := map[string]int{}
-	for i := range n {
-		doc, err := baseline.GJSON(corpus[i%len(corpus)])
-		if err != nil {
-			t.Fatal(err)
-		}
-		want[string(doc)]++
-	}
-	for i, u := range sink.users {
-		if want[string(u)] == 0 {
-			t.Fatalf("output record %d is no baseline document (or one too many):\n%s", i, u)
-		}
-		want[string(u)]--
+	for _, proto := range []string{"cbor", "json"} {
+		t.Run(proto, func(t *testing.T) {
+			var sink recordingKinesis
+			h := lambdaHandler(t, hosttest.GoModule(t, "modules/cloudtrail-ecs"), sink.serve(t), proto)
+			resp, err := h.Handle(context.Background(), event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, ok := resp.(*events.KinesisEventResponse); !ok || len(r.BatchItemFailures) != 0 {
+				t.Fatalf("response %+v", resp)
+			}
+			if len(sink.users) != n {
+				t.Fatalf("the output received %d records, want %d", len(sink.users), n)
+			}
+			want := map[string]int{}
+			for i := range n {
+				doc, err := baseline.GJSON(corpus[i%len(corpus)])
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[string(doc)]++
+			}
+			for i, u := range sink.users {
+				if want[string(u)] == 0 {
+					t.Fatalf("output record %d is no baseline document (or one too many):\n%s", i, u)
+				}
+				want[string(u)]--
+			}
+		})
 	}
 }
 

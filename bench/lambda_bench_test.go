@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go/encoding/cbor"
 
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/host"
@@ -137,7 +140,7 @@ func TestMain(m *testing.M) {
 var discardBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // serveDiscard answers every PutRecords with success, without storing
-// anything.
+// anything, in the request's wire format (CBOR or JSON).
 func serveDiscard(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == discardCPUPath {
 		// The server's own CPU time, for the benchmark's server-cpu metric.
@@ -148,7 +151,59 @@ func serveDiscard(w http.ResponseWriter, r *http.Request) {
 	defer discardBufs.Put(body)
 	body.Reset()
 	_, _ = body.ReadFrom(r.Body)
-	n := bytes.Count(body.Bytes(), []byte(`"PartitionKey"`))
+	if isCBORRequest(r) {
+		recs, err := cborPutRecords(body.Bytes())
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		answerPutRecords(w, true, len(recs))
+		return
+	}
+	answerPutRecords(w, false, bytes.Count(body.Bytes(), []byte(`"PartitionKey"`)))
+}
+
+// isCBORRequest reports whether r is an AWS CBOR 1.1 request.
+func isCBORRequest(r *http.Request) bool {
+	return r.Header.Get("Content-Type") == "application/x-amz-cbor-1.1"
+}
+
+// cborPutRecords returns the Data of every record of a CBOR PutRecords
+// body (aliasing body), decoded by smithy-go's CBOR decoder.
+func cborPutRecords(body []byte) ([][]byte, error) {
+	v, err := cbor.Decode(body)
+	if err != nil {
+		return nil, fmt.Errorf("CBOR PutRecords body: %w", err)
+	}
+	m, _ := v.(cbor.Map)
+	list, ok := m["Records"].(cbor.List)
+	if !ok {
+		return nil, fmt.Errorf("CBOR PutRecords body without Records: %T", v)
+	}
+	out := make([][]byte, len(list))
+	for i, e := range list {
+		rec, _ := e.(cbor.Map)
+		data, ok := rec["Data"].(cbor.Slice)
+		if _, pk := rec["PartitionKey"].(cbor.String); !ok || !pk {
+			return nil, fmt.Errorf("CBOR PutRecords record %d: no Data byte string or PartitionKey", i)
+		}
+		out[i] = data
+	}
+	return out, nil
+}
+
+// answerPutRecords answers a PutRecords call of n records with success,
+// in CBOR or JSON.
+func answerPutRecords(w http.ResponseWriter, isCBOR bool, n int) {
+	if isCBOR {
+		recs := make(cbor.List, n)
+		for i := range recs {
+			recs[i] = cbor.Map{"SequenceNumber": cbor.String(strconv.Itoa(i)), "ShardId": cbor.String("shardId-000000000000")}
+		}
+		w.Header().Set("Content-Type", "application/x-amz-cbor-1.1")
+		_, _ = w.Write(cbor.Encode(cbor.Map{"FailedRecordCount": cbor.Uint(0), "Records": recs}))
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	var sb strings.Builder
 	sb.WriteString(`{"FailedRecordCount":0,"Records":[`)
@@ -196,11 +251,14 @@ func discardKinesis(b testing.TB) string {
 // event of ~1.5 KB CloudTrail records through the Lambda handler in
 // process: decode (base64, KPL, MD5), the cloudtrail-ecs pipeline (one
 // instance per CPU: GOMAXPROCS), and the Kinesis output (KPL aggregation,
-// PutRecords) to kinesalite on loopback, or to a loopback server that
-// discards. The discard run also times the same user records through the
-// pipeline alone (Pipeline.Run), interleaved with the handler in the same
-// loop, and reports both rates and their ratio (e2e/module, the share of
-// the module-only rate the handler keeps). Run it with -cpu 1 for the
+// PutRecords, over AWS CBOR 1.1, the output's default) to kinesalite on
+// loopback, or to a loopback server that discards. The discard run also
+// times, interleaved with it in the same loop, the same event through the
+// handler with its output over awsJson 1.1 (protocol: json; its metrics
+// prefixed json-, and cbor/json the speed ratio of the two) and the same
+// user records through the pipeline alone (Pipeline.Run), and reports the
+// rates and their ratios (e2e/module, the share of the module-only rate
+// the handler keeps). Run it with -cpu 1 for the
 // per-core number (kinesalite, a separate process, then has the other
 // core) and -cpu 1,2 for the scaling over cores. Metrics: events/s, the
 // input's MB/s, and the Lambda compute cost per GB of input at 1,769 MB
@@ -233,144 +291,212 @@ func BenchmarkLambdaKinesis(b *testing.B) {
 			SequenceNumber:    fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", i/33),
 			SubSequenceNumber: uint64(i % 33), ArrivalTime: time.Now(), Source: "arn:aws:kinesis:us-east-1:123456789012:stream/in"}}
 	}
-	for _, target := range []string{"kinesalite", "discard"} {
-		b.Run(target, func(b *testing.B) {
-			ctx := context.Background()
-			var endpoint string
-			if target == "kinesalite" {
-				endpoint = hosttest.Kinesalite(b)
-				cfg, err := awsconf.Load(ctx, "us-east-1", 3, 0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
-				if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("out"), ShardCount: aws.Int32(1)}); err != nil {
-					b.Fatal(err)
-				}
-				for i := 0; ; i++ {
-					d, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("out")})
-					if err == nil && d.StreamDescription.StreamStatus == ktypes.StreamStatusActive {
-						break
-					}
-					if i > 100 {
-						b.Fatal("stream never active")
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-			} else {
-				endpoint = discardKinesis(b)
+	// run is one sub-benchmark: target kinesalite or discard.
+	run := func(b *testing.B, target string) {
+		ctx := context.Background()
+		var endpoint string
+		if target == "kinesalite" {
+			endpoint = hosttest.Kinesalite(b)
+			cfg, err := awsconf.Load(ctx, "us-east-1", 3, 0)
+			if err != nil {
+				b.Fatal(err)
 			}
-			h := lambdaHandler(b, module, endpoint)
-			moduleOnly := target != "kinesalite"
-			// One warm-up invocation (compiles, fills the pools).
+			kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+			if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("out"), ShardCount: aws.Int32(1)}); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; ; i++ {
+				d, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("out")})
+				if err == nil && d.StreamDescription.StreamStatus == ktypes.StreamStatusActive {
+					break
+				}
+				if i > 100 {
+					b.Fatal("stream never active")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		} else {
+			endpoint = discardKinesis(b)
+		}
+		h := lambdaHandler(b, module, endpoint, "") // the default wire format, CBOR
+		moduleOnly := target != "kinesalite"
+		// The discard run also invokes the same pipeline with an output
+		// making its PutRecords calls over JSON, interleaved with the
+		// default (CBOR) and the module-only run, so that the three rates
+		// see the same load.
+		handlers := []*lambda.Handler{h}
+		if moduleOnly {
+			hj := *h
+			hj.Sinks = benchSinks(b, benchConfig(b, module, endpoint, "json"))
+			handlers = append(handlers, &hj)
+		}
+		labels := []pprof.LabelSet{handlerLabels, jsonHandlerLabels}
+		// One warm-up invocation each (compiles, fills the pools).
+		for _, h := range handlers {
 			if _, err := h.Handle(ctx, event); err != nil {
 				b.Fatal(err)
 			}
-			if moduleOnly {
-				if _, err := h.Pipeline.Run(ctx, recs); err != nil {
-					b.Fatal(err)
-				}
+		}
+		if moduleOnly {
+			if _, err := h.Pipeline.Run(ctx, recs); err != nil {
+				b.Fatal(err)
 			}
-			var srv0 time.Duration
+		}
+		b.SetBytes(int64(inBytes))
+		// Wall and CPU time (all threads: the parallel stages, GC; not
+		// the discard server, another process, whose CPU time is srv) of
+		// each handler, and of the module-only run.
+		type totals struct {
+			wall, cpu, srv time.Duration
+			walls, cpus    []float64 // per iteration
+		}
+		tot := make([]totals, len(handlers))
+		var mod, modCPU time.Duration
+		// invoke runs handler k once, as the bootstrap's runtime calls it
+		// (the invocation's batch arena, given back after the response is
+		// encoded), timed by b only for the default handler (ns/op stays
+		// its). pprof labels (phase=handler, phase=handler-json,
+		// phase=module) split a -cpuprofile between the runs: go tool
+		// pprof -tagfocus=phase=handler.
+		invoke := func(k int) {
+			var s0 time.Duration
 			if moduleOnly {
-				srv0 = serverCPU(b, endpoint)
+				s0 = serverCPU(b, endpoint)
 			}
-			b.SetBytes(int64(inBytes))
-			b.ResetTimer()
-			// Wall and CPU time (all threads: the parallel stages, GC;
-			// not the discard server, another process) of each.
-			var e2e, mod, e2eCPU, modCPU time.Duration
-			for i := 0; i < b.N; i++ {
-				// Invoke, as the bootstrap's runtime calls it: the
-				// invocation's batch arena, given back after the response
-				// is encoded.
-				// pprof labels (phase=handler, phase=module) split a
-				// -cpuprofile between the two runs: go tool pprof
-				// -tagfocus=phase=handler.
+			if k == 0 {
+				b.StartTimer()
+			}
+			t0, c0 := time.Now(), cpuTime()
+			var raw []byte
+			var err error
+			pprof.Do(ctx, labels[k], func(ctx context.Context) { raw, err = handlers[k].Invoke(ctx, event) })
+			if err != nil {
+				b.Fatal(err)
+			}
+			wall, cpu := time.Since(t0), cpuTime()-c0
+			tot[k].wall += wall
+			tot[k].cpu += cpu
+			tot[k].walls = append(tot[k].walls, wall.Seconds())
+			tot[k].cpus = append(tot[k].cpus, cpu.Seconds())
+			if k == 0 {
+				b.StopTimer()
+			}
+			if moduleOnly {
+				tot[k].srv += serverCPU(b, endpoint) - s0
+			}
+			var r events.KinesisEventResponse
+			if err := json.Unmarshal(raw, &r); err != nil || len(r.BatchItemFailures) != 0 {
+				b.Fatalf("response %s (%v)", raw, err)
+			}
+		}
+		// The setup's garbage (and the previous b.N round's handlers)
+		// collected now, not in the first handler's first invocation.
+		runtime.GC()
+		b.ResetTimer()
+		b.StopTimer()
+		for i := 0; i < b.N; i++ {
+			// The handlers in turns, each first every other iteration.
+			for j := range handlers {
+				invoke((i + j) % len(handlers))
+			}
+			if moduleOnly {
 				t0, c0 := time.Now(), cpuTime()
-				var raw []byte
+				a := engine.NewArena()
+				var res *engine.BatchResult
 				var err error
-				pprof.Do(ctx, handlerLabels, func(ctx context.Context) { raw, err = h.Invoke(ctx, event) })
+				pprof.Do(ctx, moduleLabels, func(ctx context.Context) { res, err = h.Pipeline.Run(engine.WithArena(ctx, a), recs) })
 				if err != nil {
 					b.Fatal(err)
 				}
-				e2e += time.Since(t0)
-				e2eCPU += cpuTime() - c0
-				var r events.KinesisEventResponse
-				if err := json.Unmarshal(raw, &r); err != nil || len(r.BatchItemFailures) != 0 {
-					b.Fatalf("response %s (%v)", raw, err)
+				mod += time.Since(t0)
+				modCPU += cpuTime() - c0
+				if res.Failed != 0 || res.Out != lambdaEventSize {
+					b.Fatalf("module only: %d failed, %d outputs", res.Failed, res.Out)
 				}
-				if moduleOnly {
-					// Interleaved, so that both rates see the same load;
-					// out of ns/op, which stays the handler's.
-					b.StopTimer()
-					t0, c0 := time.Now(), cpuTime()
-					a := engine.NewArena()
-					var res *engine.BatchResult
-					pprof.Do(ctx, moduleLabels, func(ctx context.Context) { res, err = h.Pipeline.Run(engine.WithArena(ctx, a), recs) })
-					if err != nil {
-						b.Fatal(err)
-					}
-					mod += time.Since(t0)
-					modCPU += cpuTime() - c0
-					if res.Failed != 0 || res.Out != lambdaEventSize {
-						b.Fatalf("module only: %d failed, %d outputs", res.Failed, res.Out)
-					}
-					a.Release()
-					b.StartTimer()
-				}
+				a.Release()
 			}
-			b.StopTimer()
-			sec := e2e.Seconds() / float64(b.N)
-			cores := float64(runtime.GOMAXPROCS(0))
-			gbPerSec := float64(inBytes) / sec / 1e9 / cores
-			b.ReportMetric(float64(lambdaEventSize)/sec, "events/s")
-			b.ReportMetric(float64(lambdaEventSize)/sec/cores, "events/s/core")
-			b.ReportMetric(float64(inBytes)/lambdaEventSize, "B/event")
-			b.ReportMetric(1/gbPerSec*lambdaMemoryMB/1024*lambdaPricePerGB, "$/GB")
-			// busy-cores: CPU time over wall time, the cores the handler
-			// kept busy (at most -cpu; less on a loaded machine).
-			b.ReportMetric(e2eCPU.Seconds()/e2e.Seconds(), "busy-cores")
-			b.ReportMetric(float64(e2eCPU.Milliseconds())/float64(b.N), "cpu-ms/event")
-			if moduleOnly {
-				// The discard server is another process on the same
-				// machine: on a 2-vCPU machine at -cpu 2 it takes its
-				// share of the two cores, which the module-only run
-				// does not pay (a real endpoint is elsewhere).
-				b.ReportMetric(float64((serverCPU(b, endpoint)-srv0).Milliseconds())/float64(b.N), "server-cpu-ms/event")
-				b.ReportMetric(float64(lambdaEventSize)/(mod.Seconds()/float64(b.N)), "module-events/s")
-				b.ReportMetric(mod.Seconds()/e2e.Seconds(), "e2e/module")
-				// The same ratio in CPU time: what a loaded machine
-				// distorts least.
-				if e2eCPU > 0 {
-					b.ReportMetric(modCPU.Seconds()/e2eCPU.Seconds(), "e2e/module-cpu")
-				}
+		}
+		cores := float64(runtime.GOMAXPROCS(0))
+		for k, t := range tot {
+			// The default handler's metrics under their plain names, the
+			// JSON one's with a json- prefix.
+			prefix := ""
+			if k == 1 {
+				prefix = "json-"
 			}
-		})
+			sec := t.wall.Seconds() / float64(b.N)
+			if k == 0 {
+				gbPerSec := float64(inBytes) / sec / 1e9 / cores
+				b.ReportMetric(float64(lambdaEventSize)/sec/cores, "events/s/core")
+				b.ReportMetric(float64(inBytes)/lambdaEventSize, "B/event")
+				b.ReportMetric(1/gbPerSec*lambdaMemoryMB/1024*lambdaPricePerGB, "$/GB")
+				// busy-cores: CPU time over wall time, the cores the
+				// handler kept busy (at most -cpu; less on a loaded
+				// machine).
+				b.ReportMetric(t.cpu.Seconds()/t.wall.Seconds(), "busy-cores")
+			}
+			b.ReportMetric(float64(lambdaEventSize)/sec, prefix+"events/s")
+			b.ReportMetric(float64(t.cpu.Microseconds())/1000/float64(b.N), prefix+"cpu-ms/event")
+			if !moduleOnly {
+				continue
+			}
+			// The discard server is another process on the same machine:
+			// on a 2-vCPU machine at -cpu 2 it takes its share of the two
+			// cores, which the module-only run does not pay (a real
+			// endpoint is elsewhere).
+			b.ReportMetric(float64(t.srv.Microseconds())/1000/float64(b.N), prefix+"server-cpu-ms/event")
+			b.ReportMetric(mod.Seconds()/t.wall.Seconds(), prefix+"e2e/module")
+			// The same ratio in CPU time: what a loaded machine distorts
+			// least.
+			if t.cpu > 0 {
+				b.ReportMetric(modCPU.Seconds()/t.cpu.Seconds(), prefix+"e2e/module-cpu")
+			}
+		}
+		if moduleOnly {
+			b.ReportMetric(float64(lambdaEventSize)/(mod.Seconds()/float64(b.N)), "module-events/s")
+			// The handler's speed over CBOR against over JSON, and its
+			// CPU time over JSON against over CBOR: the median of the
+			// iterations' ratios (each of two invocations side by side;
+			// on a loaded machine a collection or a neighbour's burst
+			// adds 100 ms to one invocation now and then, which skews a
+			// ratio of sums).
+			b.ReportMetric(medianRatio(tot[1].walls, tot[0].walls), "cbor/json")
+			b.ReportMetric(medianRatio(tot[1].cpus, tot[0].cpus), "json/cbor-cpu")
+		}
 	}
+	b.Run("kinesalite", func(b *testing.B) { run(b, "kinesalite") })
+	b.Run("discard", func(b *testing.B) { run(b, "discard") })
 }
 
-// The pprof labels of BenchmarkLambdaKinesis's two runs.
+// medianRatio returns the median of num[i]/den[i].
+func medianRatio(num, den []float64) float64 {
+	r := make([]float64, len(num))
+	for i := range num {
+		r[i] = num[i] / den[i]
+	}
+	slices.Sort(r)
+	if n := len(r); n%2 == 0 {
+		return (r[n/2-1] + r[n/2]) / 2
+	}
+	return r[len(r)/2]
+}
+
+// The pprof labels of BenchmarkLambdaKinesis's runs: the handler (its
+// output over CBOR, the default), the handler with its output over JSON,
+// and the module only.
 var (
-	handlerLabels = pprof.Labels("phase", "handler")
-	moduleLabels  = pprof.Labels("phase", "module")
+	handlerLabels     = pprof.Labels("phase", "handler")
+	jsonHandlerLabels = pprof.Labels("phase", "handler-json")
+	moduleLabels      = pprof.Labels("phase", "module")
 )
 
 // lambdaHandler builds the handler as the bootstrap does, with the
 // cloudtrail-ecs stage (instances: the default, one per CPU as GOMAXPROCS
-// counts them) and a Kinesis output at endpoint.
-func lambdaHandler(b testing.TB, module, endpoint string) *lambda.Handler {
+// counts them) and a Kinesis output at endpoint, whose PutRecords calls
+// go in proto ("cbor", "json"; "": the default).
+func lambdaHandler(b testing.TB, module, endpoint, proto string) *lambda.Handler {
 	ctx := context.Background()
-	dir := b.TempDir()
-	yaml := fmt.Sprintf("version: 1\nname: bench\nstages:\n  - name: normalize\n    module: %s\noutputs:\n  default: {type: kinesis, stream: out, endpoint: %q}\n", module, endpoint)
-	path := filepath.Join(dir, "pipeline.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := engine.LoadConfig(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := benchConfig(b, module, endpoint, proto)
 	hst, err := host.New(ctx, host.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -381,9 +507,32 @@ func lambdaHandler(b testing.TB, module, endpoint string) *lambda.Handler {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = pipe.Close(ctx) })
-	outs, err := engine.OpenSinksContext(ctx, cfg, io.Discard, io.Discard)
+	return &lambda.Handler{Pipeline: pipe, Sinks: benchSinks(b, cfg), Source: lambda.SourceKinesis}
+}
+
+// benchConfig returns the configuration of lambdaHandler.
+func benchConfig(b testing.TB, module, endpoint, proto string) *engine.Config {
+	protoField := ""
+	if proto != "" {
+		protoField = ", protocol: " + proto
+	}
+	yaml := fmt.Sprintf("version: 1\nname: bench\nstages:\n  - name: normalize\n    module: %s\noutputs:\n  default: {type: kinesis, stream: out, endpoint: %q%s}\n", module, endpoint, protoField)
+	path := filepath.Join(b.TempDir(), "pipeline.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := engine.LoadConfig(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &lambda.Handler{Pipeline: pipe, Sinks: outs, Source: lambda.SourceKinesis}
+	return cfg
+}
+
+// benchSinks opens cfg's outputs.
+func benchSinks(b testing.TB, cfg *engine.Config) map[string]engine.Sink {
+	outs, err := engine.OpenSinksContext(context.Background(), cfg, io.Discard, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return outs
 }

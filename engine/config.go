@@ -256,6 +256,11 @@ type OutputConfig struct {
 	// Larger outputs are errors naming them; aggregated records are
 	// packed up to it.
 	MaxRecordBytes int64 `json:"max_record_bytes,omitempty" yaml:"max_record_bytes,omitempty"`
+	// Protocol is the wire format of the Kinesis output's PutRecords
+	// calls ("kinesis"): "cbor" (AWS CBOR 1.1, records as raw bytes; the
+	// default) or "json" (awsJson 1.1, records in base64). Other calls
+	// are JSON either way.
+	Protocol string `json:"protocol,omitempty" yaml:"protocol,omitempty"`
 
 	// URL is the endpoint the "http" output POSTs to; with a Preset, the
 	// preset's path is used when URL has none (Splunk HEC:
@@ -325,6 +330,12 @@ type BatchConfig struct {
 // DefaultBatchInterval is BatchConfig.Interval's default (Substation's
 // batch duration).
 const DefaultBatchInterval = Duration(time.Minute)
+
+// The values of OutputConfig.Protocol.
+const (
+	KinesisProtocolCBOR = "cbor"
+	KinesisProtocolJSON = "json"
+)
 
 // Kinesis record size limits (OutputConfig.MaxRecordBytes).
 const (

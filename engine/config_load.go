@@ -125,6 +125,8 @@ const outputTypeList = "stdout, stderr, file, discard, kinesis, firehose, s3, sq
 var moreOutputFields = map[string][]string{
 	OutputS3:  {"storage_class", "checksum_algorithm"},
 	OutputSQS: {"message_group_key", "dedup_key"},
+	// PutRecords over CBOR (issue #11).
+	OutputKinesis: {"protocol"},
 }
 
 // optionalFields lists the optional fields of output type typ: its own,
@@ -173,7 +175,7 @@ func (oc OutputConfig) setFields() map[string]bool {
 	for name, v := range map[string]bool{
 		"batch": oc.Batch != nil, "batch_key": oc.BatchKey != "", "assume_role_arn": oc.AssumeRoleARN != "",
 		"storage_class": oc.StorageClass != "", "checksum_algorithm": oc.ChecksumAlgorithm != "",
-		"message_group_key": oc.MessageGroupKey != "", "dedup_key": oc.DedupKey != "",
+		"message_group_key": oc.MessageGroupKey != "", "dedup_key": oc.DedupKey != "", "protocol": oc.Protocol != "",
 	} {
 		if v {
 			set[name] = true
@@ -599,6 +601,9 @@ func (c *Config) Validate() error {
 		}
 		if oc.MaxRecordBytes < 0 || oc.MaxRecordBytes > KinesisMaxRecordBytes {
 			bad(f+".max_record_bytes", "must be between 1 and %d (10 MiB, the largest maximum record size a Kinesis stream can have; got %d)", KinesisMaxRecordBytes, oc.MaxRecordBytes)
+		}
+		if !oneOf(oc.Protocol, KinesisProtocolCBOR, KinesisProtocolJSON) {
+			bad(f+".protocol", "must be cbor or json (got %q)", oc.Protocol)
 		}
 		if oc.Endpoint != "" && !isRef(oc.Endpoint) && !strings.HasPrefix(oc.Endpoint, "http://") && !strings.HasPrefix(oc.Endpoint, "https://") {
 			bad(f+".endpoint", "must be an http:// or https:// URL (got %q)", oc.Endpoint)

@@ -133,6 +133,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"file without path", stage + "outputs:\n  out:\n    type: file\n", "outputs.out.path: required for type file"},
 		{"path on stdout", stage + "outputs:\n  out:\n    type: stdout\n    path: x\n", "outputs.out.path: only used by type file"},
 		{"kinesis record limit over 10 MiB", stage + "outputs:\n  out:\n    type: kinesis\n    stream: s\n    max_record_bytes: 10485761\n", "outputs.out.max_record_bytes: must be between 1 and 10485760"},
+		{"kinesis protocol", stage + "outputs:\n  out:\n    type: kinesis\n    stream: s\n    protocol: xml\n", `outputs.out.protocol: must be cbor or json (got "xml")`},
+		{"protocol on sqs", stage + "outputs:\n  out:\n    type: sqs\n    queue_url: https://q\n    protocol: json\n", "outputs.out.protocol: only used by type kinesis"},
 		{"record limit on sqs", stage + "outputs:\n  out:\n    type: sqs\n    queue_url: https://q\n    max_record_bytes: 1024\n", "outputs.out.max_record_bytes: only used by type kinesis"},
 	}
 	for _, tt := range tests {

@@ -3,7 +3,6 @@ package kinesisout
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -27,6 +26,7 @@ import (
 // call is answered with success.
 type stallingKinesis struct {
 	reading, release, firstDone chan struct{}
+	cbor                        bool // the wire format of the calls
 
 	mu    sync.Mutex
 	calls int
@@ -40,11 +40,11 @@ func (k *stallingKinesis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k.calls++
 	n := k.calls
 	k.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	ok := map[string]any{"FailedRecordCount": 0, "Records": []any{}}
 	if n > 1 {
 		body, err := io.ReadAll(r.Body)
 		k.check(n, body, err)
-		fmt.Fprint(w, `{"FailedRecordCount":0,"Records":[]}`)
+		writeKinesis(w, r, 200, ok)
 		return
 	}
 	defer close(k.firstDone)
@@ -57,7 +57,7 @@ func (k *stallingKinesis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	<-k.release
 	rest, err := io.ReadAll(r.Body)
 	k.check(n, append(head, rest...), err)
-	fmt.Fprint(w, `{"FailedRecordCount":0,"Records":[]}`)
+	writeKinesis(w, r, 200, ok)
 }
 
 // check records whether call n's body arrived complete and, when it did,
@@ -71,8 +71,8 @@ func (k *stallingKinesis) check(n int, body []byte, readErr error) {
 	}
 	k.got = append(k.got, fmt.Sprintf("call %d complete", n))
 	var in struct{ Records []struct{ Data []byte } }
-	if err := json.Unmarshal(body, &in); err != nil {
-		k.errs = append(k.errs, fmt.Errorf("call %d: body of %d bytes is not JSON (%w): %.60q...%.60q", n, len(body), err, body, body[max(0, len(body)-60):]))
+	if err := decodeBody(body, k.cbor, &in); err != nil {
+		k.errs = append(k.errs, fmt.Errorf("call %d: body of %d bytes does not decode (%w): %.60q...%.60q", n, len(body), err, body, body[max(0, len(body)-60):]))
 		return
 	}
 	want := k.want[n-1]
@@ -100,9 +100,11 @@ func poison(b *buffers) {
 }
 
 // TestBodyBufferReuse pins that a PutRecords body buffer (written by
-// FastPutRecords, kept by Sink.put for the next call) is nobody else's
-// while its call is in flight, and is reused by the next call once it has
-// returned.
+// FastPutRecords, or by CBORPutRecords: the bytes around the records'
+// Data, the heads, keys and partition keys of every record; kept by
+// Sink.put for the next call) is nobody else's while its call is in
+// flight, and is reused by the next call once it has returned. Over both
+// wire formats.
 //
 // The first call's body is larger than the socket buffers (made small),
 // so the server, stalling after 64 KiB, holds the transport's writer
@@ -110,8 +112,9 @@ func poison(b *buffers) {
 // sink keeps with 'X', lets the server read the rest, and once the call
 // has returned overwrites them again and makes a second call with other
 // records (reusing the buffer). Should a buffer be given back before its
-// call returns, the server receives a body with 'X's in it (not JSON);
-// the second body must decode to exactly its own records.
+// call returns, the server receives a body with 'X's in it (not JSON, or
+// not CBOR: the heads of the records after the stall overwritten); the
+// second body must decode to exactly its own records.
 //
 // What it does not catch: net/http reading a body after its call has
 // returned, which smithy-go's Close of each attempt's body prevents
@@ -122,8 +125,14 @@ func poison(b *buffers) {
 // end of the answer, so the call cannot return while the write goes on).
 func TestBodyBufferReuse(t *testing.T) {
 	hosttest.SetAWSEnv(t)
+	for _, proto := range protocols {
+		t.Run(string(proto), func(t *testing.T) { testBodyBufferReuse(t, proto) })
+	}
+}
+
+func testBodyBufferReuse(t *testing.T, proto Protocol) {
 	ctx := context.Background()
-	k := &stallingKinesis{reading: make(chan struct{}), release: make(chan struct{}), firstDone: make(chan struct{})}
+	k := &stallingKinesis{reading: make(chan struct{}), release: make(chan struct{}), firstDone: make(chan struct{}), cbor: proto == CBOR}
 	srv := httptest.NewUnstartedServer(k)
 	// Small socket buffers on the first connection only (the second
 	// call's body goes at full speed).
@@ -158,7 +167,7 @@ func TestBodyBufferReuse(t *testing.T) {
 	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
 		o.BaseEndpoint = aws.String(srv.URL)
 		o.HTTPClient = httpClient
-	}, FastPutRecords)
+	}, proto.Option())
 	sink := New(client, Options{Stream: "s", Parallel: 1})
 
 	// Two calls of the same size (so the second takes the first's

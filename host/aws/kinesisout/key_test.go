@@ -16,24 +16,30 @@ import (
 )
 
 // TestBatchKeyPartitionKey: with batch_key, a kinesis output puts each
-// key's outputs under that key (aggregated or not), so one key's records
-// land on one shard of a 4-shard kinesalite stream, in order.
+// key's outputs under that key (aggregated or not, over either wire
+// format), so one key's records land on one shard of a 4-shard kinesalite
+// stream, in order.
 func TestBatchKeyPartitionKey(t *testing.T) {
 	hosttest.SetAWSEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	kin := hosttest.Kinesalite(t)
-	kc := kinesisClient(ctx, t, kin, 3, 100*time.Millisecond)
 	engine.RegisterSink(engine.OutputKinesis, Open)
-	for _, aggregate := range []bool{true, false} {
-		t.Run(fmt.Sprintf("aggregate=%v", aggregate), func(t *testing.T) {
-			stream := fmt.Sprintf("keyed-%v", aggregate)
+	for _, tc := range []struct {
+		proto     Protocol
+		aggregate bool
+	}{{CBOR, true}, {CBOR, false}, {JSON, true}} {
+		proto, aggregate := tc.proto, tc.aggregate
+		t.Run(fmt.Sprintf("%s/aggregate=%v", proto, aggregate), func(t *testing.T) {
+			// A kinesalite each: its account takes 10 shards.
+			kin := hosttest.Kinesalite(t)
+			kc := kinesisClient(ctx, t, proto, kin, 3, 100*time.Millisecond)
+			stream := fmt.Sprintf("keyed-%s-%v", proto, aggregate)
 			hosttest.CreateStream(ctx, t, kc, stream, 4)
 			pc, err := engine.ParseConfig([]byte(fmt.Sprintf(`version: 1
 stages: [{module: a.wasm}]
 outputs:
-  default: {type: kinesis, stream: %s, endpoint: %q, aggregate: %v, batch_key: user.name, batch: {count: 1000}}
-`, stream, kin, aggregate)), "p.yaml")
+  default: {type: kinesis, stream: %s, endpoint: %q, aggregate: %v, batch_key: user.name, batch: {count: 1000}, protocol: %s}
+`, stream, kin, aggregate, proto)), "p.yaml")
 			if err != nil {
 				t.Fatal(err)
 			}

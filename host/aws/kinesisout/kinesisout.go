@@ -23,10 +23,14 @@
 // them. Under a batch_key (WriteKey) the calls go one after the other, so
 // one key's records reach their shard in order.
 //
-// The clients Open makes write PutRecords bodies with FastPutRecords (one
-// pass, vector base64) instead of the SDK's serializer; the request means
-// the same and everything else (signing, retries, the response) is the
-// SDK's.
+// The clients Open makes write PutRecords bodies themselves instead of the
+// SDK's serializer, in one pass into a buffer of the exact size, in the
+// wire format the output's protocol setting names: "cbor" (the default,
+// CBORPutRecords: AWS CBOR 1.1, Data as raw bytes read in place, a quarter
+// fewer bytes to sign and send than base64, and no base64 work) or "json"
+// (FastPutRecords: awsJson 1.1 with vector base64). The request means the
+// same either way; signing, retries and error types are the SDK's, and
+// every other call is JSON.
 package kinesisout
 
 import (
@@ -100,7 +104,7 @@ type Sink struct {
 	opts   Options
 	d      *deliver.Deliverer[entry]
 	// Buffers kept between writes: PutRecords bodies (written by
-	// FastPutRecords) and aggregated records.
+	// CBORPutRecords or FastPutRecords) and aggregated records.
 	bodies, aggs *buffers
 }
 
@@ -128,11 +132,15 @@ func New(client *kinesis.Client, opts Options) *Sink {
 
 // Open is the engine.SinkFactory of the "kinesis" output type.
 func Open(ctx context.Context, name string, oc engine.OutputConfig, _ *engine.Config) (engine.Sink, error) {
+	proto, err := ParseProtocol(oc.Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("kinesis output %q: %w", name, err)
+	}
 	cfg, err := awsconf.LoadRole(ctx, oc.Region, oc.MaxAttempts, 0, oc.AssumeRoleARN)
 	if err != nil {
 		return nil, fmt.Errorf("kinesis output %q: %w", name, err)
 	}
-	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) }, FastPutRecords)
+	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = awsconf.Endpoint(oc.Endpoint, o.BaseEndpoint) }, proto.Option())
 	return New(client, Options{Stream: oc.Stream, Aggregate: oc.Aggregate == nil || *oc.Aggregate, MaxAttempts: oc.MaxAttempts,
 		MaxRecordBytes: int(oc.MaxRecordBytes)}), nil
 }
@@ -361,7 +369,8 @@ func (s *Sink) put(ctx context.Context, chunk []entry) ([]deliver.Failure, error
 		in.Records[i] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.pk)}
 	}
 	// A buffer for the body, kept for the next call once this one has
-	// returned (when the client has FastPutRecords; else unused).
+	// returned (when the client has CBORPutRecords or FastPutRecords;
+	// else unused).
 	b := &body{from: s.bodies}
 	resp, err := s.client.PutRecords(context.WithValue(ctx, bodyKey{}, b), in)
 	s.bodies.put(b.buf)

@@ -3,8 +3,8 @@ package kinesisout
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -30,17 +30,24 @@ import (
 // is refused before any call, naming the output and the setting.
 func TestRequestLimitKinesalite(t *testing.T) {
 	hosttest.SetAWSEnv(t)
+	kin := hosttest.Kinesalite(t)
+	for _, proto := range protocols {
+		t.Run(string(proto), func(t *testing.T) { testRequestLimit(t, proto, kin, "limits-"+string(proto)) })
+	}
+}
+
+func testRequestLimit(t *testing.T, proto Protocol, kin, stream string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	target, _ := url.Parse(hosttest.Kinesalite(t))
+	target, _ := url.Parse(kin)
 	proxy := &faultProxy{fault: map[int]string{}, next: httputil.NewSingleHostReverseProxy(target)}
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
-	kc := kinesisClient(ctx, t, srv.URL, 3, 100*time.Millisecond)
+	kc := kinesisClient(ctx, t, proto, srv.URL, 3, 100*time.Millisecond)
 	// The stream is made, and waited for until ACTIVE, straight on
 	// kinesalite: the fault proxy counts only the sink's requests.
-	hosttest.CreateStream(ctx, t, kinesisClient(ctx, t, target.String(), 3, 100*time.Millisecond), "limits", 1)
-	sink := New(kc, Options{Stream: "limits", Parallel: 1}) // calls in order, for their shapes
+	hosttest.CreateStream(ctx, t, kinesisClient(ctx, t, proto, target.String(), 3, 100*time.Millisecond), stream, 1)
+	sink := New(kc, Options{Stream: stream, Parallel: 1}) // calls in order, for their shapes
 	var outs []engine.Output
 	for i := range 9 {
 		outs = append(outs, engine.Output{Data: bytes.Repeat([]byte{byte('a' + i)}, 1000<<10)})
@@ -64,8 +71,9 @@ func TestRequestLimitKinesalite(t *testing.T) {
 	}
 }
 
-// largeKinesis is a loopback Kinesis speaking the JSON wire protocol
-// (Kinesis_20131202.PutRecords, UpdateMaxRecordSize) with today's record
+// largeKinesis is a loopback Kinesis speaking the JSON and CBOR wire
+// protocols (Kinesis_20131202.PutRecords, UpdateMaxRecordSize; answering
+// in the request's format) with today's record
 // limits: 1 MiB per record (data plus partition key) until
 // UpdateMaxRecordSize raises it to at most 10 MiB, and 10 MiB and 500
 // records per PutRecords request. kinesalite predates large records (it
@@ -78,23 +86,35 @@ type largeKinesis struct {
 }
 
 func (k *largeKinesis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	fail := func(typ, msg string) {
-		w.WriteHeader(400)
-		_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg})
+		writeKinesis(w, r, 400, map[string]string{"__type": typ, "message": msg})
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		fail("SerializationException", err.Error())
+		return
+	}
+	decode := func(v any) bool {
+		if err := decodeBody(body, requestIsCBOR(r), v); err != nil {
+			fail("SerializationException", err.Error())
+			return false
+		}
+		return true
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Kinesis_20131202."); op {
 	case "UpdateMaxRecordSize":
 		var in struct{ MaxRecordSizeInKiB int }
-		_ = json.NewDecoder(r.Body).Decode(&in)
+		if !decode(&in) {
+			return
+		}
 		if in.MaxRecordSizeInKiB < 1024 || in.MaxRecordSizeInKiB > 10240 {
 			fail("ValidationException", "MaxRecordSizeInKiB must be between 1024 and 10240")
 			return
 		}
 		k.maxKiB = in.MaxRecordSizeInKiB
-		_, _ = w.Write([]byte("{}"))
+		writeKinesis(w, r, 200, struct{}{})
 	case "PutRecords":
 		var in struct {
 			Records []struct {
@@ -102,8 +122,7 @@ func (k *largeKinesis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				PartitionKey string
 			}
 		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			fail("SerializationException", err.Error())
+		if !decode(&in) {
 			return
 		}
 		if len(in.Records) > 500 {
@@ -132,7 +151,7 @@ func (k *largeKinesis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			k.accepted = append(k.accepted, rec.Data)
 			out.Records = append(out.Records, map[string]string{"SequenceNumber": fmt.Sprint(len(k.accepted)), "ShardId": "shardId-000000000000"})
 		}
-		_ = json.NewEncoder(w).Encode(out)
+		writeKinesis(w, r, 200, out)
 	default:
 		fail("UnknownOperationException", op)
 	}
@@ -143,11 +162,17 @@ func (k *largeKinesis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // default 1 MiB they are refused before any call, naming the output.
 func TestLargeRecords(t *testing.T) {
 	hosttest.SetAWSEnv(t)
+	for _, proto := range protocols {
+		t.Run(string(proto), func(t *testing.T) { testLargeRecords(t, proto) })
+	}
+}
+
+func testLargeRecords(t *testing.T, proto Protocol) {
 	ctx := context.Background()
 	k := &largeKinesis{}
 	srv := httptest.NewServer(k)
 	defer srv.Close()
-	kc := kinesisClient(ctx, t, srv.URL, 1, 10*time.Millisecond)
+	kc := kinesisClient(ctx, t, proto, srv.URL, 1, 10*time.Millisecond)
 	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/large"
 	big := func(c byte, n int) engine.Output { return engine.Output{Data: bytes.Repeat([]byte{c}, n)} }
 	// Parallel 1: the calls go in order, for the call shapes checked

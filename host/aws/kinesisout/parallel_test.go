@@ -25,21 +25,26 @@ func TestParallelWrite(t *testing.T) {
 	for i := range outputs {
 		outputs[i] = engine.Output{Data: fmt.Appendf(nil, `{"i":%d,"pad":"%0900d"}`, i, i)}
 	}
-	for _, tc := range []struct {
+	type testCase struct {
 		name      string
+		proto     Protocol
 		aggregate bool
 		key       string
-	}{
-		{"records, random keys", false, ""},
-		{"aggregated, random keys", true, ""},
-		{"records, batch_key", false, "tenant-1"},
-		{"aggregated, batch_key", true, "tenant-1"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	}
+	var cases []testCase
+	for _, proto := range protocols {
+		cases = append(cases,
+			testCase{"records, random keys", proto, false, ""},
+			testCase{"aggregated, random keys", proto, true, ""},
+			testCase{"records, batch_key", proto, false, "tenant-1"},
+			testCase{"aggregated, batch_key", proto, true, "tenant-1"})
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.proto)+"/"+tc.name, func(t *testing.T) {
 			k := &largeKinesis{}
 			srv := httptest.NewServer(k)
 			defer srv.Close()
-			sink := New(kinesisClient(ctx, t, srv.URL, 1, 10*time.Millisecond), Options{Stream: "s", Aggregate: tc.aggregate, Parallel: 4})
+			sink := New(kinesisClient(ctx, t, tc.proto, srv.URL, 1, 10*time.Millisecond), Options{Stream: "s", Aggregate: tc.aggregate, Parallel: 4})
 			if err := sink.WriteKey(ctx, tc.key, outputs); err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,6 +16,42 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	asmbase64 "github.com/segmentio/asm/base64"
 )
+
+// Protocol is the wire format of PutRecords calls (Options of the
+// "kinesis" output: protocol).
+type Protocol string
+
+// The wire formats of PutRecords calls.
+const (
+	// CBOR is AWS CBOR 1.1 (application/x-amz-cbor-1.1): Data travels
+	// as raw bytes, a quarter smaller than base64 and with no base64
+	// work (CBORPutRecords). The default.
+	CBOR Protocol = "cbor"
+	// JSON is awsJson 1.1, the SDK's own (FastPutRecords).
+	JSON Protocol = "json"
+)
+
+// ParseProtocol returns the Protocol named s: "cbor", "json", or "" for
+// the default, CBOR.
+func ParseProtocol(s string) (Protocol, error) {
+	switch p := Protocol(s); p {
+	case "":
+		return CBOR, nil
+	case CBOR, JSON:
+		return p, nil
+	}
+	return "", fmt.Errorf("protocol must be cbor or json (got %q)", s)
+}
+
+// Option returns the kinesis.Options function that makes a client's
+// PutRecords calls in p: CBORPutRecords for CBOR, FastPutRecords for
+// JSON.
+func (p Protocol) Option() func(*kinesis.Options) {
+	if p == JSON {
+		return FastPutRecords
+	}
+	return CBORPutRecords
+}
 
 // FastPutRecords is a kinesis.Options function (pass it to kinesis.New or
 // kinesis.NewFromConfig) that writes the JSON body of PutRecords calls
@@ -30,28 +67,64 @@ import (
 // SDK's: headers (the SDK serializer sets them on an input without
 // records), signing (SigV4 hashes the body as before), retries and the
 // response. Other operations are untouched. Open sets it on the clients
-// it makes.
-func FastPutRecords(o *kinesis.Options) {
+// it makes under protocol: json.
+func FastPutRecords(o *kinesis.Options) { wrapProtocol(o, false) }
+
+// CBORPutRecords is a kinesis.Options function, like FastPutRecords, that
+// makes PutRecords calls over AWS CBOR 1.1 (Content-Type
+// application/x-amz-cbor-1.1, which Kinesis accepts for every operation,
+// with the awsJson 1.1 target and shapes): Data goes as CBOR byte strings
+// (raw, no base64: a quarter fewer bytes for SigV4 to hash and the socket
+// to carry), read in place: the body is the bytes around the records'
+// Data, written in one pass into a buffer of the exact size, with each
+// record's Data between them (pieces: SigV4 hashes it and the transport
+// sends it without a copy into a body buffer, ~35 MB per 10,000-record
+// Lambda event). Data must stay unchanged until the call returns. The response, CBOR as well, is decoded into the
+// PutRecordsOutput the SDK would return; an error response is transcoded
+// to JSON and handed to the SDK's awsJson 1.1 deserializer, so that it
+// becomes the same typed error (*types.ResourceNotFoundException,
+// *types.ProvisionedThroughputExceededException, smithy.GenericAPIError
+// with the code and message, ...) and the SDK's retryer treats it alike.
+// A response that is not CBOR (by its Content-Type) goes to the SDK as
+// is. Signing, retries and every other operation (JSON) are the SDK's.
+// Open sets it on the clients it makes by default (protocol: cbor).
+func CBORPutRecords(o *kinesis.Options) { wrapProtocol(o, true) }
+
+// wrapProtocol wraps o's protocol in a putRecordsProtocol (or rewraps a
+// wrapped one) writing PutRecords bodies in CBOR or JSON.
+func wrapProtocol(o *kinesis.Options, cbor bool) {
 	if o.Protocol == nil {
 		return
 	}
-	if _, ok := o.Protocol.(*putRecordsProtocol); ok {
-		return
+	inner := o.Protocol
+	if p, ok := inner.(*putRecordsProtocol); ok {
+		if p.cbor == cbor {
+			return
+		}
+		inner = p.ClientProtocol
 	}
-	o.Protocol = &putRecordsProtocol{ClientProtocol: o.Protocol}
+	o.Protocol = &putRecordsProtocol{ClientProtocol: inner, cbor: cbor}
 }
 
 // putRecordsProtocol is the SDK's protocol with PutRecords' request
-// serialization replaced (see FastPutRecords).
+// serialization replaced (see FastPutRecords), and with cbor its wire
+// format (see CBORPutRecords).
 type putRecordsProtocol struct {
 	smithyhttp.ClientProtocol
+	cbor bool
+}
+
+// ours reports whether schema is PutRecords under awsJson 1.1, the
+// protocol whose calls p writes and reads.
+func (p *putRecordsProtocol) ours(schema *smithy.OperationSchema) bool {
+	return schema.ID().Name == "PutRecords" && p.ClientProtocol.ID() == awsJSON11
 }
 
 // SerializeRequest writes PutRecords bodies itself and hands every other
 // operation to the SDK.
 func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
 	pr, ok := in.(*kinesis.PutRecordsInput)
-	if !ok || schema.ID().Name != "PutRecords" || p.ClientProtocol.ID() != awsJSON11 {
+	if !ok || !p.ours(schema) {
 		// Another operation, or a protocol whose body is not this JSON
 		// (should the SDK move Kinesis to another one).
 		return p.ClientProtocol.SerializeRequest(ctx, schema, in, req)
@@ -63,24 +136,76 @@ func (p *putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smith
 	if err := p.ClientProtocol.SerializeRequest(ctx, schema, &head, req); err != nil {
 		return err
 	}
+	size := putRecordsSize
+	if p.cbor {
+		// Only the bytes around the records' Data are written; the
+		// body reads Data in place.
+		size = cborGlueSize
+		req.Header.Set("Content-Type", cborContentType)
+	}
 	var dst []byte
 	held, _ := ctx.Value(bodyKey{}).(*body)
 	if held != nil {
 		// Rounded up, so that a kept buffer serves calls of about the
 		// same size.
-		dst = held.from.get((putRecordsSize(pr) + bodyRound - 1) / bodyRound * bodyRound)
+		dst = held.from.get((size(pr) + bodyRound - 1) / bodyRound * bodyRound)
 	}
-	b := appendPutRecords(dst, pr)
+	var stream io.Reader
+	if p.cbor {
+		stream, dst = cborBody(dst, pr)
+	} else {
+		dst = appendPutRecords(dst, pr)
+		stream = bytes.NewReader(dst)
+	}
 	if held != nil {
-		held.buf = b
+		held.buf = dst
 	}
-	sreq, err := req.SetStream(bytes.NewReader(b))
+	sreq, err := req.SetStream(stream)
 	if err != nil {
 		return fmt.Errorf("set stream: %w", err)
 	}
 	*req = *sreq
 	return nil
 }
+
+// DeserializeResponse decodes CBOR PutRecords responses (see
+// CBORPutRecords) and hands every other response to the SDK.
+func (p *putRecordsProtocol) DeserializeResponse(ctx context.Context, schema *smithy.OperationSchema, types *smithy.TypeRegistry, resp *smithyhttp.Response, out smithy.Deserializable) error {
+	pout, ok := out.(*kinesis.PutRecordsOutput)
+	if !p.cbor || !ok || !p.ours(schema) || !isCBOR(resp.Header.Get("Content-Type")) {
+		return p.ClientProtocol.DeserializeResponse(ctx, schema, types, resp, out)
+	}
+	buf := responseBufs.Get().(*bytes.Buffer)
+	defer responseBufs.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return &smithy.DeserializationError{Err: fmt.Errorf("read PutRecords response: %w", err)}
+	}
+	payload := buf.Bytes()
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		// The SDK's JSON error deserializer, on the same error as JSON.
+		js, err := cborToJSON(payload)
+		if err != nil {
+			return &smithy.DeserializationError{Err: fmt.Errorf("PutRecords error response (HTTP %d, %d bytes) is not CBOR: %w", resp.StatusCode, len(payload), err),
+				Snapshot: payload[:min(len(payload), 1024)]}
+		}
+		hr := *resp.Response
+		hr.Body = io.NopCloser(bytes.NewReader(js))
+		hr.ContentLength = int64(len(js))
+		return p.ClientProtocol.DeserializeResponse(ctx, schema, types, &smithyhttp.Response{Response: &hr}, out)
+	}
+	if len(payload) == 0 {
+		return nil
+	}
+	if err := decodePutRecordsCBOR(payload, pout); err != nil {
+		return &smithy.DeserializationError{Err: err, Snapshot: payload[:min(len(payload), 1024)]}
+	}
+	return nil
+}
+
+// responseBufs holds buffers of PutRecords response bodies (decoding
+// copies what it keeps out of them).
+var responseBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // awsJSON11 is the protocol whose PutRecords body appendPutRecords writes.
 var awsJSON11 = smithy.ShapeID{Namespace: "aws.protocols", Name: "awsJson1_1"}
@@ -193,7 +318,8 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // bodyKey is the context key of a *body: where the serializer takes the
-// buffer of one PutRecords call's body from, and leaves it. Its owner may
+// buffer of one PutRecords call's body from (the whole JSON body; the CBOR
+// body's bytes around the records' Data), and leaves it. Its owner may
 // reuse the buffer once the call has returned. The SDK makes that safe: it
 // wraps the body it hands to net/http in a reader whose Close waits for a
 // read in progress and refuses later ones, and closes it when each
