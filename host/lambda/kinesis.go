@@ -31,8 +31,12 @@ import (
 // a record with invalid base64 or a bad KPL digest fails alone. The KPL
 // MD5 digests of all records are computed together (kpl.Digests: many
 // records at once in the vector lanes) between decoding and
-// de-aggregation, which checks each against its record.
-func kinesisUnits(payload []byte) ([]*unit, error) {
+// de-aggregation, which checks each against its record. The decoded
+// data (which the records slice) is taken from the invocation's batch
+// arena when ctx has one (engine.ArenaFrom): reused memory, not ~11 MB
+// allocated, cleared and collected per event.
+func kinesisUnits(ctx context.Context, payload []byte) ([]*unit, error) {
+	arena := engine.ArenaFrom(ctx)
 	// A parser copies the event into its own buffer: reused, so that
 	// ~20 MB are not allocated (and faulted in) per event. Nothing
 	// returned points into it.
@@ -65,7 +69,7 @@ func kinesisUnits(payload []byte) ([]*unit, error) {
 		if errs[i] != nil {
 			return false
 		}
-		data[i] = decodeKinesisData(units[i], i, text)
+		data[i] = decodeKinesisData(arena, units[i], i, text)
 		return true
 	})
 	// Indexes start in order and none starts after a failure: the first
@@ -151,11 +155,12 @@ func kinesisUnit(i int, r *fastjson.Value) (*unit, []byte, error) {
 // kinesisParsers are the parsers of kinesisUnits.
 var kinesisParsers fastjson.ParserPool
 
-// decodeKinesisData decodes the i-th record's base64 text, or sets u.err
-// (with u.raw, the data as received).
-func decodeKinesisData(u *unit, i int, text []byte) []byte {
+// decodeKinesisData decodes the i-th record's base64 text into memory of
+// arena (nil: its own), or sets u.err (with u.raw, the data as received).
+func decodeKinesisData(arena *engine.Arena, u *unit, i int, text []byte) []byte {
 	seq := u.meta.SequenceNumber
-	data := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n := base64.StdEncoding.DecodedLen(len(text))
+	data := arena.Bytes(n)[:n]
 	// Vector instructions (AVX2, NEON) over the valid prefix, the rest by
 	// encoding/base64: the same bytes and the same errors, ~10x faster
 	// on a record's 51 KB.
@@ -193,13 +198,11 @@ func unpackKinesisUnit(u *unit, i int, data []byte, sum *[kpl.DigestSize]byte) {
 		if ur.PartitionKey != "" {
 			m.PartitionKey = ur.PartitionKey
 		}
-		recs, err := split(ur.Data, m, &sub)
-		if err != nil {
+		if u.records, err = appendSplit(u.records, ur.Data, m, &sub); err != nil {
 			u.err = fmt.Errorf("kinesis record %d (seq %s) user record %d: %w", i, seq, j, err)
 			u.records = nil
 			return
 		}
-		u.records = append(u.records, recs...)
 	}
 }
 
@@ -214,7 +217,7 @@ func secondsTime(s float64) time.Time {
 
 // kinesis handles a Kinesis event: see the package documentation.
 func (h *Handler) kinesis(ctx context.Context, payload []byte) (*events.KinesisEventResponse, error) {
-	units, err := kinesisUnits(payload)
+	units, err := kinesisUnits(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
