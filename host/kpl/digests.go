@@ -20,13 +20,17 @@ import (
 // with crypto/md5. The digests are the same either way.
 //
 // An MD5 is a chain over 64-byte blocks, so one buffer cannot go faster
-// than crypto/md5's ~700-800 MB/s per core: lanes are what gains, and
-// only while 16 buffers are in flight. Longest first, a lane taking the
-// next buffer as soon as it finishes one, keeps them full until fewer
-// than 16 are left; so many buffers of similar size are best. Measured
-// (BenchmarkDigests, one core): 300 x 51,200 bytes (a Kinesis event's
-// input) at ~3.5 GB/s against crypto/md5's ~0.8; see bench/RESULTS.md,
-// "Issue #11 item 4", for the shapes of the output.
+// than crypto/md5's ~800 MB/s per core: lanes are what gains. Longest
+// first, a lane taking the next buffer as soon as it finishes one, keeps
+// the lanes full until fewer than 16 buffers are left; and on the
+// machine measured (AMD EPYC, AVX-512) a pass with half the lanes in use
+// costs about half a full one (the kernel's gathers load lane by lane),
+// so how the bytes are cut into buffers matters little. Measured (BenchmarkDigests, one core, the
+// same run): 2.2-5.8 GB/s (the shared machine's state halves or doubles
+// it from run to run) against crypto/md5's 0.8, for 300 x 51,200 bytes
+// (a Kinesis event's input) as for 24 x 1 MiB, 48 x 512 KiB or 96 x 256
+// KiB (its output), the last two within 4% of the first; see
+// bench/RESULTS.md, "Issue #11 item 4".
 func Digests(bufs [][]byte) [][DigestSize]byte {
 	out := make([][DigestSize]byte, len(bufs))
 	total := 0
