@@ -13,24 +13,23 @@ import (
 
 // Digests returns the MD5 of each of bufs. With many bytes on a CPU with
 // AVX-512 it hashes 16 buffers at once in the lanes of one core's vector
-// unit (md5-simd's AVX-512 kernel, called on the buffers where they lie:
-// see sum16), the buffers dealt out to one set of lanes per core
-// (GOMAXPROCS); with AVX2 only, 8 at once through md5-simd's lane
-// servers; elsewhere, and for a few small buffers, one after the other
-// with crypto/md5. The digests are the same either way.
+// unit (sum16: md5-simd's AVX-512 kernel, loading with a transpose rather
+// than gathers, run on the buffers where they lie), the buffers dealt out
+// to one set of lanes per core (GOMAXPROCS); with AVX2 only, 8 at once
+// through md5-simd's lane servers; elsewhere, and for a few small
+// buffers, one after the other with crypto/md5. The digests are the same
+// either way.
 //
 // An MD5 is a chain over 64-byte blocks, so one buffer cannot go faster
 // than crypto/md5's ~800 MB/s per core: lanes are what gains. Longest
 // first, a lane taking the next buffer as soon as it finishes one, keeps
-// the lanes full until fewer than 16 buffers are left; and on the
-// machine measured (AMD EPYC, AVX-512) a pass with half the lanes in use
-// costs about half a full one (the kernel's gathers load lane by lane),
-// so how the bytes are cut into buffers matters little. Measured (BenchmarkDigests, one core, the
-// same run): 2.2-5.8 GB/s (the shared machine's state halves or doubles
-// it from run to run) against crypto/md5's 0.8, for 300 x 51,200 bytes
-// (a Kinesis event's input) as for 24 x 1 MiB, 48 x 512 KiB or 96 x 256
-// KiB (its output), the last two within 4% of the first; see
-// bench/RESULTS.md, "Issue #11 item 4".
+// the lanes full until fewer than 16 buffers are left (a pass costs the
+// same however many lanes are in use). Measured (BenchmarkDigests, one
+// core, AMD EPYC): 5.5-6.4 GB/s against crypto/md5's 0.8 and md5-simd's
+// servers' 0.9-1.7 on the shapes of a Kinesis event (300 x 51,200 bytes
+// in; 24 x 1 MiB out, ~10-25% slower than the same bytes in 48 or 96
+// buffers for its half-filled second pass); see bench/RESULTS.md, "Issue
+// #11 item 4".
 func Digests(bufs [][]byte) [][DigestSize]byte {
 	out := make([][DigestSize]byte, len(bufs))
 	total := 0

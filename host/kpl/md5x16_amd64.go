@@ -6,23 +6,25 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"math"
+	"runtime"
 	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
 
-// md5x16 runs n/64 MD5 blocks in each of the 16 lanes of state (the
-// lanes' A, B, C and D words, 16 of each) whose bit is set in mask,
-// lane i reading from base+ptrs[i] onwards; the other lanes' states are
-// overwritten with garbage. n is a multiple of 64, at least 64.
-// md5x16_amd64.s, md5-simd's AVX-512 kernel.
+// md5x16t runs n/64 MD5 blocks (n a multiple of 64, at least 64) in each
+// of the 16 lanes of state (the lanes' A, B, C and D words, 16 of each),
+// lane i reading from p[i] onwards. Every lane is hashed: one not in use
+// must point at n readable bytes (another lane's) and its state is
+// overwritten. md5x16_amd64.s: md5-simd's AVX-512 kernel with plain loads
+// and a transpose instead of gathers.
 //
 //go:noescape
-func md5x16(state *uint32, base uintptr, ptrs *int32, mask uint64, n int)
+func md5x16t(state *uint32, p *[16]uintptr, n int)
 
 // md5x16Consts are MD5's 64 round constants, each repeated 16 times (one
-// per lane), as md5x16 reads them.
+// per lane), as md5x16t reads them.
 //
 //lint:ignore U1000 read by md5x16_amd64.s
 var md5x16Consts = func() []uint32 {
@@ -45,14 +47,14 @@ var md5x16Consts = func() []uint32 {
 	return out
 }()
 
-// hasX16 reports whether md5x16 runs here (AVX-512 F and DQ, as
-// md5-simd requires for it).
+// hasX16 reports whether md5x16t runs here (AVX-512 F and DQ, as
+// md5-simd requires for its kernel).
 var hasX16 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 
 // x16Lanes is the state of sum16's 16 lanes: their MD5 words and the
 // final blocks (the buffer's last bytes, padding and length) each lane
-// hashes last. Taken from a pool: it must be on the heap, where the
-// buffers are, for md5x16's 32-bit offsets from one base.
+// hashes last. Taken from a pool (on the heap: md5x16t is given their
+// addresses, which a moving stack would invalidate).
 type x16Lanes struct {
 	state [4][16]uint32
 	tails [16][2 * md5.BlockSize]byte
@@ -61,23 +63,12 @@ type x16Lanes struct {
 var x16Pool = sync.Pool{New: func() any { return new(x16Lanes) }}
 
 // sum16 writes the MD5 of bufs[i] into out[i] for each i of order,
-// hashing 16 buffers at once with md5x16 straight from their memory: a
+// hashing 16 buffers at once with md5x16t straight from their memory: a
 // lane that finishes a buffer takes the next one of order (longest first
-// keeps the lanes full to the end). A buffer too far in memory from the
-// others for md5x16's 32-bit offsets is hashed with crypto/md5.
+// keeps the lanes full to the end).
 func sum16(bufs [][]byte, order []int, out [][DigestSize]byte) {
 	x := x16Pool.Get().(*x16Lanes)
 	defer x16Pool.Put(x)
-	base := uintptr(unsafe.Pointer(&x.tails[0][0]))
-	// offset returns b's offset from base, and whether md5x16 can reach
-	// all of b from base.
-	offset := func(b []byte) (int32, bool) {
-		if len(b) == 0 {
-			return 0, true
-		}
-		off := int64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) - int64(base)
-		return int32(off), off >= math.MinInt32 && off+int64(len(b)) <= math.MaxInt32
-	}
 	type lane struct {
 		buf  int    // index in bufs
 		rest []byte // what remains to hash of the current segment
@@ -85,53 +76,58 @@ func sum16(bufs [][]byte, order []int, out [][DigestSize]byte) {
 	}
 	var lanes [16]lane
 	var mask uint64 // lanes hashing a buffer
-	var ptrs [16]int32
 	next := 0
 	// take gives lane l the next buffer of order, if any.
 	take := func(l int) {
-		for next < len(order) {
-			i := order[next]
-			next++
-			b := bufs[i]
-			body := b[:len(b)&^(md5.BlockSize-1)]
-			if _, ok := offset(body); !ok {
-				out[i] = md5.Sum(b)
-				continue
-			}
-			// The final blocks: the last bytes, 0x80, zeros, the length
-			// in bits (little-endian) ending a block.
-			t := x.tails[l][:]
-			n := copy(t, b[len(body):])
-			t[n] = 0x80
-			size := md5.BlockSize
-			if n >= md5.BlockSize-8 {
-				size = 2 * md5.BlockSize
-			}
-			clear(t[n+1 : size-8])
-			binary.LittleEndian.PutUint64(t[size-8:], uint64(len(b))<<3)
-			lanes[l] = lane{buf: i, rest: body, tail: t[:size]}
-			if len(body) == 0 {
-				lanes[l].rest, lanes[l].tail = t[:size], nil
-			}
-			x.state[0][l], x.state[1][l], x.state[2][l], x.state[3][l] = 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476
-			mask |= 1 << l
+		if next == len(order) {
 			return
 		}
+		i := order[next]
+		next++
+		b := bufs[i]
+		body := b[:len(b)&^(md5.BlockSize-1)]
+		// The final blocks: the last bytes, 0x80, zeros, the length in
+		// bits (little-endian) ending a block.
+		t := x.tails[l][:]
+		n := copy(t, b[len(body):])
+		t[n] = 0x80
+		size := md5.BlockSize
+		if n >= md5.BlockSize-8 {
+			size = 2 * md5.BlockSize
+		}
+		clear(t[n+1 : size-8])
+		binary.LittleEndian.PutUint64(t[size-8:], uint64(len(b))<<3)
+		lanes[l] = lane{buf: i, rest: body, tail: t[:size]}
+		if len(body) == 0 {
+			lanes[l].rest, lanes[l].tail = t[:size], nil
+		}
+		x.state[0][l], x.state[1][l], x.state[2][l], x.state[3][l] = 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476
+		mask |= 1 << l
 	}
 	for l := range lanes {
 		take(l)
 	}
+	var p [16]uintptr
 	for mask != 0 {
 		// Every lane in use runs as many blocks as the shortest segment
-		// left among them holds.
-		n := math.MaxInt
+		// left among them holds; the others read the first one's.
+		n, first := math.MaxInt, -1
 		for l := range lanes {
 			if mask&(1<<l) != 0 {
 				n = min(n, len(lanes[l].rest))
-				ptrs[l], _ = offset(lanes[l].rest)
+				p[l] = uintptr(unsafe.Pointer(unsafe.SliceData(lanes[l].rest)))
+				if first < 0 {
+					first = l
+				}
 			}
 		}
-		md5x16(&x.state[0][0], base, &ptrs[0], mask, n)
+		for l := range lanes {
+			if mask&(1<<l) == 0 {
+				p[l] = p[first]
+			}
+		}
+		md5x16t(&x.state[0][0], &p, n)
+		runtime.KeepAlive(bufs)
 		for l := range lanes {
 			if mask&(1<<l) == 0 {
 				continue
