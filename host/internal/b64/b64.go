@@ -15,7 +15,7 @@ import (
 // from encoding/base64's: decode again with it for one naming the byte).
 func Decode(dst, src []byte) (int, error) {
 	nd, ns := 0, 0
-	if hasVBMI && len(src) >= 64 {
+	if hasVBMI && len(src) >= 64 && len(dst) >= len(src)/64*48 {
 		nd, ns = decodeVBMI(dst, src)
 	}
 	n, err := asmbase64.StdEncoding.Decode(dst[nd:], src[ns:])
