@@ -19,6 +19,8 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -93,13 +95,18 @@ func deaggregate(data []byte, sum *[DigestSize]byte) ([]UserRecord, error) {
 	if !bytes.Equal(sum[:], data[len(data)-DigestSize:]) {
 		return nil, ErrDigest
 	}
-	var pks, ehks []string
-	type raw struct {
-		pk, ehk uint64
-		hasEHK  bool
-		data    []byte
-	}
-	var recs []raw
+	// The tables' keys and the records are collected in pooled scratch
+	// (they point into data), then the keys made strings at once: one
+	// allocation per table, not one per key (~33 per 51 KB record).
+	sc := deaggPool.Get().(*deaggScratch)
+	defer func() {
+		// No pointers into data kept in the pool.
+		clear(sc.recs)
+		clear(sc.pks)
+		clear(sc.ehks)
+		sc.pks, sc.ehks, sc.recs = sc.pks[:0], sc.ehks[:0], sc.recs[:0]
+		deaggPool.Put(sc)
+	}()
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
 		if n < 0 {
@@ -121,16 +128,16 @@ func deaggregate(data []byte, sum *[DigestSize]byte) ([]UserRecord, error) {
 		body = body[n:]
 		switch num {
 		case 1:
-			pks = append(pks, string(v))
+			sc.pks = append(sc.pks, v)
 		case 2:
-			ehks = append(ehks, string(v))
+			sc.ehks = append(sc.ehks, v)
 		case 3:
-			r := raw{}
+			r := rawRecord{}
 			hasPK, hasData := false, false
 			for len(v) > 0 {
 				fn, ft, m := protowire.ConsumeTag(v)
 				if m < 0 {
-					return nil, fmt.Errorf("%w: user record %d: %v", ErrCorrupt, len(recs), protowire.ParseError(m))
+					return nil, fmt.Errorf("%w: user record %d: %v", ErrCorrupt, len(sc.recs), protowire.ParseError(m))
 				}
 				v = v[m:]
 				switch {
@@ -147,18 +154,19 @@ func deaggregate(data []byte, sum *[DigestSize]byte) ([]UserRecord, error) {
 					m = protowire.ConsumeFieldValue(fn, ft, v)
 				}
 				if m < 0 {
-					return nil, fmt.Errorf("%w: user record %d: field %d: %v", ErrCorrupt, len(recs), fn, protowire.ParseError(m))
+					return nil, fmt.Errorf("%w: user record %d: field %d: %v", ErrCorrupt, len(sc.recs), fn, protowire.ParseError(m))
 				}
 				v = v[m:]
 			}
 			if !hasPK || !hasData {
-				return nil, fmt.Errorf("%w: user record %d: missing partition key index or data", ErrCorrupt, len(recs))
+				return nil, fmt.Errorf("%w: user record %d: missing partition key index or data", ErrCorrupt, len(sc.recs))
 			}
-			recs = append(recs, r)
+			sc.recs = append(sc.recs, r)
 		}
 	}
-	out := make([]UserRecord, len(recs))
-	for i, r := range recs {
+	pks, ehks := strs(sc.pks), strs(sc.ehks)
+	out := make([]UserRecord, len(sc.recs))
+	for i, r := range sc.recs {
 		if r.pk >= uint64(len(pks)) {
 			return nil, fmt.Errorf("%w: user record %d: partition key index %d out of range (table has %d)", ErrCorrupt, i, r.pk, len(pks))
 		}
@@ -171,6 +179,44 @@ func deaggregate(data []byte, sum *[DigestSize]byte) ([]UserRecord, error) {
 		}
 	}
 	return out, nil
+}
+
+// rawRecord is a user record as deaggregate reads it: its keys' indexes
+// in the tables and its data.
+type rawRecord struct {
+	pk, ehk uint64
+	hasEHK  bool
+	data    []byte
+}
+
+// deaggScratch is deaggregate's scratch, kept between calls.
+type deaggScratch struct {
+	pks, ehks [][]byte
+	recs      []rawRecord
+}
+
+var deaggPool = sync.Pool{New: func() any { return new(deaggScratch) }}
+
+// strs returns bs as strings sharing one allocation.
+func strs(bs [][]byte) []string {
+	if len(bs) == 0 {
+		return nil
+	}
+	n := 0
+	for _, b := range bs {
+		n += len(b)
+	}
+	var all strings.Builder
+	all.Grow(n)
+	for _, b := range bs {
+		all.Write(b)
+	}
+	s := all.String()
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i], s = s[:len(b)], s[len(b):]
+	}
+	return out
 }
 
 // Aggregated is one Kinesis record made by an Aggregator.

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -261,41 +262,68 @@ func TestAggregatorBuffer(t *testing.T) {
 	}
 }
 
-// TestDigests: Digests returns crypto/md5's digest of every buffer, with
-// the vector lanes (many buffers, many bytes) and without, for buffers of
-// every length around the 64-byte block.
+// TestDigests: Digests returns crypto/md5's digest of every buffer, in
+// each of its ways on this machine (crypto/md5, md5-simd's servers,
+// md5x16), for buffers of every length around the 64-byte block and the
+// 56 bytes where the padding takes a second block, of the shapes of a
+// Kinesis event (many of one size, a few large ones and many small ones,
+// fewer than 16 lanes' worth) and on one and on several cores.
 func TestDigests(t *testing.T) {
-	var many [][]byte
-	for i := range 200 {
-		b := make([]byte, (i*977)%70000+i%130)
+	fill := func(n, seed int) []byte {
+		b := make([]byte, n)
 		for j := range b {
-			b[j] = byte(i*31 + j*7)
+			b[j] = byte(seed*31 + j*7 + j>>8)
 		}
-		many = append(many, b)
+		return b
 	}
+	var mixed, edges, equal, large [][]byte
+	for i := range 200 {
+		mixed = append(mixed, fill((i*977)%70000+i%130, i))
+	}
+	for n := range 300 {
+		edges = append(edges, fill(n, n))
+	}
+	edges = append(edges, fill(1<<20, 1)) // one long lane among short ones
+	for i := range 40 {
+		equal = append(equal, fill(51200, i))
+	}
+	for i := range 24 {
+		large = append(large, fill(1<<20-i*1000, i))
+	}
+	large = append(large, fill(0, 0), fill(55, 1), fill(56, 2), fill(63, 3), fill(64, 4), fill(65, 5), fill(119, 6), fill(120, 7))
 	for _, tc := range []struct {
-		name    string
-		bufs    [][]byte
-		noLanes bool
+		name string
+		bufs [][]byte
 	}{
-		{"none", nil, false},
-		{"few small", [][]byte{{}, []byte("a"), bytes.Repeat([]byte("x"), 64), bytes.Repeat([]byte("y"), 65)}, false},
-		{"many, lanes", many, false},
-		{"many, crypto/md5", many, true},
+		{"none", nil},
+		{"few small", [][]byte{{}, []byte("a"), bytes.Repeat([]byte("x"), 64), bytes.Repeat([]byte("y"), 65)}},
+		{"mixed", mixed},
+		{"every length to 300", edges},
+		{"equal", equal},
+		{"large", large},
+		{"fewer than the lanes", large[:5]},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			noLanes = tc.noLanes
-			defer func() { noLanes = false }()
-			got := Digests(tc.bufs)
-			if len(got) != len(tc.bufs) {
-				t.Fatalf("%d digests for %d buffers", len(got), len(tc.bufs))
+		for _, way := range append(digestWays(), struct {
+			name string
+			way  int
+		}{"auto", wayAuto}) {
+			for _, procs := range []int{1, 2, 3} {
+				t.Run(fmt.Sprintf("%s/%s/%d", tc.name, way.name, procs), func(t *testing.T) {
+					digestWay = way.way
+					defer func() { digestWay = wayAuto }()
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+					got := Digests(tc.bufs)
+					if len(got) != len(tc.bufs) {
+						t.Fatalf("%d digests for %d buffers", len(got), len(tc.bufs))
+					}
+					for i, b := range tc.bufs {
+						if got[i] != md5.Sum(b) {
+							t.Fatalf("buffer %d (%d bytes): digest %x, want %x", i, len(b), got[i], md5.Sum(b))
+						}
+					}
+				})
 			}
-			for i, b := range tc.bufs {
-				if got[i] != md5.Sum(b) {
-					t.Fatalf("buffer %d (%d bytes): digest %x, want %x", i, len(b), got[i], md5.Sum(b))
-				}
-			}
-		})
+		}
 	}
 }
 

@@ -114,17 +114,22 @@ func Detect(payload []byte) (string, error) {
 // common case, taken without copying) is one record. meta is copied
 // into every record, SubSequenceNumber counting from sub.
 func split(data []byte, meta engine.Metadata, sub *uint64) ([]engine.Record, error) {
+	return appendSplit(nil, data, meta, sub)
+}
+
+// appendSplit is split appending the records to dst (a unit of many
+// payloads, such as a KPL aggregate's user records, fills one slice).
+func appendSplit(dst []engine.Record, data []byte, meta engine.Metadata, sub *uint64) ([]engine.Record, error) {
 	trimmed := bytes.TrimSpace(data)
 	single := len(trimmed) > 0 && trimmed[0] == '{' && bytes.IndexByte(trimmed, '\n') < 0 && !bytes.Contains(trimmed[:min(len(trimmed), 16)], []byte(`"Records"`))
 	if single {
-		m := meta
-		m.SubSequenceNumber = *sub
+		meta.SubSequenceNumber = *sub
 		*sub++
-		return []engine.Record{{Data: trimmed, Meta: m}}, nil
+		return append(dst, engine.Record{Data: trimmed, Meta: meta}), nil
 	}
 	recs, err := engine.DecodeRecords(bytes.NewReader(data), meta.Source)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	for i := range recs {
 		m := meta
@@ -132,7 +137,7 @@ func split(data []byte, meta engine.Metadata, sub *uint64) ([]engine.Record, err
 		*sub++
 		recs[i].Meta = m
 	}
-	return recs, nil
+	return append(dst, recs...), nil
 }
 
 // DecodeEvent decodes a saved event (for replay with "weir run --event")
@@ -152,7 +157,7 @@ func (h *Handler) DecodeEvent(ctx context.Context, payload []byte) (recs []engin
 	var units []*unit
 	switch source {
 	case SourceKinesis:
-		units, err = kinesisUnits(payload)
+		units, err = kinesisUnits(ctx, payload)
 	case SourceSQS:
 		units, err = h.sqsUnits(ctx, payload)
 	case SourceSNS:

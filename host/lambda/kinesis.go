@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	asmbase64 "github.com/segmentio/asm/base64"
-	"github.com/valyala/fastjson"
 
 	"github.com/weirhq/weir/engine"
+	fastb64 "github.com/weirhq/weir/host/internal/b64"
 	"github.com/weirhq/weir/host/internal/par"
 	"github.com/weirhq/weir/host/kpl"
 )
@@ -23,49 +23,42 @@ import (
 // record: base64, KPL de-aggregation (MD5 checked), gzip/zstd, NDJSON and
 // JSON arrays. Exported through DecodeEvent for replay.
 //
-// The event is parsed once with fastjson (an event of 10,000 records holds
-// ~20 MB of base64, which encoding/json takes five times longer to scan);
-// each record's fields and data are then read and decoded straight from
-// the parsed text, with no copy, by one worker per CPU (GOMAXPROCS),
-// each unit on its own:
+// The event is scanned once by scanKinesisEvent (an event of 10,000
+// records holds ~20 MB of base64, which encoding/json takes five times
+// longer to scan, and which a general parser such as fastjson copies and
+// scans three times), which checks it is JSON and finds each record's
+// fields in its text; they are then read and decoded straight from the
+// event, with no copy, by one worker per CPU (GOMAXPROCS), each unit on
+// its own:
 // a record with invalid base64 or a bad KPL digest fails alone. The KPL
 // MD5 digests of all records are computed together (kpl.Digests: many
 // records at once in the vector lanes) between decoding and
-// de-aggregation, which checks each against its record.
-func kinesisUnits(payload []byte) ([]*unit, error) {
-	// A parser copies the event into its own buffer: reused, so that
-	// ~20 MB are not allocated (and faulted in) per event. Nothing
-	// returned points into it.
-	p := kinesisParsers.Get()
-	defer kinesisParsers.Put(p)
-	v, err := p.ParseBytes(payload)
+// de-aggregation, which checks each against its record. The decoded
+// data (which the records slice) is taken from the invocation's batch
+// arena when ctx has one (engine.ArenaFrom): reused memory, not ~11 MB
+// allocated, cleared and collected per event.
+func kinesisUnits(ctx context.Context, payload []byte) ([]*unit, error) {
+	arena := engine.ArenaFrom(ctx)
+	recs, err := scanKinesisEvent(payload)
+	if errors.Is(err, errNoRecords) {
+		return []*unit{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lambda: malformed Kinesis event: %w", err)
 	}
-	if v.Type() != fastjson.TypeObject {
-		return nil, fmt.Errorf("lambda: malformed Kinesis event: not a JSON object")
-	}
-	rv := v.Get("Records")
-	if rv == nil {
-		return []*unit{}, nil
-	}
-	recs, err := rv.Array()
-	if err != nil {
-		return nil, fmt.Errorf("lambda: malformed Kinesis event: Records: %w", err)
-	}
 	// Each record's fields and data, one worker per CPU (a worker reads
-	// and unescapes only its own records' values in the parsed tree).
+	// and unescapes only its own records' values in the event's text).
 	units := make([]*unit, len(recs))
 	data := make([][]byte, len(recs))
 	errs := make([]error, len(recs))
 	workers := runtime.GOMAXPROCS(0)
 	par.Each(len(recs), workers, func(i int) bool {
 		var text []byte
-		units[i], text, errs[i] = kinesisUnit(i, recs[i])
+		units[i], text, errs[i] = kinesisUnit(i, &recs[i])
 		if errs[i] != nil {
 			return false
 		}
-		data[i] = decodeKinesisData(units[i], i, text)
+		data[i] = decodeKinesisData(arena, units[i], i, text)
 		return true
 	})
 	// Indexes start in order and none starts after a failure: the first
@@ -101,36 +94,34 @@ func kinesisUnits(payload []byte) ([]*unit, error) {
 }
 
 // kinesisUnit reads the i-th record of a Kinesis event: its unit and its
-// data's base64 text (in the parser's memory).
-func kinesisUnit(i int, r *fastjson.Value) (*unit, []byte, error) {
-	if r.Type() != fastjson.TypeObject {
+// data's base64 text (in the event's text).
+func kinesisUnit(i int, r *kinesisText) (*unit, []byte, error) {
+	if !r.object {
 		return nil, nil, fmt.Errorf("lambda: malformed Kinesis event: record %d is not an object", i)
 	}
-	str := func(path ...string) ([]byte, error) {
-		f := r.Get(path...)
-		if f == nil || f.Type() == fastjson.TypeNull {
-			return nil, nil
-		}
-		b, err := f.StringBytes()
-		if err != nil {
-			return nil, fmt.Errorf("lambda: malformed Kinesis event: record %d: %s: %w", i, strings.Join(path, "."), err)
-		}
-		return b, nil
-	}
 	var fields [4][]byte
-	var err error
-	for j, path := range [][]string{{"eventID"}, {"eventSourceARN"}, {"kinesis", "partitionKey"}, {"kinesis", "sequenceNumber"}} {
-		if fields[j], err = str(path...); err != nil {
-			return nil, nil, err
+	for j, f := range []struct {
+		name string
+		v    jsonText
+	}{{"eventID", r.eventID}, {"eventSourceARN", r.source}, {"kinesis.partitionKey", r.partitionKey}, {"kinesis.sequenceNumber", r.sequenceNumber}} {
+		var err error
+		if fields[j], err = f.v.str(); err != nil {
+			return nil, nil, fmt.Errorf("lambda: malformed Kinesis event: record %d: %s: %w", i, f.name, err)
 		}
 	}
-	text, err := str("kinesis", "data")
-	if err != nil {
-		return nil, nil, err
+	// The data as it stands in the event (base64 has no character JSON
+	// escapes: decodeKinesisData unescapes only when it must).
+	var text []byte
+	switch r.data.kind {
+	case 0, 'n':
+	case '"':
+		text = r.data.raw
+	default:
+		return nil, nil, fmt.Errorf("lambda: malformed Kinesis event: record %d: kinesis.data: value is %s, not a string", i, r.data.kindName())
 	}
 	var arrival float64
-	if t := r.Get("kinesis", "approximateArrivalTimestamp"); t != nil && t.Type() == fastjson.TypeNumber {
-		arrival = t.GetFloat64()
+	if r.arrival.kind == '0' {
+		arrival, _ = strconv.ParseFloat(string(r.arrival.raw), 64)
 	}
 	seq := string(fields[3])
 	if seq == "" {
@@ -148,18 +139,24 @@ func kinesisUnit(i int, r *fastjson.Value) (*unit, []byte, error) {
 	}}, text, nil
 }
 
-// kinesisParsers are the parsers of kinesisUnits.
-var kinesisParsers fastjson.ParserPool
-
-// decodeKinesisData decodes the i-th record's base64 text, or sets u.err
-// (with u.raw, the data as received).
-func decodeKinesisData(u *unit, i int, text []byte) []byte {
+// decodeKinesisData decodes the i-th record's base64 text (as it stands
+// in the event: JSON escapes such as \/ are read when the text has any)
+// into memory of arena (nil: its own), or sets u.err (with u.raw, the
+// data as received).
+func decodeKinesisData(arena *engine.Arena, u *unit, i int, text []byte) []byte {
 	seq := u.meta.SequenceNumber
-	data := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
-	// Vector instructions (AVX2, NEON) over the valid prefix, the rest by
-	// encoding/base64: the same bytes and the same errors, ~10x faster
-	// on a record's 51 KB.
-	n, err := asmbase64.StdEncoding.Decode(data, text)
+	n := base64.StdEncoding.DecodedLen(len(text))
+	data := arena.Bytes(n)[:n]
+	// Vector instructions (AVX-512 VBMI, AVX2, NEON) over the valid
+	// prefix, the rest by encoding/base64: the same bytes and the same
+	// errors, ~25x faster on a record's 51 KB (host/internal/b64).
+	n, err := fastb64.Decode(data, text)
+	if err != nil && bytes.IndexByte(text, '\\') >= 0 {
+		if t, uerr := (jsonText{raw: text, kind: '"'}).str(); uerr == nil {
+			text = t
+			n, err = fastb64.Decode(data, text)
+		}
+	}
 	if err != nil {
 		// encoding/base64 again, for an error naming the right offset.
 		_, err = base64.StdEncoding.Decode(data, text)
@@ -193,13 +190,11 @@ func unpackKinesisUnit(u *unit, i int, data []byte, sum *[kpl.DigestSize]byte) {
 		if ur.PartitionKey != "" {
 			m.PartitionKey = ur.PartitionKey
 		}
-		recs, err := split(ur.Data, m, &sub)
-		if err != nil {
+		if u.records, err = appendSplit(u.records, ur.Data, m, &sub); err != nil {
 			u.err = fmt.Errorf("kinesis record %d (seq %s) user record %d: %w", i, seq, j, err)
 			u.records = nil
 			return
 		}
-		u.records = append(u.records, recs...)
 	}
 }
 
@@ -214,7 +209,7 @@ func secondsTime(s float64) time.Time {
 
 // kinesis handles a Kinesis event: see the package documentation.
 func (h *Handler) kinesis(ctx context.Context, payload []byte) (*events.KinesisEventResponse, error) {
-	units, err := kinesisUnits(payload)
+	units, err := kinesisUnits(ctx, payload)
 	if err != nil {
 		return nil, err
 	}

@@ -185,13 +185,13 @@ func TestKinesisMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := kinesisUnits(event(tt.bad))
+			_, err := kinesisUnits(context.Background(), event(tt.bad))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
-	units, err := kinesisUnits(event(nil))
+	units, err := kinesisUnits(context.Background(), event(nil))
 	if err != nil || len(units) != 200 || units[199].id != "199" {
 		t.Fatalf("a good event: %d units, %v", len(units), err)
 	}
