@@ -37,7 +37,7 @@ const checkWork = 1 << 20
 // documents thousands of times its own size. Max and Check bound what
 // one Apply may cost; a host running untrusted lists sets both.
 type Applier struct {
-	parsers  []*fastjson.Parser
+	vdocs    []*Doc // set_json values
 	inParser fastjson.Parser
 	inDoc    Doc
 	paths    map[string]*pathInfo
@@ -67,13 +67,14 @@ type node struct {
 }
 
 // nval is a value in a node: a child node, JSON text written as is, a
-// string to escape, or a parsed input value (fastjson's, or the input
-// Doc's value at tape index ti).
+// string to escape, or a parsed value (fastjson's, or the value at tape
+// index ti of doc: the input's or a set_json value's).
 type nval struct {
 	obj  *node
 	raw  []byte
 	str  []byte
 	fv   *fastjson.Value
+	doc  *Doc
 	ti   int
 	kind uint8
 	// qkey is the value's key quoted with its colon (`"key":`), when
@@ -139,7 +140,7 @@ func (a *Applier) objectFromDoc(d *Doc, i int) *node {
 	n := a.newNode()
 	for j := i + 1; j < int(d.tape[i].next); j = int(d.tape[j+1].next) {
 		n.keys = append(n.keys, d.key(j))
-		n.vals = append(n.vals, nval{kind: valTape, ti: j + 1})
+		n.vals = append(n.vals, nval{kind: valTape, doc: d, ti: j + 1})
 	}
 	return n
 }
@@ -147,7 +148,7 @@ func (a *Applier) objectFromDoc(d *Doc, i int) *node {
 // child returns the object at key k of n, creating it (create) or
 // converting a parsed object into a node. It returns nil when the key is
 // absent and create is false.
-func (a *Applier) child(n *node, k string, qkey []byte, create bool, doc *Doc) *node {
+func (a *Applier) child(n *node, k string, qkey []byte, create bool) *node {
 	i := n.find(k)
 	if i >= 0 {
 		v := &n.vals[i]
@@ -158,8 +159,8 @@ func (a *Applier) child(n *node, k string, qkey []byte, create bool, doc *Doc) *
 			c := a.objectFrom(v.fv)
 			*v = nval{kind: valObj, obj: c, qkey: v.qkey}
 			return c
-		case v.kind == valTape && doc.tape[v.ti].kind == Object:
-			c := a.objectFromDoc(doc, v.ti)
+		case v.kind == valTape && v.doc.tape[v.ti].kind == Object:
+			c := a.objectFromDoc(v.doc, v.ti)
 			*v = nval{kind: valObj, obj: c, qkey: v.qkey}
 			return c
 		}
@@ -259,7 +260,13 @@ func (a *Applier) ApplyDoc(dst []byte, kind byte, ops []byte, input []byte, doc 
 func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed *fastjson.Value, doc *Doc) ([]byte, error) {
 	a.used = 0
 	a.bytes = a.bytes[:0]
-	nparsers := 0
+	ndocs := 0
+	// The set_json values' Docs refer to ops: let them go after.
+	defer func() {
+		for _, d := range a.vdocs[:ndocs] {
+			d.Reset()
+		}
+	}()
 	var root *node
 	switch kind {
 	case OutputOps:
@@ -309,15 +316,15 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 			if r.err != nil {
 				return dst, r.err
 			}
-			if nparsers == len(a.parsers) {
-				a.parsers = append(a.parsers, new(fastjson.Parser))
+			if ndocs == len(a.vdocs) {
+				a.vdocs = append(a.vdocs, new(Doc))
 			}
-			v, err := a.parsers[nparsers].ParseBytes(raw)
-			nparsers++
-			if err != nil {
+			d := a.vdocs[ndocs]
+			ndocs++
+			if err := d.Parse(raw); err != nil {
 				return dst, fmt.Errorf("op at byte %d: set %q: invalid JSON value: %w", opStart, path, err)
 			}
-			val = nval{kind: valParsed, fv: v}
+			val = nval{kind: valTape, doc: d}
 		case OpSetString:
 			s := r.bytes("string value")
 			if r.err != nil {
@@ -350,7 +357,7 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 				}
 				switch {
 				case code == OpCopy:
-					val = nval{kind: valTape, ti: i}
+					val = nval{kind: valTape, doc: doc, ti: i}
 				case doc.Type(i) != String || doc.tape[i].start == doc.tape[i].end:
 					continue
 				case doc.plain(i):
@@ -391,7 +398,7 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		case OpDelete:
 			parent := root
 			for _, s := range segs[:len(segs)-1] {
-				if parent = a.child(parent, s, nil, false, doc); parent == nil {
+				if parent = a.child(parent, s, nil, false); parent == nil {
 					break
 				}
 			}
@@ -408,12 +415,12 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		parent := root
 		last := len(segs) - 1
 		for j, s := range segs[:last] {
-			parent = a.child(parent, s, pi.quoted[j], true, doc)
+			parent = a.child(parent, s, pi.quoted[j], true)
 		}
 		val.qkey = pi.quoted[last]
 		parent.set(segs[last], val)
 	}
-	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check, doc: doc}
+	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check}
 	if a.Max > 0 && len(dst) < math.MaxInt-a.Max {
 		w.limit = len(dst) + a.Max
 	}
@@ -441,8 +448,7 @@ type writer struct {
 	limit int
 	max   int // the document's budget, for the message
 	check func() error
-	doc   *Doc // the input's, for values of kind valTape
-	n     int  // values written, for check
+	n     int // values written, for check
 	err   error
 	bad   []byte // the first number that is not valid JSON
 	badS  []byte // the first string that is not valid UTF-8
@@ -536,7 +542,7 @@ func (w *writer) node(dst []byte, n *node) []byte {
 		case valParsed:
 			dst = w.value(dst, v.fv)
 		case valTape:
-			dst = w.tapeValue(dst, w.doc, v.ti)
+			dst = w.tapeValue(dst, v.doc, v.ti)
 		}
 	}
 	return w.byte(dst, '}')

@@ -296,7 +296,10 @@ value:
 		goto after
 	}
 key:
-	if i >= len(b) || b[i] != '"' {
+	if i >= len(b) {
+		return docError(i, "unexpected end of the document")
+	}
+	if b[i] != '"' {
 		return docError(i, "an object key does not start with '\"'")
 	}
 	{
