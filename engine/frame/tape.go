@@ -51,6 +51,11 @@ type Doc struct {
 	tape    []entry
 	masks   []uint64
 	scratch []byte
+	// keys holds each object's key list: its length, then the tape
+	// indices of its keys (see entry.keys); pending holds the keys of
+	// the objects being parsed.
+	keys    []uint32
+	pending []uint32
 	stack   [MaxDepth]uint32
 }
 
@@ -62,6 +67,10 @@ type entry struct {
 	start, end uint32
 	// next is the index of the entry after the value and its children.
 	next uint32
+	// keys is, for an object, where its key list starts in Doc.keys:
+	// lookups go down the list (independent loads) rather than from key
+	// to key on the tape (each load waiting for the one before).
+	keys uint32
 	kind ValueType
 	// flags: strEscaped, strPlain.
 	flags uint8
@@ -94,6 +103,8 @@ func (d *Doc) Parse(b []byte) error {
 	d.b = b
 	d.tape = d.tape[:0]
 	d.scratch = d.scratch[:0]
+	d.keys = append(d.keys[:0], 0) // the empty list, for empty objects
+	d.pending = d.pending[:0]
 	if uint64(len(b)) >= math.MaxUint32 {
 		d.b = nil
 		return docError(0, "the document is %d bytes, more than Doc parses", len(b))
@@ -257,6 +268,8 @@ value:
 		d.stack[depth] = uint32(t)
 		depth++
 		if kind == Object {
+			// Until the object closes: where its keys start in pending.
+			d.tape[t].keys = uint32(len(d.pending))
 			goto key
 		}
 		goto value
@@ -307,6 +320,7 @@ key:
 		if err != nil {
 			return err
 		}
+		d.pending = append(d.pending, uint32(len(d.tape)))
 		d.tape = append(d.tape, entry{kind: String, start: uint32(i + 1), end: uint32(end), next: uint32(len(d.tape) + 1), flags: flags})
 		i = skipWS(b, end+1)
 		if i >= len(b) || b[i] != ':' {
@@ -338,8 +352,16 @@ after:
 			goto value
 		case c == '}' && kind == Object, c == ']' && kind == Array:
 			i++
-			d.tape[t].end = uint32(i)
-			d.tape[t].next = uint32(len(d.tape))
+			e := &d.tape[t]
+			e.end = uint32(i)
+			e.next = uint32(len(d.tape))
+			if kind == Object {
+				base := e.keys
+				e.keys = uint32(len(d.keys))
+				d.keys = append(d.keys, uint32(len(d.pending))-base)
+				d.keys = append(d.keys, d.pending[base:]...)
+				d.pending = d.pending[:base]
+			}
 			depth--
 			goto after
 		}
@@ -426,7 +448,8 @@ func (d *Doc) Get(keys ...string) int {
 // member returns the index of the value of the first key k of the object
 // at o, or -1.
 func (d *Doc) member(o int, k string) int {
-	end := int(d.tape[o].next)
+	off := int(d.tape[o].keys)
+	n := int(d.keys[off])
 	// Most keys differ from k in length or in their first (or last)
 	// bytes: one word each, compared inline, rejects them.
 	var first, last uint64
@@ -436,7 +459,7 @@ func (d *Doc) member(o int, k string) int {
 	case len(k) > 0:
 		first = uint64(k[0])
 	}
-	for j := o + 1; j < end; j = int(d.tape[j+1].next) {
+	for _, j := range d.keys[off+1 : off+1+n] {
 		e := &d.tape[j]
 		if e.flags&strEscaped == 0 {
 			if int(e.end-e.start) != len(k) {
@@ -450,7 +473,7 @@ func (d *Doc) member(o int, k string) int {
 				continue
 			}
 			if string(d.b[e.start:e.end]) == k {
-				return j + 1
+				return int(j) + 1
 			}
 			continue
 		}
@@ -460,7 +483,7 @@ func (d *Doc) member(o int, k string) int {
 		match := string(d.scratch[start:]) == k
 		d.scratch = d.scratch[:start]
 		if match {
-			return j + 1
+			return int(j) + 1
 		}
 	}
 	return -1

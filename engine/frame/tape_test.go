@@ -259,3 +259,37 @@ func compareValue(t *testing.T, b []byte, d *Doc, i int, v *fastjson.Value) {
 		}
 	}
 }
+
+// BenchmarkDoc parses the reference record ("parse") and looks up the
+// reference module's views and copy sources in it ("get").
+func BenchmarkDoc(b *testing.B) {
+	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := bytes.TrimRight(raw, "\n")
+	var d Doc
+	b.Run("parse", func(b *testing.B) {
+		b.SetBytes(int64(len(rec)))
+		for b.Loop() {
+			if err := d.Parse(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	_, _, segs := referenceOps()
+	for _, p := range []string{"eventTime", "eventName", "eventID", "recipientAccountId", "userIdentity.accountId",
+		"awsRegion", "sourceIPAddress", "tlsDetails.cipherSuite", "tlsDetails.clientProvidedHostHeader", "userAgent", "eventSource"} {
+		segs = append(segs, SplitPath(p))
+	}
+	b.Run("get", func(b *testing.B) {
+		if err := d.Parse(rec); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			for _, s := range segs {
+				d.Get(s...)
+			}
+		}
+	})
+}
