@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -139,13 +140,18 @@ func (d *Doc) computeMasks() {
 			d.masks[full] = m[0] >> (64 - rem)
 			return
 		}
-		var tail [64]byte
-		for i := range tail {
-			tail[i] = ' '
-		}
+		tail := blank64
 		copy(tail[:], b[64*full:])
 		maskBlocks(unsafe.Pointer(&tail[0]), 1, &d.masks[full])
 	}
+}
+
+// blank64 pads a short document's mask block: spaces are not special.
+var blank64 = [64]byte{
+	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
 }
 
 // nextSpecial returns the offset of the first special byte at or after
@@ -229,15 +235,22 @@ func number(b []byte, i int) (int, bool) {
 	return j, false
 }
 
-func (d *Doc) push(kind ValueType, start int) int {
-	d.tape = append(d.tape, entry{kind: kind, start: uint32(start)})
-	return len(d.tape) - 1
+// growTape makes room for more entries. parse appends entries by hand,
+// storing their fields in place: an appended composite literal (more
+// fields than the compiler keeps in registers) is built on the stack and
+// copied from there, the copy waiting for the stores, a stall per entry.
+//
+//go:noinline
+func growTape(tape []entry) []entry {
+	return slices.Grow(tape, max(64, len(tape)))
 }
 
 // parse builds the tape of d.b, iteratively: d.stack holds the open
 // objects and arrays.
 func (d *Doc) parse() error {
 	b := d.b
+	// The tape in a local: kept in registers, stored back at the end.
+	tape := d.tape
 	depth := 0
 	i := skipWS(b, 0)
 	if i == len(b) {
@@ -257,19 +270,26 @@ value:
 		if c == '[' {
 			kind, closing = Array, ']'
 		}
-		t := d.push(kind, i)
+		n := len(tape)
+		if n == cap(tape) {
+			tape = growTape(tape)
+		}
+		tape = tape[:n+1]
+		e := &tape[n]
+		e.start, e.end, e.next, e.keys, e.kind, e.flags = uint32(i), 0, 0, 0, kind, 0
+		t := len(tape) - 1
 		i = skipWS(b, i+1)
 		if i < len(b) && b[i] == closing {
 			i++
-			d.tape[t].end = uint32(i)
-			d.tape[t].next = uint32(len(d.tape))
+			tape[t].end = uint32(i)
+			tape[t].next = uint32(len(tape))
 			goto after
 		}
 		d.stack[depth] = uint32(t)
 		depth++
 		if kind == Object {
 			// Until the object closes: where its keys start in pending.
-			d.tape[t].keys = uint32(len(d.pending))
+			tape[t].keys = uint32(len(d.pending))
 			goto key
 		}
 		goto value
@@ -278,7 +298,13 @@ value:
 		if err != nil {
 			return err
 		}
-		d.tape = append(d.tape, entry{kind: String, start: uint32(i + 1), end: uint32(end), next: uint32(len(d.tape) + 1), flags: flags})
+		n := len(tape)
+		if n == cap(tape) {
+			tape = growTape(tape)
+		}
+		tape = tape[:n+1]
+		e := &tape[n]
+		e.start, e.end, e.next, e.keys, e.kind, e.flags = uint32(i+1), uint32(end), uint32(n+1), 0, String, flags
 		i = end + 1
 		goto after
 	case 't', 'f', 'n':
@@ -296,7 +322,13 @@ value:
 			}
 			end, kind = i+3, Number
 		}
-		d.tape = append(d.tape, entry{kind: kind, start: uint32(i), end: uint32(end), next: uint32(len(d.tape) + 1)})
+		n := len(tape)
+		if n == cap(tape) {
+			tape = growTape(tape)
+		}
+		tape = tape[:n+1]
+		e := &tape[n]
+		e.start, e.end, e.next, e.keys, e.kind, e.flags = uint32(i), uint32(end), uint32(n+1), 0, kind, 0
 		i = end
 		goto after
 	default:
@@ -304,7 +336,13 @@ value:
 		if !ok {
 			return docError(i, "unexpected %q", b[i:min(end+1, len(b))])
 		}
-		d.tape = append(d.tape, entry{kind: Number, start: uint32(i), end: uint32(end), next: uint32(len(d.tape) + 1)})
+		n := len(tape)
+		if n == cap(tape) {
+			tape = growTape(tape)
+		}
+		tape = tape[:n+1]
+		e := &tape[n]
+		e.start, e.end, e.next, e.keys, e.kind, e.flags = uint32(i), uint32(end), uint32(n+1), 0, Number, 0
 		i = end
 		goto after
 	}
@@ -320,8 +358,14 @@ key:
 		if err != nil {
 			return err
 		}
-		d.pending = append(d.pending, uint32(len(d.tape)))
-		d.tape = append(d.tape, entry{kind: String, start: uint32(i + 1), end: uint32(end), next: uint32(len(d.tape) + 1), flags: flags})
+		d.pending = append(d.pending, uint32(len(tape)))
+		n := len(tape)
+		if n == cap(tape) {
+			tape = growTape(tape)
+		}
+		tape = tape[:n+1]
+		e := &tape[n]
+		e.start, e.end, e.next, e.keys, e.kind, e.flags = uint32(i+1), uint32(end), uint32(n+1), 0, String, flags
 		i = skipWS(b, end+1)
 		if i >= len(b) || b[i] != ':' {
 			return docError(i, "an object key is not followed by ':'")
@@ -335,6 +379,7 @@ after:
 		if i != len(b) {
 			return docError(i, "unexpected bytes after the JSON value")
 		}
+		d.tape = tape
 		return nil
 	}
 	if i >= len(b) {
@@ -342,7 +387,7 @@ after:
 	}
 	{
 		t := d.stack[depth-1]
-		kind := d.tape[t].kind
+		kind := tape[t].kind
 		switch c := b[i]; {
 		case c == ',':
 			i = skipWS(b, i+1)
@@ -352,9 +397,9 @@ after:
 			goto value
 		case c == '}' && kind == Object, c == ']' && kind == Array:
 			i++
-			e := &d.tape[t]
+			e := &tape[t]
 			e.end = uint32(i)
-			e.next = uint32(len(d.tape))
+			e.next = uint32(len(tape))
 			if kind == Object {
 				base := e.keys
 				e.keys = uint32(len(d.keys))
