@@ -52,13 +52,23 @@ type Doc struct {
 	tape    []entry
 	masks   []uint64
 	scratch []byte
-	// keys holds each object's key list: its length, then the tape
-	// indices of its keys (see entry.keys); pending holds the keys of
-	// the objects being parsed.
-	keys    []uint32
-	pending []uint32
+	// keys holds each object's key list (see entry.keys): a keyRef
+	// whose start is the list's length and n the number of escaped keys
+	// in it, then one per key; pending holds the keys of the objects
+	// being parsed.
+	keys    []keyRef
+	pending []keyRef
 	stack   [MaxDepth]uint32
 }
+
+// keyRef is an object key in a key list: its bytes are b[start:start+n]
+// (n is escapedKey when it holds a backslash), j its tape index.
+type keyRef struct {
+	start, n, j uint32
+}
+
+// escapedKey is keyRef.n for a key that is unescaped to compare.
+const escapedKey = math.MaxUint32
 
 // entry is a value or an object key on the tape.
 type entry struct {
@@ -104,7 +114,7 @@ func (d *Doc) Parse(b []byte) error {
 	d.b = b
 	d.tape = d.tape[:0]
 	d.scratch = d.scratch[:0]
-	d.keys = append(d.keys[:0], 0) // the empty list, for empty objects
+	d.keys = append(d.keys[:0], keyRef{}) // the empty list, for empty objects
 	d.pending = d.pending[:0]
 	if uint64(len(b)) >= math.MaxUint32 {
 		d.b = nil
@@ -294,9 +304,14 @@ value:
 		}
 		goto value
 	case '"':
-		end, flags, err := d.str(i + 1)
-		if err != nil {
-			return err
+		// Most strings are plain: their first special is the closing
+		// quote. Others go to str.
+		end, flags := d.nextSpecial(i+1), uint8(strPlain)
+		if end >= len(b) || b[end] != '"' {
+			var err error
+			if end, flags, err = d.str(i + 1); err != nil {
+				return err
+			}
 		}
 		n := len(tape)
 		if n == cap(tape) {
@@ -354,11 +369,20 @@ key:
 		return docError(i, "an object key does not start with '\"'")
 	}
 	{
-		end, flags, err := d.str(i + 1)
-		if err != nil {
-			return err
+		// Most strings are plain: their first special is the closing
+		// quote. Others go to str.
+		end, flags := d.nextSpecial(i+1), uint8(strPlain)
+		if end >= len(b) || b[end] != '"' {
+			var err error
+			if end, flags, err = d.str(i + 1); err != nil {
+				return err
+			}
 		}
-		d.pending = append(d.pending, uint32(len(tape)))
+		kn := uint32(end - i - 1)
+		if flags&strEscaped != 0 {
+			kn = escapedKey
+		}
+		d.pending = append(d.pending, keyRef{start: uint32(i + 1), n: kn, j: uint32(len(tape))})
 		n := len(tape)
 		if n == cap(tape) {
 			tape = growTape(tape)
@@ -403,7 +427,13 @@ after:
 			if kind == Object {
 				base := e.keys
 				e.keys = uint32(len(d.keys))
-				d.keys = append(d.keys, uint32(len(d.pending))-base)
+				h := keyRef{start: uint32(len(d.pending)) - base}
+				for _, r := range d.pending[base:] {
+					if r.n == escapedKey {
+						h.n++
+					}
+				}
+				d.keys = append(d.keys, h)
 				d.keys = append(d.keys, d.pending[base:]...)
 				d.pending = d.pending[:base]
 			}
@@ -494,44 +524,38 @@ func (d *Doc) Get(keys ...string) int {
 // at o, or -1.
 func (d *Doc) member(o int, k string) int {
 	off := int(d.tape[o].keys)
-	n := int(d.keys[off])
-	// Most keys differ from k in length or in their first (or last)
-	// bytes: one word each, compared inline, rejects them.
-	var first, last uint64
-	switch {
-	case len(k) >= 8:
-		first, last = load64s(k, 0), load64s(k, len(k)-8)
-	case len(k) > 0:
-		first = uint64(k[0])
-	}
-	for _, j := range d.keys[off+1 : off+1+n] {
-		e := &d.tape[j]
-		if e.flags&strEscaped == 0 {
-			if int(e.end-e.start) != len(k) {
-				continue
+	h := d.keys[off]
+	refs := d.keys[off+1 : off+1+int(h.start)]
+	b := d.b
+	if h.n == 0 {
+		for _, r := range refs {
+			if int(r.n) == len(k) && string(b[r.start:r.start+r.n]) == k {
+				return int(r.j) + 1
 			}
-			if len(k) >= 8 {
-				if load64(d.b, int(e.start)) != first || load64(d.b, int(e.end)-8) != last {
-					continue
-				}
-			} else if len(k) > 0 && uint64(d.b[e.start]) != first {
-				continue
-			}
-			if string(d.b[e.start:e.end]) == k {
-				return int(j) + 1
-			}
-			continue
 		}
-		// Unescaped in scratch, then dropped.
-		start := len(d.scratch)
-		d.scratch = unescape(d.scratch, d.b[e.start:e.end])
-		match := string(d.scratch[start:]) == k
-		d.scratch = d.scratch[:start]
-		if match {
-			return int(j) + 1
+		return -1
+	}
+	for _, r := range refs {
+		if int(r.n) == len(k) && string(b[r.start:r.start+r.n]) == k ||
+			r.n == escapedKey && d.keyIs(int(r.j), k) {
+			return int(r.j) + 1
 		}
 	}
 	return -1
+}
+
+// keyIs reports whether the key at j, unescaped, is k.
+func (d *Doc) keyIs(j int, k string) bool {
+	e := &d.tape[j]
+	if e.flags&strEscaped == 0 {
+		return string(d.b[e.start:e.end]) == k
+	}
+	// Unescaped in scratch, then dropped.
+	start := len(d.scratch)
+	d.scratch = unescape(d.scratch, d.b[e.start:e.end])
+	match := string(d.scratch[start:]) == k
+	d.scratch = d.scratch[:start]
+	return match
 }
 
 // load64s is load64 for a string.

@@ -261,7 +261,8 @@ func compareValue(t *testing.T, b []byte, d *Doc, i int, v *fastjson.Value) {
 }
 
 // BenchmarkDoc parses the reference record ("parse") and looks up the
-// reference module's views and copy sources in it ("get").
+// reference module's views and copy sources in it ("get"), with Doc and
+// with fastjson.
 func BenchmarkDoc(b *testing.B) {
 	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
 	if err != nil {
@@ -273,6 +274,15 @@ func BenchmarkDoc(b *testing.B) {
 		b.SetBytes(int64(len(rec)))
 		for b.Loop() {
 			if err := d.Parse(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parse-fastjson", func(b *testing.B) {
+		var p fastjson.Parser
+		b.SetBytes(int64(len(rec)))
+		for b.Loop() {
+			if _, err := p.ParseBytes(rec); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -289,6 +299,18 @@ func BenchmarkDoc(b *testing.B) {
 		for b.Loop() {
 			for _, s := range segs {
 				d.Get(s...)
+			}
+		}
+	})
+	b.Run("get-fastjson", func(b *testing.B) {
+		var p fastjson.Parser
+		v, err := p.ParseBytes(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			for _, s := range segs {
+				v.Get(s...)
 			}
 		}
 	})
