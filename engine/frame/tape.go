@@ -558,11 +558,6 @@ func (d *Doc) keyIs(j int, k string) bool {
 	return match
 }
 
-// load64s is load64 for a string.
-func load64s(s string, i int) uint64 {
-	return load64(unsafe.Slice(unsafe.StringData(s), len(s)), i)
-}
-
 // key returns the object key at i unescaped, as a string that stays
 // valid until the next Parse or Reset.
 func (d *Doc) key(i int) string {
