@@ -206,7 +206,8 @@ func (d *Doc) str(i int) (int, uint8, error) {
 }
 
 func skipWS(b []byte, i int) int {
-	for i < len(b) {
+	// One comparison for the usual byte (compact JSON has no spaces).
+	for i < len(b) && b[i] <= ' ' {
 		switch b[i] {
 		case ' ', '\n', '\t', '\r':
 			i++
