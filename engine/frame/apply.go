@@ -114,12 +114,23 @@ func (n *node) find(k string) int {
 }
 
 func (n *node) set(k string, v nval) {
+	*n.slot(k) = v
+}
+
+// slot returns the value of key k in n, a new zero value at the end when
+// n has no such key: callers store a value's fields there one by one
+// (copying a whole nval just built on the stack waits for its stores).
+func (n *node) slot(k string) *nval {
 	if i := n.find(k); i >= 0 {
-		n.vals[i] = v
-		return
+		return &n.vals[i]
 	}
 	n.keys = append(n.keys, k)
-	n.vals = append(n.vals, v)
+	if len(n.vals) < cap(n.vals) {
+		n.vals = n.vals[:len(n.vals)+1]
+	} else {
+		n.vals = append(n.vals, nval{})
+	}
+	return &n.vals[len(n.vals)-1]
 }
 
 // objectFrom turns a parsed object into a node whose values are the
@@ -417,8 +428,9 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		for j, s := range segs[:last] {
 			parent = a.child(parent, s, pi.quoted[j], true)
 		}
-		val.qkey = pi.quoted[last]
-		parent.set(segs[last], val)
+		v := parent.slot(segs[last])
+		v.obj, v.raw, v.str, v.fv, v.doc, v.ti, v.kind = val.obj, val.raw, val.str, val.fv, val.doc, val.ti, val.kind
+		v.qkey = pi.quoted[last]
 	}
 	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check}
 	if a.Max > 0 && len(dst) < math.MaxInt-a.Max {
