@@ -42,8 +42,9 @@
 //     the whole input frame into guest memory with one copy and reads the
 //     output frame back with one read. When the module's manifest
 //     (weir_manifest) declares paths, the host parses every record natively
-//     with fastjson, fails records that are not JSON itself, and sends each
-//     record with the values of the declared paths (frame.FlagViews).
+//     into a frame.Doc (a flat tape of the record), fails records that are
+//     not JSON itself, and sends each record with the values of the
+//     declared paths (frame.FlagViews).
 //   - batch: the plain Extism export weir_batch, which takes the input frame
 //     as its Extism input and returns the output frame as its output. Works
 //     the same on other Extism hosts.

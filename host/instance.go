@@ -13,7 +13,6 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
-	"github.com/valyala/fastjson"
 
 	"github.com/weirhq/weir/engine/frame"
 	"github.com/weirhq/weir/host/enrich"
@@ -67,10 +66,12 @@ type instance struct {
 	stderr     tailBuffer
 
 	// Worker buffers.
-	in      frame.InputWriter
-	inBuf   []byte
-	parsers []*fastjson.Parser
-	parsed  []*fastjson.Value
+	in    frame.InputWriter
+	inBuf []byte
+	// docs are the worker's parsers, one per record of a chunk; parsed
+	// holds each sent record's (nil without views).
+	docs    []*frame.Doc
+	parsed  []*frame.Doc
 	sent    []int
 	outRec  frame.OutRecord
 	applier frame.Applier

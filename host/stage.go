@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/valyala/fastjson"
-
 	"github.com/weirhq/weir/engine"
 	"github.com/weirhq/weir/engine/frame"
 	"github.com/weirhq/weir/host/enrich"
@@ -241,6 +239,12 @@ func (inst *instance) trim() {
 		inst.output = nil
 	}
 	inst.input = nil
+	// The docs refer to the batch's records: let them go.
+	for _, d := range inst.parsed {
+		if d != nil {
+			d.Reset()
+		}
+	}
 	clear(inst.parsed)
 }
 
@@ -306,11 +310,10 @@ func (s *stage) buildFrame(inst *instance, base int, recs []engine.Record, res [
 		if s.notSent(base+i, r.Data, &res[i]) {
 			continue
 		}
-		var v *fastjson.Value
+		var d *frame.Doc
 		if views {
-			var err error
-			v, err = inst.parser(len(inst.sent)).ParseBytes(r.Data)
-			if err != nil {
+			d = inst.doc(len(inst.sent))
+			if err := d.Parse(r.Data); err != nil {
 				res[i] = engine.Result{Status: engine.StatusFailed, Err: invalidJSON(r.Data, err)}
 				continue
 			}
@@ -321,10 +324,10 @@ func (s *stage) buildFrame(inst *instance, base int, recs []engine.Record, res [
 		}
 		inst.in.AddRecord(r.Data, r.Meta.PartitionKey, r.Meta.SequenceNumber, r.Meta.SubSequenceNumber, arrival, r.Meta.Source)
 		for _, segs := range s.cm.pathSegs {
-			inst.in.AddValue(v.Get(segs...))
+			inst.in.AddDocValue(d, d.Get(segs...))
 		}
 		inst.sent = append(inst.sent, i)
-		inst.parsed = append(inst.parsed, v)
+		inst.parsed = append(inst.parsed, d)
 	}
 	if len(inst.sent) == 0 {
 		return nil
@@ -334,13 +337,13 @@ func (s *stage) buildFrame(inst *instance, base int, recs []engine.Record, res [
 	return in
 }
 
-// parser returns the i-th parser of the worker: each record of a chunk
-// keeps its parse until its outputs are applied.
-func (inst *instance) parser(i int) *fastjson.Parser {
-	for len(inst.parsers) <= i {
-		inst.parsers = append(inst.parsers, new(fastjson.Parser))
+// doc returns the i-th Doc of the worker: each record of a chunk keeps
+// its parse until its outputs are applied.
+func (inst *instance) doc(i int) *frame.Doc {
+	for len(inst.docs) <= i {
+		inst.docs = append(inst.docs, new(frame.Doc))
 	}
-	return inst.parsers[i]
+	return inst.docs[i]
 }
 
 // callFast runs the fast path: one write of the input frame at the
@@ -487,7 +490,7 @@ func (s *stage) decode(cctx *callCtx, b *batch, base int, out []byte, recs []eng
 				// The list's bytes were counted with the frame; its
 				// document counts instead.
 				inst.applier.Max = int(max(b.max-b.spent.Load()+int64(len(o.Body)), 1))
-				slab, err = inst.applier.Apply(slab, o.Kind, o.Body, recs[i].Data, inst.parsed[j])
+				slab, err = inst.applier.ApplyDoc(slab, o.Kind, o.Body, recs[i].Data, inst.parsed[j])
 				switch {
 				case errors.Is(err, frame.ErrTooLarge):
 					return fmt.Errorf("%w: record %d, output %d: its %d-byte operation list builds a document that takes the batch past %d bytes", ErrOutputTooLarge, base+i, k, len(o.Body), b.max)

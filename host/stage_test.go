@@ -361,6 +361,9 @@ func TestViews(t *testing.T) {
 		`{"user":{"name":"b\"ob\u00e9"}}`,
 		`{"user":{"name":"carol"}`,
 		`[1,2]`,
+		// JSON to encoding/json, but nested deeper than the host parses
+		// (frame.MaxDepth, fastjson's limit).
+		`{"a":` + strings.Repeat("[", frame.MaxDepth) + strings.Repeat("]", frame.MaxDepth) + `}`,
 	}
 	want := []string{
 		`ok:{"user":{"name":"alice"},"n":1,"name_seen":"alice"}`,
@@ -369,6 +372,7 @@ func TestViews(t *testing.T) {
 		`ok:{"user":{"name":"b\"obé"},"name_seen":"b\"obé"}`,
 		"failed:invalid JSON at byte offset 24: unexpected end of JSON input",
 		"dropped",
+		"failed:invalid JSON: byte offset 304: values nest more than 300 deep",
 	}
 	res, err := s.Process(ctx, records(in...))
 	if err != nil {

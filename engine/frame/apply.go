@@ -37,8 +37,9 @@ const checkWork = 1 << 20
 // documents thousands of times its own size. Max and Check bound what
 // one Apply may cost; a host running untrusted lists sets both.
 type Applier struct {
-	parsers  []*fastjson.Parser
+	vdocs    []*Doc // set_json values
 	inParser fastjson.Parser
+	inDoc    Doc
 	paths    map[string]*pathInfo
 	memo     []pathMemo
 	nodes    []node
@@ -66,12 +67,15 @@ type node struct {
 }
 
 // nval is a value in a node: a child node, JSON text written as is, a
-// string to escape, or a parsed input value.
+// string to escape, or a parsed value (fastjson's, or the value at tape
+// index ti of doc: the input's or a set_json value's).
 type nval struct {
 	obj  *node
 	raw  []byte
 	str  []byte
 	fv   *fastjson.Value
+	doc  *Doc
+	ti   int
 	kind uint8
 	// qkey is the value's key quoted with its colon (`"key":`), when
 	// it came from an operation's path: written as is. Keys from the
@@ -84,6 +88,7 @@ const (
 	valRaw
 	valStr
 	valParsed
+	valTape
 )
 
 func (a *Applier) newNode() *node {
@@ -109,12 +114,23 @@ func (n *node) find(k string) int {
 }
 
 func (n *node) set(k string, v nval) {
+	*n.slot(k) = v
+}
+
+// slot returns the value of key k in n, a new zero value at the end when
+// n has no such key: callers store a value's fields there one by one
+// (copying a whole nval just built on the stack waits for its stores).
+func (n *node) slot(k string) *nval {
 	if i := n.find(k); i >= 0 {
-		n.vals[i] = v
-		return
+		return &n.vals[i]
 	}
 	n.keys = append(n.keys, k)
-	n.vals = append(n.vals, v)
+	if len(n.vals) < cap(n.vals) {
+		n.vals = n.vals[:len(n.vals)+1]
+	} else {
+		n.vals = append(n.vals, nval{})
+	}
+	return &n.vals[len(n.vals)-1]
 }
 
 // objectFrom turns a parsed object into a node whose values are the
@@ -130,6 +146,16 @@ func (a *Applier) objectFrom(v *fastjson.Value) *node {
 	return n
 }
 
+// objectFromDoc is objectFrom for the object at tape index i of d.
+func (a *Applier) objectFromDoc(d *Doc, i int) *node {
+	n := a.newNode()
+	for j := i + 1; j < int(d.tape[i].next); j = int(d.tape[j+1].next) {
+		n.keys = append(n.keys, d.key(j))
+		n.vals = append(n.vals, nval{kind: valTape, doc: d, ti: j + 1})
+	}
+	return n
+}
+
 // child returns the object at key k of n, creating it (create) or
 // converting a parsed object into a node. It returns nil when the key is
 // absent and create is false.
@@ -142,6 +168,10 @@ func (a *Applier) child(n *node, k string, qkey []byte, create bool) *node {
 			return v.obj
 		case v.kind == valParsed && v.fv.Type() == fastjson.TypeObject:
 			c := a.objectFrom(v.fv)
+			*v = nval{kind: valObj, obj: c, qkey: v.qkey}
+			return c
+		case v.kind == valTape && v.doc.tape[v.ti].kind == Object:
+			c := a.objectFromDoc(v.doc, v.ti)
 			*v = nval{kind: valObj, obj: c, qkey: v.qkey}
 			return c
 		}
@@ -222,27 +252,54 @@ func (a *Applier) Parse(input []byte) (*fastjson.Value, error) {
 // Apply applies an operation list and appends the resulting document to
 // dst. kind is OutputOps (start from an empty object) or OutputEdit (start
 // from the input document). parsed is the input already parsed, or nil to
-// parse it when an operation needs it; Apply never modifies it.
+// parse it (with a Doc) when an operation needs it; Apply never modifies
+// it.
 func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed *fastjson.Value) ([]byte, error) {
+	return a.apply(dst, kind, ops, input, parsed, nil)
+}
+
+// ApplyDoc is Apply with the input already parsed into doc (nil: parse
+// it when an operation needs it). The document is the same as Apply's,
+// built faster: values copied from the input are looked up on doc's tape,
+// and its strings without special bytes are copied as they are.
+func (a *Applier) ApplyDoc(dst []byte, kind byte, ops []byte, input []byte, doc *Doc) ([]byte, error) {
+	return a.apply(dst, kind, ops, input, nil, doc)
+}
+
+// apply is Apply with the input parsed by fastjson (parsed) or Doc (doc),
+// or neither.
+func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed *fastjson.Value, doc *Doc) ([]byte, error) {
 	a.used = 0
 	a.bytes = a.bytes[:0]
-	nparsers := 0
+	ndocs := 0
+	// The set_json values' Docs refer to ops: let them go after.
+	defer func() {
+		for _, d := range a.vdocs[:ndocs] {
+			d.Reset()
+		}
+	}()
 	var root *node
 	switch kind {
 	case OutputOps:
 		root = a.newNode()
 	case OutputEdit:
-		if parsed == nil {
-			v, err := a.inParser.ParseBytes(input)
-			if err != nil {
+		if parsed != nil {
+			if parsed.Type() != fastjson.TypeObject {
+				return dst, fmt.Errorf("edit: the input record is a JSON %s, not an object", parsed.Type())
+			}
+			root = a.objectFrom(parsed)
+			break
+		}
+		if doc == nil {
+			if err := a.inDoc.Parse(input); err != nil {
 				return dst, fmt.Errorf("edit: the input record is not JSON: %w", err)
 			}
-			parsed = v
+			doc = &a.inDoc
 		}
-		if parsed.Type() != fastjson.TypeObject {
-			return dst, fmt.Errorf("edit: the input record is a JSON %s, not an object", parsed.Type())
+		if doc.Type(0) != Object {
+			return dst, fmt.Errorf("edit: the input record is a JSON %s, not an object", doc.typeName(0))
 		}
-		root = a.objectFrom(parsed)
+		root = a.objectFromDoc(doc, 0)
 	default:
 		return dst, fmt.Errorf("unknown output kind %d", kind)
 	}
@@ -270,15 +327,15 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 			if r.err != nil {
 				return dst, r.err
 			}
-			if nparsers == len(a.parsers) {
-				a.parsers = append(a.parsers, new(fastjson.Parser))
+			if ndocs == len(a.vdocs) {
+				a.vdocs = append(a.vdocs, new(Doc))
 			}
-			v, err := a.parsers[nparsers].ParseBytes(raw)
-			nparsers++
-			if err != nil {
+			d := a.vdocs[ndocs]
+			ndocs++
+			if err := d.Parse(raw); err != nil {
 				return dst, fmt.Errorf("op at byte %d: set %q: invalid JSON value: %w", opStart, path, err)
 			}
-			val = nval{kind: valParsed, fv: v}
+			val = nval{kind: valTape, doc: d}
 		case OpSetString:
 			s := r.bytes("string value")
 			if r.err != nil {
@@ -299,11 +356,28 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 				return dst, r.err
 			}
 			if parsed == nil {
-				v, err := a.inParser.ParseBytes(input)
-				if err != nil {
-					return dst, fmt.Errorf("copy %q: the input record is not JSON: %w", src, err)
+				if doc == nil {
+					if err := a.inDoc.Parse(input); err != nil {
+						return dst, fmt.Errorf("copy %q: the input record is not JSON: %w", src, err)
+					}
+					doc = &a.inDoc
 				}
-				parsed = v
+				i := doc.Get(a.pathAt(2*nops+1, src).segs...)
+				if i < 0 {
+					continue
+				}
+				switch {
+				case code == OpCopy:
+					val = nval{kind: valTape, doc: doc, ti: i}
+				case doc.Type(i) != String || doc.tape[i].start == doc.tape[i].end:
+					continue
+				case doc.plain(i):
+					// Written as it is in the input: quotes and all.
+					val = nval{kind: valRaw, raw: doc.quoted(i)}
+				default:
+					val = nval{kind: valStr, str: doc.StringBytes(i)}
+				}
+				break
 			}
 			v := parsed.Get(a.pathAt(2*nops+1, src).segs...)
 			if v == nil {
@@ -354,8 +428,9 @@ func (a *Applier) Apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		for j, s := range segs[:last] {
 			parent = a.child(parent, s, pi.quoted[j], true)
 		}
-		val.qkey = pi.quoted[last]
-		parent.set(segs[last], val)
+		v := parent.slot(segs[last])
+		v.obj, v.raw, v.str, v.fv, v.doc, v.ti, v.kind = val.obj, val.raw, val.str, val.fv, val.doc, val.ti, val.kind
+		v.qkey = pi.quoted[last]
 	}
 	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check}
 	if a.Max > 0 && len(dst) < math.MaxInt-a.Max {
@@ -431,7 +506,8 @@ func (w *writer) str(dst, s []byte) []byte {
 	// The escape pass finds invalid UTF-8 too: no second scan of s.
 	dst, invalid := appendQuoted(dst, s)
 	if invalid && w.badS == nil {
-		w.badS = s
+		// A copy: s may be Doc scratch, reused.
+		w.badS = append([]byte{}, s...)
 	}
 	return dst
 }
@@ -477,6 +553,8 @@ func (w *writer) node(dst []byte, n *node) []byte {
 			dst = w.str(dst, v.str)
 		case valParsed:
 			dst = w.value(dst, v.fv)
+		case valTape:
+			dst = w.tapeValue(dst, v.doc, v.ti)
 		}
 	}
 	return w.byte(dst, '}')

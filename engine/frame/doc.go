@@ -22,4 +22,14 @@
 // serializing) never runs in the slower Wasm guest. Hosts that do not
 // advertise FlagHostOps (plain Extism hosts) get finished documents: the
 // guest SDK applies the same list with the same Applier.
+//
+// Parsing: the host parses records with Doc, a parser of this package
+// that builds a flat, pointer-free tape of the document (each value's
+// kind and byte span) in one pass, finding strings' ends from the
+// escaper's masks of special bytes, and applies operation lists against
+// it (Applier.ApplyDoc): unchanged strings without special bytes are
+// copied to documents as they are, numbers as their text. Doc accepts
+// exactly what fastjson's Parser accepts (FuzzDocParse checks both and
+// encoding/json), so the guest SDK, which parses with fastjson, and the
+// host read records alike.
 package frame

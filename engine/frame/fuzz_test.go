@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/valyala/fastjson"
 )
 
 // addGoldenSeeds adds every golden frame as a seed.
@@ -18,6 +20,26 @@ func addGoldenSeeds(f *testing.F, add func(b []byte)) {
 			add(b)
 		}
 	}
+}
+
+// escapedTwice reports whether an object of d holds a key twice, the
+// first time escaped.
+func escapedTwice(d *Doc) bool {
+	for o := range d.tape {
+		if d.tape[o].kind != Object {
+			continue
+		}
+		seen := map[string]bool{} // key -> its first occurrence is escaped
+		for _, r := range d.keys[d.tape[o].keys+1:][:d.keys[d.tape[o].keys].start] {
+			k := string(d.StringBytes(int(r.j)))
+			if esc, ok := seen[k]; ok && esc {
+				return true
+			} else if !ok {
+				seen[k] = r.n == escapedKey
+			}
+		}
+	}
+	return false
 }
 
 // FuzzReadInput: decoding never panics, and a frame that decodes encodes
@@ -82,12 +104,34 @@ func FuzzApply(f *testing.F) {
 	f.Add(byte(OutputOps), o.B, []byte(`{"eventTime":"t","list":[{"z":1}]}`))
 	f.Add(byte(OutputEdit), o.B, []byte(`{"a":{"b":1},"n":01}`))
 	f.Add(byte(OutputEdit), []byte{OpDelete, 1, 0, 0, 0, 'a'}, []byte(`[1]`))
+	// Lists that succeed: copies of plain and escaped strings, objects,
+	// an edit.
+	var ok Ops
+	ok.CopyString("@timestamp", "eventTime")
+	ok.CopyString("e", "esc")
+	ok.Copy("a.b", "list.0")
+	ok.Copy("c", "esc")
+	ok.SetJSON("j", []byte(`{"x":[1,2,{"y":null}]}`))
+	ok.SetOriginal("o")
+	f.Add(byte(OutputOps), ok.B, []byte(`{"eventTime":"t","esc":"\u00e9\n\"","list":[{"z":1.5e3}]}`))
+	f.Add(byte(OutputEdit), ok.B, []byte(` {"list":[{"z":true}],"eventTime":"x","a":{"keep":[null]}} `))
 	var a Applier // reused across inputs, as a host does
+	var p fastjson.Parser
+	var d Doc
 	f.Fuzz(func(t *testing.T, kind byte, ops, input []byte) {
 		a.Max = 0
 		out, err := a.Apply(nil, kind, ops, input, nil)
 		if n := QuotedLen(input); n != len(AppendString(nil, input)) {
 			t.Fatalf("QuotedLen %d, AppendString wrote %d bytes", n, len(AppendString(nil, input)))
+		}
+		// The input parsed by fastjson (as the Go SDK passes it) gives
+		// the same document as Doc's parse, but where a key is held
+		// twice, escaped first (Doc reads the first, fastjson the plain).
+		if v, perr := p.ParseBytes(input); perr == nil && d.Parse(input) == nil && !escapedTwice(&d) {
+			out2, err2 := a.Apply(nil, kind, ops, input, v)
+			if (err == nil) != (err2 == nil) || !bytes.Equal(out, out2) {
+				t.Fatalf("Doc: %s, %v; fastjson: %s, %v", out, err, out2, err2)
+			}
 		}
 		if err != nil {
 			return

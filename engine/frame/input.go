@@ -234,3 +234,27 @@ func (w *InputWriter) AddValue(v *fastjson.Value) {
 	}
 	binary.LittleEndian.PutUint32(w.buf[lenPos:], uint32(len(w.buf)-lenPos-4))
 }
+
+// AddDocValue appends a view of the value at tape index i of d (-1:
+// missing) for the record just added: the same bytes AddValue appends for
+// the value parsed by fastjson.
+func (w *InputWriter) AddDocValue(d *Doc, i int) {
+	t := d.Type(i)
+	w.buf = append(w.buf, byte(t))
+	lenPos := len(w.buf)
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, 0)
+	switch t {
+	case String:
+		e := &d.tape[i]
+		if e.flags&strEscaped == 0 {
+			w.buf = append(w.buf, d.b[e.start:e.end]...)
+		} else {
+			w.buf = unescape(w.buf, d.b[e.start:e.end])
+		}
+	case Number:
+		w.buf = append(w.buf, d.Raw(i)...)
+	case Object, Array:
+		w.buf = d.AppendValue(w.buf, i)
+	}
+	binary.LittleEndian.PutUint32(w.buf[lenPos:], uint32(len(w.buf)-lenPos-4))
+}

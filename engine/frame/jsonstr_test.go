@@ -283,7 +283,9 @@ func referenceOps() (ops []byte, paths []string, segs [][]string) {
 // job without wazero: parse the record, extract the module's views into
 // an input frame, and apply the module's operation list into a reused
 // output buffer (host.BenchmarkHostShare measures the same with the
-// stage's frame handling, on the real module's recorded output).
+// stage's frame handling, on the real module's recorded output). "doc"
+// parses with Doc, as the host does; "fastjson" with fastjson, as the Go
+// guest SDK does.
 func BenchmarkHostReference(b *testing.B) {
 	raw, err := os.ReadFile(hosttest.SharedFile(b, "reference/consolelogin.input.json"))
 	if err != nil {
@@ -291,26 +293,51 @@ func BenchmarkHostReference(b *testing.B) {
 	}
 	rec := bytes.TrimRight(raw, "\n")
 	ops, paths, segs := referenceOps()
-	var (
-		p   fastjson.Parser
-		a   Applier
-		dst []byte
-		in  InputWriter
-	)
-	b.SetBytes(int64(len(rec)))
-	b.ReportAllocs()
-	for b.Loop() {
-		v, err := p.ParseBytes(rec)
-		if err != nil {
-			b.Fatal(err)
+	b.Run("doc", func(b *testing.B) {
+		var (
+			d   Doc
+			a   Applier
+			dst []byte
+			in  InputWriter
+		)
+		b.SetBytes(int64(len(rec)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := d.Parse(rec); err != nil {
+				b.Fatal(err)
+			}
+			in.Reset(in.buf, FlagViews|FlagHostOps, paths)
+			in.AddRecord(rec, "", "", 0, 0, "")
+			for _, s := range segs {
+				in.AddDocValue(&d, d.Get(s...))
+			}
+			if dst, err = a.ApplyDoc(dst[:0], OutputOps, ops, rec, &d); err != nil {
+				b.Fatal(err)
+			}
 		}
-		in.Reset(in.buf, FlagViews|FlagHostOps, paths)
-		in.AddRecord(rec, "", "", 0, 0, "")
-		for _, s := range segs {
-			in.AddValue(v.Get(s...))
+	})
+	b.Run("fastjson", func(b *testing.B) {
+		var (
+			p   fastjson.Parser
+			a   Applier
+			dst []byte
+			in  InputWriter
+		)
+		b.SetBytes(int64(len(rec)))
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := p.ParseBytes(rec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in.Reset(in.buf, FlagViews|FlagHostOps, paths)
+			in.AddRecord(rec, "", "", 0, 0, "")
+			for _, s := range segs {
+				in.AddValue(v.Get(s...))
+			}
+			if dst, err = a.Apply(dst[:0], OutputOps, ops, rec, v); err != nil {
+				b.Fatal(err)
+			}
 		}
-		if dst, err = a.Apply(dst[:0], OutputOps, ops, rec, v); err != nil {
-			b.Fatal(err)
-		}
-	}
+	})
 }

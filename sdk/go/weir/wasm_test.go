@@ -379,7 +379,7 @@ func TestWasmKitchensink(t *testing.T) {
 		`ok [] {"do":"edit","keep":[1,{"a":null}],"x":{"old":true,"y":"z"}}`,
 		`ok [] {"pk":"pk","seq":"8","sub":8,"at":"2023-05-16T21:47:25.000000008Z","src":"src","i":8}`,
 		`ok [] number 2.5e1 25 missing`,
-		`failed: op at byte 0: set "x": invalid JSON value: cannot parse JSON: cannot parse object: missing '}'; unparsed tail: ""`,
+		`failed: op at byte 0: set "x": invalid JSON value: byte offset 1: unexpected end of the document`,
 		`ok`,
 		`failed: unknown do "what"`,
 	}
