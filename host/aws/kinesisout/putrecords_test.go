@@ -54,6 +54,20 @@ func (b *bodyRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeKinesis(w, r, 200, map[string]any{"FailedRecordCount": 0, "Records": recs})
 }
 
+// newRecorder starts a bodyRecorder on loopback (closed with the test) and
+// returns it with an SDK configuration (one attempt) and its URL.
+func newRecorder(t *testing.T) (*bodyRecorder, aws.Config, string) {
+	t.Helper()
+	rec := &bodyRecorder{}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	cfg, err := awsconf.Load(context.Background(), "us-east-1", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, cfg, srv.URL
+}
+
 // TestFastPutRecordsBody: the body FastPutRecords writes is, as JSON, the
 // one the SDK's serializer writes for the same input (every member set or
 // not, strings that need escaping, invalid UTF-8, empty Data,
@@ -88,14 +102,8 @@ func TestFastPutRecordsBody(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got [3]*bodyRecorder
 			for i, opt := range []func(*kinesis.Options){nil, FastPutRecords, CBORPutRecords} {
-				rec := &bodyRecorder{}
-				srv := httptest.NewServer(rec)
-				defer srv.Close()
-				cfg, err := awsconf.Load(ctx, "us-east-1", 1, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				opts := []func(*kinesis.Options){func(o *kinesis.Options) { o.BaseEndpoint = aws.String(srv.URL) }}
+				rec, cfg, url := newRecorder(t)
+				opts := []func(*kinesis.Options){func(o *kinesis.Options) { o.BaseEndpoint = aws.String(url) }}
 				if opt != nil {
 					opts = append(opts, opt)
 				}
@@ -484,16 +492,10 @@ func TestFastPutRecordsOtherProtocol(t *testing.T) {
 	ctx := context.Background()
 	for _, proto := range protocols {
 		t.Run(string(proto), func(t *testing.T) {
-			rec := &bodyRecorder{}
-			srv := httptest.NewServer(rec)
-			defer srv.Close()
-			cfg, err := awsconf.Load(ctx, "us-east-1", 1, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rec, cfg, url := newRecorder(t)
 			var wrapped smithyhttp.ClientProtocol
 			kc := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
-				o.BaseEndpoint = aws.String(srv.URL)
+				o.BaseEndpoint = aws.String(url)
 				o.Protocol = otherProtocol{o.Protocol}
 			}, proto.Option(), func(o *kinesis.Options) { wrapped = o.Protocol })
 			if p, ok := wrapped.(*putRecordsProtocol); !ok || p.cbor != (proto == CBOR) {
