@@ -46,11 +46,18 @@ func kinesisUnits(ctx context.Context, payload []byte) ([]*unit, error) {
 	}
 	recs, err := scanKinesisEvent(payload, *fields)
 	defer func() {
+		// No pointer into this event is kept for the next: the slice
+		// is all zeros past its length after every call, so only what
+		// this one wrote is cleared (all of it when it failed, not
+		// saying how far it got).
 		if cap(recs) > cap(*fields) {
-			*fields = recs
+			*fields = recs[:0]
 		}
-		// No pointer into this event is kept for the next.
-		clear((*fields)[:cap(*fields)])
+		if recs != nil {
+			clear(recs)
+		} else {
+			clear((*fields)[:cap(*fields)])
+		}
 		eventFields.Store(fields)
 	}()
 	if errors.Is(err, errNoRecords) {
