@@ -137,7 +137,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoderCompressed$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzDeaggregate$$' -fuzztime $(FUZZTIME) ./host/kpl
+	$(GO) test -run '^$$' -fuzz '^FuzzDigests$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./host/kpl
 	$(GO) test -run '^$$' -fuzz FuzzInstrument -fuzztime $(FUZZTIME) ./host/wasmrewrite
+	$(GO) test -run '^$$' -fuzz FuzzDocParse -fuzztime $(FUZZTIME) ./engine/frame
+	$(GO) test -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME) ./engine/frame
+	$(GO) test -run '^$$' -fuzz FuzzPutRecordsCBOR -fuzztime $(FUZZTIME) ./host/aws/kinesisout
+	$(GO) test -run '^$$' -fuzz FuzzScanKinesisEvent -fuzztime $(FUZZTIME) ./host/lambda
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./host/internal/b64
+	$(GO) test -run '^$$' -fuzz FuzzKernel -fuzztime $(FUZZTIME) ./host
 
 # The Lambda package (provided.al2023): bootstrap for arm64 and amd64,
 # zipped with LAMBDA_PIPELINE and the modules it references. The default

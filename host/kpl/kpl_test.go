@@ -380,3 +380,38 @@ func TestSealAndDeaggregateSum(t *testing.T) {
 		t.Fatal("Body of a plain record")
 	}
 }
+
+// FuzzDigests: every way of Digests gives crypto/md5's digest for buffers
+// of any lengths and contents (the input is cut into buffers at lengths
+// read from its own bytes, so that lanes see uneven, short and
+// block-straddling buffers side by side). The lanes run on several
+// goroutines, so coverage differs between runs of one input and the
+// fuzzer's minimizer cannot settle: run it with -fuzzminimizetime 0.
+func FuzzDigests(f *testing.F) {
+	f.Add([]byte("abc"), uint8(3))
+	f.Add(bytes.Repeat([]byte{0x40, 0x41, 0x7f, 0x00}, 300), uint8(17))
+	f.Fuzz(func(t *testing.T, data []byte, count uint8) {
+		var bufs [][]byte
+		for i, rest := 0, data; i < int(count)%40+1; i++ {
+			n := 0
+			if len(rest) > 0 {
+				n = int(rest[0]) * (1 + i%5) % (len(rest) + 1)
+			}
+			bufs = append(bufs, rest[:n])
+			rest = rest[n:]
+			if len(rest) == 0 {
+				rest = data
+			}
+		}
+		for _, way := range digestWays() {
+			digestWay = way.way
+			got := Digests(bufs)
+			digestWay = wayAuto
+			for i, b := range bufs {
+				if got[i] != md5.Sum(b) {
+					t.Fatalf("%s, buffer %d of %d (%d bytes): digest %x, want %x", way.name, i, len(bufs), len(b), got[i], md5.Sum(b))
+				}
+			}
+		}
+	})
+}

@@ -83,3 +83,35 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDecode: on any input, Decode agrees with encoding/base64 on success
+// or failure and on the bytes, and writes nothing past what it reports
+// (the input is fuzzed both as given and as base64 of the fuzzer's bytes,
+// so that long valid runs reach the vector loop).
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte("aGVsbG8gd29ybGQ="), false)
+	f.Add(bytes.Repeat([]byte("QUJD"), 40), false)
+	f.Add(bytes.Repeat([]byte{0xAB, 0xCD, 0xEF}, 100), true)
+	f.Fuzz(func(t *testing.T, in []byte, encode bool) {
+		src := in
+		if encode {
+			src = []byte(base64.StdEncoding.EncodeToString(in))
+		}
+		n := base64.StdEncoding.DecodedLen(len(src))
+		want := make([]byte, n)
+		wn, werr := base64.StdEncoding.Decode(want, src)
+		// A guard byte after dst: nothing may be written there.
+		buf := make([]byte, n+1)
+		buf[n] = 0x5A
+		gn, gerr := Decode(buf[:n:n], src)
+		if buf[n] != 0x5A {
+			t.Fatalf("%q: wrote past dst", src)
+		}
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("%q: error %v, want %v", src, gerr, werr)
+		}
+		if werr == nil && !bytes.Equal(buf[:gn], want[:wn]) {
+			t.Fatalf("%q: decoded %x, want %x", src, buf[:gn], want[:wn])
+		}
+	})
+}
