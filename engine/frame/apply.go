@@ -673,13 +673,21 @@ type writer struct {
 // room reports whether n more bytes fit after dst, recording the error
 // when they do not.
 func (w *writer) room(dst []byte, n int) bool {
-	if w.err != nil {
-		return false
-	}
-	if n <= w.limit-len(dst) {
+	// Small enough to inline: it runs for every key and value.
+	if w.err == nil && n <= w.limit-len(dst) {
 		return true
 	}
-	w.err = fmt.Errorf("%w: it would exceed %d bytes", ErrTooLarge, w.max)
+	return w.noRoom()
+}
+
+// noRoom is room's slow path: false, recording ErrTooLarge unless an
+// error is recorded already.
+//
+//go:noinline
+func (w *writer) noRoom() bool {
+	if w.err == nil {
+		w.err = fmt.Errorf("%w: it would exceed %d bytes", ErrTooLarge, w.max)
+	}
 	return false
 }
 
@@ -718,10 +726,11 @@ func (w *writer) str(dst, s []byte) []byte {
 
 // byte appends c, if it fits.
 func (w *writer) byte(dst []byte, c byte) []byte {
-	if !w.room(dst, 1) {
-		return dst
+	if w.err == nil && len(dst) < w.limit {
+		return append(dst, c)
 	}
-	return append(dst, c)
+	w.noRoom()
+	return dst
 }
 
 // node serializes n.
