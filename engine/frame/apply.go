@@ -36,6 +36,11 @@ const checkWork = 1 << 20
 // set_original copies the whole input record, so a list can ask for
 // documents thousands of times its own size. Max and Check bound what
 // one Apply may cost; a host running untrusted lists sets both.
+//
+// An OutputOps list applied without a fastjson value (ApplyDoc, or Apply
+// with parsed nil) is serialized as its operations come when its paths
+// come grouped by object, as modules write them; other lists are built
+// as a tree of nodes first. Both give the same document and errors.
 type Applier struct {
 	vdocs    []*Doc // set_json values
 	inParser fastjson.Parser
