@@ -449,10 +449,12 @@ func (a *Applier) opValue(r *reader, st *opState, code byte, opStart, nops int, 
 		}
 		*v = nval{kind: valTape, doc: d}
 	case OpSetString:
-		s := r.bytes("string value")
-		if r.err != nil {
+		s, next, ok := Field(r.b, r.off)
+		if !ok || r.err != nil {
+			r.bytes("string value") // the error
 			return false, r.err
 		}
+		r.off = next
 		*v = nval{kind: valStr, str: s}
 	case OpSetInt:
 		n := int64(r.u64("integer value"))
@@ -463,10 +465,12 @@ func (a *Applier) opValue(r *reader, st *opState, code byte, opStart, nops int, 
 		a.bytes = strconv.AppendInt(a.bytes, n, 10)
 		*v = nval{kind: valRaw, raw: a.bytes[start:len(a.bytes):len(a.bytes)]}
 	case OpCopy, OpCopyString:
-		src := r.bytes("copy source")
-		if r.err != nil {
+		src, next, ok := Field(r.b, r.off)
+		if !ok || r.err != nil {
+			r.bytes("copy source") // the error
 			return false, r.err
 		}
+		r.off = next
 		if st.parsed == nil {
 			if st.doc == nil {
 				if err := a.inDoc.Parse(input); err != nil {
@@ -571,11 +575,16 @@ func (a *Applier) stream(dst []byte, ops []byte, st *opState) (out []byte, err e
 				return dst, fmt.Errorf("op at byte %d: %w", opStart, err), true
 			}
 		}
-		code := r.u8("op")
-		path := r.bytes("op path")
-		if r.err != nil {
+		// The op's code and path read inline (r.off < len(ops), and
+		// r.err is nil: any error returned).
+		code := ops[r.off]
+		r.off++
+		path, next, ok := Field(ops, r.off)
+		if !ok {
+			r.bytes("op path") // the error
 			return dst, r.err, true
 		}
+		r.off = next
 		if code == OpDelete {
 			return dst, nil, false
 		}

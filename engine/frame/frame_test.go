@@ -469,6 +469,7 @@ func TestApply(t *testing.T) {
 		{"unknown op", OutputOps, func(o *Ops) { o.SetString("a", "b"); o.B = append(o.B, 99, 0, 0, 0, 0) }, input, "error: frame: at byte offset 11: unknown op 99"},
 		{"truncated op", OutputOps, func(o *Ops) { o.SetString("a", "bc"); o.B = o.B[:len(o.B)-1] }, input, "error: frame: at byte offset 6: string value length 2 runs past"},
 		{"op without a path", OutputOps, func(o *Ops) { o.B = append(o.B, OpDelete) }, input, "error: frame: at byte offset 1: op path length needs 4 bytes"},
+		{"truncated copy source", OutputOps, func(o *Ops) { o.Copy("a", "b.c"); o.B = o.B[:len(o.B)-1] }, input, "error: frame: at byte offset 6: copy source length 3 runs past"},
 		{"truncated int", OutputOps, func(o *Ops) { o.SetInt("a", 1); o.B = o.B[:len(o.B)-1] }, input, "error: frame: at byte offset 6: integer value needs 8 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
