@@ -36,12 +36,24 @@ const checkWork = 1 << 20
 // set_original copies the whole input record, so a list can ask for
 // documents thousands of times its own size. Max and Check bound what
 // one Apply may cost; a host running untrusted lists sets both.
+//
+// An OutputOps list applied without a fastjson value (ApplyDoc, or Apply
+// with parsed nil) is serialized as its operations come when its paths
+// come grouped by object, as modules write them; other lists are built
+// as a tree of nodes first. Both give the same document and errors.
 type Applier struct {
 	vdocs    []*Doc // set_json values
 	inParser fastjson.Parser
 	inDoc    Doc
 	paths    map[string]*pathInfo
 	memo     []pathMemo
+	// levels and skeys: the objects open while streaming (see stream).
+	levels []slevel
+	skeys  []string
+	// cool counts the lists left to build as trees (see apply).
+	cool int
+	// treeOnly turns streaming off (the tests compare the two).
+	treeOnly bool
 	nodes    []node
 	used     int
 	bytes    []byte
@@ -266,18 +278,62 @@ func (a *Applier) ApplyDoc(dst []byte, kind byte, ops []byte, input []byte, doc 
 	return a.apply(dst, kind, ops, input, nil, doc)
 }
 
+// opState is what decoding a list's operations carries from one to the
+// next: the input and its parse, the set_json values parsed so far, the
+// bytes hashed since the last check.
+type opState struct {
+	input  []byte
+	parsed *fastjson.Value
+	doc    *Doc
+	ndocs  int
+	work   int
+}
+
 // apply is Apply with the input parsed by fastjson (parsed) or Doc (doc),
 // or neither.
+//
+// An OutputOps list applied against a Doc (or no parse) is first
+// streamed: each value is serialized as its operation comes (see
+// stream), with no tree. A list that cannot be streamed (a path comes
+// back to an object already closed, a delete, an error while writing)
+// is built again from its start as a tree, the document of which is the
+// reference: the two give the same bytes and the same errors. After a
+// list that had to be built as a tree, the next streamCool lists are
+// built as trees directly (a host's lists for one module are alike).
 func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed *fastjson.Value, doc *Doc) ([]byte, error) {
-	a.used = 0
-	a.bytes = a.bytes[:0]
-	ndocs := 0
+	st := opState{input: input, parsed: parsed, doc: doc}
 	// The set_json values' Docs refer to ops: let them go after.
+	hw := 0
 	defer func() {
-		for _, d := range a.vdocs[:ndocs] {
+		for _, d := range a.vdocs[:max(hw, st.ndocs)] {
 			d.Reset()
 		}
 	}()
+	if kind == OutputOps && parsed == nil && !a.treeOnly {
+		if a.cool > 0 {
+			a.cool--
+		} else {
+			out, err, ok := a.stream(dst, ops, &st)
+			if ok {
+				return out, err
+			}
+			a.cool = streamCool
+			hw, st.ndocs, st.work = st.ndocs, 0, 0
+		}
+	}
+	return a.tree(dst, kind, ops, &st)
+}
+
+// streamCool is how many lists Apply builds as trees after one it could
+// not stream, before it tries streaming again.
+const streamCool = 64
+
+// tree applies an operation list by building the document as a tree of
+// nodes, then serializing it.
+func (a *Applier) tree(dst []byte, kind byte, ops []byte, st *opState) ([]byte, error) {
+	a.used = 0
+	a.bytes = a.bytes[:0]
+	parsed, input := st.parsed, st.input
 	var root *node
 	switch kind {
 	case OutputOps:
@@ -290,12 +346,13 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 			root = a.objectFrom(parsed)
 			break
 		}
-		if doc == nil {
+		if st.doc == nil {
 			if err := a.inDoc.Parse(input); err != nil {
 				return dst, fmt.Errorf("edit: the input record is not JSON: %w", err)
 			}
-			doc = &a.inDoc
+			st.doc = &a.inDoc
 		}
+		doc := st.doc
 		if doc.Type(0) != Object {
 			return dst, fmt.Errorf("edit: the input record is a JSON %s, not an object", doc.typeName(0))
 		}
@@ -304,11 +361,10 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		return dst, fmt.Errorf("unknown output kind %d", kind)
 	}
 	r := reader{b: ops}
-	work := 0 // input bytes hashed since the last check
 	for nops := 0; r.off < len(ops); nops++ {
 		opStart := r.off
-		if a.Check != nil && (nops%checkEvery == checkEvery-1 || work >= checkWork) {
-			work = 0
+		if a.Check != nil && (nops%checkEvery == checkEvery-1 || st.work >= checkWork) {
+			st.work = 0
 			if err := a.Check(); err != nil {
 				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
 			}
@@ -320,93 +376,7 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 		}
 		pi := a.pathAt(2*nops, path)
 		segs := pi.segs
-		var val nval
-		switch code {
-		case OpSetJSON:
-			raw := r.bytes("JSON value")
-			if r.err != nil {
-				return dst, r.err
-			}
-			if ndocs == len(a.vdocs) {
-				a.vdocs = append(a.vdocs, new(Doc))
-			}
-			d := a.vdocs[ndocs]
-			ndocs++
-			if err := d.Parse(raw); err != nil {
-				return dst, fmt.Errorf("op at byte %d: set %q: invalid JSON value: %w", opStart, path, err)
-			}
-			val = nval{kind: valTape, doc: d}
-		case OpSetString:
-			s := r.bytes("string value")
-			if r.err != nil {
-				return dst, r.err
-			}
-			val = nval{kind: valStr, str: s}
-		case OpSetInt:
-			n := int64(r.u64("integer value"))
-			if r.err != nil {
-				return dst, r.err
-			}
-			start := len(a.bytes)
-			a.bytes = strconv.AppendInt(a.bytes, n, 10)
-			val = nval{kind: valRaw, raw: a.bytes[start:len(a.bytes):len(a.bytes)]}
-		case OpCopy, OpCopyString:
-			src := r.bytes("copy source")
-			if r.err != nil {
-				return dst, r.err
-			}
-			if parsed == nil {
-				if doc == nil {
-					if err := a.inDoc.Parse(input); err != nil {
-						return dst, fmt.Errorf("copy %q: the input record is not JSON: %w", src, err)
-					}
-					doc = &a.inDoc
-				}
-				i := doc.Get(a.pathAt(2*nops+1, src).segs...)
-				if i < 0 {
-					continue
-				}
-				switch {
-				case code == OpCopy:
-					val = nval{kind: valTape, doc: doc, ti: i}
-				case doc.Type(i) != String || doc.tape[i].start == doc.tape[i].end:
-					continue
-				case doc.plain(i):
-					// Written as it is in the input: quotes and all.
-					val = nval{kind: valRaw, raw: doc.quoted(i)}
-				default:
-					val = nval{kind: valStr, str: doc.StringBytes(i)}
-				}
-				break
-			}
-			v := parsed.Get(a.pathAt(2*nops+1, src).segs...)
-			if v == nil {
-				continue
-			}
-			if code == OpCopyString {
-				if v.Type() != fastjson.TypeString || len(v.GetStringBytes()) == 0 {
-					continue
-				}
-				val = nval{kind: valStr, str: v.GetStringBytes()}
-				break
-			}
-			val = nval{kind: valParsed, fv: v}
-		case OpSetOriginal:
-			val = nval{kind: valStr, str: input}
-		case OpSetDigest:
-			algo := r.u8("digest algorithm")
-			if r.err != nil {
-				return dst, r.err
-			}
-			start := len(a.bytes)
-			var err error
-			a.bytes, err = a.digest(a.bytes, algo, input)
-			work += len(input)
-			if err != nil {
-				return dst, fmt.Errorf("op at byte %d: %w", opStart, err)
-			}
-			val = nval{kind: valStr, str: a.bytes[start:len(a.bytes):len(a.bytes)]}
-		case OpDelete:
+		if code == OpDelete {
 			parent := root
 			for _, s := range segs[:len(segs)-1] {
 				if parent = a.child(parent, s, nil, false); parent == nil {
@@ -420,8 +390,12 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 				}
 			}
 			continue
-		default:
-			return dst, corrupt(opStart, "unknown op %d", code)
+		}
+		var val nval
+		if set, err := a.opValue(&r, st, code, opStart, nops, path, &val); err != nil {
+			return dst, err
+		} else if !set {
+			continue
 		}
 		parent := root
 		last := len(segs) - 1
@@ -453,6 +427,250 @@ func (a *Applier) apply(dst []byte, kind byte, ops []byte, input []byte, parsed 
 	return out, nil
 }
 
+// opValue decodes the operand of the operation code (not a delete) that
+// starts at opStart, the nops-th of the list, setting path, into v. It
+// reports false when the operation sets nothing: a copy whose source is
+// missing (for copy_string, not a non-empty string).
+func (a *Applier) opValue(r *reader, st *opState, code byte, opStart, nops int, path []byte, v *nval) (bool, error) {
+	input := st.input
+	switch code {
+	case OpSetJSON:
+		raw := r.bytes("JSON value")
+		if r.err != nil {
+			return false, r.err
+		}
+		if st.ndocs == len(a.vdocs) {
+			a.vdocs = append(a.vdocs, new(Doc))
+		}
+		d := a.vdocs[st.ndocs]
+		st.ndocs++
+		if err := d.Parse(raw); err != nil {
+			return false, fmt.Errorf("op at byte %d: set %q: invalid JSON value: %w", opStart, path, err)
+		}
+		*v = nval{kind: valTape, doc: d}
+	case OpSetString:
+		s, next, ok := Field(r.b, r.off)
+		if !ok || r.err != nil {
+			r.bytes("string value") // the error
+			return false, r.err
+		}
+		r.off = next
+		*v = nval{kind: valStr, str: s}
+	case OpSetInt:
+		n := int64(r.u64("integer value"))
+		if r.err != nil {
+			return false, r.err
+		}
+		start := len(a.bytes)
+		a.bytes = strconv.AppendInt(a.bytes, n, 10)
+		*v = nval{kind: valRaw, raw: a.bytes[start:len(a.bytes):len(a.bytes)]}
+	case OpCopy, OpCopyString:
+		src, next, ok := Field(r.b, r.off)
+		if !ok || r.err != nil {
+			r.bytes("copy source") // the error
+			return false, r.err
+		}
+		r.off = next
+		if st.parsed == nil {
+			if st.doc == nil {
+				if err := a.inDoc.Parse(input); err != nil {
+					return false, fmt.Errorf("copy %q: the input record is not JSON: %w", src, err)
+				}
+				st.doc = &a.inDoc
+			}
+			doc := st.doc
+			i := doc.Get(a.pathAt(2*nops+1, src).segs...)
+			if i < 0 {
+				return false, nil
+			}
+			switch {
+			case code == OpCopy:
+				*v = nval{kind: valTape, doc: doc, ti: i}
+			case doc.Type(i) != String || doc.tape[i].start == doc.tape[i].end:
+				return false, nil
+			case doc.plain(i):
+				// Written as it is in the input: quotes and all.
+				*v = nval{kind: valRaw, raw: doc.quoted(i)}
+			default:
+				*v = nval{kind: valStr, str: doc.StringBytes(i)}
+			}
+			return true, nil
+		}
+		fv := st.parsed.Get(a.pathAt(2*nops+1, src).segs...)
+		if fv == nil {
+			return false, nil
+		}
+		if code == OpCopyString {
+			if fv.Type() != fastjson.TypeString || len(fv.GetStringBytes()) == 0 {
+				return false, nil
+			}
+			*v = nval{kind: valStr, str: fv.GetStringBytes()}
+			return true, nil
+		}
+		*v = nval{kind: valParsed, fv: fv}
+	case OpSetOriginal:
+		*v = nval{kind: valStr, str: input}
+	case OpSetDigest:
+		algo := r.u8("digest algorithm")
+		if r.err != nil {
+			return false, r.err
+		}
+		start := len(a.bytes)
+		var err error
+		a.bytes, err = a.digest(a.bytes, algo, input)
+		st.work += len(input)
+		if err != nil {
+			return false, fmt.Errorf("op at byte %d: %w", opStart, err)
+		}
+		*v = nval{kind: valStr, str: a.bytes[start:len(a.bytes):len(a.bytes)]}
+	default:
+		return false, corrupt(opStart, "unknown op %d", code)
+	}
+	return true, nil
+}
+
+// slevel is an object open in a streamed document: its key in its
+// parent, where its own keys start in Applier.skeys (they run to the
+// next level's start, or the end), and the offset in the document of
+// its last member (where its quoted key starts).
+type slevel struct {
+	seg  string
+	keys int
+	last int
+}
+
+// stream applies an OutputOps list serializing each value as its
+// operation comes, keeping only the keys of the objects open on the
+// current path (Applier.levels and skeys). It handles the lists whose
+// paths come grouped by object, as modules write them: an operation may
+// go into an object open on the path, or create new ones; one that sets
+// the key just set again (two copies to one field, the second present)
+// rewrites it in place, at the end of the document. It reports false
+// (having written nothing to dst's length) when the list needs the tree:
+// a path back into an object already closed, a key set again that is
+// not the last one written, a delete, or the writer's errors (the tree
+// reports them exactly, after every operation is decoded). Operation
+// errors are returned as the tree returns them.
+func (a *Applier) stream(dst []byte, ops []byte, st *opState) (out []byte, err error, ok bool) {
+	a.bytes = a.bytes[:0]
+	w := writer{limit: math.MaxInt, max: a.Max, check: a.Check}
+	if a.Max > 0 && len(dst) < math.MaxInt-a.Max {
+		w.limit = len(dst) + a.Max
+	}
+	lv := append(a.levels[:0], slevel{last: -1})
+	sk := a.skeys[:0]
+	defer func() {
+		// Kept for the next list; the keys must not keep paths alive.
+		clear(sk)
+		a.levels, a.skeys = lv[:0], sk[:0]
+	}()
+	out = w.byte(dst, '{')
+	r := reader{b: ops}
+	var val nval
+	for nops := 0; r.off < len(ops); nops++ {
+		opStart := r.off
+		if a.Check != nil && (nops%checkEvery == checkEvery-1 || st.work >= checkWork) {
+			st.work = 0
+			if err := a.Check(); err != nil {
+				return dst, fmt.Errorf("op at byte %d: %w", opStart, err), true
+			}
+		}
+		// The op's code and path read inline (r.off < len(ops), and
+		// r.err is nil: any error returned).
+		code := ops[r.off]
+		r.off++
+		path, next, ok := Field(ops, r.off)
+		if !ok {
+			r.bytes("op path") // the error
+			return dst, r.err, true
+		}
+		r.off = next
+		if code == OpDelete {
+			return dst, nil, false
+		}
+		pi := a.pathAt(2*nops, path)
+		if set, err := a.opValue(&r, st, code, opStart, nops, path, &val); err != nil {
+			return dst, err, true
+		} else if !set {
+			continue
+		}
+		segs := pi.segs
+		last := len(segs) - 1
+		// Close the open objects off the path.
+		c := 0
+		for c < len(lv)-1 && c < last && lv[c+1].seg == segs[c] {
+			c++
+		}
+		for len(lv) > c+1 {
+			out = w.byte(out, '}')
+			sk = sk[:lv[len(lv)-1].keys]
+			lv = lv[:len(lv)-1]
+		}
+		// Open new ones down to the parent.
+		for j := c; j < last; j++ {
+			top := &lv[len(lv)-1]
+			if keyIndex(sk[top.keys:], segs[j]) >= 0 {
+				return dst, nil, false
+			}
+			if len(sk) > top.keys {
+				out = w.byte(out, ',')
+			}
+			top.last = len(out)
+			out = w.raw(out, pi.quoted[j])
+			out = w.byte(out, '{')
+			sk = append(sk, segs[j])
+			lv = append(lv, slevel{seg: segs[j], keys: len(sk), last: -1})
+		}
+		top := &lv[len(lv)-1]
+		k := segs[last]
+		switch i := keyIndex(sk[top.keys:], k); {
+		case i < 0:
+			if len(sk) > top.keys {
+				out = w.byte(out, ',')
+			}
+			top.last = len(out)
+			sk = append(sk, k)
+		case top.keys+i == len(sk)-1:
+			// The last member written, at the end: written again.
+			out = out[:top.last]
+		default:
+			return dst, nil, false
+		}
+		if w.tick() {
+			out = w.raw(out, pi.quoted[last])
+			out = w.val(out, &val)
+		}
+		if w.err != nil || w.bad != nil || w.badS != nil {
+			if w.err != nil && !errors.Is(w.err, ErrTooLarge) {
+				return dst, w.err, true // Check's
+			}
+			return dst, nil, false
+		}
+	}
+	if w.check != nil {
+		if err := w.check(); err != nil {
+			return dst, err, true
+		}
+	}
+	for range lv {
+		out = w.byte(out, '}')
+	}
+	if w.err != nil {
+		return dst, nil, false
+	}
+	return out, nil, true
+}
+
+// keyIndex returns the index of k in keys, or -1.
+func keyIndex(keys []string, k string) int {
+	for i, kk := range keys {
+		if kk == k {
+			return i
+		}
+	}
+	return -1
+}
+
 // writer serializes a document under a size limit (an absolute length of
 // dst) and calls check now and then. After the first error it writes
 // nothing more.
@@ -469,13 +687,21 @@ type writer struct {
 // room reports whether n more bytes fit after dst, recording the error
 // when they do not.
 func (w *writer) room(dst []byte, n int) bool {
-	if w.err != nil {
-		return false
-	}
-	if n <= w.limit-len(dst) {
+	// Small enough to inline: it runs for every key and value.
+	if w.err == nil && n <= w.limit-len(dst) {
 		return true
 	}
-	w.err = fmt.Errorf("%w: it would exceed %d bytes", ErrTooLarge, w.max)
+	return w.noRoom()
+}
+
+// noRoom is room's slow path: false, recording ErrTooLarge unless an
+// error is recorded already.
+//
+//go:noinline
+func (w *writer) noRoom() bool {
+	if w.err == nil {
+		w.err = fmt.Errorf("%w: it would exceed %d bytes", ErrTooLarge, w.max)
+	}
 	return false
 }
 
@@ -514,10 +740,11 @@ func (w *writer) str(dst, s []byte) []byte {
 
 // byte appends c, if it fits.
 func (w *writer) byte(dst []byte, c byte) []byte {
-	if !w.room(dst, 1) {
-		return dst
+	if w.err == nil && len(dst) < w.limit {
+		return append(dst, c)
 	}
-	return append(dst, c)
+	w.noRoom()
+	return dst
 }
 
 // node serializes n.
@@ -542,22 +769,34 @@ func (w *writer) node(dst []byte, n *node) []byte {
 		if w.err != nil {
 			return dst
 		}
-		switch v.kind {
-		case valObj:
-			dst = w.node(dst, v.obj)
-		case valRaw:
-			if w.room(dst, len(v.raw)) {
-				dst = append(dst, v.raw...)
-			}
-		case valStr:
-			dst = w.str(dst, v.str)
-		case valParsed:
-			dst = w.value(dst, v.fv)
-		case valTape:
-			dst = w.tapeValue(dst, v.doc, v.ti)
-		}
+		dst = w.val(dst, v)
 	}
 	return w.byte(dst, '}')
+}
+
+// val serializes v.
+func (w *writer) val(dst []byte, v *nval) []byte {
+	switch v.kind {
+	case valObj:
+		return w.node(dst, v.obj)
+	case valRaw:
+		return w.raw(dst, v.raw)
+	case valStr:
+		return w.str(dst, v.str)
+	case valParsed:
+		return w.value(dst, v.fv)
+	case valTape:
+		return w.tapeValue(dst, v.doc, v.ti)
+	}
+	return dst
+}
+
+// raw appends b as it is, if it fits.
+func (w *writer) raw(dst, b []byte) []byte {
+	if !w.room(dst, len(b)) {
+		return dst
+	}
+	return append(dst, b...)
 }
 
 func (a *Applier) digest(dst []byte, algo byte, data []byte) ([]byte, error) {

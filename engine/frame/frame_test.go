@@ -380,6 +380,36 @@ func TestApply(t *testing.T) {
 		}, input, `{"a":3,"b":"2"}`},
 		{"setting below a non-object replaces it", OutputOps, func(o *Ops) { o.SetString("a", "1"); o.SetString("a.b", "2") }, input, `{"a":{"b":"2"}}`},
 		{"escaped dots in paths", OutputOps, func(o *Ops) { o.SetString(`x\.y.z`, "1"); o.Copy("c", `dot\.key`) }, input, `{"x.y":{"z":"1"},"c":true}`},
+		// Lists the applier streams (grouped paths), and lists it
+		// builds as a tree after starting to stream them.
+		{"grouped paths streamed", OutputOps, func(o *Ops) {
+			o.SetString("t", "0")
+			o.SetString("a.b", "1")
+			o.SetString("a.c.d", "2")
+			o.SetString("a.c.e", "3")
+			o.SetString("a.c.e", "4")
+			o.SetString("a.f", "5")
+			o.SetString("g.h.i", "6")
+			o.SetString("j", "7")
+		}, input, `{"t":"0","a":{"b":"1","c":{"d":"2","e":"4"},"f":"5"},"g":{"h":{"i":"6"}},"j":"7"}`},
+		{"setting an object just closed replaces it", OutputOps, func(o *Ops) {
+			o.SetString("a.b", "1")
+			o.SetString("a.c.d", "2")
+			o.SetString("a.c", "3")
+			o.SetString("a", "4")
+		}, input, `{"a":"4"}`},
+		{"back into a closed object", OutputOps, func(o *Ops) {
+			o.SetString("a.b", "1")
+			o.SetString("a.c.d", "2")
+			o.SetString("a.e", "3")
+			o.SetString("a.c.f", "4")
+		}, input, `{"a":{"b":"1","c":{"d":"2","f":"4"},"e":"3"}}`},
+		{"below a value set just before", OutputOps, func(o *Ops) { o.Copy("o", "a.arr.1"); o.SetString("o.x", "1") }, input, `{"o":{"k":"v","x":"1"}}`},
+		{"a value too large, replaced", OutputOps, func(o *Ops) {
+			o.SetString("a", strings.Repeat("x", 1<<20))
+			o.SetString("a", "small")
+		}, input, `{"a":"small"}`},
+		{"an invalid number, replaced", OutputOps, func(o *Ops) { o.SetJSON("x", []byte("NaN")); o.SetInt("x", 1) }, input, `{"x":1}`},
 		{"copy values and array elements", OutputOps, func(o *Ops) {
 			o.Copy("s", "a.b")
 			o.Copy("n", "a.n")
@@ -439,13 +469,21 @@ func TestApply(t *testing.T) {
 		{"unknown op", OutputOps, func(o *Ops) { o.SetString("a", "b"); o.B = append(o.B, 99, 0, 0, 0, 0) }, input, "error: frame: at byte offset 11: unknown op 99"},
 		{"truncated op", OutputOps, func(o *Ops) { o.SetString("a", "bc"); o.B = o.B[:len(o.B)-1] }, input, "error: frame: at byte offset 6: string value length 2 runs past"},
 		{"op without a path", OutputOps, func(o *Ops) { o.B = append(o.B, OpDelete) }, input, "error: frame: at byte offset 1: op path length needs 4 bytes"},
+		{"truncated copy source", OutputOps, func(o *Ops) { o.Copy("a", "b.c"); o.B = o.B[:len(o.B)-1] }, input, "error: frame: at byte offset 6: copy source length 3 runs past"},
 		{"truncated int", OutputOps, func(o *Ops) { o.SetInt("a", 1); o.B = o.B[:len(o.B)-1] }, input, "error: frame: at byte offset 6: integer value needs 8 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var o Ops
 			tc.build(&o)
 			var a Applier
+			a.Max = 1 << 20
 			got, err := a.Apply(nil, tc.kind, o.B, []byte(tc.input), nil)
+			// Streamed or not, the same document or the same error.
+			tree := Applier{treeOnly: true, Max: a.Max}
+			got1, err1 := tree.Apply(nil, tc.kind, o.B, []byte(tc.input), nil)
+			if !bytes.Equal(got, got1) || fmt.Sprint(err) != fmt.Sprint(err1) {
+				t.Fatalf("streamed: %s, %v; as a tree: %s, %v", got, err, got1, err1)
+			}
 			if msg, isErr := strings.CutPrefix(tc.want, "error: "); isErr {
 				if err == nil || !strings.Contains(err.Error(), msg) {
 					t.Fatalf("got %s, %v; want an error containing %q", got, err, msg)

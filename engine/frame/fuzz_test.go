@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -116,11 +117,18 @@ func FuzzApply(f *testing.F) {
 	f.Add(byte(OutputOps), ok.B, []byte(`{"eventTime":"t","esc":"\u00e9\n\"","list":[{"z":1.5e3}]}`))
 	f.Add(byte(OutputEdit), ok.B, []byte(` {"list":[{"z":true}],"eventTime":"x","a":{"keep":[null]}} `))
 	var a Applier // reused across inputs, as a host does
+	tree := Applier{treeOnly: true}
 	var p fastjson.Parser
 	var d Doc
 	f.Fuzz(func(t *testing.T, kind byte, ops, input []byte) {
-		a.Max = 0
+		a.Max, a.cool = 0, 0 // streaming tried on every input
 		out, err := a.Apply(nil, kind, ops, input, nil)
+		// Streamed (see Applier.stream) or built as a tree: the same
+		// document, or the same error.
+		tree.Max = 0
+		if out1, err1 := tree.Apply(nil, kind, ops, input, nil); !bytes.Equal(out, out1) || fmt.Sprint(err) != fmt.Sprint(err1) {
+			t.Fatalf("streamed: %s, %v; as a tree: %s, %v", out, err, out1, err1)
+		}
 		if n := QuotedLen(input); n != len(AppendString(nil, input)) {
 			t.Fatalf("QuotedLen %d, AppendString wrote %d bytes", n, len(AppendString(nil, input)))
 		}
@@ -140,11 +148,11 @@ func FuzzApply(f *testing.F) {
 			t.Fatalf("invalid JSON: %s", out)
 		}
 		// The document fits a budget of its own size, not one byte less.
-		a.Max = len(out)
+		a.Max, a.cool = len(out), 0
 		if again, err := a.Apply(nil, kind, ops, input, nil); err != nil || !bytes.Equal(again, out) {
 			t.Fatalf("Max = %d: %v", len(out), err)
 		}
-		a.Max = len(out) - 1
+		a.Max, a.cool = len(out)-1, 0
 		if _, err := a.Apply(nil, kind, ops, input, nil); !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("Max = %d, one byte less than the document: %v", len(out)-1, err)
 		}

@@ -38,6 +38,11 @@ func AppendString(dst []byte, s []byte) []byte {
 // read as the 64 bytes ending it).
 const maskMinLen = 64
 
+// maxQuotesLen is the longest string appendQuotedMask makes room for
+// escapeQuotes's 16-byte stores for (twice its length): longer ones get
+// what room there is.
+const maxQuotesLen = 1 << 16
+
 // maskSeg is the number of bytes appendQuotedMask classifies per call
 // of maskBlocks: its masks fit a 512-byte array on the stack.
 const maskSeg = 64 * 64
@@ -60,15 +65,29 @@ func appendQuotedMask(dst []byte, s []byte) (out []byte, invalid bool) {
 	// segment's specials need 5 more each: checked once per segment.
 	const maskSlack = 32
 	n := len(dst)
-	if cap(dst)-n < len(s)+maskSlack {
-		dst = slices.Grow(dst, len(s)+maskSlack)
+	room := len(s) + maskSlack
+	if hasQuotesSSSE3 && len(s) <= maxQuotesLen {
+		room = 2*len(s) + maskSlack // escapeQuotes's stores
+	}
+	if cap(dst)-n < room {
+		dst = slices.Grow(dst, room)
 	}
 	buf := dst[:cap(dst)]
 	buf[n] = '"'
 	o := n + 1
 	last := 0 // s[:last] is written
+	// Records' text (event.original) has only quotes and backslashes to
+	// escape, if it is compact: escapeQuotes does them 16 bytes at a
+	// time, up to the first other special, within the room it has.
+	if k := min(len(s), (len(buf)-o-16)/2); k >= 16 {
+		last, o = escapeQuotes(buf, o, s[:k])
+		if len(buf)-o < len(s)-last+maskSlack {
+			buf = slices.Grow(buf[:o], len(s)-last+maskSlack)
+			buf = buf[:cap(buf)]
+		}
+	}
 	var masks [maskSeg / 64]uint64
-	for seg := 0; seg < len(s); seg += maskSeg {
+	for seg := last &^ 63; seg < len(s); seg += maskSeg {
 		end := min(seg+maskSeg, len(s))
 		nb := maskOf(&masks, s, seg, end)
 		specials := 0

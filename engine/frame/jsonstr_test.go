@@ -178,6 +178,48 @@ func TestAppendQuotedGo(t *testing.T) {
 	TestAppendQuotedBytewise(t)
 }
 
+// TestAppendQuotedNoSSSE3 runs the oracle comparisons without
+// escapeQuotes, where the CPU has it.
+func TestAppendQuotedNoSSSE3(t *testing.T) {
+	if !hasQuotesSSSE3 {
+		t.Skip("escapeQuotes is off already (TestAppendQuotedBytewise)")
+	}
+	hasQuotesSSSE3 = false
+	defer func() { hasQuotesSSSE3 = true }()
+	TestAppendQuotedBytewise(t)
+}
+
+// TestEscapeQuotes checks that escapeQuotes escapes a compact record's
+// quotes and backslashes up to its first other special, 16 bytes at a
+// time, against the oracle.
+func TestEscapeQuotes(t *testing.T) {
+	if !hasQuotesSSSE3 {
+		t.Skip("no escapeQuotes on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(`"\abc:{}[],0`)
+	for range 2000 {
+		s := make([]byte, rng.IntN(300))
+		for i := range s {
+			s[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		stop := len(s)
+		if len(s) > 0 && rng.IntN(2) == 0 {
+			stop = rng.IntN(len(s))
+			s[stop] = []byte{'\n', 0x80, 0x1f, 0xff}[rng.IntN(4)]
+		}
+		buf := make([]byte, 2*len(s)+16)
+		read, o := escapeQuotes(buf, 0, s)
+		if want := min(stop, len(s)) &^ 15; len(s) >= 16 && read != want {
+			t.Fatalf("%q: read %d, want %d", s, read, want)
+		}
+		want, _ := appendQuotedBytewise(nil, s[:read])
+		if !bytes.Equal(buf[:o], want[1:len(want)-1]) {
+			t.Fatalf("%q: wrote %q, want %q", s[:read], buf[:o], want[1:len(want)-1])
+		}
+	}
+}
+
 // FuzzAppendString checks appendQuoted against the byte-by-byte oracle
 // on any string, appended to a prefix with extra spare capacity (the
 // word stores write ahead within it): the output, the invalid-UTF-8

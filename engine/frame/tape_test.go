@@ -3,7 +3,9 @@ package frame
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -133,6 +135,40 @@ func TestDocGet(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("Get(%q) = %s, want %s", tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestDocKeyHeads looks up keys that share their length, their first
+// four bytes, or both (lookups compare both at once, then the rest).
+func TestDocKeyHeads(t *testing.T) {
+	var d Doc
+	keys := []string{"", "a", "ab", "b\u0061", "abc", "abcd", "abce", "abcde", "abcdf", "abcdefgh", "abcdefgi", "bbcd", "a\u0062cde", "\u00e9t\u00e9"}
+	doc := "{"
+	for i, k := range keys {
+		if i > 0 {
+			doc += ","
+		}
+		doc += fmt.Sprintf("%q:%d", k, i)
+	}
+	doc = strings.ReplaceAll(doc+"}", `\\u`, `\u`)
+	if err := d.Parse([]byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key  string
+		want int // value, -1 for missing
+	}{
+		{"", 0}, {"a", 1}, {"ab", 2}, {"ba", 3}, {"abc", 4}, {"abcd", 5}, {"abce", 6},
+		{"abcde", 7}, {"abcdf", 8}, {"abcdefgh", 9}, {"abcdefgi", 10}, {"bbcd", 11},
+		{"été", 13}, {"abcdefgj", -1}, {"abcdg", -1}, {"abd", -1}, {"b", -1}, {"abcdefghi", -1}, {"\x00", -1},
+	} {
+		got := -1
+		if i := d.Get(tc.key); i >= 0 {
+			got, _ = strconv.Atoi(string(d.Raw(i)))
+		}
+		if got != tc.want {
+			t.Errorf("%s: Get(%q) = %d, want %d", doc, tc.key, got, tc.want)
 		}
 	}
 }
