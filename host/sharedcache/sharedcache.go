@@ -56,9 +56,16 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// maxObject bounds what Get reads, compressed and decompressed (compiled
-// code of very large modules is tens of MB).
+// maxObject bounds what Get decompresses (compiled code of very large
+// modules is tens of MB).
 const maxObject = 1 << 30
+
+// maxStored bounds the object Get reads, before a keyed store can check
+// its tag: whoever can write under the prefix without the key can make a
+// container read this much into memory at startup, no more. zstd shrinks
+// compiled code ~4-6x, so an object this size holds far more than any
+// module compiles to. A variable for tests.
+var maxStored int64 = 256 << 20
 
 // maxPresize bounds the buffer Get sizes from the object's length before
 // decompressing (it grows past that as needed).
@@ -138,8 +145,8 @@ func (c *S3) Get(ctx context.Context, name string) ([]byte, error) {
 	}
 	defer out.Body.Close()
 	where := fmt.Sprintf("s3://%s/%s", c.Bucket, c.key(name))
-	if n := aws.ToInt64(out.ContentLength); n > maxObject {
-		return nil, fmt.Errorf("sharedcache: %s: %d bytes, more than %d", where, n, maxObject)
+	if n := aws.ToInt64(out.ContentLength); n > maxStored {
+		return nil, fmt.Errorf("sharedcache: %s: %d bytes, more than %d", where, n, maxStored)
 	}
 	body := io.Reader(out.Body)
 	head := make([]byte, len(magic)+sha256.Size)
@@ -151,12 +158,12 @@ func (c *S3) Get(ctx context.Context, name string) ([]byte, error) {
 	case c.Key != nil:
 		// The stored bytes are authenticated before anything reads them
 		// as zstd.
-		stored, err := io.ReadAll(io.LimitReader(out.Body, maxObject+1))
+		stored, err := io.ReadAll(io.LimitReader(out.Body, maxStored+1))
 		if err != nil {
 			return nil, fmt.Errorf("sharedcache: %s: %w", where, err)
 		}
-		if len(stored) > maxObject {
-			return nil, fmt.Errorf("sharedcache: %s: larger than %d bytes", where, maxObject)
+		if int64(len(stored)) > maxStored {
+			return nil, fmt.Errorf("sharedcache: %s: larger than %d bytes", where, maxStored)
 		}
 		if !hmac.Equal(head[len(magic):], c.tag(name, stored)) {
 			return nil, fmt.Errorf("sharedcache: %s: wrong tag (another key, another name, or altered): %w", where, ErrUnauthenticated)

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -245,6 +246,33 @@ func TestRefusedBeforeDecompressing(t *testing.T) {
 		if _, err := store.Get(ctx, tc.name); !errors.Is(err, sharedcache.ErrUnauthenticated) {
 			t.Errorf("%s: a forged tag in front of bytes that are not zstd: Get error %v, want ErrUnauthenticated (refused before decompressing)", tc.name, err)
 		}
+	}
+}
+
+// TestStoredBound: Get refuses an object larger than the stored bound
+// before reading it (someone who can write under the prefix cannot make
+// a container read an object of any size into memory), and reads one
+// within the bound.
+func TestStoredBound(t *testing.T) {
+	hosttest.SetAWSEnv(t)
+	ctx := context.Background()
+	_, client := hosttest.FakeS3(t, "cache")
+	store := &sharedcache.S3{Client: client, Bucket: "cache", Prefix: "weir/", Key: []byte("0123456789abcdef-cache-key")}
+	big := make([]byte, 8<<10)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = byte(rng.Uint32()) // random: zstd cannot shrink it
+	}
+	if err := store.Put(ctx, "big", big); err != nil {
+		t.Fatal(err)
+	}
+	defer sharedcache.SetMaxStored(1 << 10)()
+	if _, err := store.Get(ctx, "big"); err == nil || !strings.Contains(err.Error(), "more than 1024") {
+		t.Fatalf("an object over the bound: Get error %v, want a refusal naming the bound", err)
+	}
+	sharedcache.SetMaxStored(1 << 20)
+	if got, err := store.Get(ctx, "big"); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("an object within the bound: %v", err)
 	}
 }
 
