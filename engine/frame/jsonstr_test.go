@@ -167,26 +167,26 @@ func TestMaskBlocks(t *testing.T) {
 	}
 }
 
-// TestAppendQuotedGo runs the oracle comparisons with the Go version of
-// maskBlocks, where the CPU would use AVX2.
-func TestAppendQuotedGo(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("maskBlocks is the Go version already (TestAppendQuotedBytewise)")
+// TestAppendQuotedFallbacks runs the oracle comparisons with each vector
+// routine the CPU has turned off in turn: the Go version of maskBlocks
+// where the CPU would use AVX2, and no escapeQuotes where it has SSSE3.
+func TestAppendQuotedFallbacks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		on   *bool
+	}{
+		{"maskBlocks in Go", &hasAVX2},
+		{"no escapeQuotes", &hasQuotesSSSE3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !*tc.on {
+				t.Skip("off already on this CPU or build (TestAppendQuotedBytewise)")
+			}
+			*tc.on = false
+			defer func() { *tc.on = true }()
+			TestAppendQuotedBytewise(t)
+		})
 	}
-	hasAVX2 = false
-	defer func() { hasAVX2 = true }()
-	TestAppendQuotedBytewise(t)
-}
-
-// TestAppendQuotedNoSSSE3 runs the oracle comparisons without
-// escapeQuotes, where the CPU has it.
-func TestAppendQuotedNoSSSE3(t *testing.T) {
-	if !hasQuotesSSSE3 {
-		t.Skip("escapeQuotes is off already (TestAppendQuotedBytewise)")
-	}
-	hasQuotesSSSE3 = false
-	defer func() { hasQuotesSSSE3 = true }()
-	TestAppendQuotedBytewise(t)
 }
 
 // TestEscapeQuotes checks that escapeQuotes escapes a compact record's
