@@ -4,12 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/weirhq/weir/host/hosttest"
@@ -45,14 +46,7 @@ func TestSharedCacheEnv(t *testing.T) {
 		return files
 	}
 	first := container()
-	out, err := sc.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("artifacts")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, aws.ToString(o.Key))
-	}
+	keys := slices.Sorted(maps.Keys(hosttest.S3Objects(t, sc, "artifacts")))
 	if len(keys) != 2 || len(first) != 2 {
 		t.Fatalf("after the first container: objects %v, local files %v; want the rewrite and the compiled code", keys, first)
 	}
@@ -88,28 +82,17 @@ func TestSharedCacheKey(t *testing.T) {
 		}
 	}
 
-	objects := func() map[string]string { // key -> ETag
-		out, err := sc.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("artifacts")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]string{}
-		for _, o := range out.Contents {
-			m[aws.ToString(o.Key)] = aws.ToString(o.ETag)
-		}
-		return m
-	}
 	t.Setenv(lambda.EnvCacheS3Key, "the-first-key-0123456789")
 	if _, err := setup(ctx, logger); err != nil {
 		t.Fatal(err)
 	}
-	first := objects()
+	first := hosttest.S3Objects(t, sc, "artifacts")
 	t.Setenv(lambda.EnvCacheS3Key, "the-other-key-0123456789")
 	t.Setenv("TMPDIR", t.TempDir())
 	if _, err := setup(ctx, logger); err != nil {
 		t.Fatal(err)
 	}
-	second := objects()
+	second := hosttest.S3Objects(t, sc, "artifacts")
 	if len(first) != 2 || len(second) != 2 {
 		t.Fatalf("objects %v then %v, want the rewrite and the compiled code", first, second)
 	}

@@ -33,3 +33,22 @@ func FakeS3(tb testing.TB, buckets ...string) (url string, client *s3.Client) {
 	}
 	return srv.URL, client
 }
+
+// S3Objects lists the objects of bucket through client, as a map from
+// each key to its ETag (a changed ETag means the object was written
+// again).
+func S3Objects(tb testing.TB, client *s3.Client, bucket string) map[string]string {
+	tb.Helper()
+	m := map[string]string{}
+	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, o := range out.Contents {
+			m[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+		}
+	}
+	return m
+}

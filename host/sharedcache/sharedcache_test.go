@@ -87,22 +87,10 @@ func testSharedCache(t *testing.T, key []byte) {
 			t.Fatalf("Process: %+v, %v", res, err)
 		}
 	}
-	objects := func(t *testing.T) map[string]string { // key -> ETag
-		t.Helper()
-		out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("cache")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]string{}
-		for _, o := range out.Contents {
-			m[aws.ToString(o.Key)] = aws.ToString(o.ETag)
-		}
-		return m
-	}
 
 	first := t.TempDir()
 	run(t, first)
-	stored := objects(t)
+	stored := hosttest.S3Objects(t, client, "cache")
 	files := cacheFiles(t, first)
 	var want []string
 	for _, f := range files {
@@ -124,7 +112,7 @@ func testSharedCache(t *testing.T, key []byte) {
 
 	second := t.TempDir()
 	run(t, second)
-	if got := objects(t); !maps.Equal(got, stored) {
+	if got := hosttest.S3Objects(t, client, "cache"); !maps.Equal(got, stored) {
 		t.Fatalf("the second host stored objects (it compiled): %v, before %v", got, stored)
 	}
 	if got := cacheFiles(t, second); !slices.Equal(got, files) {
